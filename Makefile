@@ -1,0 +1,54 @@
+# docker-multiarch: build, install and test the Docker CLI plugin.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS    = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GOBUILD    = CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+BIN        = bin/docker-multiarch
+# Where the docker CLI looks for plugins: $DOCKER_CONFIG/cli-plugins, by default ~/.docker/cli-plugins.
+PLUGIN_DIR = $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
+CROSS      = darwin/arm64 darwin/amd64 windows/amd64 windows/arm64 linux/arm64 linux/arm
+E2E_FLAGS ?= -count=1 -timeout 60m
+
+.PHONY: build install test unit e2e farm farm-down demo cross lint clean
+
+build:
+	$(GOBUILD) -o $(BIN) ./cmd/docker-multiarch
+
+install: build
+	install -D -m 0755 $(BIN) $(PLUGIN_DIR)/docker-multiarch
+	@echo "installed $(PLUGIN_DIR)/docker-multiarch"
+
+# Everything: lint, unit tests, then the e2e suite against the real farm.
+test: lint unit e2e
+
+unit:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	$(GO) test -count=1 ./...
+
+# The e2e farm: two dockerd engines, QEMU, a registry on 127.0.0.1, local BuildKit and base images.
+farm:
+	bash e2e/farm/farm.sh up
+
+farm-down:
+	bash e2e/farm/farm.sh down
+
+e2e: farm
+	$(GO) test -tags e2e $(E2E_FLAGS) -v ./e2e/...
+
+demo: farm install
+	bash docs/demo.sh
+
+cross:
+	@set -e; for p in $(CROSS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "building $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch GOARM=7 $(GOBUILD) -o bin/cross/docker-multiarch-$$os-$$arch$$ext ./cmd/docker-multiarch; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# The e2e build farm: two Docker engines of different versions (as two hosts would be), QEMU for arm,
+# a registry on 127.0.0.1, a local BuildKit image for buildx's docker-container driver and a
+# multi-platform busybox base image in the registry. Run as root on a Debian 12 machine:
+#
+#   e2e/farm/farm.sh up      bring everything up; whatever is already up is reused
+#   e2e/farm/farm.sh env     print the farm's coordinates (KEY=value lines)
+#   e2e/farm/farm.sh status  exit 0 only when every part answers
+#   e2e/farm/farm.sh down    stop the engines and the registry (their data is kept)
+#
+# Nothing is pulled from the internet: packages come from Debian, binaries build from the Go modules
+# under tools/ (cached), images are assembled locally.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+FARM_ROOT=${FARM_ROOT:-/var/lib/multiarch-farm}
+FARM_RUN=${FARM_RUN:-/run/multiarch-farm}
+REGISTRY=${FARM_REGISTRY:-127.0.0.1:5000}
+BIN=$FARM_ROOT/bin
+BUILDKIT_VERSION=$(awk '$1 == "github.com/moby/buildkit" {print $2}' "$here/tools/buildkit/go.mod")
+BUILDKIT_IMAGE=multiarch-farm/buildkit:$BUILDKIT_VERSION
+BUSYBOX_REF=$REGISTRY/farm/busybox:latest
+ENGINES=(a b) # a: Debian's dockerd 20.10; b: current dockerd built from github.com/moby/moby/v2
+PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates)
+
+log() { echo "farm: $*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+sock() { echo "$FARM_RUN/$1/docker.sock"; }
+engine_host() { echo "unix://$(sock "$1")"; }
+dockerx() { # dockerx ENGINE ARGS...: the docker CLI against one farm engine
+	local e=$1
+	shift
+	DOCKER_CONFIG=$FARM_ROOT/client docker -H "$(engine_host "$e")" "$@"
+}
+engine_up() { dockerx "$1" version >/dev/null 2>&1; }
+registry_up() { curl -fsS -o /dev/null "http://$REGISTRY/v2/" 2>/dev/null; }
+
+apt_update() {
+	# A mirror index mid-sync can fail an update while installs still work: retry, then go on.
+	local i
+	for i in 1 2 3; do
+		apt-get update -qq >/dev/null 2>&1 && return 0
+		sleep 3
+	done
+	log "apt-get update failed three times; trying the installs anyway"
+}
+
+install_packages() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	apt_update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# busybox_for ARCH: a static busybox for a Debian architecture, unpacked from Debian's busybox-static.
+busybox_for() {
+	local arch=$1 dir=$FARM_ROOT/busybox/$1
+	if [ ! -x "$dir/bin/busybox" ]; then
+		dpkg --print-foreign-architectures | grep -qx "$arch" || [ "$arch" = "$(dpkg --print-architecture)" ] ||
+			{ dpkg --add-architecture "$arch" && apt_update; }
+		mkdir -p "$dir"
+		(cd "$dir" && rm -f ./*.deb && apt-get -o APT::Sandbox::User=root download -qq "busybox-static:$arch" >/dev/null &&
+			dpkg-deb -x ./busybox-static_*.deb . && rm -f ./*.deb) ||
+			die "could not fetch busybox-static:$arch"
+	fi
+	echo "$dir/bin/busybox"
+}
+
+setup_binfmt() {
+	local bm=/proc/sys/fs/binfmt_misc arch conf name rest
+	mountpoint -q $bm || mount -t binfmt_misc binfmt_misc $bm
+	for arch in aarch64 arm; do
+		name=qemu-$arch
+		if [ -e "$bm/$name" ]; then
+			grep -q "^flags: .*F" "$bm/$name" && grep -q "interpreter /usr/bin/qemu-$arch-static" "$bm/$name" && continue
+			echo -1 >"$bm/$name" # registered without a static, pre-opened interpreter: replace it
+		fi
+		conf=$(cat "/usr/lib/binfmt.d/$name.conf")
+		# :name:type:offset:magic:mask:interpreter:flags -> the static interpreter, opened now (F), so
+		# it also works inside containers and BuildKit.
+		rest=${conf%:*:*}
+		printf '%s' "$rest:/usr/bin/qemu-$arch-static:F" >$bm/register
+	done
+}
+
+# needs_capwrap: this VM's capability bounding set lacks CAP_SYS_RESOURCE (bit 24), which privileged
+# containers (buildx's BuildKit) ask for.
+needs_capwrap() {
+	local bnd
+	bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+	(((16#$bnd >> 24 & 1) == 0))
+}
+
+# runtime_for ENGINE RUNC: the runtime binary an engine runs containers with.
+runtime_for() {
+	local e=$1 runc=$2
+	if ! needs_capwrap; then
+		echo "$runc"
+		return
+	fi
+	local wrapper=$FARM_ROOT/$e/runc-capwrap
+	printf '#!/bin/sh\nexec %s capwrap %s "$@"\n' "$BIN/farmctl" "$runc" >"$wrapper"
+	chmod 755 "$wrapper"
+	echo "$wrapper"
+}
+
+start_engine() {
+	local e=$1 dockerd=$2 runc=$3
+	if engine_up "$e"; then
+		log "engine $e is up ($(engine_host "$e"))"
+		return 0
+	fi
+	local run=$FARM_RUN/$e data=$FARM_ROOT/$e
+	mkdir -p "$run" "$data"
+	local pid
+	pid=$(cat "$run/dockerd.pid" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		die "engine $e: dockerd (pid $pid) runs but does not answer on $(sock "$e"); see $data/dockerd.log"
+	fi
+	rm -f "$run/dockerd.pid" "$(sock "$e")"
+	cat >"$data/daemon.json" <<-EOF
+		{
+		  "runtimes": {"farm-runc": {"path": "$(runtime_for "$e" "$runc")"}},
+		  "default-runtime": "farm-runc",
+		  "bridge": "none",
+		  "iptables": false,
+		  "ip-masq": false,
+		  "storage-driver": "overlay2"
+		}
+	EOF
+	log "starting engine $e: $("$dockerd" --version)"
+	setsid "$dockerd" --config-file "$data/daemon.json" --data-root "$data/root" --exec-root "$run/exec" \
+		--pidfile "$run/dockerd.pid" -H "$(engine_host "$e")" >"$data/dockerd.log" 2>&1 </dev/null &
+	local i
+	for i in $(seq 1 120); do
+		engine_up "$e" && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.5
+	done
+	tail -n 30 "$data/dockerd.log" >&2
+	die "engine $e did not come up"
+}
+
+start_registry() {
+	if registry_up; then
+		log "registry is up (http://$REGISTRY)"
+		return 0
+	fi
+	local dir=$FARM_ROOT/registry
+	mkdir -p "$dir/data"
+	cat >"$dir/config.yml" <<-EOF
+		version: 0.1
+		log:
+		  level: warn
+		storage:
+		  filesystem:
+		    rootdirectory: $dir/data
+		  delete:
+		    enabled: true
+		http:
+		  addr: $REGISTRY
+	EOF
+	log "starting registry on $REGISTRY"
+	setsid "$BIN/registry" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+	local i
+	for i in $(seq 1 60); do
+		registry_up && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.5
+	done
+	tail -n 30 "$dir/registry.log" >&2
+	die "registry did not come up"
+}
+
+# buildkit_image ENGINE: import the BuildKit image (buildkitd, buildctl, static runc, busybox) unless
+# the engine already has this exact build of it.
+buildkit_image() {
+	local e=$1 key
+	key=$(readlink -f "$BIN/buildkitd" "$BIN/buildctl" "$BIN/runc" | sha256sum | cut -c1-16)
+	[ "$(dockerx "$e" image inspect -f '{{index .Config.Labels "farm.key"}}' "$BUILDKIT_IMAGE" 2>/dev/null)" = "$key" ] && return 0
+	local root=$FARM_ROOT/buildkit-rootfs
+	rm -rf "$root" && mkdir -p "$root"/{usr/bin,bin,etc/buildkit,var/lib/buildkit,tmp,root,run}
+	cp "$BIN/buildkitd" "$BIN/buildctl" "$BIN/runc" "$root/usr/bin/"
+	cp "$(busybox_for "$(dpkg --print-architecture)")" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	chmod 1777 "$root/tmp"
+	log "importing $BUILDKIT_IMAGE into engine $e"
+	tar -C "$root" -c . | dockerx "$e" import \
+		--change 'ENTRYPOINT ["buildkitd"]' \
+		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'VOLUME /var/lib/buildkit' \
+		--change "LABEL farm.key=$key" \
+		- "$BUILDKIT_IMAGE" >/dev/null
+}
+
+# seed_busybox: a linux/amd64, linux/arm64, linux/arm/v7 busybox index at $BUSYBOX_REF.
+seed_busybox() {
+	local amd64 arm64 armhf applets=$FARM_ROOT/busybox/applets
+	amd64=$(busybox_for amd64)
+	arm64=$(busybox_for arm64)
+	armhf=$(busybox_for armhf)
+	"$amd64" --list >"$applets"
+	"$BIN/farmctl" seed --ref "$BUSYBOX_REF" --applets "$applets" \
+		"linux/amd64=$amd64" "linux/arm64=$arm64" "linux/arm/v7=$armhf"
+}
+
+write_env() {
+	mkdir -p "$FARM_RUN"
+	{
+		echo "FARM_ENGINE_A=$(engine_host a)"
+		echo "FARM_ENGINE_A_VERSION=$(dockerx a version -f '{{.Server.Version}}')"
+		echo "FARM_ENGINE_B=$(engine_host b)"
+		echo "FARM_ENGINE_B_VERSION=$(dockerx b version -f '{{.Server.Version}}')"
+		echo "FARM_REGISTRY=$REGISTRY"
+		echo "FARM_BUILDKIT_IMAGE=$BUILDKIT_IMAGE"
+		echo "FARM_BUSYBOX=$BUSYBOX_REF"
+		echo "FARM_BIN=$BIN"
+	} >"$FARM_RUN/env.tmp"
+	mv "$FARM_RUN/env.tmp" "$FARM_RUN/env"
+}
+
+up() {
+	[ "$(id -u)" = 0 ] || die "the farm needs root (it starts dockerd and registers binfmt handlers)"
+	mkdir -p "$FARM_ROOT/client" "$BIN"
+	install_packages
+	setup_binfmt
+	bash "$here/build-tools.sh" "$BIN"
+	start_engine a /usr/sbin/dockerd /usr/sbin/runc
+	start_engine b "$BIN/dockerd" "$BIN/runc"
+	start_registry
+	local e
+	for e in "${ENGINES[@]}"; do buildkit_image "$e"; done
+	seed_busybox
+	write_env
+	log "up: engines $(engine_host a) ($(dockerx a version -f '{{.Server.Version}}')) and" \
+		"$(engine_host b) ($(dockerx b version -f '{{.Server.Version}}')), registry http://$REGISTRY"
+}
+
+status() {
+	local e ok=0
+	for e in "${ENGINES[@]}"; do
+		if engine_up "$e"; then echo "engine $e: up ($(engine_host "$e"))"; else echo "engine $e: down" && ok=1; fi
+	done
+	if registry_up; then echo "registry: up (http://$REGISTRY)"; else echo "registry: down" && ok=1; fi
+	return $ok
+}
+
+down() {
+	local e pid
+	for e in "${ENGINES[@]}"; do
+		pid=$(cat "$FARM_RUN/$e/dockerd.pid" 2>/dev/null || true)
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null && log "stopping engine $e"
+		while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	done
+	pkill -f "$BIN/registry serve" 2>/dev/null && log "stopping registry" || true
+}
+
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0 # sourced: functions only
+case "${1:-up}" in
+up) up ;;
+env) cat "$FARM_RUN/env" ;;
+status) status ;;
+down) down ;;
+*) die "usage: $0 up|env|status|down" ;;
+esac

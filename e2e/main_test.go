@@ -1,0 +1,98 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// e2eVersion is linked into the plugin under test, so tests can tell it is the binary they built.
+const e2eVersion = "v0.0.0-e2e"
+
+// farm holds the coordinates that e2e/farm/farm.sh writes once everything is up.
+type farmEnv struct {
+	EngineA, EngineAVersion string
+	EngineB, EngineBVersion string
+	Registry                string
+	BuildKitImage           string
+	Busybox                 string
+	Bin                     string
+}
+
+var (
+	farm       farmEnv
+	pluginPath string // the plugin binary built once for the whole run
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	if farm, err = loadFarm(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: the farm is not up (run `make farm` or e2e/farm/farm.sh up):", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "multiarch-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if pluginPath, err = buildPlugin(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building the plugin:", err)
+		return 1
+	}
+	fmt.Printf("e2e: farm engines %s (%s), %s (%s); registry %s\n",
+		farm.EngineA, farm.EngineAVersion, farm.EngineB, farm.EngineBVersion, farm.Registry)
+	return m.Run()
+}
+
+func loadFarm() (farmEnv, error) {
+	path := os.Getenv("MULTIARCH_FARM_ENV")
+	if path == "" {
+		path = "/run/multiarch-farm/env"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return farmEnv{}, err
+	}
+	defer f.Close()
+	kv := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			kv[k] = v
+		}
+	}
+	env := farmEnv{
+		EngineA: kv["FARM_ENGINE_A"], EngineAVersion: kv["FARM_ENGINE_A_VERSION"],
+		EngineB: kv["FARM_ENGINE_B"], EngineBVersion: kv["FARM_ENGINE_B_VERSION"],
+		Registry: kv["FARM_REGISTRY"], BuildKitImage: kv["FARM_BUILDKIT_IMAGE"],
+		Busybox: kv["FARM_BUSYBOX"], Bin: kv["FARM_BIN"],
+	}
+	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" {
+		return env, fmt.Errorf("%s lacks engine or registry entries", path)
+	}
+	return env, sc.Err()
+}
+
+// buildPlugin compiles ./cmd/docker-multiarch the way the Makefile does, with a known version.
+func buildPlugin(dir string) (string, error) {
+	out := filepath.Join(dir, "docker-multiarch")
+	cmd := exec.Command("go", "build", "-trimpath",
+		"-ldflags", "-X main.version="+e2eVersion+" -X main.commit=e2e0000",
+		"-o", out, "../cmd/docker-multiarch")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w\n%s", err, b)
+	}
+	return out, nil
+}

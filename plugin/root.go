@@ -1,0 +1,42 @@
+// Package plugin holds the cobra commands of `docker multiarch`: flag parsing and output only.
+// The work is done by the contexts and driver packages; this is the only package that prints.
+package plugin
+
+import (
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// Plugin identity, shown by `docker --help` and `docker info`.
+const (
+	Vendor           = "docker-multiarch"
+	ShortDescription = "Build one image tag for every architecture on a farm of Docker engines"
+	URL              = "https://github.com/docker-multiarch/docker-multiarch"
+)
+
+// BuildInfo identifies the plugin binary; main sets it from link-time flags.
+type BuildInfo struct {
+	Version string
+	Commit  string
+}
+
+// NewRootCommand returns the `multiarch` command with its subcommands.
+func NewRootCommand(dockerCli command.Cli, info BuildInfo) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "multiarch",
+		Short: ShortDescription,
+		Long: `docker multiarch builds one image tag that runs on Intel, Arm and Windows machines.
+
+Docker contexts become builder nodes, one Buildx builder spans them with every node
+pinned to its native platform, and a build pushes only the combined multi-arch tag.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(newVersionCommand(dockerCli, info))
+	return cmd
+}
