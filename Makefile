@@ -10,7 +10,7 @@ PLUGIN_DIR = $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 CROSS      = darwin/arm64 darwin/amd64 windows/amd64 windows/arm64 linux/arm64 linux/arm
 E2E_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: build install test unit e2e farm farm-down demo cross lint clean
+.PHONY: build install test unit e2e farm farm-down demo cross lint clean bench
 
 build:
 	$(GOBUILD) -o $(BIN) ./cmd/docker-multiarch
@@ -53,3 +53,7 @@ lint:
 
 clean:
 	rm -rf bin
+
+# Benchmarks against docker-buildx (built by the farm from the pinned module), measured in the same run.
+bench: build farm
+	$(GO) run ./bench metadata -plugin $(BIN) -buildx /var/lib/multiarch-farm/bin/docker-buildx
