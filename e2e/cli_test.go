@@ -64,6 +64,15 @@ func install(src, dst string) error {
 	return out.Close()
 }
 
+// withBuildx installs the farm's docker-buildx (built from the pinned module) beside the plugin.
+func (c *cli) withBuildx() *cli {
+	c.t.Helper()
+	if err := install(filepath.Join(farm.Bin, "docker-buildx"), filepath.Join(c.config, "cli-plugins", "docker-buildx")); err != nil {
+		c.t.Fatal(err)
+	}
+	return c
+}
+
 // withHost returns a copy of the CLI that talks to the given engine.
 func (c *cli) withHost(host string) *cli {
 	cp := *c

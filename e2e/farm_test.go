@@ -54,9 +54,9 @@ func TestFarmBaseImageIsMultiPlatform(t *testing.T) {
 
 func TestFarmRunsEveryArchitecture(t *testing.T) {
 	c := newCLI(t)
-	for _, engine := range []string{farm.EngineA, farm.EngineB} {
+	for name, engine := range map[string]string{"a": farm.EngineA, "b": farm.EngineB} {
 		for p, want := range unameFor {
-			t.Run(engine+"/"+p, func(t *testing.T) {
+			t.Run(name+"/"+p, func(t *testing.T) {
 				res := c.withHost(engine).ok(2*time.Minute, "run", "--rm", "--pull", "always", "--network", "none",
 					"--platform", p, farm.Busybox, "uname", "-m")
 				if got := strings.TrimSpace(res.Stdout); got != want {

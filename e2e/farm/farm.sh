@@ -112,8 +112,10 @@ runtime_for() {
 	echo "$wrapper"
 }
 
+# start_engine ENGINE DOCKERD RUNC [EXTRA_JSON]: one dockerd with its own data, exec root, socket and
+# managed containerd, no bridge (only one engine could own docker0), running containers with RUNC.
 start_engine() {
-	local e=$1 dockerd=$2 runc=$3
+	local e=$1 dockerd=$2 runc=$3 extra=${4:-}
 	if engine_up "$e"; then
 		log "engine $e is up ($(engine_host "$e"))"
 		return 0
@@ -132,8 +134,7 @@ start_engine() {
 		  "default-runtime": "farm-runc",
 		  "bridge": "none",
 		  "iptables": false,
-		  "ip-masq": false,
-		  "storage-driver": "overlay2"
+		  "ip-masq": false$extra
 		}
 	EOF
 	log "starting engine $e: $("$dockerd" --version)"
@@ -236,7 +237,9 @@ up() {
 	setup_binfmt
 	bash "$here/build-tools.sh" "$BIN"
 	start_engine a /usr/sbin/dockerd /usr/sbin/runc
-	start_engine b "$BIN/dockerd" "$BIN/runc"
+	# The current engine uses the containerd image store, as fresh installs of Docker 29 do.
+	start_engine b "$BIN/dockerd" "$BIN/runc" ', "features": {"containerd-snapshotter": true}'
+
 	start_registry
 	local e
 	for e in "${ENGINES[@]}"; do buildkit_image "$e"; done
