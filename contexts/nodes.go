@@ -1,0 +1,142 @@
+package contexts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/context/docker"
+	"github.com/docker/cli/cli/context/store"
+)
+
+// Nodes is the node service over the Docker CLI's context store.
+type Nodes struct {
+	store  store.Store
+	prober Prober
+}
+
+// New returns the node service for a context store; prober nil means EngineProber.
+func New(s store.Store, prober Prober) *Nodes {
+	if prober == nil {
+		prober = EngineProber{}
+	}
+	return &Nodes{store: s, prober: prober}
+}
+
+// ErrNotFound is returned (wrapped) for a name that is not a node.
+var ErrNotFound = errors.New("no such node")
+
+// Get returns a node by name.
+func (n *Nodes) Get(name string) (Node, error) {
+	meta, err := n.store.GetMetadata(name)
+	if errdefs.IsNotFound(err) {
+		return Node{}, fmt.Errorf("node %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Node{}, fmt.Errorf("node %q: %w", name, err)
+	}
+	node, ok, err := nodeFromMetadata(meta)
+	if err != nil {
+		return Node{}, err
+	}
+	if !ok {
+		return Node{}, fmt.Errorf("node %q: %w (context %q exists but is not a node; add it with --context %s)", name, ErrNotFound, name, name)
+	}
+	return node, nil
+}
+
+// List returns every node, sorted by name.
+func (n *Nodes) List() ([]Node, error) {
+	metas, err := n.store.List()
+	if err != nil {
+		return nil, fmt.Errorf("listing contexts: %w", err)
+	}
+	var nodes []Node
+	for _, meta := range metas {
+		node, ok, err := nodeFromMetadata(meta)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			nodes = append(nodes, node)
+		}
+	}
+	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
+	return nodes, nil
+}
+
+// Probe asks one node's engine what it is, within timeout.
+func (n *Nodes) Probe(ctx context.Context, node Node, timeout time.Duration) Status {
+	return n.ProbeAll(ctx, []Node{node}, timeout)[0]
+}
+
+// endpoint loads a stored context's Docker endpoint with its TLS material.
+func (n *Nodes) endpoint(name string) (docker.Endpoint, error) {
+	meta, err := n.store.GetMetadata(name)
+	if err != nil {
+		return docker.Endpoint{}, fmt.Errorf("context %q: %w", name, err)
+	}
+	em, err := docker.EndpointFromContext(meta)
+	if err != nil {
+		return docker.Endpoint{}, fmt.Errorf("context %q: %w", name, err)
+	}
+	ep, err := docker.WithTLSData(n.store, name, em)
+	if err != nil {
+		return docker.Endpoint{}, fmt.Errorf("context %q: TLS data: %w", name, err)
+	}
+	return ep, nil
+}
+
+// RemoveOptions control Remove.
+type RemoveOptions struct {
+	KeepContext    bool
+	CurrentContext string // the CLI's current context, which is never deleted
+}
+
+// RemoveResult says what Remove did to the context behind the node.
+type RemoveResult struct {
+	Node           Node
+	ContextRemoved bool
+}
+
+// Remove removes a node. Its context goes too, unless KeepContext is set or the node adopted a
+// context that existed before it; then only the node's data leaves the context.
+func (n *Nodes) Remove(name string, opts RemoveOptions) (RemoveResult, error) {
+	node, err := n.Get(name)
+	if err != nil {
+		return RemoveResult{}, err
+	}
+	res := RemoveResult{Node: node}
+	if !opts.KeepContext && !node.Adopted {
+		if name == opts.CurrentContext {
+			return res, fmt.Errorf("node %q is the current Docker context: switch with `docker context use` first, or use --keep-context", name)
+		}
+		if err := n.store.Remove(name); err != nil {
+			return res, fmt.Errorf("removing context %q: %w", name, err)
+		}
+		res.ContextRemoved = true
+		return res, nil
+	}
+	meta, err := n.store.GetMetadata(name)
+	if err != nil {
+		return res, fmt.Errorf("context %q: %w", name, err)
+	}
+	if meta, err = withNodeData(meta, nil); err != nil {
+		return res, err
+	}
+	if err := n.store.CreateOrUpdate(meta); err != nil {
+		return res, fmt.Errorf("updating context %q: %w", name, err)
+	}
+	return res, nil
+}
+
+// dockerContextOf returns the typed metadata of a context.
+func dockerContextOf(meta store.Metadata) command.DockerContext {
+	dc, _ := command.GetDockerContext(meta)
+	return dc
+}

@@ -1,0 +1,147 @@
+package contexts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/docker/cli/cli/context/docker"
+	"github.com/moby/moby/client"
+)
+
+// DefaultTimeout is how long a probe may wait for an engine unless --timeout says otherwise.
+const DefaultTimeout = 10 * time.Second
+
+// Prober asks a Docker engine what it is.
+type Prober interface {
+	Probe(ctx context.Context, ep docker.Endpoint) (Engine, error)
+}
+
+// EngineProber probes through the Docker API (`docker info` and the server version).
+type EngineProber struct{}
+
+// Probe returns the engine's version, OS, architecture and native platform.
+func (EngineProber) Probe(ctx context.Context, ep docker.Endpoint) (Engine, error) {
+	opts, err := ep.ClientOpts()
+	if err != nil {
+		return Engine{}, err
+	}
+	c, err := client.New(opts...)
+	if err != nil {
+		return Engine{}, err
+	}
+	defer c.Close()
+	res, err := c.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return Engine{}, err
+	}
+	info := res.Info
+	e := Engine{
+		Version:    info.ServerVersion,
+		APIVersion: c.ClientVersion(),
+		OS:         info.OSType,
+		Arch:       info.Architecture,
+	}
+	if info.OSType == "windows" {
+		e.OSVersion = windowsOSVersion(info.KernelVersion)
+	}
+	p, err := EnginePlatform(info.OSType, info.Architecture)
+	if err != nil {
+		return e, err
+	}
+	e.Platform = platforms.Format(p)
+	return e, nil
+}
+
+// probe runs a prober under a deadline, returning when the deadline passes even if the prober
+// does not (an ssh helper or a half-open connection may not honour cancellation promptly).
+func probe(ctx context.Context, p Prober, ep docker.Endpoint, timeout time.Duration) (Engine, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		e   Engine
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		e, err := p.Probe(ctx, ep)
+		done <- result{e, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && ctx.Err() != nil {
+			return r.e, deadlineError(timeout)
+		}
+		return r.e, cleanError(r.err)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Engine{}, deadlineError(timeout)
+		}
+		return Engine{}, ctx.Err()
+	}
+}
+
+func deadlineError(timeout time.Duration) error {
+	return fmt.Errorf("no answer within %s: %w", timeout, context.DeadlineExceeded)
+}
+
+// cleanError shortens the connection errors of the Docker client to their cause.
+func cleanError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := strings.TrimSpace(err.Error())
+	if i := strings.Index(msg, "stderr="); i >= 0 { // ssh: what ssh itself said
+		if s := strings.TrimSpace(msg[i+len("stderr="):]); s != "" {
+			return fmt.Errorf("ssh: %s", s)
+		}
+	}
+	return err
+}
+
+// Status is the outcome of probing one node.
+type Status struct {
+	Node   Node
+	Engine Engine
+	Err    error
+}
+
+// ProbeAll probes nodes in parallel, each within timeout; the result keeps the nodes' order.
+func (n *Nodes) ProbeAll(ctx context.Context, nodes []Node, timeout time.Duration) []Status {
+	out := make([]Status, len(nodes))
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		wg.Go(func() {
+			out[i] = Status{Node: node}
+			ep, err := n.endpoint(node.Name)
+			if err != nil {
+				out[i].Err = err
+				return
+			}
+			out[i].Engine, out[i].Err = probe(ctx, n.prober, ep, timeout)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// windowsOSVersion turns a Windows engine's kernel version, "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",
+// into the os.version images carry, "10.0.17763.1".
+func windowsOSVersion(kernel string) string {
+	f := strings.Fields(kernel)
+	if len(f) < 2 {
+		return ""
+	}
+	v := f[0] + "." + f[1]
+	if len(f) > 2 {
+		rev := strings.Split(strings.Trim(f[2], "()"), ".")
+		if len(rev) > 1 && rev[0] == f[1] {
+			v += "." + rev[1]
+		}
+	}
+	return v
+}
