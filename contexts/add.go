@@ -52,6 +52,8 @@ func (n *Nodes) Add(ctx context.Context, opts AddOptions) (AddResult, error) {
 	data := Data{Platforms: plan.platforms, PlatformSource: SourceUser, Adopted: plan.adopted}
 	engine, probeErr := probe(ctx, n.prober, plan.endpoint, opts.Timeout)
 	switch {
+	case errors.Is(probeErr, ErrHostKey):
+		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w", opts.Name, plan.endpoint.Host, probeErr)
 	case probeErr != nil && len(plan.platforms) == 0:
 		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w (use --platform to add it without probing)", opts.Name, plan.endpoint.Host, probeErr)
 	case probeErr == nil:

@@ -104,35 +104,49 @@ type RemoveResult struct {
 	ContextRemoved bool
 }
 
-// Remove removes a node. Its context goes too, unless KeepContext is set or the node adopted a
-// context that existed before it; then only the node's data leaves the context.
-func (n *Nodes) Remove(name string, opts RemoveOptions) (RemoveResult, error) {
-	node, err := n.Get(name)
-	if err != nil {
-		return RemoveResult{}, err
+// Remove removes nodes. A node's context goes too, unless KeepContext is set or the node adopted a
+// context that existed before it; then only the node's data leaves the context. Every name is
+// checked before anything is removed.
+func (n *Nodes) Remove(names []string, opts RemoveOptions) ([]RemoveResult, error) {
+	var out []RemoveResult
+	for _, name := range names {
+		node, err := n.Get(name)
+		if err != nil {
+			return nil, err
+		}
+		drop := !opts.KeepContext && !node.Adopted
+		if drop && name == opts.CurrentContext {
+			return nil, fmt.Errorf("node %q is the current Docker context: switch with `docker context use` first, or use --keep-context", name)
+		}
+		out = append(out, RemoveResult{Node: node, ContextRemoved: drop})
 	}
-	res := RemoveResult{Node: node}
-	if !opts.KeepContext && !node.Adopted {
-		if name == opts.CurrentContext {
-			return res, fmt.Errorf("node %q is the current Docker context: switch with `docker context use` first, or use --keep-context", name)
+	for _, res := range out {
+		if err := n.remove(res); err != nil {
+			return nil, err
 		}
+	}
+	return out, nil
+}
+
+func (n *Nodes) remove(res RemoveResult) error {
+	name := res.Node.Name
+	if res.ContextRemoved {
 		if err := n.store.Remove(name); err != nil {
-			return res, fmt.Errorf("removing context %q: %w", name, err)
+			return fmt.Errorf("removing context %q: %w", name, err)
 		}
-		res.ContextRemoved = true
-		return res, nil
+		return nil
 	}
 	meta, err := n.store.GetMetadata(name)
 	if err != nil {
-		return res, fmt.Errorf("context %q: %w", name, err)
+		return fmt.Errorf("context %q: %w", name, err)
 	}
 	if meta, err = withNodeData(meta, nil); err != nil {
-		return res, err
+		return err
 	}
 	if err := n.store.CreateOrUpdate(meta); err != nil {
-		return res, fmt.Errorf("updating context %q: %w", name, err)
+		return fmt.Errorf("updating context %q: %w", name, err)
 	}
-	return res, nil
+	return nil
 }
 
 // dockerContextOf returns the typed metadata of a context.

@@ -139,6 +139,18 @@ func TestAddUnreachableEngine(t *testing.T) {
 	}
 }
 
+func TestAddRefusesUntrustedSSHHostEvenWithPlatform(t *testing.T) {
+	n, s, f := newTestNodes(t)
+	f.errs[hostC] = errors.New(`error during connect: Get "http://docker.example.com/v1.53/info": command [ssh -o ConnectTimeout=30 -T -- builder@arm-box docker system dial-stdio] has exited with exit status 255, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=Host key verification failed.`)
+	_, err := n.Add(context.Background(), addOpts("arm", hostC, "linux/arm64"))
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), "ssh: Host key verification failed.") || !strings.Contains(err.Error(), hostC) {
+		t.Fatalf("error = %v", err)
+	}
+	if names := contextNames(t, s); len(names) != 0 {
+		t.Errorf("left contexts %v", names)
+	}
+}
+
 func TestAddHangingEngineStopsAtDeadline(t *testing.T) {
 	n, s, f := newTestNodes(t)
 	f.hang[hostC] = true
@@ -216,8 +228,8 @@ func TestAddExistingContext(t *testing.T) {
 	if res.Created || !res.Node.Adopted {
 		t.Errorf("adopt = %+v", res)
 	}
-	rm, err := n.Remove("mine", RemoveOptions{})
-	if err != nil || rm.ContextRemoved {
+	rm, err := n.Remove([]string{"mine"}, RemoveOptions{})
+	if err != nil || rm[0].ContextRemoved {
 		t.Fatalf("remove adopted = %+v, %v", rm, err)
 	}
 	if names := contextNames(t, s); !slices.Equal(names, []string{"mine"}) {
@@ -274,7 +286,7 @@ func TestAddTwiceIsIdempotent(t *testing.T) {
 	if err != nil || node.Adopted || !slices.Equal(node.Platforms, []string{"linux/amd64"}) {
 		t.Fatalf("node after a second add = %+v, %v", node, err)
 	}
-	if _, err := n.Remove("amd", RemoveOptions{}); err != nil {
+	if _, err := n.Remove([]string{"amd"}, RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if names := contextNames(t, s); len(names) != 0 {
@@ -287,21 +299,34 @@ func TestRemove(t *testing.T) {
 	if _, err := n.Add(context.Background(), addOpts("amd", hostA)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Remove("amd", RemoveOptions{CurrentContext: "amd"}); err == nil || !strings.Contains(err.Error(), "current") {
+	if _, err := n.Add(context.Background(), addOpts("arm", hostB)); err != nil {
+		t.Fatal(err)
+	}
+	// One bad name, or the current context, and nothing is removed.
+	if _, err := n.Remove([]string{"arm", "amd"}, RemoveOptions{CurrentContext: "amd"}); err == nil || !strings.Contains(err.Error(), "current") {
 		t.Errorf("removing the current context: %v", err)
 	}
-	res, err := n.Remove("amd", RemoveOptions{KeepContext: true})
-	if err != nil || res.ContextRemoved {
+	if _, err := n.Remove([]string{"arm", "nosuch"}, RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"nosuch"`) {
+		t.Errorf("removing an unknown node: %v", err)
+	}
+	if names := contextNames(t, s); !slices.Equal(names, []string{"amd", "arm"}) {
+		t.Fatalf("a refused remove changed contexts: %v", names)
+	}
+	res, err := n.Remove([]string{"amd"}, RemoveOptions{KeepContext: true})
+	if err != nil || res[0].ContextRemoved {
 		t.Fatalf("--keep-context: %+v, %v", res, err)
 	}
-	if names := contextNames(t, s); !slices.Equal(names, []string{"amd"}) {
+	if names := contextNames(t, s); !slices.Equal(names, []string{"amd", "arm"}) {
 		t.Errorf("--keep-context left %v", names)
 	}
-	if _, err := n.Remove("amd", RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"amd"`) {
+	if _, err := n.Remove([]string{"amd"}, RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"amd"`) {
 		t.Errorf("removing a context that is not a node: %v", err)
 	}
-	if _, err := n.Remove("nosuch", RemoveOptions{}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("removing an unknown node: %v", err)
+	if _, err := n.Remove([]string{"arm"}, RemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if names := contextNames(t, s); !slices.Equal(names, []string{"amd"}) {
+		t.Errorf("after removing arm: %v", names)
 	}
 }
 
@@ -338,7 +363,7 @@ func TestProbeAllInParallelWithinDeadline(t *testing.T) {
 
 func TestWindowsOSVersion(t *testing.T) {
 	for in, want := range map[string]string{
-		"10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)":  "10.0.17763.1",
+		"10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)":   "10.0.17763.1",
 		"10.0 20348 (20348.2849.amd64fre.fe_release.210507-1500)": "10.0.20348.2849",
 		"10.0 20348":   "10.0.20348",
 		"":             "",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -94,14 +95,24 @@ func cleanError(err error) error {
 	if err == nil {
 		return nil
 	}
+	if op, ok := errors.AsType[*net.OpError](err); ok {
+		return op // "dial tcp 127.0.0.1:1: connect: connection refused" says more than the client's summary
+	}
 	msg := strings.TrimSpace(err.Error())
 	if i := strings.Index(msg, "stderr="); i >= 0 { // ssh: what ssh itself said
 		if s := strings.TrimSpace(msg[i+len("stderr="):]); s != "" {
+			if strings.Contains(s, "Host key verification failed") {
+				return fmt.Errorf("ssh: %s: %w", s, ErrHostKey)
+			}
 			return fmt.Errorf("ssh: %s", s)
 		}
 	}
 	return err
 }
+
+// ErrHostKey is wrapped by probe errors of ssh endpoints whose host key is not trusted. It is never
+// bypassed: the user checks the key and adds it to known_hosts.
+var ErrHostKey = errors.New("the host key is not in known_hosts; verify it and add it (for example by connecting once with ssh)")
 
 // Status is the outcome of probing one node.
 type Status struct {

@@ -23,6 +23,7 @@ type farmEnv struct {
 	BuildKitImage           string
 	Busybox                 string
 	Bin                     string
+	SSH, SSHKey, SSHHostKey string
 }
 
 var (
@@ -77,9 +78,10 @@ func loadFarm() (farmEnv, error) {
 		EngineB: kv["FARM_ENGINE_B"], EngineBVersion: kv["FARM_ENGINE_B_VERSION"],
 		Registry: kv["FARM_REGISTRY"], BuildKitImage: kv["FARM_BUILDKIT_IMAGE"],
 		Busybox: kv["FARM_BUSYBOX"], Bin: kv["FARM_BIN"],
+		SSH: kv["FARM_SSH"], SSHKey: kv["FARM_SSH_KEY"], SSHHostKey: kv["FARM_SSH_HOST_KEY"],
 	}
-	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" {
-		return env, fmt.Errorf("%s lacks engine or registry entries", path)
+	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" {
+		return env, fmt.Errorf("%s lacks engine, registry or ssh entries", path)
 	}
 	return env, sc.Err()
 }

@@ -37,6 +37,9 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newVersionCommand(dockerCli, info))
+	cmd.AddCommand(
+		newNodeCommand(dockerCli),
+		newVersionCommand(dockerCli, info),
+	)
 	return cmd
 }

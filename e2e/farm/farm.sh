@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The e2e build farm: two Docker engines of different versions (as two hosts would be), QEMU for arm,
-# a registry on 127.0.0.1, a local BuildKit image for buildx's docker-container driver and a
+# a registry and an sshd on 127.0.0.1, a local BuildKit image for buildx's docker-container driver and a
 # multi-platform busybox base image in the registry. Run as root on a Debian 12 machine:
 #
 #   e2e/farm/farm.sh up      bring everything up; whatever is already up is reused
 #   e2e/farm/farm.sh env     print the farm's coordinates (KEY=value lines)
 #   e2e/farm/farm.sh status  exit 0 only when every part answers
-#   e2e/farm/farm.sh down    stop the engines and the registry (their data is kept)
+#   e2e/farm/farm.sh down    stop the engines, the registry and sshd (their data is kept)
 #
 # Nothing is pulled from the internet: packages come from Debian, binaries build from the Go modules
 # under tools/ (cached), images are assembled locally.
@@ -21,7 +21,8 @@ BUILDKIT_VERSION=$(awk '$1 == "github.com/moby/buildkit" {print $2}' "$here/tool
 BUILDKIT_IMAGE=multiarch-farm/buildkit:$BUILDKIT_VERSION
 BUSYBOX_REF=$REGISTRY/farm/busybox:latest
 ENGINES=(a b) # a: Debian's dockerd 20.10; b: current dockerd built from github.com/moby/moby/v2
-PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates)
+SSH_PORT=${FARM_SSH_PORT:-2222}
+PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates openssh-server openssh-client)
 
 log() { echo "farm: $*" >&2; }
 die() {
@@ -38,6 +39,7 @@ dockerx() { # dockerx ENGINE ARGS...: the docker CLI against one farm engine
 }
 engine_up() { dockerx "$1" version >/dev/null 2>&1; }
 registry_up() { curl -fsS -o /dev/null "http://$REGISTRY/v2/" 2>/dev/null; }
+sshd_up() { (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; }
 
 apt_update() {
 	# A mirror index mid-sync can fail an update while installs still work: retry, then go on.
@@ -181,6 +183,42 @@ start_registry() {
 	die "registry did not come up"
 }
 
+# start_sshd: an sshd on 127.0.0.1:$SSH_PORT with key authentication only, so nodes can be reached
+# over ssh:// as remote engines are (the remote side runs `docker system dial-stdio`).
+start_sshd() {
+	local dir=$FARM_ROOT/ssh
+	mkdir -p "$dir" /run/sshd
+	[ -f "$dir/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C farm-host -f "$dir/host_ed25519"
+	[ -f "$dir/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C farm-client -f "$dir/client_ed25519"
+	cp "$dir/client_ed25519.pub" "$dir/authorized_keys"
+	chmod 600 "$dir/authorized_keys"
+	if sshd_up; then
+		log "sshd is up (127.0.0.1:$SSH_PORT)"
+		return 0
+	fi
+	cat >"$dir/sshd_config" <<-EOF
+		ListenAddress 127.0.0.1
+		Port $SSH_PORT
+		HostKey $dir/host_ed25519
+		PidFile $FARM_RUN/sshd.pid
+		AuthorizedKeysFile $dir/authorized_keys
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+	EOF
+	log "starting sshd on 127.0.0.1:$SSH_PORT"
+	mkdir -p "$FARM_RUN"
+	/usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" || { cat "$dir/sshd.log" >&2; die "sshd did not start"; }
+	local i
+	for i in $(seq 1 20); do
+		sshd_up && return 0
+		sleep 0.25
+	done
+	die "sshd does not answer on 127.0.0.1:$SSH_PORT"
+}
+
 # buildkit_image ENGINE: import the BuildKit image (buildkitd, buildctl, static runc, busybox) unless
 # the engine already has this exact build of it.
 buildkit_image() {
@@ -226,6 +264,9 @@ write_env() {
 		echo "FARM_BUILDKIT_IMAGE=$BUILDKIT_IMAGE"
 		echo "FARM_BUSYBOX=$BUSYBOX_REF"
 		echo "FARM_BIN=$BIN"
+		echo "FARM_SSH=ssh://root@127.0.0.1:$SSH_PORT"
+		echo "FARM_SSH_KEY=$FARM_ROOT/ssh/client_ed25519"
+		echo "FARM_SSH_HOST_KEY=$FARM_ROOT/ssh/host_ed25519.pub"
 	} >"$FARM_RUN/env.tmp"
 	mv "$FARM_RUN/env.tmp" "$FARM_RUN/env"
 }
@@ -241,6 +282,7 @@ up() {
 	start_engine b "$BIN/dockerd" "$BIN/runc" ', "features": {"containerd-snapshotter": true}'
 
 	start_registry
+	start_sshd
 	local e
 	for e in "${ENGINES[@]}"; do buildkit_image "$e"; done
 	seed_busybox
@@ -255,6 +297,7 @@ status() {
 		if engine_up "$e"; then echo "engine $e: up ($(engine_host "$e"))"; else echo "engine $e: down" && ok=1; fi
 	done
 	if registry_up; then echo "registry: up (http://$REGISTRY)"; else echo "registry: down" && ok=1; fi
+	if sshd_up; then echo "sshd: up (127.0.0.1:$SSH_PORT)"; else echo "sshd: down" && ok=1; fi
 	return $ok
 }
 
@@ -266,6 +309,8 @@ down() {
 		while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 	done
 	pkill -f "$BIN/registry serve" 2>/dev/null && log "stopping registry" || true
+	pid=$(cat "$FARM_RUN/sshd.pid" 2>/dev/null || true)
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && log "stopping sshd" || true
 }
 
 [[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0 # sourced: functions only

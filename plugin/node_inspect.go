@@ -1,0 +1,83 @@
+package plugin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+type nodeInspectOptions struct {
+	format  string
+	timeout time.Duration
+}
+
+func newNodeInspectCommand(dockerCli command.Cli) *cobra.Command {
+	var opts nodeInspectOptions
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NAME",
+		Short: "Show a builder node and probe its engine",
+		Example: `  docker multiarch node inspect arm-box
+  docker multiarch node inspect arm-box --format json`,
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runNodeInspect(cmd, dockerCli, args[0], opts)
+		},
+	}
+	addFormatFlag(cmd, &opts.format)
+	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for the engine to answer")
+	return cmd
+}
+
+func runNodeInspect(cmd *cobra.Command, dockerCli command.Cli, name string, opts nodeInspectOptions) error {
+	if _, err := checkFormat(opts.format); err != nil {
+		return err
+	}
+	if err := checkTimeout(opts.timeout); err != nil {
+		return err
+	}
+	svc := nodeService(dockerCli)
+	node, err := svc.Get(name)
+	if err != nil {
+		return err
+	}
+	v := viewOf(svc.Probe(cmd.Context(), node, opts.timeout))
+	return writeFormatted(dockerCli.Out(), opts.format, v, func(t *table) {
+		t.row("Name:", v.Name)
+		t.row("Endpoint:", v.Endpoint)
+		if v.Description != "" {
+			t.row("Description:", v.Description)
+		}
+		t.row("Platforms:", fmt.Sprintf("%s (%s)", joinOrDash(v.Platforms), sourceText(v.PlatformSource)))
+		t.row("Adopted context:", yesNo(v.Adopted))
+		t.row("Status:", v.statusText())
+		t.row("Engine:", v.engineText())
+		if v.Engine.Platform != "" {
+			t.row("Engine platform:", v.Engine.Platform+osVersionText(v.Engine.OSVersion))
+			t.row("Engine API:", v.Engine.APIVersion)
+		}
+	})
+}
+
+func sourceText(source string) string {
+	if source == "engine" {
+		return "detected from the engine"
+	}
+	return "given with --platform"
+}
+
+func osVersionText(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " (os.version " + v + ")"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

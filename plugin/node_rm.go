@@ -1,0 +1,49 @@
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+)
+
+type nodeRmOptions struct {
+	keepContext bool
+}
+
+func newNodeRmCommand(dockerCli command.Cli) *cobra.Command {
+	var opts nodeRmOptions
+	cmd := &cobra.Command{
+		Use:     "rm [OPTIONS] NAME [NAME...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove builder nodes",
+		Long: `Remove builder nodes. A node's Docker context is removed with it, unless --keep-context
+is given or the node adopted a context that existed before it.`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return runNodeRm(dockerCli, args, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.keepContext, "keep-context", false, "Keep the Docker context, remove only its node data")
+	return cmd
+}
+
+func runNodeRm(dockerCli command.Cli, names []string, opts nodeRmOptions) error {
+	removed, err := nodeService(dockerCli).Remove(names, contexts.RemoveOptions{
+		KeepContext:    opts.keepContext,
+		CurrentContext: dockerCli.CurrentContext(),
+	})
+	if err != nil {
+		return err
+	}
+	for _, res := range removed {
+		if !res.ContextRemoved {
+			_, _ = fmt.Fprintf(dockerCli.Err(), "node %q removed; its Docker context is kept\n", res.Node.Name)
+		}
+		_, _ = fmt.Fprintln(dockerCli.Out(), res.Node.Name)
+	}
+	return nil
+}
