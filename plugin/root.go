@@ -39,6 +39,9 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 	}
 	cmd.AddCommand(
 		newNodeCommand(dockerCli),
+		newCreateCommand(dockerCli),
+		newLsCommand(dockerCli),
+		newRmCommand(dockerCli),
 		newVersionCommand(dockerCli, info),
 	)
 	return cmd

@@ -1,0 +1,47 @@
+package driver
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	bxdriver "github.com/docker/buildx/driver"
+)
+
+// BootResult is how one node's BuildKit came up.
+type BootResult struct {
+	Node     string
+	Duration time.Duration
+	Err      error
+}
+
+// Bootstrap starts the BuildKit container of every node of a builder in parallel, each within
+// timeout, and reports per node; nodes already running report at once.
+func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Duration) ([]BootResult, error) {
+	txn, release, err := openStore(m.dockerCli)
+	if err != nil {
+		return nil, err
+	}
+	_, nodes, err := loadNodes(ctx, m.dockerCli, txn, name, timeout, true)
+	release() // not held while containers start
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BootResult, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			start := time.Now()
+			out[i] = BootResult{Node: n.Endpoint, Err: n.Err}
+			if n.Err == nil && (n.DriverInfo == nil || n.DriverInfo.Status != bxdriver.Running) {
+				out[i].Err = withTimeout(ctx, timeout, func(ctx context.Context) error {
+					_, err := bxdriver.Boot(ctx, ctx, n.Driver, nil)
+					return err
+				})
+			}
+			out[i].Duration = time.Since(start)
+		})
+	}
+	wg.Wait()
+	return out, nil
+}

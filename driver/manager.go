@@ -1,0 +1,100 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/docker/buildx/builder"
+	"github.com/docker/buildx/localstate"
+	"github.com/docker/buildx/store"
+	"github.com/docker/buildx/util/confutil"
+	"github.com/docker/buildx/util/dockerutil"
+	"github.com/docker/cli/cli/command"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+)
+
+// Manager creates, lists, boots and removes multiarch builders in buildx's own store, so that
+// `docker buildx ls` and `docker buildx build --builder` see and use them as any other builder.
+type Manager struct {
+	dockerCli command.Cli
+	nodes     *contexts.Nodes
+}
+
+// NewManager returns the builder manager of a Docker CLI.
+func NewManager(dockerCli command.Cli) *Manager {
+	return &Manager{dockerCli: dockerCli, nodes: contexts.New(dockerCli.ContextStore(), nil)}
+}
+
+type builderNode = builder.Node
+
+// Use makes the builder the current buildx builder of the current Docker context.
+func (m *Manager) Use(name string) error {
+	txn, release, err := openStore(m.dockerCli)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ep, err := dockerutil.GetCurrentEndpoint(m.dockerCli)
+	if err != nil {
+		return err
+	}
+	if err := txn.SetCurrent(ep, name, false, false); err != nil {
+		return fmt.Errorf("using builder %q: %w", name, err)
+	}
+	return nil
+}
+
+// leavingNodes loads the driver handles of the nodes that are about to leave a builder, while
+// the builder still has them.
+func leavingNodes(ctx context.Context, dockerCli command.Cli, txn *store.Txn, current *store.NodeGroup, removed []string, timeout time.Duration) []builderNode {
+	if current == nil || len(removed) == 0 {
+		return nil
+	}
+	_, nodes, err := loadNodes(ctx, dockerCli, txn, current.Name, timeout, false)
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(nodes, func(n builderNode) bool { return !slices.Contains(removed, n.Endpoint) })
+}
+
+// removeLeaving removes the BuildKit containers of nodes that left a builder, in parallel, and
+// returns the nodes whose container could not be removed.
+func removeLeaving(ctx context.Context, dockerCli command.Cli, builderName string, nodes []builderNode, timeout time.Duration) map[string]error {
+	ls, _ := localstate.New(confutil.NewConfig(dockerCli))
+	failed := map[string]error{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() {
+			err := withTimeout(ctx, timeout, func(ctx context.Context) error { return removeNode(ctx, n) })
+			if ls != nil {
+				_ = ls.RemoveBuilderNode(builderName, n.Name)
+			}
+			if err != nil {
+				mu.Lock()
+				failed[n.Endpoint] = err
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return failed
+}
+
+// withTimeout runs fn under a deadline and returns when the deadline passes even if fn does not.
+func withTimeout(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("no answer within %s: %w", timeout, ctx.Err())
+	}
+}

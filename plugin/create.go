@@ -1,0 +1,146 @@
+package plugin
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/driver"
+)
+
+type createOptions struct {
+	nodes, emulate, driverOpts      []string
+	buildkitdFlags, buildkitdConfig string
+	use, bootstrap                  bool
+	timeout                         time.Duration
+}
+
+func newCreateCommand(dockerCli command.Cli) *cobra.Command {
+	var opts createOptions
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] [NAME]",
+		Short: "Create or update a builder across the nodes",
+		Long: `Create or update a Buildx builder with one BuildKit node per builder node, each pinned to
+its native platforms, so nothing is emulated unless --emulate asks for it.
+
+The builder (default name "multiarch") is a normal buildx builder: "docker buildx ls" lists it.
+Running create again changes nothing when the nodes are the same; new nodes are appended and
+nodes no longer selected leave. Every node must answer within --timeout, or nothing changes.`,
+		Example: `  docker multiarch create --use
+  docker multiarch create --node amd64-box --node arm64-box --bootstrap
+  docker multiarch create --emulate linux/arm/v7=arm64-box
+  docker multiarch create ci --driver-opt image=moby/buildkit:v0.34.2,network=host`,
+		Args: cli.RequiresMaxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := driver.DefaultBuilder
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return runCreate(cmd, dockerCli, name, opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringArrayVar(&opts.nodes, "node", nil, "Node to include (repeatable; default: every node)")
+	flags.StringArrayVar(&opts.emulate, "emulate", nil, "Also build PLATFORM under QEMU on NODE, as PLATFORM=NODE (repeatable)")
+	flags.StringArrayVar(&opts.driverOpts, "driver-opt", nil, "Options for the docker-container driver, as KEY=VALUE (image, network, ...)")
+	flags.StringVar(&opts.buildkitdFlags, "buildkitd-flags", "", "Flags for the BuildKit daemons")
+	flags.StringVar(&opts.buildkitdConfig, "buildkitd-config", "", "BuildKit daemon config file")
+	flags.BoolVar(&opts.use, "use", false, "Make it the current builder")
+	flags.BoolVar(&opts.bootstrap, "bootstrap", false, "Start every node's BuildKit now")
+	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node")
+	return cmd
+}
+
+func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts createOptions) error {
+	if err := checkTimeout(opts.timeout); err != nil {
+		return err
+	}
+	if _, err := driver.ValidateBuilderName(name); err != nil {
+		return err
+	}
+	all, err := nodeService(dockerCli).List()
+	if err != nil {
+		return err
+	}
+	specs, err := driver.SelectNodes(all, opts.nodes, opts.emulate)
+	if err != nil {
+		return err
+	}
+	mgr := driver.NewManager(dockerCli)
+	res, err := mgr.Apply(cmd.Context(), driver.BuilderSpec{
+		Name:            name,
+		Nodes:           specs,
+		DriverOpts:      opts.driverOpts,
+		BuildkitdFlags:  opts.buildkitdFlags,
+		BuildkitdConfig: opts.buildkitdConfig,
+	}, opts.timeout)
+	if err != nil {
+		return err
+	}
+	printApply(dockerCli, name, specs, res)
+	if opts.use {
+		if err := mgr.Use(name); err != nil {
+			return err
+		}
+	}
+	if opts.bootstrap {
+		if err := bootstrap(cmd, dockerCli, mgr, name, opts.timeout); err != nil {
+			return err
+		}
+	}
+	_, _ = fmt.Fprintln(dockerCli.Out(), name)
+	return nil
+}
+
+func printApply(dockerCli command.Cli, name string, specs []driver.NodeSpec, res driver.ApplyResult) {
+	w := dockerCli.Err()
+	switch {
+	case res.Created:
+		_, _ = fmt.Fprintf(w, "builder %q created\n", name)
+	case !res.Changed:
+		_, _ = fmt.Fprintf(w, "builder %q is up to date\n", name)
+	default:
+		_, _ = fmt.Fprintf(w, "builder %q updated\n", name)
+	}
+	for _, s := range specs {
+		line := "  " + s.Node.Name + ": " + strings.Join(s.Node.Platforms, ",")
+		if len(s.Emulate) > 0 {
+			line += " + emulated " + strings.Join(s.Emulate, ",")
+		}
+		_, _ = fmt.Fprintln(w, line)
+	}
+	if !res.Created && len(res.Added) > 0 {
+		_, _ = fmt.Fprintf(w, "  joined: %s\n", strings.Join(res.Added, ", "))
+	}
+	for _, n := range res.Removed {
+		if err := res.Unreachable[n]; err != nil {
+			_, _ = fmt.Fprintf(w, "  left: %s (WARNING: its BuildKit container could not be removed: %v)\n", n, err)
+			continue
+		}
+		_, _ = fmt.Fprintf(w, "  left: %s\n", n)
+	}
+}
+
+func bootstrap(cmd *cobra.Command, dockerCli command.Cli, mgr *driver.Manager, name string, timeout time.Duration) error {
+	results, err := mgr.Bootstrap(cmd.Context(), name, timeout)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r.Node)
+			_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: failed to boot: %v\n", r.Node, r.Err)
+			continue
+		}
+		_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: running (%s)\n", r.Node, r.Duration.Round(100*time.Millisecond))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("builder %q: nodes %s did not boot", name, strings.Join(failed, ", "))
+	}
+	return nil
+}
