@@ -39,6 +39,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 	}
 	cmd.AddCommand(
 		newNodeCommand(dockerCli),
+		newBuildCommand(dockerCli),
 		newCreateCommand(dockerCli),
 		newLsCommand(dockerCli),
 		newRmCommand(dockerCli),

@@ -1,0 +1,224 @@
+package driver
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/buildx/builder"
+	"github.com/docker/buildx/util/progress"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// BuildResult is what a build did: the plan it ran and, when pushed, the combined index.
+type BuildResult struct {
+	Builder string       `json:"builder"`
+	Steps   []StepResult `json:"platforms"`
+	DryRun  bool         `json:"-"`
+	// Index is the combined multi-platform index pushed to every tag (empty without --push).
+	Index ocispec.Descriptor `json:"-"`
+	Tags  []string           `json:"-"`
+}
+
+// StepResult is one platform's build.
+type StepResult struct {
+	Step
+	Digest   string        `json:"digest,omitempty"`
+	Duration time.Duration `json:"-"`
+	Seconds  float64       `json:"durationSeconds"`
+	Loaded   bool          `json:"loaded,omitempty"`
+}
+
+// Plan resolves the builder and routes every platform without building anything.
+func (m *Manager) Plan(ctx context.Context, o BuildOptions) (*BuildResult, *parsed, target, error) {
+	p, err := parseBuildOptions(o)
+	if err != nil {
+		return nil, nil, target{}, err
+	}
+	t, err := m.resolveTarget(ctx, p.Builder, p.Timeout)
+	if err != nil {
+		return nil, nil, target{}, err
+	}
+	requested := p.platforms
+	if len(requested) == 0 {
+		requested = DefaultPlatforms(t.nodes)
+	}
+	t = t.withEmulation(requested)
+	steps, err := Route(t.nodes, requested)
+	if err != nil {
+		return nil, nil, target{}, err
+	}
+	if err := AssignDockerfiles(steps, DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor}); err != nil {
+		return nil, nil, target{}, err
+	}
+	res := &BuildResult{Builder: t.name, DryRun: p.DryRun, Tags: p.Tags}
+	if t.fallback {
+		res.Builder = "context " + t.nodes[0].Name
+	}
+	for _, s := range steps {
+		res.Steps = append(res.Steps, StepResult{Step: s})
+	}
+	return res, p, t, nil
+}
+
+// Build runs every platform on its node in parallel, with buildx's progress display on out. With
+// --push each platform is pushed by digest, and only when all have succeeded is the combined index
+// pushed to the tags and read back to verify it holds exactly the platforms built.
+func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*BuildResult, error) {
+	res, p, t, err := m.Plan(ctx, o)
+	if err != nil || p.DryRun {
+		return res, err
+	}
+	if err := m.checkLoad(ctx, p, res); err != nil {
+		return nil, err
+	}
+	nodes, err := m.buildNodes(ctx, t, p.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
+	if err != nil {
+		return nil, err
+	}
+	descs, err := m.runSteps(ctx, p, res, nodes, printer)
+	if werr := printer.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return res, err
+	}
+	if p.Push {
+		if err := m.publish(ctx, p, res, descs, nodes); err != nil {
+			return res, err
+		}
+	}
+	return res, writeMetadata(p.MetadataFile, res)
+}
+
+// buildNodes loads the builder's nodes (the current context's own builder for the fallback).
+func (m *Manager) buildNodes(ctx context.Context, t target, timeout time.Duration) (map[string]builder.Node, error) {
+	b, err := builder.New(m.dockerCli, builder.WithName(t.name), builder.WithSkippedValidation())
+	if err != nil {
+		return nil, fmt.Errorf("builder %q: %w", t.name, err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	loaded, err := b.LoadNodes(lctx)
+	if err != nil {
+		return nil, fmt.Errorf("builder %q: %w", b.Name, err)
+	}
+	out := map[string]builder.Node{}
+	for _, n := range loaded {
+		key := n.Name
+		if t.fallback {
+			key = t.nodes[0].BuildxNode
+		}
+		out[key] = n
+	}
+	return out, nil
+}
+
+// runSteps builds every platform on its node in parallel; the first failure cancels the others.
+func (m *Manager) runSteps(ctx context.Context, p *parsed, res *BuildResult, nodes map[string]builder.Node, printer *progress.Printer) ([]ocispec.Descriptor, error) {
+	descs := make([]ocispec.Descriptor, len(res.Steps))
+	eg, ctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
+	for i := range res.Steps {
+		s := &res.Steps[i]
+		node, ok := nodes[s.BuildxNode]
+		if !ok {
+			return nil, fmt.Errorf("%s: builder node %s (%s) is not loaded", s.Platform, s.Node, s.BuildxNode)
+		}
+		eg.Go(func() error {
+			start := time.Now()
+			desc, err := m.runStep(ctx, p, s, node, progress.WithPrefix(printer, s.Platform, true))
+			mu.Lock()
+			defer mu.Unlock()
+			s.Duration = time.Since(start)
+			s.Seconds = s.Duration.Round(time.Millisecond).Seconds()
+			if err != nil {
+				return fmt.Errorf("%s on node %s: %w", s.Platform, s.Node, err)
+			}
+			descs[i] = desc
+			s.Digest = desc.Digest.String()
+			return nil
+		})
+	}
+	return descs, eg.Wait()
+}
+
+// resultDescriptor is what a push by digest produced (an image manifest, or an index with
+// attestations).
+func resultDescriptor(resp *client.SolveResponse) (ocispec.Descriptor, error) {
+	var desc ocispec.Descriptor
+	if resp == nil {
+		return desc, nil
+	}
+	if s, ok := resp.ExporterResponse[exptypes.ExporterImageDescriptorKey]; ok {
+		dt, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return desc, err
+		}
+		return desc, json.Unmarshal(dt, &desc)
+	}
+	if d, ok := resp.ExporterResponse[exptypes.ExporterImageDigestKey]; ok {
+		desc.Digest = digestOf(d)
+	}
+	return desc, nil
+}
+
+// checkLoad picks the platform --load loads: the one native to the current engine.
+func (m *Manager) checkLoad(ctx context.Context, p *parsed, res *BuildResult) error {
+	if !p.Load {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	info, err := m.dockerCli.Client().Info(ctx, infoOptions)
+	if err != nil {
+		return fmt.Errorf("--load: the current Docker engine does not answer: %w", err)
+	}
+	native, err := enginePlatform(info.Info.OSType, info.Info.Architecture)
+	if err != nil {
+		return err
+	}
+	for i := range res.Steps {
+		if res.Steps[i].Platform == native {
+			res.Steps[i].Loaded = true
+			return nil
+		}
+	}
+	return fmt.Errorf("--load: the build has no %s variant, the platform of the current Docker engine", native)
+}
+
+func writeMetadata(path string, res *BuildResult) error {
+	if path == "" {
+		return nil
+	}
+	md := map[string]any{"multiarch.platforms": res.Steps, "multiarch.builder": res.Builder}
+	if res.Index.Digest != "" {
+		md[exptypes.ExporterImageDigestKey] = res.Index.Digest.String()
+		md[exptypes.ExporterImageDescriptorKey] = res.Index
+		md["image.name"] = strings.Join(res.Tags, ",")
+	}
+	dt, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, dt, 0o644); err != nil {
+		return fmt.Errorf("writing --metadata-file: %w", err)
+	}
+	return nil
+}
+
+var errNoDescriptor = errors.New("the build pushed no image")

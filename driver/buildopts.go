@@ -1,0 +1,249 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/util/progress/progressui"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+)
+
+// BuildOptions are the flags of `docker multiarch build`, as the user gave them.
+type BuildOptions struct {
+	ContextPath  string
+	Builder      string
+	Tags         []string
+	Platforms    []string
+	File         string
+	FileFor      []string // PLATFORM=PATH
+	BuildArgs    []string
+	Labels       []string
+	Target       string
+	Push         bool
+	Load         bool
+	CacheFrom    []string
+	CacheTo      []string
+	CacheRef     string
+	Progress     string
+	MetadataFile string
+	Provenance   string
+	SBOM         string
+	NoCache      bool
+	Pull         bool
+	Secrets      []string
+	SSH          []string
+	DryRun       bool
+	Timeout      time.Duration
+}
+
+// parsed is a build's options checked and converted, before anything runs.
+type parsed struct {
+	BuildOptions
+	repos     []string // repositories of the tags, for the per-platform pushes by digest
+	platforms []string // normalized; empty: the builder's
+	fileFor   map[string]string
+	buildArgs map[string]string
+	labels    map[string]string
+	cacheFrom []client.CacheOptionsEntry
+	cacheTo   []client.CacheOptionsEntry
+	secrets   []secretsprovider.Source
+	ssh       []sshprovider.AgentConfig
+	attests   map[string]string // frontend attrs attest:<type>
+	display   progressui.DisplayMode
+}
+
+// parseBuildOptions checks every option; an error names the bad value and nothing has run.
+func parseBuildOptions(o BuildOptions) (*parsed, error) {
+	p := &parsed{BuildOptions: o}
+	steps := []func() error{
+		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
+		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *parsed) parseContext() error {
+	if p.ContextPath == "" {
+		return errors.New("a build context is required: PATH, URL or -")
+	}
+	if p.ContextPath == "-" {
+		return errors.New("reading the build context from stdin is not supported: give a PATH or URL")
+	}
+	if strings.Contains(p.ContextPath, "://") || strings.HasPrefix(p.ContextPath, "git@") {
+		return nil
+	}
+	st, err := os.Stat(p.ContextPath)
+	if err != nil {
+		return fmt.Errorf("build context %s: %w", p.ContextPath, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("build context %s is not a directory", p.ContextPath)
+	}
+	return nil
+}
+
+func (p *parsed) parseTags() error {
+	for _, t := range p.Tags {
+		named, err := reference.ParseNormalizedNamed(t)
+		if err != nil {
+			return fmt.Errorf("invalid tag %q: %w", t, err)
+		}
+		if _, ok := named.(reference.Digested); ok {
+			return fmt.Errorf("invalid tag %q: a tag cannot carry a digest", t)
+		}
+		repo := named.Name()
+		if !slices.Contains(p.repos, repo) {
+			p.repos = append(p.repos, repo)
+		}
+	}
+	if p.Push && len(p.Tags) == 0 {
+		return errors.New("--push needs at least one tag (-t NAME:TAG)")
+	}
+	if p.CacheRef != "" {
+		if _, err := reference.ParseNormalizedNamed(p.CacheRef); err != nil {
+			return fmt.Errorf("invalid --cache-ref %q: %w", p.CacheRef, err)
+		}
+	}
+	return nil
+}
+
+func (p *parsed) parsePlatforms() error {
+	var err error
+	p.platforms, err = contexts.ParsePlatforms(p.Platforms)
+	return err
+}
+
+func (p *parsed) parseFileFor() error {
+	p.fileFor = map[string]string{}
+	for _, f := range p.FileFor {
+		plat, path, ok := strings.Cut(f, "=")
+		if !ok || path == "" {
+			return fmt.Errorf("invalid --file-for %q: want PLATFORM=PATH, for example linux/arm64=Dockerfile.arm64", f)
+		}
+		pp, err := contexts.ParsePlatform(plat)
+		if err != nil {
+			return fmt.Errorf("invalid --file-for %q: %w", f, err)
+		}
+		p.fileFor[platforms.Format(pp)] = path
+	}
+	return nil
+}
+
+func (p *parsed) parseArgs() error {
+	var err error
+	if p.buildArgs, err = keyValues("--build-arg", p.BuildArgs, true); err != nil {
+		return err
+	}
+	p.labels, err = keyValues("--label", p.Labels, false)
+	return err
+}
+
+// keyValues parses KEY=VALUE list flags; with fromEnv a bare KEY takes its value from the environment.
+func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range in {
+		k, v, ok := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, kv)
+		}
+		if !ok {
+			if !fromEnv {
+				return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, kv)
+			}
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (p *parsed) parseCache() error {
+	var err error
+	if p.cacheFrom, err = parseCacheEntries("--cache-from", p.CacheFrom); err != nil {
+		return err
+	}
+	p.cacheTo, err = parseCacheEntries("--cache-to", p.CacheTo)
+	return err
+}
+
+func (p *parsed) parseSessions() error {
+	for _, s := range p.Secrets {
+		src, err := parseSecret(s)
+		if err != nil {
+			return err
+		}
+		p.secrets = append(p.secrets, src)
+	}
+	for _, s := range p.SSH {
+		cfg, err := parseSSH(s)
+		if err != nil {
+			return err
+		}
+		p.ssh = append(p.ssh, cfg)
+	}
+	return nil
+}
+
+func (p *parsed) parseAttests() error {
+	p.attests = map[string]string{}
+	for _, a := range []struct{ kind, value string }{{"provenance", p.Provenance}, {"sbom", p.SBOM}} {
+		attrs, on, err := parseAttest(a.kind, a.value)
+		if err != nil {
+			return err
+		}
+		if on {
+			p.attests["attest:"+a.kind] = attrs
+		}
+	}
+	return nil
+}
+
+var displayModes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
+
+func (p *parsed) parseProgress() error {
+	mode := p.Progress
+	if mode == "" {
+		mode = "auto"
+	}
+	if !slices.Contains(displayModes, mode) {
+		return fmt.Errorf("invalid --progress %q: want one of %s", p.Progress, strings.Join(displayModes, ", "))
+	}
+	p.display = progressui.DisplayMode(mode)
+	return nil
+}
+
+func (p *parsed) parseOutputs() error {
+	if p.MetadataFile != "" {
+		dir := filepath.Dir(p.MetadataFile)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("invalid --metadata-file %q: directory %s does not exist", p.MetadataFile, dir)
+		}
+	}
+	if p.Timeout <= 0 {
+		return fmt.Errorf("invalid --timeout %s: must be positive", p.Timeout)
+	}
+	return nil
+}
+
+// cacheSuffix is the tag suffix --cache-ref keeps a platform's cache under.
+func cacheSuffix(platform string) string {
+	return "cache-" + strings.ReplaceAll(platform, "/", "-")
+}

@@ -1,0 +1,177 @@
+package driver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+)
+
+// RouteNode is what routing knows of a builder node: the platforms it builds natively and the
+// ones it emulates.
+type RouteNode struct {
+	Name       string
+	BuildxNode string
+	Native     []string
+	Emulated   []string
+}
+
+// Step is one platform of a build: where it runs and from which Dockerfile.
+type Step struct {
+	Platform   string `json:"platform"`
+	Node       string `json:"node"`
+	BuildxNode string `json:"buildxNode"`
+	Dockerfile string `json:"dockerfile"`
+	Emulated   bool   `json:"emulated"`
+}
+
+// DefaultPlatforms is every platform the nodes build, native or emulated, in node order.
+func DefaultPlatforms(nodes []RouteNode) []string {
+	var out []string
+	for _, n := range nodes {
+		for _, p := range slices.Concat(n.Native, n.Emulated) {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Route assigns each platform to a node: one native to it, else one that emulates it. Among
+// several candidates the one with the fewest platforms so far wins, so a build spreads over the
+// nodes. A platform no node serves stops the plan before anything runs; there is no fallback.
+func Route(nodes []RouteNode, requested []string) ([]Step, error) {
+	load := map[string]int{}
+	var steps []Step
+	for _, p := range requested {
+		n, emulated, ok := pick(nodes, p, load)
+		if !ok {
+			return nil, fmt.Errorf("no node builds %s: %s (add a node native to it, or emulate it with `docker multiarch create --emulate %s=NODE`)",
+				p, describeNodes(nodes), p)
+		}
+		load[n.Name]++
+		steps = append(steps, Step{Platform: p, Node: n.Name, BuildxNode: n.BuildxNode, Emulated: emulated})
+	}
+	return steps, nil
+}
+
+func pick(nodes []RouteNode, p string, load map[string]int) (RouteNode, bool, bool) {
+	for _, emulated := range []bool{false, true} {
+		var best *RouteNode
+		for i := range nodes {
+			list := nodes[i].Native
+			if emulated {
+				list = nodes[i].Emulated
+			}
+			if slices.Contains(list, p) && (best == nil || load[nodes[i].Name] < load[best.Name]) {
+				best = &nodes[i]
+			}
+		}
+		if best != nil {
+			return *best, emulated, true
+		}
+	}
+	return RouteNode{}, false, false
+}
+
+func describeNodes(nodes []RouteNode) string {
+	var parts []string
+	for _, n := range nodes {
+		s := n.Name + " (" + strings.Join(n.Native, ",")
+		if len(n.Emulated) > 0 {
+			s += "; emulated " + strings.Join(n.Emulated, ",")
+		}
+		parts = append(parts, s+")")
+	}
+	if len(parts) == 0 {
+		return "the builder has no nodes"
+	}
+	return "nodes are " + strings.Join(parts, ", ")
+}
+
+// DockerfileOptions say where each platform's Dockerfile comes from.
+type DockerfileOptions struct {
+	ContextPath string            // a local directory, or a URL (no per-platform lookup then)
+	File        string            // -f, for every platform without its own
+	FileFor     map[string]string // --file-for PLATFORM=PATH
+}
+
+// AssignDockerfiles sets each step's Dockerfile: --file-for, then -f, then a per-platform file
+// next to the context (Dockerfile.linux-arm64, Dockerfile.linux-arm-v7 or Dockerfile.linux-arm,
+// ...), then the context's Dockerfile.
+func AssignDockerfiles(steps []Step, opts DockerfileOptions) error {
+	for p := range opts.FileFor {
+		if !slices.ContainsFunc(steps, func(s Step) bool { return s.Platform == p }) {
+			return fmt.Errorf("--file-for %s: the build does not include platform %s", p, p)
+		}
+	}
+	local := isLocalDir(opts.ContextPath)
+	for i := range steps {
+		s := &steps[i]
+		switch f, ok := opts.FileFor[s.Platform]; {
+		case ok:
+			s.Dockerfile = f
+		case opts.File != "":
+			s.Dockerfile = opts.File
+		case local:
+			s.Dockerfile = platformDockerfile(opts.ContextPath, s.Platform)
+		default:
+			s.Dockerfile = "Dockerfile"
+		}
+		if local || opts.FileFor[s.Platform] != "" || opts.File != "" {
+			if err := checkFile(s.Dockerfile); err != nil {
+				return fmt.Errorf("platform %s: %w", s.Platform, err)
+			}
+		}
+	}
+	return nil
+}
+
+// PlatformDockerfileNames are the per-platform Dockerfile names looked up for a platform, best first.
+func PlatformDockerfileNames(platform string) []string {
+	p, err := platforms.Parse(platform)
+	if err != nil {
+		return nil
+	}
+	base := "Dockerfile." + p.OS + "-" + p.Architecture
+	if p.Variant == "" {
+		return []string{base}
+	}
+	return []string{base + "-" + p.Variant, base}
+}
+
+func platformDockerfile(dir, platform string) string {
+	for _, name := range PlatformDockerfileNames(platform) {
+		path := filepath.Join(dir, name)
+		if st, err := os.Stat(path); err == nil && !st.IsDir() {
+			return path
+		}
+	}
+	return filepath.Join(dir, "Dockerfile")
+}
+
+func checkFile(path string) error {
+	if path == "-" {
+		return nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("Dockerfile %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("Dockerfile %s is a directory", path)
+	}
+	return nil
+}
+
+func isLocalDir(path string) bool {
+	if path == "-" || strings.Contains(path, "://") || strings.HasPrefix(path, "git@") {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}

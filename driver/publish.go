@@ -1,0 +1,126 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/docker/buildx/builder"
+	"github.com/docker/buildx/util/imagetools"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+)
+
+// attestationType marks the manifests of an index that hold attestations rather than an image.
+const (
+	referenceTypeKey = "vnd.docker.reference.type"
+	attestationType  = "attestation-manifest"
+)
+
+// publish combines the per-platform results into one index, pushes it to every tag, and reads each
+// tag back to check it holds exactly the platforms built.
+func (m *Manager) publish(ctx context.Context, p *parsed, res *BuildResult, descs []ocispec.Descriptor, nodes map[string]builder.Node) error {
+	var opt imagetools.Opt
+	for _, n := range nodes {
+		opt = n.ImageOpt
+		break
+	}
+	r := imagetools.New(opt)
+	loc, err := imagetools.ParseLocation(p.repos[0])
+	if err != nil {
+		return err
+	}
+	var srcs []*imagetools.Source
+	for i, d := range descs {
+		if d.Digest == "" {
+			return fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)
+		}
+		srcs = append(srcs, &imagetools.Source{Desc: d, Ref: loc})
+	}
+	dt, desc, _, err := r.Combine(ctx, srcs, nil, false, nil)
+	if err != nil {
+		return fmt.Errorf("combining the platforms into one index: %w", err)
+	}
+	for _, tag := range p.Tags {
+		tl, err := imagetools.ParseLocation(tag)
+		if err != nil {
+			return err
+		}
+		if err := r.Push(ctx, tl, desc, dt); err != nil {
+			return fmt.Errorf("pushing the index to %s: %w", tag, err)
+		}
+	}
+	res.Index = desc
+	var want []string
+	for _, s := range res.Steps {
+		want = append(want, s.Platform)
+	}
+	for _, tag := range p.Tags {
+		if err := verifyTag(ctx, r, tag, desc.Digest, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyTag reads a tag back: it must be the index just pushed, holding exactly the platforms wanted
+// (attestation manifests aside), each once.
+func verifyTag(ctx context.Context, r *imagetools.Resolver, tag string, dgst digest.Digest, want []string) error {
+	dt, desc, err := r.Get(ctx, tag)
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", tag, err)
+	}
+	if desc.Digest != dgst {
+		return fmt.Errorf("verifying %s: it points at %s, not the index just pushed (%s)", tag, desc.Digest, dgst)
+	}
+	got, err := IndexPlatforms(dt)
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", tag, err)
+	}
+	if !samePlatforms(got, want) {
+		return fmt.Errorf("verifying %s: the index holds %s, want exactly %s", tag, strings.Join(got, ", "), strings.Join(want, ", "))
+	}
+	return nil
+}
+
+// IndexPlatforms lists the image platforms of an index, attestation manifests left out.
+func IndexPlatforms(dt []byte) ([]string, error) {
+	var idx ocispec.Index
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range idx.Manifests {
+		if m.Annotations[referenceTypeKey] == attestationType {
+			continue
+		}
+		if m.Platform == nil {
+			out = append(out, "unknown")
+			continue
+		}
+		out = append(out, platforms.Format(platforms.Normalize(*m.Platform)))
+	}
+	return out, nil
+}
+
+func samePlatforms(got, want []string) bool {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	return slices.Equal(g, w)
+}
+
+func digestOf(s string) digest.Digest { return digest.Digest(s) }
+
+func enginePlatform(osType, arch string) (string, error) {
+	p, err := contexts.EnginePlatform(osType, arch)
+	if err != nil {
+		return "", err
+	}
+	return platforms.Format(p), nil
+}

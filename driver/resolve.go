@@ -1,0 +1,141 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/docker/buildx/store"
+	"github.com/docker/buildx/util/dockerutil"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+)
+
+// target is the builder a build runs on and how routing sees its nodes.
+type target struct {
+	name     string // buildx builder name; "" for the current context's own BuildKit
+	nodes    []RouteNode
+	fallback bool // no multiarch builder: the current context builds everything, emulating the rest
+}
+
+// resolveTarget picks the builder: --builder, then $BUILDX_BUILDER, then the current buildx builder
+// when it is a multiarch one, then one named "multiarch"; with none of those, the current Docker
+// context's engine builds every platform (emulating what it does not run natively), so a bare
+// Docker Desktop works.
+func (m *Manager) resolveTarget(ctx context.Context, name string, timeout time.Duration) (target, error) {
+	nodes, err := m.nodes.List()
+	if err != nil {
+		return target{}, err
+	}
+	endpoints := map[string]contexts.Node{}
+	for _, n := range nodes {
+		endpoints[n.Name] = n
+	}
+	txn, release, err := openStore(m.dockerCli)
+	if err != nil {
+		return target{}, err
+	}
+	defer release()
+	explicit := name != ""
+	if name == "" {
+		name = os.Getenv("BUILDX_BUILDER")
+		explicit = name != ""
+	}
+	for _, candidate := range m.builderCandidates(txn, name) {
+		ng, err := nodeGroup(txn, candidate)
+		if err != nil {
+			return target{}, err
+		}
+		if ng != nil && isMultiarch(ng, nodeEndpointMap(endpoints)) {
+			return target{name: ng.Name, nodes: routeNodes(ng, endpoints)}, nil
+		}
+		if explicit {
+			return target{}, notMultiarch(candidate, ng)
+		}
+	}
+	return m.currentContextTarget(ctx, timeout)
+}
+
+func (m *Manager) builderCandidates(txn *store.Txn, name string) []string {
+	if name != "" {
+		return []string{name}
+	}
+	return []string{m.currentBuilder(txn), DefaultBuilder}
+}
+
+func notMultiarch(name string, ng *store.NodeGroup) error {
+	if ng == nil {
+		return fmt.Errorf("builder %q not found (see `docker multiarch ls`; create it with `docker multiarch create %s`)", name, name)
+	}
+	return fmt.Errorf("builder %q is not a multiarch builder: its nodes are not all multiarch nodes (see `docker multiarch ls`)", name)
+}
+
+func nodeEndpointMap(nodes map[string]contexts.Node) map[string]string {
+	out := map[string]string{}
+	for k, v := range nodes {
+		out[k] = v.Endpoint
+	}
+	return out
+}
+
+// routeNodes: a node's pinned platforms that are its own are native, the others emulated.
+func routeNodes(ng *store.NodeGroup, nodes map[string]contexts.Node) []RouteNode {
+	var out []RouteNode
+	for _, n := range ng.Nodes {
+		native := nodes[n.Endpoint].Platforms
+		rn := RouteNode{Name: n.Endpoint, BuildxNode: n.Name}
+		for _, p := range n.Platforms {
+			f := platforms.Format(platforms.Normalize(p))
+			if slices.Contains(native, f) {
+				rn.Native = append(rn.Native, f)
+			} else {
+				rn.Emulated = append(rn.Emulated, f)
+			}
+		}
+		out = append(out, rn)
+	}
+	return out
+}
+
+// currentContextTarget is the fallback: the current context's engine, native to its own platform.
+func (m *Manager) currentContextTarget(ctx context.Context, timeout time.Duration) (target, error) {
+	ep, err := dockerutil.GetCurrentEndpoint(m.dockerCli)
+	if err != nil {
+		return target{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := m.dockerCli.Client().Info(ctx, infoOptions)
+	if err != nil {
+		return target{}, fmt.Errorf("no multiarch builder, and the current Docker context %q (%s) does not answer: %w",
+			m.dockerCli.CurrentContext(), ep, err)
+	}
+	p, err := contexts.EnginePlatform(info.Info.OSType, info.Info.Architecture)
+	if err != nil {
+		return target{}, err
+	}
+	name := m.dockerCli.CurrentContext()
+	return target{fallback: true, nodes: []RouteNode{{Name: name, BuildxNode: name, Native: []string{platforms.Format(p)}}}}, nil
+}
+
+var infoOptions = client.InfoOptions{}
+
+// withEmulation lets the fallback node emulate every requested platform it does not run natively.
+func (t target) withEmulation(requested []string) target {
+	if !t.fallback {
+		return t
+	}
+	n := t.nodes[0]
+	n.Emulated = nil
+	for _, p := range requested {
+		if !slices.Contains(n.Native, p) {
+			n.Emulated = append(n.Emulated, p)
+		}
+	}
+	t.nodes = []RouteNode{n}
+	return t
+}

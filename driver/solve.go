@@ -1,0 +1,202 @@
+package driver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/buildx/builder"
+	bxdriver "github.com/docker/buildx/driver"
+	"github.com/docker/buildx/util/confutil"
+	"github.com/docker/buildx/util/progress"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/moby/client/pkg/jsonmessage"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+)
+
+// runStep builds one platform on its node through BuildKit's Dockerfile frontend and returns what
+// the push by digest produced.
+func (m *Manager) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer) (ocispec.Descriptor, error) {
+	if node.Driver == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("node %s: %w", s.Node, node.Err)
+	}
+	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("starting BuildKit: %w", err)
+	}
+	so, err := m.solveOpt(ctx, p, s, node)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	ch, done := progress.NewChannel(progress.ResetTime(pw))
+	resp, err := c.Solve(ctx, nil, *so, ch)
+	<-done
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return resultDescriptor(resp)
+}
+
+// solveOpt is what buildx would send for `docker buildx build --platform P` of this step.
+func (m *Manager) solveOpt(ctx context.Context, p *parsed, s *StepResult, node builder.Node) (*client.SolveOpt, error) {
+	attrs := map[string]string{"platform": s.Platform}
+	if p.Target != "" {
+		attrs["target"] = p.Target
+	}
+	if p.NoCache {
+		attrs["no-cache"] = ""
+	}
+	if p.Pull {
+		attrs["image-resolve-mode"] = "pull"
+	} else if node.Driver.IsMobyDriver() {
+		attrs["image-resolve-mode"] = "prefer-local"
+	}
+	for k, v := range node.ProxyConfig {
+		attrs["build-arg:"+k] = v
+	}
+	for k, v := range p.buildArgs {
+		attrs["build-arg:"+k] = v
+	}
+	for k, v := range p.labels {
+		attrs["label:"+k] = v
+	}
+	maps.Copy(attrs, p.attests)
+	if _, ok := p.attests["attest:provenance"]; !ok && p.Provenance == "" && p.Push {
+		attrs["attest:provenance"] = "mode=min,inline-only=true" // buildx's default
+	}
+	so := &client.SolveOpt{Frontend: "dockerfile.v0", FrontendAttrs: attrs}
+	if err := m.setInputs(so, p, s); err != nil {
+		return nil, err
+	}
+	sessions, err := m.sessions(p)
+	if err != nil {
+		return nil, err
+	}
+	so.Session = sessions
+	so.CacheImports, so.CacheExports = p.cacheFrom, p.cacheTo
+	if p.CacheRef != "" {
+		ref := p.CacheRef + ":" + cacheSuffix(s.Platform)
+		so.CacheImports = append(so.CacheImports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref}})
+		so.CacheExports = append(so.CacheExports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}})
+	}
+	so.Exports = m.exports(ctx, p, s)
+	return so, nil
+}
+
+// setInputs mounts the local context and the step's Dockerfile, or points the frontend at a
+// remote context.
+func (m *Manager) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error {
+	so.LocalMounts = map[string]fsutil.FS{}
+	if isLocalDir(p.ContextPath) {
+		fs, err := fsutil.NewFS(p.ContextPath)
+		if err != nil {
+			return fmt.Errorf("build context %s: %w", p.ContextPath, err)
+		}
+		so.LocalMounts["context"] = fs
+		so.SharedKey = sharedKey(p.ContextPath) + ":" + confutil.NewConfig(m.dockerCli).TryNodeIdentifier()
+	} else {
+		so.FrontendAttrs["context"] = p.ContextPath
+	}
+	if !isLocalDir(p.ContextPath) && p.File == "" && p.fileFor[s.Platform] == "" {
+		so.FrontendAttrs["filename"] = s.Dockerfile // inside the remote context
+		return nil
+	}
+	fs, err := fsutil.NewFS(filepath.Dir(s.Dockerfile))
+	if err != nil {
+		return fmt.Errorf("Dockerfile %s: %w", s.Dockerfile, err)
+	}
+	so.LocalMounts["dockerfile"] = fs
+	so.FrontendAttrs["filename"] = filepath.Base(s.Dockerfile)
+	return nil
+}
+
+func sharedKey(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	h := sha256.Sum256([]byte(abs))
+	return filepath.Base(abs) + "-" + hex.EncodeToString(h[:4])
+}
+
+// sessions are a build's attachables: registry auth from the Docker config (credential helpers
+// included), secrets and ssh.
+func (m *Manager) sessions(p *parsed) ([]session.Attachable, error) {
+	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(m.dockerCli.ConfigFile()),
+	})}
+	store, err := secretsprovider.NewStore(p.secrets)
+	if err != nil {
+		return nil, fmt.Errorf("--secret: %w", err)
+	}
+	out = append(out, secretsprovider.NewSecretProvider(store))
+	if len(p.ssh) > 0 {
+		ssh, err := sshprovider.NewSSHAgentProvider(p.ssh)
+		if err != nil {
+			return nil, fmt.Errorf("--ssh: %w", err)
+		}
+		out = append(out, ssh)
+	}
+	return out, nil
+}
+
+// exports: with --push the image by digest to every tag's repository (never a tag); with --load
+// a docker image loaded into the current engine.
+func (m *Manager) exports(ctx context.Context, p *parsed, s *StepResult) []client.ExportEntry {
+	var out []client.ExportEntry
+	if p.Push {
+		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
+			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
+		}})
+	}
+	if s.Loaded {
+		attrs := map[string]string{}
+		if len(p.Tags) > 0 {
+			attrs["name"] = strings.Join(p.Tags, ",")
+		}
+		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs,
+			Output: func(map[string]string) (io.WriteCloser, error) { return m.loader(ctx), nil }})
+	}
+	return out
+}
+
+// loader streams an image tarball into the current Docker engine.
+func (m *Manager) loader(ctx context.Context) io.WriteCloser {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := m.dockerCli.Client().ImageLoad(ctx, pr)
+		if err == nil {
+			err = jsonmessage.DisplayJSONMessagesStream(resp, io.Discard, 0, false, nil)
+			resp.Close()
+		}
+		_ = pr.CloseWithError(err)
+		done <- err
+	}()
+	return &loadWriter{PipeWriter: pw, done: done}
+}
+
+type loadWriter struct {
+	*io.PipeWriter
+	done chan error
+}
+
+func (w *loadWriter) Close() error {
+	if err := w.PipeWriter.Close(); err != nil {
+		return err
+	}
+	if err := <-w.done; err != nil {
+		return fmt.Errorf("loading into the current Docker engine: %w", err)
+	}
+	return nil
+}

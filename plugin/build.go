@@ -1,0 +1,99 @@
+package plugin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/driver"
+)
+
+func newBuildCommand(dockerCli command.Cli) *cobra.Command {
+	var opts driver.BuildOptions
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS] PATH | URL",
+		Short: "Build every platform on its own node and push one multi-platform tag",
+		Long: `Build every platform on the node native to it (or the node that emulates it), all in
+parallel, and with --push publish only the combined multi-platform tag: each platform is pushed
+by digest, then the index goes to every -t tag, which is read back and verified. No
+per-architecture tag is ever created, and a failed build leaves the tags as they were.
+
+A platform no node builds stops the build before it starts. Per-platform Dockerfiles next to the
+context (Dockerfile.linux-amd64, Dockerfile.linux-arm64, Dockerfile.linux-arm, ...) or given with
+--file-for are used for their platforms. Without a multiarch builder, the current Docker context
+builds every platform, emulating the ones it does not run natively.`,
+		Example: `  docker multiarch build -t registry.example.com/app:1.4 --push .
+  docker multiarch build --platform linux/amd64,linux/arm64 -t app:dev --load .
+  docker multiarch build --file-for linux/arm/v7=docker/Dockerfile.armhf -t app:1.4 --push .
+  docker multiarch build --dry-run .`,
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ContextPath = args[0]
+			return runBuild(cmd, dockerCli, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.Tags, "tag", "t", nil, `Image name and tag, "NAME:TAG" (repeatable)`)
+	f.StringVarP(&opts.File, "file", "f", "", `Dockerfile for every platform without its own (default: "PATH/Dockerfile")`)
+	f.StringArrayVar(&opts.FileFor, "file-for", nil, "Dockerfile for one platform, as PLATFORM=PATH (repeatable)")
+	f.StringSliceVar(&opts.Platforms, "platform", nil, "Platforms to build (default: every platform of the builder's nodes)")
+	f.StringArrayVar(&opts.BuildArgs, "build-arg", nil, "Build-time variables, KEY=VALUE")
+	f.StringArrayVar(&opts.Labels, "label", nil, "Image labels, KEY=VALUE")
+	f.StringVar(&opts.Target, "target", "", "Build stage to build")
+	f.BoolVar(&opts.Push, "push", false, "Push the platforms by digest and the combined index to the tags")
+	f.BoolVar(&opts.Load, "load", false, "Load the variant native to the current Docker engine into it")
+	f.StringArrayVar(&opts.CacheFrom, "cache-from", nil, `External cache sources (e.g. "type=registry,ref=user/app:cache")`)
+	f.StringArrayVar(&opts.CacheTo, "cache-to", nil, `Cache export destinations (e.g. "type=registry,ref=user/app:cache")`)
+	f.StringVar(&opts.CacheRef, "cache-ref", "", "Registry cache repository: one cache per platform, at REF:cache-<os>-<arch>[-<variant>]")
+	f.StringVar(&opts.Progress, "progress", "auto", "Progress output: auto, tty, plain, rawjson, quiet")
+	f.StringVar(&opts.MetadataFile, "metadata-file", "", "Write build results (buildx keys and per-platform results) to this file")
+	f.StringVar(&opts.Provenance, "provenance", "", `Provenance attestation ("mode=max", "false", ...)`)
+	f.StringVar(&opts.SBOM, "sbom", "", `SBOM attestation ("true", "false", "generator=...")`)
+	f.StringVar(&opts.Builder, "builder", "", "Builder to use (default: the current multiarch builder)")
+	f.BoolVar(&opts.NoCache, "no-cache", false, "Do not use cache when building")
+	f.BoolVar(&opts.Pull, "pull", false, "Always look for newer base images")
+	f.StringArrayVar(&opts.Secrets, "secret", nil, `Secret to expose to the build ("id=mysecret,src=/local/secret")`)
+	f.StringArrayVar(&opts.SSH, "ssh", nil, `SSH agent socket or keys to expose ("default|<id>[=<socket>|<key>[,<key>]]")`)
+	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the plan (platform, node, Dockerfile, native or emulated) and stop")
+	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
+	return cmd
+}
+
+func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
+	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.Err())
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
+		return writeList(dockerCli.Out(), formatTable, res.Steps,
+			[]string{"PLATFORM", "NODE", "DOCKERFILE", "MODE"},
+			func(s driver.StepResult) []string { return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated)} })
+	}
+	if opts.Progress == "quiet" {
+		if res.Index.Digest != "" {
+			_, _ = fmt.Fprintln(dockerCli.Out(), res.Index.Digest)
+		}
+		return nil
+	}
+	if err := writeList(dockerCli.Out(), formatTable, res.Steps,
+		[]string{"PLATFORM", "NODE", "DIGEST", "DURATION", "EMULATED"},
+		func(s driver.StepResult) []string {
+			return []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), yesNo(s.Emulated)}
+		}); err != nil {
+		return err
+	}
+	if res.Index.Digest != "" {
+		_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, res.Tags, len(res.Steps))
+	}
+	return nil
+}
+
+func mode(emulated bool) string {
+	if emulated {
+		return "emulated"
+	}
+	return "native"
+}
