@@ -70,7 +70,9 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	if res.DryRun {
 		return writeList(dockerCli.Out(), formatTable, res.Steps,
 			[]string{"PLATFORM", "NODE", "DOCKERFILE", "MODE"},
-			func(s driver.StepResult) []string { return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated)} })
+			func(s driver.StepResult) []string {
+				return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated)}
+			})
 	}
 	if opts.Progress == "quiet" {
 		if res.Index.Digest != "" {
