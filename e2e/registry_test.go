@@ -100,3 +100,35 @@ func (r *registryClient) config(repo string, m ocispec.Manifest) ocispec.Image {
 	r.getJSON(fmt.Sprintf("/v2/%s/blobs/%s", repo, m.Config.Digest), "", &img)
 	return img
 }
+
+// digest returns the digest a tag points at (the registry's Docker-Content-Digest).
+func (r *registryClient) digest(repo, ref string) string {
+	r.t.Helper()
+	_, h := r.get(fmt.Sprintf("/v2/%s/manifests/%s", repo, ref), manifestTypes)
+	return h.Get("Docker-Content-Digest")
+}
+
+// imagePlatforms lists the platforms of an index's images, attestation manifests left out.
+func imagePlatforms(idx ocispec.Index) []string {
+	var out []string
+	for _, m := range idx.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" || m.Platform == nil {
+			continue
+		}
+		p := m.Platform.OS + "/" + m.Platform.Architecture
+		if m.Platform.Variant != "" {
+			p += "/" + m.Platform.Variant
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// catalog lists the registry's repositories.
+func (r *registryClient) catalog() []string {
+	var out struct {
+		Repositories []string `json:"repositories"`
+	}
+	r.getJSON("/v2/_catalog?n=1000", "", &out)
+	return out.Repositories
+}

@@ -1,0 +1,306 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildFarm is a builder across both engines: farm-a builds linux/amd64 natively and emulates
+// linux/arm/v7, farm-b builds linux/amd64 natively and emulates linux/arm64.
+func buildFarm(t *testing.T) (*cli, string) {
+	t.Helper()
+	c := newCLI(t).withBuildx()
+	c.farmNodes()
+	name := fmt.Sprintf("b%d", time.Now().UnixNano())
+	c.removeBuilderAtCleanup(name)
+	c.ok(3*time.Minute, append([]string{"multiarch", "create", name, "--emulate", "linux/arm/v7=farm-a",
+		"--emulate", "linux/arm64=farm-b"}, farmDriverOpts()...)...)
+	return c, name
+}
+
+var threePlatforms = "linux/amd64,linux/arm64,linux/arm/v7"
+
+// wantRoute is where buildFarm routes the three platforms.
+var wantRoute = map[string]string{"linux/amd64": "farm-a", "linux/arm/v7": "farm-a", "linux/arm64": "farm-b"}
+
+func uniqueRepo(name string) string { return fmt.Sprintf("e2e/%s-%d", name, time.Now().UnixNano()) }
+
+// writeFiles writes a build context.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runVariant runs one platform of an image on engine A and returns what the command printed.
+func (c *cli) runVariant(ref, platform string, cmd ...string) string {
+	c.t.Helper()
+	res := c.withHost(farm.EngineA).ok(2*time.Minute, append([]string{"run", "--rm", "--pull", "always", "-q",
+		"--network", "none", "--platform", platform, ref}, cmd...)...)
+	return strings.TrimSpace(res.Stdout)
+}
+
+// nodeHistory lists the platforms a builder node's BuildKit has built, from its own build records
+// (none when its container was never started).
+func (c *cli) nodeHistory(engine, builder, node string) []string {
+	c.t.Helper()
+	res := c.withHost(engine).run(time.Minute, "exec", "buildx_buildkit_"+builder+"-"+node,
+		"buildctl", "debug", "histories", "--format", "{{json .}}")
+	if res.ExitCode != 0 {
+		if strings.Contains(res.Stderr, "No such container") {
+			return nil // never booted: it built nothing
+		}
+		c.t.Fatalf("buildctl debug histories on %s: %s", node, res.Stderr)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+		var ev struct {
+			Record struct {
+				FrontendAttrs map[string]string
+			} `json:"record"`
+		}
+		if line == "" || json.Unmarshal([]byte(line), &ev) != nil {
+			continue
+		}
+		if p := ev.Record.FrontendAttrs["platform"]; p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestBuildPushesOnlyOneVerifiedTag(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nRUN uname -m > /arch\n"})
+	repo := uniqueRepo("three")
+	ref := farm.Registry + "/" + repo + ":v1"
+
+	plan := c.ok(time.Minute, "multiarch", "build", "--builder", builder, "--platform", threePlatforms, "--dry-run", dir).Stdout
+	for p, node := range wantRoute {
+		if !regexpLine(plan, p, node, "Dockerfile") {
+			t.Errorf("plan does not route %s to %s:\n%s", p, node, plan)
+		}
+	}
+	if c.run(time.Minute, "multiarch", "build", "--builder", builder, "--dry-run", "-t", ref, "--push", dir).ExitCode != 0 ||
+		slices.Contains(c.reg().catalog(), repo) {
+		t.Fatal("--dry-run pushed something")
+	}
+
+	md := filepath.Join(t.TempDir(), "metadata.json")
+	res := c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", threePlatforms,
+		"-t", ref, "--push", "--progress", "plain", "--metadata-file", md, dir)
+	for p, node := range wantRoute {
+		if !regexpLine(res.Stdout, p, node, "sha256:") {
+			t.Errorf("summary does not show %s built on %s:\n%s", p, node, res.Stdout)
+		}
+	}
+
+	reg := c.reg()
+	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("%s has tags %v, want only v1", repo, tags)
+	}
+	if got := imagePlatforms(reg.index(repo, "v1")); !samePlatformSet(got, strings.Split(threePlatforms, ",")) {
+		t.Errorf("index platforms %v", got)
+	}
+	for p, want := range unameFor {
+		if got := c.runVariant(ref, p, "cat", "/arch"); got != want {
+			t.Errorf("%s variant built its RUN on %q, want %q", p, got, want)
+		}
+	}
+
+	var meta struct {
+		Digest    string `json:"containerimage.digest"`
+		Name      string `json:"image.name"`
+		Platforms []struct {
+			Platform, Node, Digest string
+			Emulated               bool
+		} `json:"multiarch.platforms"`
+	}
+	readJSONFile(t, md, &meta)
+	if meta.Digest != reg.digest(repo, "v1") || meta.Name != ref || len(meta.Platforms) != 3 {
+		t.Errorf("metadata %+v, tag digest %s", meta, reg.digest(repo, "v1"))
+	}
+	for _, p := range meta.Platforms {
+		if wantRoute[p.Platform] != p.Node || p.Emulated != (p.Platform != "linux/amd64") || !strings.HasPrefix(p.Digest, "sha256:") {
+			t.Errorf("metadata platform %+v", p)
+		}
+	}
+
+	// Each node's BuildKit built exactly the platforms the plan gave it.
+	if got := c.nodeHistory(farm.EngineA, builder, "farm-a"); !slices.Equal(got, []string{"linux/amd64", "linux/arm/v7"}) {
+		t.Errorf("farm-a's BuildKit built %v", got)
+	}
+	if got := c.nodeHistory(farm.EngineB, builder, "farm-b"); !slices.Equal(got, []string{"linux/arm64"}) {
+		t.Errorf("farm-b's BuildKit built %v", got)
+	}
+}
+
+func TestBuildPerPlatformDockerfiles(t *testing.T) {
+	c, builder := buildFarm(t)
+	from := "FROM " + farm.Busybox + "\n"
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile.linux-amd64": from + "RUN echo amd64-file > /which\n",
+		"Dockerfile.linux-arm64": from + "RUN echo arm64-file > /which\n",
+		"Dockerfile.linux-arm":   from + "RUN echo arm-file > /which\n",
+	})
+	repo := uniqueRepo("perfile")
+	ref := farm.Registry + "/" + repo + ":v1"
+	c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "-t", ref, "--push", "--progress", "plain", dir)
+	if tags := c.reg().tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("tags %v, want only v1", tags)
+	}
+	for p, want := range map[string]string{"linux/amd64": "amd64-file", "linux/arm64": "arm64-file", "linux/arm/v7": "arm-file"} {
+		if got := c.runVariant(ref, p, "cat", "/which"); got != want {
+			t.Errorf("%s was built from %q, want %q", p, got, want)
+		}
+	}
+
+	// --file-for takes one platform's Dockerfile from anywhere.
+	other := writeFiles(t, map[string]string{"arm64.Dockerfile": from + "RUN echo given > /which\n"})
+	c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "-t", ref, "--push", "--progress", "quiet",
+		"--file-for", "linux/aarch64="+filepath.Join(other, "arm64.Dockerfile"), dir)
+	if got := c.runVariant(ref, "linux/arm64", "cat", "/which"); got != "given" {
+		t.Errorf("--file-for: arm64 built from %q", got)
+	}
+	if got := c.runVariant(ref, "linux/amd64", "cat", "/which"); got != "amd64-file" {
+		t.Errorf("--file-for changed amd64: %q", got)
+	}
+}
+
+func TestBuildFailureLeavesTheTag(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nARG FAIL_ON=none\nRUN uname -m > /arch && [ \"$(uname -m)\" != \"$FAIL_ON\" ]\n"})
+	repo := uniqueRepo("fail")
+	ref := farm.Registry + "/" + repo + ":v1"
+	c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", threePlatforms, "-t", ref, "--push", "--progress", "quiet", dir)
+	reg := c.reg()
+	before := reg.digest(repo, "v1")
+
+	res := c.run(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", threePlatforms,
+		"-t", ref, "-t", farm.Registry+"/"+repo+":v2", "--push", "--build-arg", "FAIL_ON=armv7l", "--no-cache", dir)
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "linux/arm/v7 on node farm-a") {
+		t.Errorf("a failing platform: exit %d, stderr tail %q", res.ExitCode, tail(res.Stderr, 600))
+	}
+	if after := reg.digest(repo, "v1"); after != before {
+		t.Errorf("the failed build moved %s from %s to %s", ref, before, after)
+	}
+	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("the failed build left tags %v", tags)
+	}
+
+	// A platform no node builds stops everything before it starts.
+	res = c.run(time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64,linux/ppc64le",
+		"-t", farm.Registry+"/"+repo+":v3", "--push", dir)
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "no node builds linux/ppc64le") {
+		t.Errorf("unserved platform: exit %d, %q", res.ExitCode, res.Stderr)
+	}
+	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("tags after an unroutable build: %v", tags)
+	}
+	if got := c.nodeHistory(farm.EngineA, builder, "farm-a"); slices.Contains(got, "linux/ppc64le") {
+		t.Error("an unroutable build reached BuildKit")
+	}
+}
+
+func TestBuildBadInput(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\n"})
+	ref := farm.Registry + "/" + uniqueRepo("bad") + ":v1"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--push", dir}, "--push needs at least one tag"},
+		{[]string{"-t", "Bad Tag", dir}, `"Bad Tag"`},
+		{[]string{"--platform", "linux/sparc", dir}, `"linux/sparc"`},
+		{[]string{"--file-for", "linux/arm64", dir}, `"linux/arm64"`},
+		{[]string{"--file-for", "linux/s390x=" + filepath.Join(dir, "Dockerfile"), "--platform", "linux/amd64", dir}, "linux/s390x"},
+		{[]string{"-f", "/nonexistent/Dockerfile", dir}, "/nonexistent/Dockerfile"},
+		{[]string{"--progress", "fancy", dir}, `"fancy"`},
+		{[]string{"--metadata-file", "/nonexistent/dir/md.json", dir}, "/nonexistent/dir"},
+		{[]string{"--cache-from", "ref=x", dir}, "type is required"},
+		{[]string{"--secret", "src=/etc/hostname", dir}, "id is required"},
+		{[]string{"--secret", "id=s,src=/nonexistent/secret", dir}, "/nonexistent/secret"},
+		{[]string{"--provenance", "mode=huge", dir}, "mode=huge"},
+		{[]string{"--build-arg", "=x", dir}, `"=x"`},
+		{[]string{filepath.Join(dir, "nosuchdir")}, "nosuchdir"},
+		{[]string{"--builder", "nosuch", dir}, `"nosuch"`},
+		{[]string{"--platform", "linux/s390x", dir}, "no node builds linux/s390x"},
+		{[]string{"--timeout", "0s", dir}, "timeout"},
+		{[]string{}, "requires 1 argument"},
+	} {
+		args := append([]string{"multiarch", "build", "--builder", builder, "-t", ref}, tc.args...)
+		if slices.Contains(tc.args, "--builder") || slices.Contains(tc.args, "--push") && !slices.Contains(tc.args, "-t") {
+			args = append([]string{"multiarch", "build"}, tc.args...)
+		}
+		res := c.run(time.Minute, args...)
+		if res.ExitCode == 0 || !strings.Contains(res.Stderr, tc.want) {
+			t.Errorf("build %s: exit %d, stderr %q; want an error naming %s", strings.Join(tc.args, " "), res.ExitCode, tail(res.Stderr, 400), tc.want)
+		}
+	}
+	for _, n := range []string{"farm-a"} {
+		if got := c.nodeHistory(farm.EngineA, builder, n); len(got) != 0 {
+			t.Errorf("bad input reached BuildKit on %s: %v", n, got)
+		}
+	}
+}
+
+func (c *cli) reg() *registryClient { return newRegistryClient(c.t) }
+
+// regexpLine reports whether some line of out holds every one of the words, in order.
+func regexpLine(out string, words ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := line, true
+		for _, w := range words {
+			i := strings.Index(rest, w)
+			if i < 0 {
+				ok = false
+				break
+			}
+			rest = rest[i+len(w):]
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func samePlatformSet(got, want []string) bool {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	return slices.Equal(g, w)
+}
+
+func readJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
