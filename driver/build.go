@@ -90,6 +90,16 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*Bu
 	if err != nil {
 		return nil, err
 	}
+	if t.fallback && p.Push {
+		err = m.pushFromContext(ctx, p, res, nodes[t.nodes[0].BuildxNode], printer)
+		if werr := printer.Wait(); err == nil {
+			err = werr
+		}
+		if err != nil {
+			return res, err
+		}
+		return res, writeMetadata(p.MetadataFile, res)
+	}
 	descs, err := m.runSteps(ctx, p, res, nodes, printer)
 	if werr := printer.Wait(); err == nil {
 		err = werr
@@ -107,7 +117,11 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*Bu
 
 // buildNodes loads the builder's nodes (the current context's own builder for the fallback).
 func (m *Manager) buildNodes(ctx context.Context, t target, timeout time.Duration) (map[string]builder.Node, error) {
-	b, err := builder.New(m.dockerCli, builder.WithName(t.name), builder.WithSkippedValidation())
+	opts := []builder.Option{builder.WithSkippedValidation()}
+	if !t.fallback {
+		opts = append(opts, builder.WithName(t.name))
+	}
+	b, err := builder.New(m.dockerCli, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("builder %q: %w", t.name, err)
 	}

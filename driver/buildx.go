@@ -15,7 +15,9 @@ import (
 	"github.com/docker/buildx/util/confutil"
 	"github.com/docker/cli/cli/command"
 
-	// The only buildx driver the plugin creates builders with.
+	// The buildx driver of every multiarch builder, and the one of a context's own BuildKit (the
+	// fallback when there is no multiarch builder).
+	_ "github.com/docker/buildx/driver/docker"
 	_ "github.com/docker/buildx/driver/docker-container"
 )
 

@@ -46,6 +46,9 @@ func (m *Manager) resolveTarget(ctx context.Context, name string, timeout time.D
 		explicit = name != ""
 	}
 	for _, candidate := range m.builderCandidates(txn, name) {
+		if candidate == "" {
+			continue
+		}
 		ng, err := nodeGroup(txn, candidate)
 		if err != nil {
 			return target{}, err

@@ -59,7 +59,7 @@ func (m *Manager) solveOpt(ctx context.Context, p *parsed, s *StepResult, node b
 	if p.Pull {
 		attrs["image-resolve-mode"] = "pull"
 	} else if node.Driver.IsMobyDriver() {
-		attrs["image-resolve-mode"] = "prefer-local"
+		attrs["image-resolve-mode"] = "local"
 	}
 	for k, v := range node.ProxyConfig {
 		attrs["build-arg:"+k] = v

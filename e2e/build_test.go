@@ -304,3 +304,45 @@ func tail(s string, n int) string {
 	}
 	return s[len(s)-n:]
 }
+
+// Without a multiarch builder, the current context's own BuildKit builds every platform (emulating
+// the ones it does not run) and pushes one tag, as on a bare Docker Desktop with the containerd
+// image store (engine B).
+func TestBuildWithoutBuilderUsesTheCurrentContext(t *testing.T) {
+	c := newCLI(t).withHost(farm.EngineB)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nCOPY greeting /greeting\n", "greeting": "hello\n"})
+	plan := c.ok(time.Minute, "multiarch", "build", "--platform", "linux/amd64,linux/arm64", "--dry-run", dir).Stdout
+	if !regexpLine(plan, "linux/amd64", "default", "native") || !regexpLine(plan, "linux/arm64", "default", "emulated") {
+		t.Errorf("fallback plan:\n%s", plan)
+	}
+	repo := uniqueRepo("nobuilder")
+	ref := farm.Registry + "/" + repo + ":v1"
+	c.ok(10*time.Minute, "multiarch", "build", "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push", "--progress", "plain", dir)
+	reg := c.reg()
+	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("tags %v, want only v1", tags)
+	}
+	if got := imagePlatforms(reg.index(repo, "v1")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("index platforms %v", got)
+	}
+	if got := c.runVariant(ref, "linux/arm64", "cat", "/greeting"); got != "hello" {
+		t.Errorf("arm64 variant: %q", got)
+	}
+}
+
+// --load loads the variant native to the current engine into it.
+func TestBuildLoad(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nRUN uname -m > /arch\n"})
+	tag := fmt.Sprintf("e2e-load/app:%d", time.Now().UnixNano())
+	a := c.withHost(farm.EngineA)
+	a.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/arm64,linux/amd64", "-t", tag, "--load", "--progress", "quiet", dir)
+	t.Cleanup(func() { a.run(time.Minute, "rmi", tag) })
+	if got := strings.TrimSpace(a.ok(time.Minute, "run", "--rm", "--network", "none", tag, "cat", "/arch").Stdout); got != "x86_64" {
+		t.Errorf("loaded image built on %q, want the engine's own x86_64", got)
+	}
+	res := c.withHost(farm.EngineA).run(time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/arm64", "-t", tag, "--load", dir)
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "no linux/amd64 variant") {
+		t.Errorf("--load without the engine's platform: exit %d, %q", res.ExitCode, res.Stderr)
+	}
+}
