@@ -57,3 +57,4 @@ clean:
 # Benchmarks against docker-buildx (built by the farm from the pinned module), measured in the same run.
 bench: build farm
 	$(GO) run ./bench metadata -plugin $(BIN) -buildx /var/lib/multiarch-farm/bin/docker-buildx
+	$(GO) run ./bench build -plugin $(BIN) -buildx /var/lib/multiarch-farm/bin/docker-buildx

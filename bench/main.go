@@ -1,10 +1,16 @@
 // Command bench measures docker-multiarch against docker-buildx in the same run and prints ratios.
 //
 //	go run ./bench metadata [-n 40] [-plugin bin/docker-multiarch] [-buildx PATH]
+//	go run ./bench build [-n 5] [-plugin bin/docker-multiarch] [-buildx PATH]
 //
 // metadata: the docker CLI runs a plugin's docker-cli-plugin-metadata subcommand before every call of
 // the plugin and on every `docker --help`, so process start is on every user's path. Goal: the
 // plugin's median at most 0.6x docker-buildx's.
+//
+// build (on the farm, make farm): a warm-cache two-platform push with `docker multiarch build`
+// against `docker buildx build` on the same builder (goal: at most 1.02x), and three sleep-bound
+// platforms on three nodes against the slowest platform alone, with one Dockerfile and with
+// per-platform Dockerfiles (goal: at most 1.05x).
 package main
 
 import (
@@ -17,24 +23,80 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "metadata" {
-		fmt.Fprintln(os.Stderr, "usage: bench metadata [-n N] [-plugin PATH] [-buildx PATH]")
-		os.Exit(2)
+	if len(os.Args) < 2 {
+		usage()
 	}
-	fs := flag.NewFlagSet("metadata", flag.ExitOnError)
-	n := fs.Int("n", 40, "runs of each binary")
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	n := fs.Int("n", 0, "runs (default: 40 for metadata, 5 for build)")
 	plugin := fs.String("plugin", "bin/docker-multiarch", "docker-multiarch binary")
 	buildx := fs.String("buildx", "/var/lib/multiarch-farm/bin/docker-buildx", "docker-buildx binary")
 	_ = fs.Parse(os.Args[2:])
-	if err := metadata(*n, *plugin, *buildx); err != nil {
+	var err error
+	switch os.Args[1] {
+	case "metadata":
+		err = metadata(orDefault(*n, 40), *plugin, *buildx)
+	case "build":
+		err = builds(orDefault(*n, 5), *plugin, *buildx)
+	default:
+		usage()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: bench metadata|build [-n N] [-plugin PATH] [-buildx PATH]")
+	os.Exit(2)
+}
+
+func orDefault(v, d int) int {
+	if v > 0 {
+		return v
+	}
+	return d
+}
+
+// builds runs the build benchmarks on the farm: overhead against docker buildx build, then fan-out.
+func builds(runs int, plugin, buildx string) error {
+	f, err := loadFarm()
+	if err != nil {
+		return err
+	}
+	d, err := newDockerEnv(plugin, buildx)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	const builder = "bench"
+	if err := setupBuilder(d, f, builder); err != nil {
+		return err
+	}
+	defer func() { _ = d.must("multiarch", "rm", builder) }()
+	var failed []string
+	if r, err := overhead(d, f, builder, runs); err != nil {
+		return err
+	} else if r > overheadGoal {
+		failed = append(failed, "overhead")
+	}
+	for _, per := range []bool{false, true} {
+		if r, err := fanout(d, f, builder, per); err != nil {
+			return err
+		} else if r > fanoutGoal {
+			failed = append(failed, "fan-out")
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("over goal: %v", failed)
+	}
+	return nil
+}
+
 const metadataGoal = 0.6
 
 func metadata(n int, plugin, buildx string) error {
+	fmt.Printf("metadata: %s against %s\n", plugin, buildx)
 	var pt, bt []time.Duration
 	// Interleave the two binaries so machine noise hits both alike; one warm-up run each.
 	for i := -1; i < n; i++ {

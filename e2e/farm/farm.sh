@@ -82,14 +82,15 @@ setup_binfmt() {
 	for arch in aarch64 arm; do
 		name=qemu-$arch
 		if [ -e "$bm/$name" ]; then
-			grep -q "^flags: .*F" "$bm/$name" && grep -q "interpreter /usr/bin/qemu-$arch-static" "$bm/$name" && continue
-			echo -1 >"$bm/$name" # registered without a static, pre-opened interpreter: replace it
+			grep -q "^flags: P.*F" "$bm/$name" && grep -q "interpreter /usr/bin/qemu-$arch-static" "$bm/$name" && continue
+			echo -1 >"$bm/$name" # not the static, pre-opened, argv0-preserving interpreter: replace it
 		fi
 		conf=$(cat "/usr/lib/binfmt.d/$name.conf")
 		# :name:type:offset:magic:mask:interpreter:flags -> the static interpreter, opened now (F), so
-		# it also works inside containers and BuildKit.
+		# it also works inside containers and BuildKit, and given the original argv[0] (P): busybox
+		# picks its applet by argv[0], and its shell runs applets through /proc/self/exe.
 		rest=${conf%:*:*}
-		printf '%s' "$rest:/usr/bin/qemu-$arch-static:F" >$bm/register
+		printf '%s' "$rest:/usr/bin/qemu-$arch-static:FP" >$bm/register
 	done
 }
 
