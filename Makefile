@@ -10,7 +10,7 @@ PLUGIN_DIR = $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 CROSS      = darwin/arm64 darwin/amd64 windows/amd64 windows/arm64 linux/arm64 linux/arm
 E2E_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: build install test unit e2e farm farm-down demo cross lint clean bench
+.PHONY: build install test unit e2e farm farm-down demo cross lint clean bench docs
 
 build:
 	$(GOBUILD) -o $(BIN) ./cmd/docker-multiarch
@@ -58,3 +58,11 @@ clean:
 bench: build farm
 	$(GO) run ./bench metadata -plugin $(BIN) -buildx /var/lib/multiarch-farm/bin/docker-buildx
 	$(GO) run ./bench build -plugin $(BIN) -buildx /var/lib/multiarch-farm/bin/docker-buildx
+
+# docs/reference.md from the commands' own --help.
+docs: build
+	@d=$$(mktemp -d) && mkdir -p $$d/cli-plugins && cp $(BIN) $$d/cli-plugins/ && \
+	{ echo "# Command reference"; echo; echo "Generated from \`--help\` of each command (\`make docs\`)."; \
+	  for c in "" "node add" "node ls" "node inspect" "node rm" "create" "ls" "rm" "build" "version"; do \
+	    echo; echo "## docker multiarch $$c"; echo; echo '```'; DOCKER_CONFIG=$$d docker multiarch $$c --help; echo '```'; \
+	  done; } > docs/reference.md; rm -rf $$d
