@@ -346,3 +346,23 @@ func TestBuildLoad(t *testing.T) {
 		t.Errorf("--load without the engine's platform: exit %d, %q", res.ExitCode, res.Stderr)
 	}
 }
+
+// --cache-ref keeps one registry cache per platform; the image's repository still holds one tag.
+func TestBuildCacheRefPerPlatform(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nRUN uname -m > /arch\n"})
+	repo, cacheRepo := uniqueRepo("cached"), uniqueRepo("cache")
+	ref := farm.Registry + "/" + repo + ":v1"
+	c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", threePlatforms, "-t", ref, "--push",
+		"--progress", "quiet", "--cache-ref", farm.Registry+"/"+cacheRepo, dir)
+	reg := c.reg()
+	want := []string{"cache-linux-amd64", "cache-linux-arm-v7", "cache-linux-arm64"}
+	got := reg.tags(cacheRepo)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("cache tags %v, want %v", got, want)
+	}
+	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("image tags %v", tags)
+	}
+}

@@ -164,6 +164,17 @@ func TestNodeLsStopsAtTheDeadline(t *testing.T) {
 		}
 	}
 	nodes := c.nodes("--timeout", deadline.String())
+	// The table and the JSON carry the same facts.
+	table := c.ok(time.Minute, "multiarch", "node", "ls", "--timeout", deadline.String()).Stdout
+	for name, n := range nodes {
+		status := n.Status
+		if n.Error != "" {
+			status = "error: " + n.Error
+		}
+		if !regexpLine(table, name, n.Endpoint, strings.Join(n.Platforms, ","), status) {
+			t.Errorf("the table lacks %s as JSON has it (%+v):\n%s", name, n, table)
+		}
+	}
 	if n := nodes["healthy"]; n.Status != "ok" || n.Engine.Version != farm.EngineAVersion {
 		t.Errorf("healthy node = %+v", n)
 	}
