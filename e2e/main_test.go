@@ -24,6 +24,7 @@ type farmEnv struct {
 	Busybox                 string
 	Bin                     string
 	SSH, SSHKey, SSHHostKey string
+	EngineBTLS, TLSDir      string
 }
 
 var (
@@ -79,9 +80,10 @@ func loadFarm() (farmEnv, error) {
 		Registry: kv["FARM_REGISTRY"], BuildKitImage: kv["FARM_BUILDKIT_IMAGE"],
 		Busybox: kv["FARM_BUSYBOX"], Bin: kv["FARM_BIN"],
 		SSH: kv["FARM_SSH"], SSHKey: kv["FARM_SSH_KEY"], SSHHostKey: kv["FARM_SSH_HOST_KEY"],
+		EngineBTLS: kv["FARM_ENGINE_B_TLS"], TLSDir: kv["FARM_TLS_DIR"],
 	}
-	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" {
-		return env, fmt.Errorf("%s lacks engine, registry or ssh entries", path)
+	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" || env.EngineBTLS == "" {
+		return env, fmt.Errorf("%s lacks engine, registry, ssh or TLS entries (bring the farm up again)", path)
 	}
 	return env, sc.Err()
 }

@@ -3,8 +3,17 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -320,4 +329,53 @@ func TestNodeBadInput(t *testing.T) {
 	if n := c.nodes()["taken"]; n.Endpoint != farm.EngineB || n.Engine.Version != farm.EngineBVersion {
 		t.Errorf("forced node = %+v", n)
 	}
+}
+
+func TestNodeOverTLS(t *testing.T) {
+	c := newCLI(t)
+	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
+	c.ok(time.Minute, "multiarch", "node", "add", "over-tls", "--host", farm.EngineBTLS,
+		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
+	if n := c.nodes()["over-tls"]; n.Status != "ok" || n.Engine.Version != farm.EngineBVersion || !slices.Equal(n.Platforms, []string{"linux/amd64"}) {
+		t.Errorf("TLS node = %+v", n)
+	}
+	// The context carries the TLS material: the docker CLI reaches the engine through it.
+	res := c.ok(time.Minute, "--context", "over-tls", "version", "--format", "{{.Server.Version}}")
+	if strings.TrimSpace(res.Stdout) != farm.EngineBVersion {
+		t.Errorf("docker --context over-tls reaches %q", res.Stdout)
+	}
+	// Without a client certificate, or trusting another CA, the engine refuses and nothing is added.
+	otherCA := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(otherCA, selfSignedCA(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"no-client-cert": {"--tlscacert", tls("ca.pem")},
+		"wrong-ca":       {"--tlscacert", otherCA, "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem")},
+	} {
+		res := c.run(time.Minute, append([]string{"multiarch", "node", "add", name, "--host", farm.EngineBTLS, "--timeout", "5s"}, args...)...)
+		if res.ExitCode == 0 || !strings.Contains(res.Stderr, `"`+name+`"`) || !strings.Contains(res.Stderr, farm.EngineBTLS) {
+			t.Errorf("%s: exit %d, %q", name, res.ExitCode, res.Stderr)
+		}
+		if slices.Contains(c.contextNames(), name) {
+			t.Errorf("%s: the refused node was created", name)
+		}
+	}
+}
+
+// selfSignedCA is a CA certificate that did not sign the farm's certificates.
+func selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other-ca"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

@@ -22,7 +22,9 @@ BUILDKIT_IMAGE=multiarch-farm/buildkit:$BUILDKIT_VERSION
 BUSYBOX_REF=$REGISTRY/farm/busybox:latest
 ENGINES=(a b) # a: Debian's dockerd 20.10; b: current dockerd built from github.com/moby/moby/v2
 SSH_PORT=${FARM_SSH_PORT:-2222}
-PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates openssh-server openssh-client)
+TLS_PORT=${FARM_TLS_PORT:-2376} # engine b also listens on tcp://127.0.0.1:$TLS_PORT, TLS-verified
+TLS_DIR=$FARM_ROOT/tls
+PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates openssh-server openssh-client openssl)
 
 log() { echo "farm: $*" >&2; }
 die() {
@@ -115,10 +117,32 @@ runtime_for() {
 	echo "$wrapper"
 }
 
-# start_engine ENGINE DOCKERD RUNC [EXTRA_JSON]: one dockerd with its own data, exec root, socket and
-# managed containerd, no bridge (only one engine could own docker0), running containers with RUNC.
+# tls_certs: a CA, a server certificate for 127.0.0.1 and a client certificate, as a remote engine
+# reached over tcp:// with --tlsverify has them.
+tls_certs() {
+	[ -f "$TLS_DIR/key.pem" ] && return 0
+	mkdir -p "$TLS_DIR"
+	(
+		cd "$TLS_DIR"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=farm-ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server-key.pem -out server.csr 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile server.ext -out server-cert.pem 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=farm-client" -keyout key.pem -out client.csr 2>/dev/null
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null
+		rm -f ./*.csr ./*.ext
+	)
+}
+
+tls_up() { (exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT") 2>/dev/null; }
+
+# start_engine ENGINE DOCKERD RUNC [EXTRA_JSON [EXTRA_FLAGS...]]: one dockerd with its own data, exec
+# root, socket and managed containerd, no bridge (only one engine could own docker0), running
+# containers with RUNC.
 start_engine() {
 	local e=$1 dockerd=$2 runc=$3 extra=${4:-}
+	local flags=("${@:5}")
 	if engine_up "$e"; then
 		log "engine $e is up ($(engine_host "$e"))"
 		return 0
@@ -142,7 +166,7 @@ start_engine() {
 	EOF
 	log "starting engine $e: $("$dockerd" --version)"
 	setsid "$dockerd" --config-file "$data/daemon.json" --data-root "$data/root" --exec-root "$run/exec" \
-		--pidfile "$run/dockerd.pid" -H "$(engine_host "$e")" >"$data/dockerd.log" 2>&1 </dev/null &
+		--pidfile "$run/dockerd.pid" -H "$(engine_host "$e")" "${flags[@]}" >"$data/dockerd.log" 2>&1 </dev/null &
 	local i
 	for i in $(seq 1 120); do
 		engine_up "$e" && return 0
@@ -265,6 +289,8 @@ write_env() {
 		echo "FARM_BUILDKIT_IMAGE=$BUILDKIT_IMAGE"
 		echo "FARM_BUSYBOX=$BUSYBOX_REF"
 		echo "FARM_BIN=$BIN"
+		echo "FARM_ENGINE_B_TLS=tcp://127.0.0.1:$TLS_PORT"
+		echo "FARM_TLS_DIR=$TLS_DIR"
 		echo "FARM_SSH=ssh://root@127.0.0.1:$SSH_PORT"
 		echo "FARM_SSH_KEY=$FARM_ROOT/ssh/client_ed25519"
 		echo "FARM_SSH_HOST_KEY=$FARM_ROOT/ssh/host_ed25519.pub"
@@ -279,8 +305,13 @@ up() {
 	setup_binfmt
 	bash "$here/build-tools.sh" "$BIN"
 	start_engine a /usr/sbin/dockerd /usr/sbin/runc
-	# The current engine uses the containerd image store, as fresh installs of Docker 29 do.
-	start_engine b "$BIN/dockerd" "$BIN/runc" ', "features": {"containerd-snapshotter": true}'
+	# The current engine uses the containerd image store, as fresh installs of Docker 29 do, and is
+	# also reached over tcp:// with TLS.
+	tls_certs
+	start_engine b "$BIN/dockerd" "$BIN/runc" ', "features": {"containerd-snapshotter": true}' \
+		-H "tcp://127.0.0.1:$TLS_PORT" --tlsverify --tlscacert "$TLS_DIR/ca.pem" \
+		--tlscert "$TLS_DIR/server-cert.pem" --tlskey "$TLS_DIR/server-key.pem"
+	tls_up || die "engine b does not listen on tcp://127.0.0.1:$TLS_PORT (stop the farm and bring it up again)"
 
 	start_registry
 	start_sshd
