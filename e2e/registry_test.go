@@ -3,6 +3,9 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -131,4 +135,79 @@ func (r *registryClient) catalog() []string {
 	}
 	r.getJSON("/v2/_catalog?n=1000", "", &out)
 	return out.Repositories
+}
+
+// pushBlob uploads a blob in one request and returns its descriptor.
+func (r *registryClient) pushBlob(repo, mediaType string, data []byte) ocispec.Descriptor {
+	r.t.Helper()
+	d := digest.FromBytes(data)
+	resp, err := r.http.Post(fmt.Sprintf("%s/v2/%s/blobs/uploads/", r.base, repo), "", nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusAccepted || err != nil {
+		r.t.Fatalf("starting a blob upload to %s: %s (%v)", repo, resp.Status, err)
+	}
+	q := loc.Query()
+	q.Set("digest", d.String())
+	loc.RawQuery = q.Encode()
+	req, _ := http.NewRequest(http.MethodPut, loc.String(), bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if resp, err = r.http.Do(req); err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		r.t.Fatalf("uploading blob %s to %s: %s", d, repo, resp.Status)
+	}
+	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}
+}
+
+// pushImage pushes a one-layer image by digest (no tag) and returns its manifest's descriptor.
+func (r *registryClient) pushImage(repo string, config ocispec.Image, file string) ocispec.Descriptor {
+	r.t.Helper()
+	var layer bytes.Buffer
+	gz := gzip.NewWriter(&layer)
+	tw := tar.NewWriter(gz)
+	body := []byte(file + "\n")
+	if err := tw.WriteHeader(&tar.Header{Name: file, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		r.t.Fatal(err)
+	}
+	tw.Write(body)
+	tw.Close()
+	gz.Close()
+	uncompressed := new(bytes.Buffer)
+	utw := tar.NewWriter(uncompressed)
+	utw.WriteHeader(&tar.Header{Name: file, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	utw.Write(body)
+	utw.Close()
+	config.RootFS = ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(uncompressed.Bytes())}}
+	cfg, err := json.Marshal(config)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	m := ocispec.Manifest{
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    r.pushBlob(repo, ocispec.MediaTypeImageConfig, cfg),
+		Layers:    []ocispec.Descriptor{r.pushBlob(repo, ocispec.MediaTypeImageLayerGzip, layer.Bytes())},
+	}
+	m.SchemaVersion = 2
+	dt, err := json.Marshal(m)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	d := digest.FromBytes(dt)
+	req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/v2/%s/manifests/%s", r.base, repo, d), bytes.NewReader(dt))
+	req.Header.Set("Content-Type", ocispec.MediaTypeImageManifest)
+	resp, err := r.http.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		r.t.Fatalf("pushing manifest to %s: %s", repo, resp.Status)
+	}
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: int64(len(dt))}
 }

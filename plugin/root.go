@@ -41,6 +41,8 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newNodeCommand(dockerCli),
 		newBuildCommand(dockerCli),
 		newCreateCommand(dockerCli),
+		newInspectCommand(dockerCli),
+		newMergeCommand(dockerCli),
 		newLsCommand(dockerCli),
 		newRmCommand(dockerCli),
 		newVersionCommand(dockerCli, info),

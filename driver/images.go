@@ -1,0 +1,133 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/docker/buildx/util/imagetools"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// ImageEntry is one manifest behind a reference: an image for a platform, or an attestation.
+type ImageEntry struct {
+	Platform     string   `json:"platform,omitempty"`
+	OS           string   `json:"os,omitempty"`
+	Architecture string   `json:"architecture,omitempty"`
+	Variant      string   `json:"variant,omitempty"`
+	OSVersion    string   `json:"osVersion,omitempty"`
+	OSFeatures   []string `json:"osFeatures,omitempty"`
+	Digest       string   `json:"digest"`
+	MediaType    string   `json:"mediaType"`
+	Size         int64    `json:"size"` // manifest, config and layers
+	Attestation  bool     `json:"attestation"`
+	AttestsTo    string   `json:"attestsTo,omitempty"` // the image an attestation belongs to
+}
+
+// ImageInfo is what a reference resolves to.
+type ImageInfo struct {
+	Ref       string       `json:"ref"`
+	Digest    string       `json:"digest"`
+	MediaType string       `json:"mediaType"`
+	Index     bool         `json:"index"`
+	Manifests []ImageEntry `json:"manifests"`
+}
+
+// registry reads and writes images with the credentials of the Docker config (and its helpers).
+func (m *Manager) registry() *imagetools.Resolver {
+	return imagetools.New(imagetools.Opt{Auth: authprovider.LoadAuthConfig(m.dockerCli.ConfigFile())})
+}
+
+// Inspect lists the platforms behind a reference: every image of an index (attestation manifests
+// marked), or the one image of a single manifest, with os.version and sizes.
+func (m *Manager) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ImageInfo{}, fmt.Errorf("invalid reference %q: %w", ref, err)
+	}
+	r := m.registry()
+	dt, desc, err := r.Get(ctx, named.String())
+	if err != nil {
+		return ImageInfo{}, fmt.Errorf("%s: %w", ref, err)
+	}
+	loc, err := imagetools.ParseLocation(named.String())
+	if err != nil {
+		return ImageInfo{}, err
+	}
+	info := ImageInfo{Ref: named.String(), Digest: desc.Digest.String(), MediaType: desc.MediaType, Index: isIndex(desc.MediaType)}
+	var descs []ocispec.Descriptor
+	if info.Index {
+		var idx ocispec.Index
+		if err := json.Unmarshal(dt, &idx); err != nil {
+			return info, fmt.Errorf("%s: %w", ref, err)
+		}
+		descs = idx.Manifests
+	} else {
+		descs = []ocispec.Descriptor{desc}
+	}
+	for _, d := range descs {
+		e, err := describe(ctx, r, loc, d)
+		if err != nil {
+			return info, fmt.Errorf("%s: manifest %s: %w", ref, d.Digest, err)
+		}
+		info.Manifests = append(info.Manifests, e)
+	}
+	return info, nil
+}
+
+func isIndex(mediaType string) bool {
+	return mediaType == ocispec.MediaTypeImageIndex || strings.HasSuffix(mediaType, "manifest.list.v2+json")
+}
+
+// describe reads a manifest (and, without a platform in its descriptor, its config).
+func describe(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Location, d ocispec.Descriptor) (ImageEntry, error) {
+	e := ImageEntry{Digest: d.Digest.String(), MediaType: d.MediaType}
+	if d.Annotations[referenceTypeKey] == attestationType {
+		e.Attestation, e.AttestsTo = true, d.Annotations["vnd.docker.reference.digest"]
+	}
+	dt, err := r.GetDescriptor(ctx, loc, d)
+	if err != nil {
+		return e, err
+	}
+	var mf ocispec.Manifest
+	if err := json.Unmarshal(dt, &mf); err != nil {
+		return e, err
+	}
+	e.Size = int64(len(dt)) + mf.Config.Size
+	for _, l := range mf.Layers {
+		e.Size += l.Size
+	}
+	if e.Attestation {
+		return e, nil
+	}
+	p, err := platformOf(ctx, r, loc, d, mf)
+	if err != nil {
+		return e, err
+	}
+	e.Platform = platforms.Format(p)
+	e.OS, e.Architecture, e.Variant, e.OSVersion, e.OSFeatures = p.OS, p.Architecture, p.Variant, p.OSVersion, p.OSFeatures
+	return e, nil
+}
+
+// platformOf is a manifest's platform: the index's word for it when it has os.version or is not
+// Windows, else the image config's (which carries os.version and os.features).
+func platformOf(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Location, d ocispec.Descriptor, mf ocispec.Manifest) (ocispec.Platform, error) {
+	if d.Platform != nil && (d.Platform.OS != "windows" || d.Platform.OSVersion != "") {
+		return platforms.Normalize(*d.Platform), nil
+	}
+	dt, err := r.GetDescriptor(ctx, loc, mf.Config)
+	if err != nil {
+		return ocispec.Platform{}, fmt.Errorf("config %s: %w", mf.Config.Digest, err)
+	}
+	var img ocispec.Image
+	if err := json.Unmarshal(dt, &img); err != nil {
+		return ocispec.Platform{}, fmt.Errorf("config %s: %w", mf.Config.Digest, err)
+	}
+	p := platforms.Normalize(img.Platform)
+	p.OSVersion, p.OSFeatures = img.OSVersion, img.OSFeatures
+	return p, nil
+}

@@ -1,0 +1,251 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/docker/buildx/util/imagetools"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// MergeOptions combine existing images into one tag.
+type MergeOptions struct {
+	Tags           []string
+	Sources        []string // tags or digests; single manifests or indexes
+	Prefer         []string // sources that win when two give the same platform
+	NoAttestations bool
+	DryRun         bool
+}
+
+// MergeEntry is one image of the merged index and where it came from.
+type MergeEntry struct {
+	Platform  string `json:"platform"`
+	OSVersion string `json:"osVersion,omitempty"`
+	Digest    string `json:"digest"`
+	Source    string `json:"source"`
+}
+
+// MergeResult is the index a merge wrote (or, with DryRun, would write).
+type MergeResult struct {
+	Index   ocispec.Descriptor `json:"index"`
+	JSON    []byte             `json:"-"`
+	Entries []MergeEntry       `json:"platforms"`
+}
+
+// candidate is an image (with its attestations) found in a source.
+type candidate struct {
+	source  string
+	loc     *imagetools.Location
+	desc    ocispec.Descriptor // with its platform set
+	attests []ocispec.Descriptor
+}
+
+func (c candidate) key() string {
+	return platforms.Format(*c.desc.Platform) + "@" + c.desc.Platform.OSVersion
+}
+
+// Merge combines sources into one index and pushes it to every tag, copying images from other
+// repositories into the tags' repositories first; each tag is then read back and verified. Two
+// sources for one platform (os.version included) is an error unless --prefer names one of them.
+func (m *Manager) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
+	tags, err := checkMerge(o)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	r := m.registry()
+	var all []candidate
+	for _, src := range o.Sources {
+		cs, err := candidates(ctx, r, src)
+		if err != nil {
+			return MergeResult{}, err
+		}
+		all = append(all, cs...)
+	}
+	chosen, err := choose(all, o.Prefer)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	res, err := indexOf(chosen, o.NoAttestations)
+	if err != nil || o.DryRun {
+		return res, err
+	}
+	return res, m.pushMerged(ctx, r, tags, chosen, res, o.NoAttestations)
+}
+
+func checkMerge(o MergeOptions) ([]*imagetools.Location, error) {
+	if len(o.Tags) == 0 {
+		return nil, errors.New("merge needs at least one tag (-t NAME:TAG)")
+	}
+	if len(o.Sources) == 0 {
+		return nil, errors.New("merge needs at least one source image")
+	}
+	var locs []*imagetools.Location
+	for _, t := range o.Tags {
+		named, err := reference.ParseNormalizedNamed(t)
+		if err != nil {
+			return nil, fmt.Errorf("invalid tag %q: %w", t, err)
+		}
+		if _, ok := named.(reference.Digested); ok {
+			return nil, fmt.Errorf("invalid tag %q: a tag cannot carry a digest", t)
+		}
+		loc, err := imagetools.ParseLocation(reference.TagNameOnly(named).String())
+		if err != nil {
+			return nil, fmt.Errorf("invalid tag %q: %w", t, err)
+		}
+		locs = append(locs, loc)
+	}
+	for _, s := range o.Sources {
+		if _, err := reference.ParseNormalizedNamed(s); err != nil {
+			return nil, fmt.Errorf("invalid source %q: %w", s, err)
+		}
+	}
+	for _, p := range o.Prefer {
+		if !slices.Contains(o.Sources, p) {
+			return nil, fmt.Errorf("--prefer %q is not one of the sources", p)
+		}
+	}
+	return locs, nil
+}
+
+// candidates flattens a source: the images of an index (with their attestations), or the one image
+// of a manifest with its platform read from its config (os.version and os.features included).
+func candidates(ctx context.Context, r *imagetools.Resolver, src string) ([]candidate, error) {
+	named, err := reference.ParseNormalizedNamed(src)
+	if err != nil {
+		return nil, fmt.Errorf("invalid source %q: %w", src, err)
+	}
+	ref := reference.TagNameOnly(named).String()
+	dt, desc, err := r.Get(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", src, err)
+	}
+	loc, err := imagetools.ParseLocation(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !isIndex(desc.MediaType) {
+		var mf ocispec.Manifest
+		if err := json.Unmarshal(dt, &mf); err != nil {
+			return nil, fmt.Errorf("source %s: %w", src, err)
+		}
+		p, err := platformOf(ctx, r, loc, desc, mf)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src, err)
+		}
+		desc.Platform = &p
+		return []candidate{{source: src, loc: loc, desc: desc}}, nil
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return nil, fmt.Errorf("source %s: %w", src, err)
+	}
+	var out []candidate
+	for _, d := range idx.Manifests {
+		if d.Annotations[referenceTypeKey] == attestationType || d.Platform == nil {
+			continue
+		}
+		c := candidate{source: src, loc: loc, desc: d}
+		p := platforms.Normalize(*d.Platform)
+		p.OSVersion, p.OSFeatures = d.Platform.OSVersion, d.Platform.OSFeatures
+		c.desc.Platform = &p
+		for _, a := range idx.Manifests {
+			if a.Annotations[referenceTypeKey] == attestationType && a.Annotations["vnd.docker.reference.digest"] == d.Digest.String() {
+				c.attests = append(c.attests, a)
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// choose keeps one image per platform; a platform given by two sources needs --prefer.
+func choose(all []candidate, prefer []string) ([]candidate, error) {
+	var out []candidate
+	for _, c := range all {
+		i := slices.IndexFunc(out, func(o candidate) bool { return o.key() == c.key() })
+		switch {
+		case i < 0:
+			out = append(out, c)
+		case out[i].desc.Digest == c.desc.Digest:
+		case slices.Contains(prefer, c.source) && !slices.Contains(prefer, out[i].source):
+			out[i] = c
+		case slices.Contains(prefer, out[i].source) && !slices.Contains(prefer, c.source):
+		default:
+			return nil, fmt.Errorf("platform %s comes from both %s and %s: choose one with --prefer", platformText(*c.desc.Platform), out[i].source, c.source)
+		}
+	}
+	return out, nil
+}
+
+func platformText(p ocispec.Platform) string {
+	s := platforms.Format(p)
+	if p.OSVersion != "" {
+		s += " (os.version " + p.OSVersion + ")"
+	}
+	return s
+}
+
+// indexOf builds the merged OCI index.
+func indexOf(chosen []candidate, noAttestations bool) (MergeResult, error) {
+	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex}
+	idx.SchemaVersion = 2
+	var res MergeResult
+	for _, c := range chosen {
+		idx.Manifests = append(idx.Manifests, c.desc)
+		res.Entries = append(res.Entries, MergeEntry{Platform: platforms.Format(*c.desc.Platform), OSVersion: c.desc.Platform.OSVersion,
+			Digest: c.desc.Digest.String(), Source: c.source})
+	}
+	if !noAttestations {
+		for _, c := range chosen {
+			idx.Manifests = append(idx.Manifests, c.attests...)
+		}
+	}
+	dt, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return res, err
+	}
+	res.JSON = dt
+	res.Index = ocispec.Descriptor{MediaType: idx.MediaType, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
+	return res, nil
+}
+
+// pushMerged copies images from other repositories, pushes the index to every tag and verifies it.
+func (m *Manager) pushMerged(ctx context.Context, r *imagetools.Resolver, tags []*imagetools.Location, chosen []candidate, res MergeResult, noAttestations bool) error {
+	for _, tag := range tags {
+		for _, c := range chosen {
+			if c.loc.Name() == tag.Name() {
+				continue
+			}
+			descs := []ocispec.Descriptor{c.desc}
+			if !noAttestations {
+				descs = append(descs, c.attests...)
+			}
+			for _, d := range descs {
+				if err := r.Copy(ctx, &imagetools.Source{Desc: d, Ref: c.loc}, tag); err != nil {
+					return fmt.Errorf("copying %s@%s into %s: %w", c.loc.Name(), d.Digest, tag.Name(), err)
+				}
+			}
+		}
+	}
+	var want []string
+	for _, e := range res.Entries {
+		want = append(want, e.Platform)
+	}
+	for _, tag := range tags {
+		if err := r.Push(ctx, tag, res.Index, res.JSON); err != nil {
+			return fmt.Errorf("pushing the index to %s: %w", tag, err)
+		}
+	}
+	for _, tag := range tags {
+		if err := verifyTag(ctx, r, tag.String(), res.Index.Digest, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}

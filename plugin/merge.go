@@ -1,0 +1,56 @@
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/driver"
+)
+
+func newMergeCommand(dockerCli command.Cli) *cobra.Command {
+	var opts driver.MergeOptions
+	cmd := &cobra.Command{
+		Use:   "merge -t TAG [-t TAG...] [OPTIONS] SOURCE [SOURCE...]",
+		Short: "Combine existing images into one multi-platform tag",
+		Long: `Combine images built anywhere (tags or digests, single images or indexes, Windows included)
+into one index pushed to every -t tag, then read back and verified. Images from other repositories
+of the registry are copied into the tag's repository; no per-platform tag is created. The platform
+of a single image comes from its config, os.version and os.features included. Two sources for one
+platform is an error unless --prefer names the source to keep.`,
+		Example: `  docker multiarch merge -t registry.example.com/app:1.4 \
+    registry.example.com/app@sha256:4f1c... registry.example.com/app-windows:1.4
+  docker multiarch merge -t app:1.4 --dry-run app:1.4-amd64 app:1.4-arm64`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Sources = args
+			return runMerge(cmd, dockerCli, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.Tags, "tag", "t", nil, "Tag to push the combined index to (repeatable)")
+	f.StringArrayVar(&opts.Prefer, "prefer", nil, "Source to keep when two give the same platform (repeatable)")
+	f.BoolVar(&opts.NoAttestations, "no-attestations", false, "Leave attestation manifests out")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the index and stop")
+	return cmd
+}
+
+func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOptions) error {
+	res, err := driver.NewManager(dockerCli).Merge(cmd.Context(), opts)
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		_, err := fmt.Fprintln(dockerCli.Out(), string(res.JSON))
+		return err
+	}
+	if err := writeList(dockerCli.Out(), formatTable, res.Entries,
+		[]string{"PLATFORM", "OS.VERSION", "DIGEST", "SOURCE"},
+		func(e driver.MergeEntry) []string { return []string{e.Platform, orDash(e.OSVersion), e.Digest, e.Source} }); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, opts.Tags, len(res.Entries))
+	return nil
+}
