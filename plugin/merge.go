@@ -48,7 +48,9 @@ func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOption
 	}
 	if err := writeList(dockerCli.Out(), formatTable, res.Entries,
 		[]string{"PLATFORM", "OS.VERSION", "DIGEST", "SOURCE"},
-		func(e driver.MergeEntry) []string { return []string{e.Platform, orDash(e.OSVersion), e.Digest, e.Source} }); err != nil {
+		func(e driver.MergeEntry) []string {
+			return []string{e.Platform, orDash(e.OSVersion), e.Digest, e.Source}
+		}); err != nil {
 		return err
 	}
 	_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, opts.Tags, len(res.Entries))
