@@ -82,9 +82,11 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*Bu
 	if err := m.checkLoad(ctx, p, res); err != nil {
 		return nil, err
 	}
-	nodes, err := m.buildNodes(ctx, t, p.Timeout)
-	if err != nil {
-		return nil, err
+	var nodes map[string]builder.Node
+	if p.Strategy == StrategyBuildKit {
+		if nodes, err = m.buildNodes(ctx, t, p.Timeout); err != nil {
+			return nil, err
+		}
 	}
 	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
 	if err != nil {
@@ -100,7 +102,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*Bu
 		}
 		return res, writeMetadata(p.MetadataFile, res)
 	}
-	descs, err := m.runSteps(ctx, p, res, nodes, printer)
+	descs, err := m.runSteps(ctx, res, m.stepRunner(p, nodes, printer, out))
 	if werr := printer.Wait(); err == nil {
 		err = werr
 	}
@@ -108,7 +110,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*Bu
 		return res, err
 	}
 	if p.Push {
-		if err := m.publish(ctx, p, res, descs, nodes); err != nil {
+		if err := m.publish(ctx, p, res, descs); err != nil {
 			return res, err
 		}
 	}
@@ -142,20 +144,30 @@ func (m *Manager) buildNodes(ctx context.Context, t target, timeout time.Duratio
 	return out, nil
 }
 
-// runSteps builds every platform on its node in parallel; the first failure cancels the others.
-func (m *Manager) runSteps(ctx context.Context, p *parsed, res *BuildResult, nodes map[string]builder.Node, printer *progress.Printer) ([]ocispec.Descriptor, error) {
+// stepRunner builds one step: on its node's BuildKit, or with the engine strategy on its engine.
+func (m *Manager) stepRunner(p *parsed, nodes map[string]builder.Node, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
+	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
+		if p.Strategy == StrategyEngine {
+			return m.engineStep(ctx, p, s, out)
+		}
+		node, ok := nodes[s.BuildxNode]
+		if !ok {
+			return ocispec.Descriptor{}, fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
+		}
+		return m.runStep(ctx, p, s, node, progress.WithPrefix(printer, s.Platform, true))
+	}
+}
+
+// runSteps builds every platform in parallel; the first failure cancels the others.
+func (m *Manager) runSteps(ctx context.Context, res *BuildResult, run func(context.Context, *StepResult) (ocispec.Descriptor, error)) ([]ocispec.Descriptor, error) {
 	descs := make([]ocispec.Descriptor, len(res.Steps))
 	eg, ctx := errgroup.WithContext(ctx)
 	var mu sync.Mutex
 	for i := range res.Steps {
 		s := &res.Steps[i]
-		node, ok := nodes[s.BuildxNode]
-		if !ok {
-			return nil, fmt.Errorf("%s: builder node %s (%s) is not loaded", s.Platform, s.Node, s.BuildxNode)
-		}
 		eg.Go(func() error {
 			start := time.Now()
-			desc, err := m.runStep(ctx, p, s, node, progress.WithPrefix(printer, s.Platform, true))
+			desc, err := run(ctx, s)
 			mu.Lock()
 			defer mu.Unlock()
 			s.Duration = time.Since(start)

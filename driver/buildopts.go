@@ -43,6 +43,8 @@ type BuildOptions struct {
 	Pull         bool
 	Secrets      []string
 	SSH          []string
+	Network      string // RUN steps' network: default, host or none
+	Strategy     string // buildkit (default) or engine: the node's own engine builds (classic API)
 	DryRun       bool
 	Timeout      time.Duration
 }
@@ -239,6 +241,21 @@ func (p *parsed) parseOutputs() error {
 	}
 	if p.Timeout <= 0 {
 		return fmt.Errorf("invalid --timeout %s: must be positive", p.Timeout)
+	}
+	switch p.Network {
+	case "", "default", "host", "none":
+	default:
+		return fmt.Errorf("invalid --network %q: want default, host or none", p.Network)
+	}
+	switch p.Strategy {
+	case "", StrategyBuildKit:
+		p.Strategy = StrategyBuildKit
+	case StrategyEngine:
+		if p.Load {
+			return errors.New("--load applies to BuildKit builds: the engine strategy already leaves nothing behind on the nodes")
+		}
+	default:
+		return fmt.Errorf("invalid --strategy %q: want %s or %s", p.Strategy, StrategyBuildKit, StrategyEngine)
 	}
 	return nil
 }

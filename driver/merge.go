@@ -227,7 +227,11 @@ func (m *Manager) pushMerged(ctx context.Context, r *imagetools.Resolver, tags [
 				descs = append(descs, c.attests...)
 			}
 			for _, d := range descs {
-				if err := r.Copy(ctx, &imagetools.Source{Desc: d, Ref: c.loc}, tag); err != nil {
+				dest, err := imagetools.ParseLocation(tag.Name() + "@" + d.Digest.String()) // by digest: never the tag
+				if err != nil {
+					return err
+				}
+				if err := r.Copy(ctx, &imagetools.Source{Desc: d, Ref: c.loc}, dest); err != nil {
 					return fmt.Errorf("copying %s@%s into %s: %w", c.loc.Name(), d.Digest, tag.Name(), err)
 				}
 			}

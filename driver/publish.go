@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
-	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,49 +21,52 @@ const (
 	attestationType  = "attestation-manifest"
 )
 
-// publish combines the per-platform results into one index, pushes it to every tag, and reads each
-// tag back to check it holds exactly the platforms built.
-func (m *Manager) publish(ctx context.Context, p *parsed, res *BuildResult, descs []ocispec.Descriptor, nodes map[string]builder.Node) error {
-	var opt imagetools.Opt
-	for _, n := range nodes {
-		opt = n.ImageOpt
-		break
-	}
-	r := imagetools.New(opt)
-	loc, err := imagetools.ParseLocation(p.repos[0])
-	if err != nil {
-		return err
-	}
-	var srcs []*imagetools.Source
+// publish combines the per-platform results (images, or indexes with their attestations) into
+// one index, pushes it to every tag, and reads each tag back to check it holds exactly the
+// platforms built. It is the merge of the platforms' results, os.version included.
+func (m *Manager) publish(ctx context.Context, p *parsed, res *BuildResult, descs []ocispec.Descriptor) error {
+	r := m.registry()
+	var all []candidate
 	for i, d := range descs {
 		if d.Digest == "" {
 			return fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)
 		}
-		srcs = append(srcs, &imagetools.Source{Desc: d, Ref: loc})
-	}
-	dt, desc, _, err := r.Combine(ctx, srcs, nil, false, nil)
-	if err != nil {
-		return fmt.Errorf("combining the platforms into one index: %w", err)
-	}
-	for _, tag := range p.Tags {
-		tl, err := imagetools.ParseLocation(tag)
+		cs, err := candidates(ctx, r, p.repos[0]+"@"+d.Digest.String())
 		if err != nil {
 			return err
 		}
-		if err := r.Push(ctx, tl, desc, dt); err != nil {
-			return fmt.Errorf("pushing the index to %s: %w", tag, err)
-		}
+		all = append(all, cs...)
 	}
-	res.Index = desc
-	var want []string
+	chosen, err := choose(all, nil)
+	if err != nil {
+		return err
+	}
+	merged, err := indexOf(chosen, false)
+	if err != nil {
+		return err
+	}
+	var got, want []string
+	for _, e := range merged.Entries {
+		got = append(got, e.Platform)
+	}
 	for _, s := range res.Steps {
 		want = append(want, s.Platform)
 	}
-	for _, tag := range p.Tags {
-		if err := verifyTag(ctx, r, tag, desc.Digest, want); err != nil {
+	if !samePlatforms(got, want) {
+		return fmt.Errorf("the platforms built are %s, not the %s requested: no tag written", strings.Join(got, ", "), strings.Join(want, ", "))
+	}
+	var tags []*imagetools.Location
+	for _, t := range p.Tags {
+		loc, err := imagetools.ParseLocation(t)
+		if err != nil {
 			return err
 		}
+		tags = append(tags, loc)
 	}
+	if err := m.pushMerged(ctx, r, tags, chosen, merged, false); err != nil {
+		return err
+	}
+	res.Index = merged.Index
 	return nil
 }
 

@@ -75,6 +75,13 @@ func (m *Manager) solveOpt(ctx context.Context, p *parsed, s *StepResult, node b
 		attrs["attest:provenance"] = "mode=min,inline-only=true" // buildx's default
 	}
 	so := &client.SolveOpt{Frontend: "dockerfile.v0", FrontendAttrs: attrs}
+	switch p.Network {
+	case "host":
+		attrs["force-network-mode"] = "host"
+		so.AllowedEntitlements = append(so.AllowedEntitlements, "network.host")
+	case "none":
+		attrs["force-network-mode"] = "none"
+	}
 	if err := m.setInputs(so, p, s); err != nil {
 		return nil, err
 	}

@@ -366,3 +366,38 @@ func TestBuildCacheRefPerPlatform(t *testing.T) {
 		t.Errorf("image tags %v", tags)
 	}
 }
+
+// --strategy engine: each node's own engine builds through the classic build API (what Windows
+// engines offer), the image is read back and pushed by digest, and both join one tag.
+func TestBuildEngineStrategy(t *testing.T) {
+	c := newCLI(t).withBuildx()
+	c.farmNodes()
+	builder := fmt.Sprintf("e%d", time.Now().UnixNano())
+	c.removeBuilderAtCleanup(builder)
+	// amd64 on engine b (containerd store), arm64 emulated on engine a (classic store).
+	c.ok(3*time.Minute, append([]string{"multiarch", "create", builder, "--node", "farm-b", "--node", "farm-a",
+		"--emulate", "linux/arm64=farm-a"}, farmDriverOpts()...)...)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nCOPY greeting /greeting\n", "greeting": "from the engine\n"})
+	repo := uniqueRepo("engine")
+	ref := farm.Registry + "/" + repo + ":v1"
+	res := c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--strategy", "engine",
+		"--platform", "linux/amd64,linux/arm64", "-t", ref, "--push", dir)
+	if !regexpLine(res.Stdout, "linux/amd64", "farm-b") || !regexpLine(res.Stdout, "linux/arm64", "farm-a") {
+		t.Errorf("summary:\n%s", res.Stdout)
+	}
+	reg := c.reg()
+	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("tags %v, want only v1", tags)
+	}
+	if got := imagePlatforms(reg.index(repo, "v1")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("index platforms %v", got)
+	}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		if got := c.runVariant(ref, p, "cat", "/greeting"); got != "from the engine" {
+			t.Errorf("%s: %q", p, got)
+		}
+	}
+	if got := c.nodeHistory(farm.EngineB, builder, "farm-b"); len(got) != 0 {
+		t.Errorf("the engine strategy used BuildKit: %v", got)
+	}
+}

@@ -57,6 +57,8 @@ builds every platform, emulating the ones it does not run natively.`,
 	f.BoolVar(&opts.Pull, "pull", false, "Always look for newer base images")
 	f.StringArrayVar(&opts.Secrets, "secret", nil, `Secret to expose to the build ("id=mysecret,src=/local/secret")`)
 	f.StringArrayVar(&opts.SSH, "ssh", nil, `SSH agent socket or keys to expose ("default|<id>[=<socket>|<key>[,<key>]]")`)
+	f.StringVar(&opts.Network, "network", "", `Networking mode for the RUN instructions: "default", "host" or "none"`)
+	f.StringVar(&opts.Strategy, "strategy", "", `How nodes build: "buildkit" (their BuildKit) or "engine" (their engine's classic builder, as Windows engines offer)`)
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the plan (platform, node, Dockerfile, native or emulated) and stop")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
 	return cmd
