@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +67,9 @@ func (m *Manager) Plan(ctx context.Context, o BuildOptions) (*BuildResult, *pars
 		res.Builder = "context " + t.nodes[0].Name
 	}
 	for _, s := range steps {
+		if p.Strategy == StrategyEngine {
+			s.Strategy = StrategyEngine
+		}
 		res.Steps = append(res.Steps, StepResult{Step: s})
 	}
 	return res, p, t, nil
@@ -83,7 +87,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*Bu
 		return nil, err
 	}
 	var nodes map[string]builder.Node
-	if p.Strategy == StrategyBuildKit {
+	if p.Strategy == StrategyBuildKit && slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != StrategyEngine }) {
 		if nodes, err = m.buildNodes(ctx, t, p.Timeout); err != nil {
 			return nil, err
 		}
@@ -147,7 +151,7 @@ func (m *Manager) buildNodes(ctx context.Context, t target, timeout time.Duratio
 // stepRunner builds one step: on its node's BuildKit, or with the engine strategy on its engine.
 func (m *Manager) stepRunner(p *parsed, nodes map[string]builder.Node, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
-		if p.Strategy == StrategyEngine {
+		if p.Strategy == StrategyEngine || s.Strategy == StrategyEngine {
 			return m.engineStep(ctx, p, s, out)
 		}
 		node, ok := nodes[s.BuildxNode]

@@ -290,19 +290,29 @@ func buildkitdFlags(s string, driverOpts map[string]string) ([]string, error) {
 	return flags, nil
 }
 
+// windowsOnly nodes build only Windows platforms: their engines build, not a BuildKit node.
+func windowsOnly(n contexts.Node) bool {
+	return len(n.Platforms) > 0 && !slices.ContainsFunc(n.Platforms, func(p string) bool { return !strings.HasPrefix(p, "windows/") })
+}
+
 // SelectNodes picks the builder's nodes from all nodes (all of them when names is empty) and adds
 // the platforms to emulate, each given as PLATFORM=NODE for a selected node.
 func SelectNodes(all []contexts.Node, names, emulate []string) ([]NodeSpec, error) {
 	var specs []NodeSpec
 	if len(names) == 0 {
 		for _, n := range all {
-			specs = append(specs, NodeSpec{Node: n})
+			if !windowsOnly(n) {
+				specs = append(specs, NodeSpec{Node: n})
+			}
 		}
 	}
 	for _, name := range names {
 		i := slices.IndexFunc(all, func(n contexts.Node) bool { return n.Name == name })
 		if i < 0 {
 			return nil, fmt.Errorf("unknown node %q (see `docker multiarch node ls`)", name)
+		}
+		if windowsOnly(all[i]) {
+			return nil, fmt.Errorf("node %q is a Windows engine: it cannot run BuildKit, and builds join with its own engine (`docker multiarch build --platform windows/amd64`)", name)
 		}
 		if !slices.ContainsFunc(specs, func(s NodeSpec) bool { return s.Node.Name == name }) {
 			specs = append(specs, NodeSpec{Node: all[i]})

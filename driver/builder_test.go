@@ -39,6 +39,17 @@ func TestSelectNodes(t *testing.T) {
 	}
 }
 
+func TestSelectNodesLeavesWindowsEnginesOut(t *testing.T) {
+	nodes := append(slices.Clone(testNodes), node("win", "windows/amd64"))
+	specs, err := SelectNodes(nodes, nil, nil)
+	if err != nil || len(specs) != 3 || slices.ContainsFunc(specs, func(s NodeSpec) bool { return s.Node.Name == "win" }) {
+		t.Errorf("all nodes: %+v, %v", specs, err)
+	}
+	if _, err := SelectNodes(nodes, []string{"win"}, nil); err == nil || !strings.Contains(err.Error(), "Windows") {
+		t.Errorf("--node win: %v", err)
+	}
+}
+
 func TestSelectNodesRejects(t *testing.T) {
 	for _, tc := range []struct {
 		names, emulate []string

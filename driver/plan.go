@@ -17,6 +17,8 @@ type RouteNode struct {
 	BuildxNode string
 	Native     []string
 	Emulated   []string
+	// EngineOnly nodes are not BuildKit nodes of the builder (Windows engines): their engine builds.
+	EngineOnly bool
 }
 
 // Step is one platform of a build: where it runs and from which Dockerfile.
@@ -26,12 +28,17 @@ type Step struct {
 	BuildxNode string `json:"buildxNode"`
 	Dockerfile string `json:"dockerfile"`
 	Emulated   bool   `json:"emulated"`
+	Strategy   string `json:"strategy"`
 }
 
-// DefaultPlatforms is every platform the nodes build, native or emulated, in node order.
+// DefaultPlatforms is every platform the builder's nodes build, native or emulated, in node order
+// (engine-only nodes join when their platform is asked for).
 func DefaultPlatforms(nodes []RouteNode) []string {
 	var out []string
 	for _, n := range nodes {
+		if n.EngineOnly {
+			continue
+		}
 		for _, p := range slices.Concat(n.Native, n.Emulated) {
 			if !slices.Contains(out, p) {
 				out = append(out, p)
@@ -54,7 +61,11 @@ func Route(nodes []RouteNode, requested []string) ([]Step, error) {
 				p, describeNodes(nodes), p)
 		}
 		load[n.Name]++
-		steps = append(steps, Step{Platform: p, Node: n.Name, BuildxNode: n.BuildxNode, Emulated: emulated})
+		strategy := StrategyBuildKit
+		if n.EngineOnly {
+			strategy = StrategyEngine
+		}
+		steps = append(steps, Step{Platform: p, Node: n.Name, BuildxNode: n.BuildxNode, Emulated: emulated, Strategy: strategy})
 	}
 	return steps, nil
 }

@@ -20,10 +20,10 @@ func TestRouteNativeFirstThenEmulatedAndSpread(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Step{
-		{Platform: "linux/amd64", Node: "a"},
-		{Platform: "linux/arm64", Node: "pi"},
-		{Platform: "linux/arm/v7", Node: "a", Emulated: true},
-		{Platform: "linux/amd64", Node: "b"}, // a already has two
+		{Platform: "linux/amd64", Node: "a", Strategy: StrategyBuildKit},
+		{Platform: "linux/arm64", Node: "pi", Strategy: StrategyBuildKit},
+		{Platform: "linux/arm/v7", Node: "a", Emulated: true, Strategy: StrategyBuildKit},
+		{Platform: "linux/amd64", Node: "b", Strategy: StrategyBuildKit}, // a already has two
 	}
 	if !slices.Equal(steps, want) {
 		t.Errorf("Route =\n%+v\nwant\n%+v", steps, want)
@@ -41,8 +41,20 @@ func TestRouteRefusesUnservedPlatform(t *testing.T) {
 }
 
 func TestDefaultPlatforms(t *testing.T) {
-	if got := DefaultPlatforms(farmRoute); !slices.Equal(got, []string{"linux/amd64", "linux/arm/v7", "linux/arm64"}) {
+	nodes := append(slices.Clone(farmRoute), RouteNode{Name: "win", Native: []string{"windows/amd64"}, EngineOnly: true})
+	if got := DefaultPlatforms(nodes); !slices.Equal(got, []string{"linux/amd64", "linux/arm/v7", "linux/arm64"}) {
 		t.Errorf("DefaultPlatforms = %v", got)
+	}
+}
+
+func TestRouteWindowsToItsEngine(t *testing.T) {
+	nodes := append(slices.Clone(farmRoute), RouteNode{Name: "win", Native: []string{"windows/amd64"}, EngineOnly: true})
+	steps, err := Route(nodes, []string{"linux/amd64", "windows/amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps[1] != (Step{Platform: "windows/amd64", Node: "win", Strategy: StrategyEngine}) || steps[0].Strategy != StrategyBuildKit {
+		t.Errorf("steps = %+v", steps)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -54,7 +55,7 @@ func (m *Manager) resolveTarget(ctx context.Context, name string, timeout time.D
 			return target{}, err
 		}
 		if ng != nil && isMultiarch(ng, nodeEndpointMap(endpoints)) {
-			return target{name: ng.Name, nodes: routeNodes(ng, endpoints)}, nil
+			return target{name: ng.Name, nodes: append(routeNodes(ng, endpoints), windowsNodes(nodes, ng)...)}, nil
 		}
 		if explicit {
 			return target{}, notMultiarch(candidate, ng)
@@ -100,6 +101,27 @@ func routeNodes(ng *store.NodeGroup, nodes map[string]contexts.Node) []RouteNode
 			}
 		}
 		out = append(out, rn)
+	}
+	return out
+}
+
+// windowsNodes are the Windows nodes outside the builder (BuildKit has no Windows workers here):
+// their own engines build the Windows platforms.
+func windowsNodes(nodes []contexts.Node, ng *store.NodeGroup) []RouteNode {
+	var out []RouteNode
+	for _, n := range nodes {
+		if slices.ContainsFunc(ng.Nodes, func(s store.Node) bool { return s.Endpoint == n.Name }) {
+			continue
+		}
+		var win []string
+		for _, p := range n.Platforms {
+			if strings.HasPrefix(p, "windows/") {
+				win = append(win, p)
+			}
+		}
+		if len(win) > 0 {
+			out = append(out, RouteNode{Name: n.Name, Native: win, EngineOnly: true})
+		}
 	}
 	return out
 }
