@@ -10,7 +10,6 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/docker/buildx/builder"
-	bxdriver "github.com/docker/buildx/driver"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
@@ -27,15 +26,7 @@ func (m *Manager) pushFromContext(ctx context.Context, p *parsed, res *BuildResu
 			return errors.New("per-platform Dockerfiles need a multiarch builder (docker multiarch create) to push one tag")
 		}
 	}
-	if node.Driver == nil {
-		return fmt.Errorf("context %s: %w", first.Node, node.Err)
-	}
 	start := time.Now()
-	pw := progress.WithPrefix(printer, first.Node, false)
-	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
-	if err != nil {
-		return fmt.Errorf("starting BuildKit of context %s: %w", first.Node, err)
-	}
 	so, err := m.solveOpt(ctx, p, &first, node)
 	if err != nil {
 		return err
@@ -46,9 +37,7 @@ func (m *Manager) pushFromContext(ctx context.Context, p *parsed, res *BuildResu
 	}
 	so.FrontendAttrs["platform"] = strings.Join(plats, ",")
 	so.Exports = []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": strings.Join(p.Tags, ","), "push": "true"}}}
-	ch, done := progress.NewChannel(progress.ResetTime(pw))
-	resp, err := c.Solve(ctx, nil, *so, ch)
-	<-done
+	resp, err := solve(ctx, node, so, progress.WithPrefix(printer, first.Node, false))
 	if err != nil {
 		if strings.Contains(err.Error(), "exporting multiple references") {
 			err = fmt.Errorf("%w (this engine's classic image store cannot hold multi-platform images: enable the containerd image store, or build on a multiarch builder: docker multiarch node add, docker multiarch create)", err)

@@ -61,28 +61,38 @@ func leavingNodes(ctx context.Context, dockerCli command.Cli, txn *store.Txn, cu
 	return slices.DeleteFunc(nodes, func(n builderNode) bool { return !slices.Contains(removed, n.Endpoint) })
 }
 
-// removeLeaving removes the BuildKit containers of nodes that left a builder, in parallel, and
-// returns the nodes whose container could not be removed.
+// removeLeaving removes the BuildKit containers of nodes that left a builder, and their local
+// state, returning the nodes whose container could not be removed.
 func removeLeaving(ctx context.Context, dockerCli command.Cli, builderName string, nodes []builderNode, timeout time.Duration) map[string]error {
-	ls, _ := localstate.New(confutil.NewConfig(dockerCli))
+	_, failed := removeNodes(ctx, nodes, timeout)
+	if ls, err := localstate.New(confutil.NewConfig(dockerCli)); err == nil {
+		for _, n := range nodes {
+			_ = ls.RemoveBuilderNode(builderName, n.Name)
+		}
+	}
+	return failed
+}
+
+// removeNodes removes the BuildKit containers of nodes in parallel, each within timeout.
+func removeNodes(ctx context.Context, nodes []builderNode, timeout time.Duration) ([]string, map[string]error) {
+	var removed []string
 	failed := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, n := range nodes {
 		wg.Go(func() {
 			err := withTimeout(ctx, timeout, func(ctx context.Context) error { return removeNode(ctx, n) })
-			if ls != nil {
-				_ = ls.RemoveBuilderNode(builderName, n.Name)
-			}
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				mu.Lock()
 				failed[n.Endpoint] = err
-				mu.Unlock()
+			} else {
+				removed = append(removed, n.Endpoint)
 			}
 		})
 	}
 	wg.Wait()
-	return failed
+	return removed, failed
 }
 
 // withTimeout runs fn under a deadline and returns when the deadline passes even if fn does not.

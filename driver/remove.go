@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -16,7 +15,7 @@ type RemoveResult struct {
 // Remove deletes a multiarch builder: its BuildKit containers on every reachable node (each within
 // timeout, in parallel), then the builder itself.
 func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error) {
-	res := RemoveResult{Unreachable: map[string]error{}}
+	var res RemoveResult
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return res, err
@@ -36,21 +35,7 @@ func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration
 	if err != nil {
 		return res, err
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, n := range nodes {
-		wg.Go(func() {
-			err := withTimeout(ctx, timeout, func(ctx context.Context) error { return removeNode(ctx, n) })
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				res.Unreachable[n.Endpoint] = err
-			} else {
-				res.Removed = append(res.Removed, n.Endpoint)
-			}
-		})
-	}
-	wg.Wait()
+	res.Removed, res.Unreachable = removeNodes(ctx, nodes, timeout)
 	if err := txn.Remove(ng.Name); err != nil {
 		return res, fmt.Errorf("removing builder %q: %w", name, err)
 	}

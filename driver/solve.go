@@ -27,24 +27,30 @@ import (
 // runStep builds one platform on its node through BuildKit's Dockerfile frontend and returns what
 // the push by digest produced.
 func (m *Manager) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer) (ocispec.Descriptor, error) {
-	if node.Driver == nil {
-		return ocispec.Descriptor{}, fmt.Errorf("node %s: %w", s.Node, node.Err)
-	}
-	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
-	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("starting BuildKit: %w", err)
-	}
 	so, err := m.solveOpt(ctx, p, s, node)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	ch, done := progress.NewChannel(progress.ResetTime(pw))
-	resp, err := c.Solve(ctx, nil, *so, ch)
-	<-done
+	resp, err := solve(ctx, node, so, pw)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	return resultDescriptor(resp)
+}
+
+// solve boots a node's BuildKit if needed and runs one solve, its progress going to pw.
+func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer) (*client.SolveResponse, error) {
+	if node.Driver == nil {
+		return nil, fmt.Errorf("node %s: %w", node.Endpoint, node.Err)
+	}
+	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
+	if err != nil {
+		return nil, fmt.Errorf("starting BuildKit: %w", err)
+	}
+	ch, done := progress.NewChannel(progress.ResetTime(pw))
+	resp, err := c.Solve(ctx, nil, *so, ch)
+	<-done
+	return resp, err
 }
 
 // solveOpt is what buildx would send for `docker buildx build --platform P` of this step.

@@ -17,12 +17,17 @@ import (
 // linux/arm/v7, farm-b builds linux/amd64 natively and emulates linux/arm64.
 func buildFarm(t *testing.T) (*cli, string) {
 	t.Helper()
+	return buildFarmWith(t, "--emulate", "linux/arm/v7=farm-a", "--emulate", "linux/arm64=farm-b")
+}
+
+// buildFarmWith adds the farm's nodes and creates a builder of the test's own with createArgs.
+func buildFarmWith(t *testing.T, createArgs ...string) (*cli, string) {
+	t.Helper()
 	c := newCLI(t).withBuildx()
 	c.farmNodes()
 	name := fmt.Sprintf("b%d", time.Now().UnixNano())
 	c.removeBuilderAtCleanup(name)
-	c.ok(3*time.Minute, append([]string{"multiarch", "create", name, "--emulate", "linux/arm/v7=farm-a",
-		"--emulate", "linux/arm64=farm-b"}, farmDriverOpts()...)...)
+	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", name}, createArgs, farmDriverOpts())...)
 	return c, name
 }
 
@@ -370,13 +375,8 @@ func TestBuildCacheRefPerPlatform(t *testing.T) {
 // --strategy engine: each node's own engine builds through the classic build API (what Windows
 // engines offer), the image is read back and pushed by digest, and both join one tag.
 func TestBuildEngineStrategy(t *testing.T) {
-	c := newCLI(t).withBuildx()
-	c.farmNodes()
-	builder := fmt.Sprintf("e%d", time.Now().UnixNano())
-	c.removeBuilderAtCleanup(builder)
 	// amd64 on engine b (containerd store), arm64 emulated on engine a (classic store).
-	c.ok(3*time.Minute, append([]string{"multiarch", "create", builder, "--node", "farm-b", "--node", "farm-a",
-		"--emulate", "linux/arm64=farm-a"}, farmDriverOpts()...)...)
+	c, builder := buildFarmWith(t, "--node", "farm-b", "--node", "farm-a", "--emulate", "linux/arm64=farm-a")
 	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nCOPY greeting /greeting\n", "greeting": "from the engine\n"})
 	repo := uniqueRepo("engine")
 	ref := farm.Registry + "/" + repo + ":v1"
