@@ -25,6 +25,8 @@ type farmEnv struct {
 	Bin                     string
 	SSH, SSHKey, SSHHostKey string
 	EngineBTLS, TLSDir      string
+	AuthRegistry, AuthUser  string
+	AuthPasswordFile        string
 }
 
 var (
@@ -81,8 +83,9 @@ func loadFarm() (farmEnv, error) {
 		Busybox: kv["FARM_BUSYBOX"], Bin: kv["FARM_BIN"],
 		SSH: kv["FARM_SSH"], SSHKey: kv["FARM_SSH_KEY"], SSHHostKey: kv["FARM_SSH_HOST_KEY"],
 		EngineBTLS: kv["FARM_ENGINE_B_TLS"], TLSDir: kv["FARM_TLS_DIR"],
+		AuthRegistry: kv["FARM_AUTH_REGISTRY"], AuthUser: kv["FARM_AUTH_USER"], AuthPasswordFile: kv["FARM_AUTH_PASSWORD_FILE"],
 	}
-	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" || env.EngineBTLS == "" {
+	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" || env.EngineBTLS == "" || env.AuthRegistry == "" {
 		return env, fmt.Errorf("%s lacks engine, registry, ssh or TLS entries (bring the farm up again)", path)
 	}
 	return env, sc.Err()

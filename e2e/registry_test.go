@@ -21,13 +21,19 @@ import (
 // registryClient reads the farm registry back over the Registry HTTP API v2, independently of the
 // plugin's own code, so tests check what was really pushed.
 type registryClient struct {
-	t    *testing.T
-	base string
-	http *http.Client
+	t          *testing.T
+	base       string
+	http       *http.Client
+	user, pass string
 }
 
 func newRegistryClient(t *testing.T) *registryClient {
 	return &registryClient{t: t, base: "http://" + farm.Registry, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// newAuthRegistryClient reads the registry that needs a login, with the farm's credentials.
+func newAuthRegistryClient(t *testing.T, user, pass string) *registryClient {
+	return &registryClient{t: t, base: "http://" + farm.AuthRegistry, http: &http.Client{Timeout: 30 * time.Second}, user: user, pass: pass}
 }
 
 var manifestTypes = strings.Join([]string{
@@ -44,6 +50,9 @@ func (r *registryClient) get(path, accept string) ([]byte, http.Header) {
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
+	}
+	if r.user != "" {
+		req.SetBasicAuth(r.user, r.pass)
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {

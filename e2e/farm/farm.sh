@@ -16,6 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 FARM_ROOT=${FARM_ROOT:-/var/lib/multiarch-farm}
 FARM_RUN=${FARM_RUN:-/run/multiarch-farm}
 REGISTRY=${FARM_REGISTRY:-127.0.0.1:5000}
+AUTH_REGISTRY=${FARM_AUTH_REGISTRY:-127.0.0.1:5001} # the same, but every call needs a login
 BIN=$FARM_ROOT/bin
 BUILDKIT_VERSION=$(awk '$1 == "github.com/moby/buildkit" {print $2}' "$here/tools/buildkit/go.mod")
 BUILDKIT_IMAGE=multiarch-farm/buildkit:$BUILDKIT_VERSION
@@ -40,7 +41,8 @@ dockerx() { # dockerx ENGINE ARGS...: the docker CLI against one farm engine
 	DOCKER_CONFIG=$FARM_ROOT/client docker -H "$(engine_host "$e")" "$@"
 }
 engine_up() { dockerx "$1" version >/dev/null 2>&1; }
-registry_up() { curl -fsS -o /dev/null "http://$REGISTRY/v2/" 2>/dev/null; }
+registry_up() { curl -fsS -o /dev/null "http://${1:-$REGISTRY}/v2/" 2>/dev/null; }
+auth_registry_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$AUTH_REGISTRY/v2/")" = 401 ]; }
 sshd_up() { (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; }
 
 apt_update() {
@@ -182,7 +184,26 @@ start_registry() {
 		log "registry is up (http://$REGISTRY)"
 		return 0
 	fi
-	local dir=$FARM_ROOT/registry
+	run_registry registry "$REGISTRY" "" registry_up
+}
+
+# start_auth_registry: a second registry that answers only with a login (htpasswd), so credentials
+# have to come from the Docker config.
+start_auth_registry() {
+	local dir=$FARM_ROOT/registry-auth
+	mkdir -p "$dir"
+	[ -f "$dir/password" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$dir/password"
+	[ -f "$dir/htpasswd" ] || "$BIN/farmctl" htpasswd "$dir/htpasswd" farm "$(cat "$dir/password")"
+	if auth_registry_up; then
+		log "registry with login is up (http://$AUTH_REGISTRY)"
+		return 0
+	fi
+	run_registry registry-auth "$AUTH_REGISTRY" "$(printf 'auth:\n  htpasswd:\n    realm: farm\n    path: %s\n' "$dir/htpasswd")" auth_registry_up
+}
+
+# run_registry NAME ADDR EXTRA_CONFIG UP_CHECK: one distribution registry with filesystem storage.
+run_registry() {
+	local name=$1 addr=$2 extra=$3 up=$4 dir=$FARM_ROOT/$1
 	mkdir -p "$dir/data"
 	cat >"$dir/config.yml" <<-EOF
 		version: 0.1
@@ -194,18 +215,19 @@ start_registry() {
 		  delete:
 		    enabled: true
 		http:
-		  addr: $REGISTRY
+		  addr: $addr
+		$extra
 	EOF
-	log "starting registry on $REGISTRY"
+	log "starting $name on $addr"
 	setsid "$BIN/registry" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
 	local i
 	for i in $(seq 1 60); do
-		registry_up && return 0
+		$up && return 0
 		kill -0 $! 2>/dev/null || break
 		sleep 0.5
 	done
 	tail -n 30 "$dir/registry.log" >&2
-	die "registry did not come up"
+	die "$name did not come up"
 }
 
 # start_sshd: an sshd on 127.0.0.1:$SSH_PORT with key authentication only, so nodes can be reached
@@ -286,6 +308,9 @@ write_env() {
 		echo "FARM_ENGINE_B=$(engine_host b)"
 		echo "FARM_ENGINE_B_VERSION=$(dockerx b version -f '{{.Server.Version}}')"
 		echo "FARM_REGISTRY=$REGISTRY"
+		echo "FARM_AUTH_REGISTRY=$AUTH_REGISTRY"
+		echo "FARM_AUTH_USER=farm"
+		echo "FARM_AUTH_PASSWORD_FILE=$FARM_ROOT/registry-auth/password"
 		echo "FARM_BUILDKIT_IMAGE=$BUILDKIT_IMAGE"
 		echo "FARM_BUSYBOX=$BUSYBOX_REF"
 		echo "FARM_BIN=$BIN"
@@ -314,6 +339,7 @@ up() {
 	tls_up || die "engine b does not listen on tcp://127.0.0.1:$TLS_PORT (stop the farm and bring it up again)"
 
 	start_registry
+	start_auth_registry
 	start_sshd
 	local e
 	for e in "${ENGINES[@]}"; do buildkit_image "$e"; done
@@ -329,6 +355,7 @@ status() {
 		if engine_up "$e"; then echo "engine $e: up ($(engine_host "$e"))"; else echo "engine $e: down" && ok=1; fi
 	done
 	if registry_up; then echo "registry: up (http://$REGISTRY)"; else echo "registry: down" && ok=1; fi
+	if auth_registry_up; then echo "registry with login: up (http://$AUTH_REGISTRY)"; else echo "registry with login: down" && ok=1; fi
 	if sshd_up; then echo "sshd: up (127.0.0.1:$SSH_PORT)"; else echo "sshd: down" && ok=1; fi
 	return $ok
 }
@@ -340,7 +367,7 @@ down() {
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null && log "stopping engine $e"
 		while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 	done
-	pkill -f "$BIN/registry serve" 2>/dev/null && log "stopping registry" || true
+	pkill -f "$BIN/registry serve" 2>/dev/null && log "stopping the registries" || true
 	pid=$(cat "$FARM_RUN/sshd.pid" 2>/dev/null || true)
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && log "stopping sshd" || true
 }

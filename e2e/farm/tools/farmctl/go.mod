@@ -2,7 +2,10 @@ module github.com/docker-multiarch/docker-multiarch/e2e/farm/tools/farmctl
 
 go 1.26.8
 
-require github.com/google/go-containerregistry v0.22.1
+require (
+	github.com/google/go-containerregistry v0.22.1
+	golang.org/x/crypto v0.57.0
+)
 
 require (
 	github.com/docker/cli v29.7.2+incompatible // indirect
@@ -12,6 +15,6 @@ require (
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )

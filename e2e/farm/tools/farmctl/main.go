@@ -2,6 +2,7 @@
 //
 //	farmctl capwrap RUNC ARGS...   run RUNC with CAP_SYS_RESOURCE removed from the OCI specs it is given
 //	farmctl seed ...               push a multi-platform busybox index to the farm registry
+//	farmctl htpasswd FILE USER PW  write a bcrypt htpasswd file for the registry that needs a login
 package main
 
 import (
@@ -20,6 +21,8 @@ func main() {
 		err = capwrap(os.Args[2:])
 	case "seed":
 		err = seed(os.Args[2:])
+	case "htpasswd":
+		err = htpasswd(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
