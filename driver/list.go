@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -138,4 +139,26 @@ func statusText(s bxdriver.Status) string {
 		return "stopping"
 	}
 	return "unknown"
+}
+
+// CheckNodesUnused refuses to let nodes go that a buildx builder still has, naming the builder.
+func (m *Manager) CheckNodesUnused(names []string) error {
+	txn, release, err := openStore(m.dockerCli)
+	if err != nil {
+		return err
+	}
+	defer release()
+	groups, err := txn.List()
+	if err != nil {
+		return err
+	}
+	for _, ng := range groups {
+		for _, n := range ng.Nodes {
+			if slices.Contains(names, n.Endpoint) {
+				return fmt.Errorf("node %q is part of builder %q: drop it first (docker multiarch create %s --node ...), or remove the builder (docker multiarch rm %s)",
+					n.Endpoint, ng.Name, ng.Name, ng.Name)
+			}
+		}
+	}
+	return nil
 }

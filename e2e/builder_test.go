@@ -148,6 +148,12 @@ func TestBuilderAcrossEngines(t *testing.T) {
 		t.Errorf("a second create changed the builder: %q", res.Stderr)
 	}
 
+	// A node the builder uses cannot be removed.
+	res = c.run(time.Minute, "multiarch", "node", "rm", "farm-b")
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `builder "multiarch"`) || !slices.Contains(c.contextNames(), "farm-b") {
+		t.Errorf("node rm of a builder's node: exit %d, %q", res.ExitCode, res.Stderr)
+	}
+
 	// A new node is appended; dropping it with --node takes it out again.
 	c.ok(time.Minute, "multiarch", "node", "add", "arm-emu", "--host", farm.EngineB, "--platform", "linux/arm64")
 	res = c.ok(3*time.Minute, append([]string{"multiarch", "create"}, farmDriverOpts()...)...)

@@ -76,6 +76,9 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 				return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated)}
 			})
 	}
+	if !opts.Push && !opts.Load {
+		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push or --load: the results stay in the nodes' build cache")
+	}
 	if opts.Progress == "quiet" {
 		if res.Index.Digest != "" {
 			_, _ = fmt.Fprintln(dockerCli.Out(), res.Index.Digest)

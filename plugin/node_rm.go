@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 type nodeRmOptions struct {
@@ -21,7 +22,8 @@ func newNodeRmCommand(dockerCli command.Cli) *cobra.Command {
 		Aliases: []string{"remove"},
 		Short:   "Remove builder nodes",
 		Long: `Remove builder nodes. A node's Docker context is removed with it, unless --keep-context
-is given or the node adopted a context that existed before it.`,
+is given or the node adopted a context that existed before it. A node a builder still uses is
+refused: drop it from the builder first.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runNodeRm(dockerCli, args, opts)
@@ -32,6 +34,9 @@ is given or the node adopted a context that existed before it.`,
 }
 
 func runNodeRm(dockerCli command.Cli, names []string, opts nodeRmOptions) error {
+	if err := driver.NewManager(dockerCli).CheckNodesUnused(names); err != nil {
+		return err
+	}
 	removed, err := nodeService(dockerCli).Remove(names, contexts.RemoveOptions{
 		KeepContext:    opts.keepContext,
 		CurrentContext: dockerCli.CurrentContext(),
