@@ -78,7 +78,15 @@ func (m *Manager) Plan(ctx context.Context, o BuildOptions) (*BuildResult, *pars
 // Build runs every platform on its node in parallel, with buildx's progress display on out. With
 // --push each platform is pushed by digest, and only when all have succeeded is the combined index
 // pushed to the tags and read back to verify it holds exactly the platforms built.
-func (m *Manager) Build(ctx context.Context, o BuildOptions, out io.Writer) (*BuildResult, error) {
+func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
+	if o.ContextPath == "-" {
+		dir, err := stdinContext(in)
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		o.ContextPath = dir
+	}
 	res, p, t, err := m.Plan(ctx, o)
 	if err != nil || p.DryRun {
 		return res, err

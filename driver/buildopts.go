@@ -85,7 +85,7 @@ func (p *parsed) parseContext() error {
 		return errors.New("a build context is required: PATH, URL or -")
 	}
 	if p.ContextPath == "-" {
-		return errors.New("reading the build context from stdin is not supported: give a PATH or URL")
+		return nil // read by Build before planning
 	}
 	if strings.Contains(p.ContextPath, "://") || strings.HasPrefix(p.ContextPath, "git@") {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -399,5 +400,35 @@ func TestBuildEngineStrategy(t *testing.T) {
 	}
 	if got := c.nodeHistory(farm.EngineB, builder, "farm-b"); len(got) != 0 {
 		t.Errorf("the engine strategy used BuildKit: %v", got)
+	}
+}
+
+// `build -` reads the context (a tar archive) or a Dockerfile from standard input, as buildx does.
+func TestBuildContextFromStdin(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile.linux-amd64": "FROM " + farm.Busybox + "\nCOPY greeting /greeting\n",
+		"Dockerfile.linux-arm64": "FROM " + farm.Busybox + "\nRUN echo arm > /greeting\n",
+		"greeting":               "amd\n",
+	})
+	out, err := exec.Command("tar", "-C", dir, "-c", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := uniqueRepo("stdin")
+	ref := farm.Registry + "/" + repo + ":v1"
+	c.withStdin(out).ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64,linux/arm64",
+		"-t", ref, "--push", "--progress", "quiet", "-")
+	for p, want := range map[string]string{"linux/amd64": "amd", "linux/arm64": "arm"} {
+		if got := c.runVariant(ref, p, "cat", "/greeting"); got != want {
+			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+	// A Dockerfile on stdin builds with an empty context.
+	ref2 := farm.Registry + "/" + repo + ":v2"
+	c.withStdin([]byte("FROM "+farm.Busybox+"\nRUN uname -m > /arch\n")).ok(10*time.Minute, "multiarch", "build",
+		"--builder", builder, "--platform", "linux/arm/v7", "-t", ref2, "--push", "--progress", "quiet", "-")
+	if got := c.runVariant(ref2, "linux/arm/v7", "cat", "/arch"); got != "armv7l" {
+		t.Errorf("Dockerfile from stdin: %q", got)
 	}
 }

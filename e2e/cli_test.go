@@ -20,6 +20,7 @@ type cli struct {
 	t      *testing.T
 	config string
 	env    []string
+	stdin  []byte
 }
 
 type result struct {
@@ -73,6 +74,13 @@ func (c *cli) withBuildx() *cli {
 	return c
 }
 
+// withStdin returns a copy of the CLI whose commands read data on standard input.
+func (c *cli) withStdin(data []byte) *cli {
+	cp := *c
+	cp.stdin = data
+	return &cp
+}
+
 // withHost returns a copy of the CLI that talks to the given engine.
 func (c *cli) withHost(host string) *cli {
 	cp := *c
@@ -88,6 +96,9 @@ func (c *cli) run(timeout time.Duration, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Env = append(cleanEnv(), c.env...)
+	if c.stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -14,7 +14,7 @@ import (
 func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	var opts driver.BuildOptions
 	cmd := &cobra.Command{
-		Use:   "build [OPTIONS] PATH | URL",
+		Use:   "build [OPTIONS] PATH | URL | -",
 		Short: "Build every platform on its own node and push one multi-platform tag",
 		Long: `Build every platform on the node native to it (or the node that emulates it), all in
 parallel, and with --push publish only the combined multi-platform tag: each platform is pushed
@@ -24,7 +24,8 @@ per-architecture tag is ever created, and a failed build leaves the tags as they
 A platform no node builds stops the build before it starts. Per-platform Dockerfiles next to the
 context (Dockerfile.linux-amd64, Dockerfile.linux-arm64, Dockerfile.linux-arm, ...) or given with
 --file-for are used for their platforms. Without a multiarch builder, the current Docker context
-builds every platform, emulating the ones it does not run natively.`,
+builds every platform, emulating the ones it does not run natively. With "-" the context (a tar
+archive) or a Dockerfile is read from standard input.`,
 		Example: `  docker multiarch build -t registry.example.com/app:1.4 --push .
   docker multiarch build --platform linux/amd64,linux/arm64 -t app:dev --load .
   docker multiarch build --file-for linux/arm/v7=docker/Dockerfile.armhf -t app:1.4 --push .
@@ -65,7 +66,7 @@ builds every platform, emulating the ones it does not run natively.`,
 }
 
 func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
-	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.Err())
+	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
 	if err != nil {
 		return err
 	}
