@@ -432,3 +432,54 @@ func TestBuildContextFromStdin(t *testing.T) {
 		t.Errorf("Dockerfile from stdin: %q", got)
 	}
 }
+
+// --provenance and --sbom reach every platform; --secret reaches RUN --mount=type=secret.
+func TestBuildAttestationsAndSecrets(t *testing.T) {
+	c, builder := buildFarm(t)
+	secret := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox +
+		"\nRUN --mount=type=secret,id=token [ \"$(cat /run/secrets/token)\" = s3cret ] && uname -m > /arch\n"})
+	repo := uniqueRepo("attest")
+	reg := c.reg()
+	attestations := func(tag string) int {
+		n := 0
+		for _, m := range reg.index(repo, tag).Manifests {
+			if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+				n++
+			}
+		}
+		return n
+	}
+	for tag, args := range map[string][]string{
+		"none": {"--provenance", "false"},
+		"max":  {"--provenance", "mode=max", "--sbom", "false"},
+	} {
+		c.ok(10*time.Minute, append([]string{"multiarch", "build", "--builder", builder, "--platform", "linux/amd64,linux/arm64",
+			"--secret", "id=token,src=" + secret, "-t", farm.Registry + "/" + repo + ":" + tag, "--push", "--progress", "quiet", dir}, args...)...)
+	}
+	if n := attestations("none"); n != 0 {
+		t.Errorf("--provenance false left %d attestation manifests", n)
+	}
+	if n := attestations("max"); n != 2 {
+		t.Errorf("--provenance mode=max: %d attestation manifests, want one per platform", n)
+	}
+	if got := imagePlatforms(reg.index(repo, "max")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms %v", got)
+	}
+	// inspect marks the attestations.
+	if out := c.ok(time.Minute, "multiarch", "inspect", farm.Registry+"/"+repo+":max").Stdout; strings.Count(out, "attestation of") != 2 {
+		t.Errorf("inspect:\n%s", out)
+	}
+	// A wrong secret fails the RUN step.
+	if err := os.WriteFile(secret, []byte("wrong"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := c.run(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--no-cache",
+		"--secret", "id=token,src="+secret, dir)
+	if res.ExitCode == 0 {
+		t.Error("the build passed with the wrong secret")
+	}
+}
