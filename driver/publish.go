@@ -11,6 +11,7 @@ import (
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 )
@@ -26,15 +27,22 @@ const (
 // platforms built. It is the merge of the platforms' results, os.version included.
 func (m *Manager) publish(ctx context.Context, p *parsed, res *BuildResult, descs []ocispec.Descriptor) error {
 	r := m.registry()
-	var all []candidate
+	found := make([][]candidate, len(descs))
+	eg, ectx := errgroup.WithContext(ctx)
 	for i, d := range descs {
 		if d.Digest == "" {
 			return fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)
 		}
-		cs, err := candidates(ctx, r, p.repos[0]+"@"+d.Digest.String())
-		if err != nil {
+		eg.Go(func() (err error) {
+			found[i], err = candidates(ectx, r, p.repos[0]+"@"+d.Digest.String())
 			return err
-		}
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return err
+	}
+	var all []candidate
+	for _, cs := range found {
 		all = append(all, cs...)
 	}
 	chosen, err := choose(all, nil)
