@@ -19,6 +19,8 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
 )
 
 // BuildResult is what a build did: the plan it ran and, when pushed, the combined index.
@@ -94,6 +96,9 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 	if err := m.checkLoad(ctx, p, res); err != nil {
 		return nil, err
 	}
+	if err := m.checkStepNodes(ctx, t, res, p.Timeout); err != nil {
+		return nil, err
+	}
 	var nodes map[string]builder.Node
 	if p.Strategy == StrategyBuildKit && slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != StrategyEngine }) {
 		if nodes, err = m.buildNodes(ctx, t, p.Timeout); err != nil {
@@ -127,6 +132,34 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		}
 	}
 	return res, writeMetadata(p.MetadataFile, res)
+}
+
+// checkStepNodes probes, in parallel and within the deadline, the engine of every node the plan
+// uses, so an unreachable node stops the build before it starts, named with its endpoint.
+func (m *Manager) checkStepNodes(ctx context.Context, t target, res *BuildResult, timeout time.Duration) error {
+	if t.fallback {
+		return nil // the current context answered while the target was resolved
+	}
+	all, err := m.nodes.List()
+	if err != nil {
+		return err
+	}
+	var used []contexts.Node
+	for _, n := range all {
+		if slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Node == n.Name }) {
+			used = append(used, n)
+		}
+	}
+	var errs []error
+	for _, st := range m.nodes.ProbeAll(ctx, used, timeout) {
+		if st.Err != nil {
+			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, st.Node.Endpoint, st.Err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("nothing built: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // buildNodes loads the builder's nodes (the current context's own builder for the fallback).

@@ -483,3 +483,34 @@ func TestBuildAttestationsAndSecrets(t *testing.T) {
 		t.Error("the build passed with the wrong secret")
 	}
 }
+
+// A node that stops answering after the builder was made: the build stops at the deadline before
+// anything runs, naming the node and its endpoint, and no tag is written.
+func TestBuildUnreachableNodeStopsAtTheDeadline(t *testing.T) {
+	c := newCLI(t).withBuildx()
+	c.ok(time.Minute, "multiarch", "node", "add", "farm-a", "--host", farm.EngineA)
+	px := newProxy(t, farm.EngineBTLS)
+	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
+	c.ok(time.Minute, "multiarch", "node", "add", "flaky", "--host", px.addr(),
+		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
+	builder := fmt.Sprintf("u%d", time.Now().UnixNano())
+	c.removeBuilderAtCleanup(builder)
+	t.Cleanup(px.restore) // runs before the builder's removal, so it can reach the node
+	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--emulate", "linux/arm64=flaky", "--bootstrap"}, farmDriverOpts())...)
+
+	px.cutOff()
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nRUN uname -m > /arch\n"})
+	repo := uniqueRepo("unreachable")
+	start := time.Now()
+	res := c.run(2*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64,linux/arm64",
+		"-t", farm.Registry+"/"+repo+":v1", "--push", "--timeout", "3s", dir)
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("build with an unreachable node took %s with a 3s deadline", took)
+	}
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `"flaky"`) || !strings.Contains(res.Stderr, px.addr()) {
+		t.Errorf("unreachable node: exit %d, %q", res.ExitCode, res.Stderr)
+	}
+	if slices.Contains(c.reg().catalog(), repo) {
+		t.Error("a build that could not start pushed something")
+	}
+}
