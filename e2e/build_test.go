@@ -513,4 +513,21 @@ func TestBuildUnreachableNodeStopsAtTheDeadline(t *testing.T) {
 	if slices.Contains(c.reg().catalog(), repo) {
 		t.Error("a build that could not start pushed something")
 	}
+	// ls marks the node and still returns at the deadline.
+	start = time.Now()
+	res = c.ok(time.Minute, "multiarch", "ls", "--timeout", "3s", "--format", "json")
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("ls with an unreachable node took %s with a 3s deadline", took)
+	}
+	var list []builderJSON
+	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range list {
+		for _, n := range b.Nodes {
+			if b.Name == builder && n.Name == "flaky" && n.Status != "error" {
+				t.Errorf("ls shows the unreachable node as %+v", n)
+			}
+		}
+	}
 }
