@@ -381,6 +381,10 @@ func TestBuildEngineStrategy(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nCOPY greeting /greeting\n", "greeting": "from the engine\n"})
 	repo := uniqueRepo("engine")
 	ref := farm.Registry + "/" + repo + ":v1"
+	plan := c.ok(time.Minute, "multiarch", "build", "--builder", builder, "--strategy", "engine", "--platform", "linux/amd64,linux/arm64", "--dry-run", dir).Stdout
+	if !regexpLine(plan, "linux/amd64", "farm-b", "native", "engine") || !regexpLine(plan, "linux/arm64", "farm-a", "emulated", "engine") {
+		t.Errorf("plan:\n%s", plan)
+	}
 	res := c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--strategy", "engine",
 		"--platform", "linux/amd64,linux/arm64", "-t", ref, "--push", dir)
 	if !regexpLine(res.Stdout, "linux/amd64", "farm-b") || !regexpLine(res.Stdout, "linux/arm64", "farm-a") {

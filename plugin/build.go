@@ -72,9 +72,9 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	}
 	if res.DryRun {
 		return writeList(dockerCli.Out(), formatTable, res.Steps,
-			[]string{"PLATFORM", "NODE", "DOCKERFILE", "MODE"},
+			[]string{"PLATFORM", "NODE", "DOCKERFILE", "MODE", "STRATEGY"},
 			func(s driver.StepResult) []string {
-				return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated)}
+				return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated), s.Strategy}
 			})
 	}
 	if !opts.Push && !opts.Load {
