@@ -333,8 +333,11 @@ func TestRemove(t *testing.T) {
 func TestProbeAllInParallelWithinDeadline(t *testing.T) {
 	n, _, f := newTestNodes(t)
 	var nodes []Node
-	for i, host := range []string{"ssh://h1", "ssh://h2", "ssh://h3", "ssh://h4", hostA} {
+	hosts := []string{"ssh://h1", "ssh://h2", "ssh://h3", "ssh://h4", hostA}
+	for _, host := range hosts { // before any probe runs: probes abandoned at their deadline read it
 		f.hang[host] = host != hostA
+	}
+	for i, host := range hosts {
 		opts := addOpts("n"+string(rune('a'+i)), host, "linux/amd64")
 		opts.Timeout = 50 * time.Millisecond
 		res, err := n.Add(context.Background(), opts)

@@ -192,14 +192,24 @@ func (m *Manager) buildNodes(ctx context.Context, t target, timeout time.Duratio
 // stepRunner builds one step: on its node's BuildKit, or with the engine strategy on its engine.
 func (m *Manager) stepRunner(p *parsed, nodes map[string]builder.Node, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
-		if p.Strategy == StrategyEngine || s.Strategy == StrategyEngine {
-			return m.engineStep(ctx, p, s, out)
+		var desc ocispec.Descriptor
+		pw := &detachable{Writer: progress.WithPrefix(printer, s.Platform, true)}
+		err := m.watchNode(ctx, s.Node, p.Timeout, pw, func(ctx context.Context) (err error) {
+			if p.Strategy == StrategyEngine || s.Strategy == StrategyEngine {
+				desc, err = m.engineStep(ctx, p, s, out)
+				return err
+			}
+			node, ok := nodes[s.BuildxNode]
+			if !ok {
+				return fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
+			}
+			desc, err = m.runStep(ctx, p, s, node, pw)
+			return err
+		})
+		if err != nil {
+			return ocispec.Descriptor{}, err // desc may still be written by an abandoned step
 		}
-		node, ok := nodes[s.BuildxNode]
-		if !ok {
-			return ocispec.Descriptor{}, fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
-		}
-		return m.runStep(ctx, p, s, node, progress.WithPrefix(printer, s.Platform, true))
+		return desc, nil
 	}
 }
 

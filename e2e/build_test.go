@@ -517,6 +517,21 @@ func TestBuildUnreachableNodeStopsAtTheDeadline(t *testing.T) {
 	if slices.Contains(c.reg().catalog(), repo) {
 		t.Error("a build that could not start pushed something")
 	}
+	// A node that goes dark in the middle of a build stops it at the deadline too.
+	px.restore()
+	slow := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nRUN sleep 20 && uname -m > /arch\n"})
+	go func() { time.Sleep(4 * time.Second); px.cutOff() }()
+	start = time.Now()
+	res = c.run(2*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/arm64", "--no-cache",
+		"-t", farm.Registry+"/"+repo+":v2", "--push", "--timeout", "3s", slow)
+	// Cut at 4s, probed every 1.5s with a 3s deadline: stopped by about 8.5s, far before the 20s RUN.
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("a build whose node went dark took %s (RUN sleeps 20s, deadline 3s)", took)
+	}
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, `"flaky"`) || !strings.Contains(res.Stderr, "stopped answering") {
+		t.Errorf("node dark mid-build: exit %d, %q", res.ExitCode, tail(res.Stderr, 500))
+	}
+
 	// ls marks the node and still returns at the deadline.
 	start = time.Now()
 	res = c.ok(time.Minute, "multiarch", "ls", "--timeout", "3s", "--format", "json")

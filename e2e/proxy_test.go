@@ -17,6 +17,7 @@ type proxy struct {
 	l      net.Listener
 	target string
 	cut    atomic.Bool
+	closed chan struct{}
 	mu     sync.Mutex
 	conns  []net.Conn
 }
@@ -27,7 +28,7 @@ func newProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{l: l, target: strings.TrimPrefix(target, "tcp://")}
+	p := &proxy{l: l, target: strings.TrimPrefix(target, "tcp://"), closed: make(chan struct{})}
 	go p.serve()
 	t.Cleanup(p.close)
 	return p
@@ -56,9 +57,30 @@ func (p *proxy) forward(c net.Conn) {
 		return
 	}
 	p.track(up)
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
+	go func() { p.pipe(up, c); up.Close() }()
+	p.pipe(c, up)
 	c.Close()
+}
+
+// pipe copies src to dst until the proxy is cut: from then on data is swallowed, as on a link
+// that went dark without closing anything.
+func (p *proxy) pipe(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if p.cut.Load() {
+			<-p.closed
+			return
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (p *proxy) track(c net.Conn) {
@@ -67,20 +89,19 @@ func (p *proxy) track(c net.Conn) {
 	p.conns = append(p.conns, c)
 }
 
-// cutOff drops every open connection and answers no new one.
-func (p *proxy) cutOff() {
+// cutOff stops forwarding: open connections stay open but go silent, new ones are never answered.
+func (p *proxy) cutOff() { p.cut.Store(true) }
+
+// restore forwards new connections again (the silent ones stay silent).
+func (p *proxy) restore() { p.cut.Store(false) }
+
+func (p *proxy) close() {
 	p.cut.Store(true)
+	p.l.Close()
+	close(p.closed)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
 		c.Close()
 	}
-	p.conns = nil
-}
-
-func (p *proxy) restore() { p.cut.Store(false) }
-
-func (p *proxy) close() {
-	p.l.Close()
-	p.cutOff()
 }
