@@ -60,7 +60,7 @@ func overhead(d *dockerEnv, f farm, builder string, runs int) (float64, error) {
 // fanout: three platforms on three nodes, each a sleep-bound step, against the slowest of the
 // platforms built alone; once with one Dockerfile, once with per-platform Dockerfiles.
 func fanout(d *dockerEnv, f farm, builder string, perPlatform bool) (float64, error) {
-	const sleep = 4
+	const sleep = 8 // seconds: long enough that the fixed cost of starting three builds on a 2-core host does not dominate
 	files := map[string]string{"Dockerfile": fmt.Sprintf("FROM %s\nRUN sleep %d && uname -m > /arch\n", f.busybox, sleep)}
 	label := "one Dockerfile"
 	if perPlatform {

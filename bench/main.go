@@ -9,8 +9,8 @@
 //
 // build (on the farm, make farm): a warm-cache two-platform push with `docker multiarch build`
 // against `docker buildx build` on the same builder (goal: at most 1.02x), and three sleep-bound
-// platforms on three nodes against the slowest platform alone, with one Dockerfile and with
-// per-platform Dockerfiles (goal: at most 1.05x).
+// platforms (RUN sleep 8) on three nodes against the slowest platform alone, with one Dockerfile
+// and with per-platform Dockerfiles (goal: at most 1.05x).
 package main
 
 import (
