@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/docker/buildx/builder"
-	bxdriver "github.com/docker/buildx/driver"
 	"github.com/docker/buildx/store"
 	"github.com/docker/buildx/store/storeutil"
 	"github.com/docker/buildx/util/confutil"
@@ -108,9 +107,4 @@ func removeNode(ctx context.Context, n builder.Node) error {
 		return err
 	}
 	return n.Driver.Rm(ctx, true, true, true)
-}
-
-// containerName is the BuildKit container buildx runs for a builder node.
-func containerName(node string) string {
-	return bxdriver.BuilderName(node)
 }
