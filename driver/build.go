@@ -150,14 +150,8 @@ func (m *Manager) checkStepNodes(ctx context.Context, t target, res *BuildResult
 			used = append(used, n)
 		}
 	}
-	var errs []error
-	for _, st := range m.nodes.ProbeAll(ctx, used, timeout) {
-		if st.Err != nil {
-			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, st.Node.Endpoint, st.Err))
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("nothing built: %w", errors.Join(errs...))
+	if err := m.unreachable(ctx, used, timeout); err != nil {
+		return fmt.Errorf("nothing built: %w", err)
 	}
 	return nil
 }

@@ -137,13 +137,7 @@ func (m *Manager) checkReachable(ctx context.Context, nodes []NodeSpec, timeout 
 	for _, n := range nodes {
 		list = append(list, n.Node)
 	}
-	var errs []error
-	for _, st := range m.nodes.ProbeAll(ctx, list, timeout) {
-		if st.Err != nil {
-			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, st.Node.Endpoint, st.Err))
-		}
-	}
-	return errors.Join(errs...)
+	return m.unreachable(ctx, list, timeout)
 }
 
 // nodeGroup turns the spec into the buildx node group it describes, checking every value first.

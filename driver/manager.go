@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -46,6 +47,18 @@ func (m *Manager) Use(name string) error {
 		return fmt.Errorf("using builder %q: %w", name, err)
 	}
 	return nil
+}
+
+// unreachable probes nodes in parallel, each within timeout, and names every one that did not
+// answer, with its endpoint; nil when all answered.
+func (m *Manager) unreachable(ctx context.Context, nodes []contexts.Node, timeout time.Duration) error {
+	var errs []error
+	for _, st := range m.nodes.ProbeAll(ctx, nodes, timeout) {
+		if st.Err != nil {
+			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, st.Node.Endpoint, st.Err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // leavingNodes loads the driver handles of the nodes that are about to leave a builder, while

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,16 +29,7 @@ type builderJSON struct {
 
 func (c *cli) builders() map[string]builderJSON {
 	c.t.Helper()
-	res := c.ok(time.Minute, "multiarch", "ls", "--format", "json")
-	var list []builderJSON
-	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
-		c.t.Fatalf("ls --format json: %v\n%s", err, res.Stdout)
-	}
-	out := map[string]builderJSON{}
-	for _, b := range list {
-		out[b.Name] = b
-	}
-	return out
+	return listByName(c, func(b builderJSON) string { return b.Name }, "multiarch", "ls")
 }
 
 // farmDriverOpts point buildx at the farm's BuildKit image, on the host network to reach the registry.

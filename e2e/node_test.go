@@ -39,14 +39,21 @@ type nodeJSON struct {
 
 func (c *cli) nodes(args ...string) map[string]nodeJSON {
 	c.t.Helper()
-	res := c.ok(time.Minute, append([]string{"multiarch", "node", "ls", "--format", "json"}, args...)...)
-	var list []nodeJSON
+	return listByName(c, func(n nodeJSON) string { return n.Name }, append([]string{"multiarch", "node", "ls"}, args...)...)
+}
+
+// listByName runs a list command with --format json and indexes its entries by name.
+func listByName[T any](c *cli, name func(T) string, args ...string) map[string]T {
+	c.t.Helper()
+	args = append(args, "--format", "json")
+	res := c.ok(time.Minute, args...)
+	var list []T
 	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
-		c.t.Fatalf("node ls --format json: %v\n%s", err, res.Stdout)
+		c.t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, res.Stdout)
 	}
-	out := map[string]nodeJSON{}
-	for _, n := range list {
-		out[n.Name] = n
+	out := map[string]T{}
+	for _, e := range list {
+		out[name(e)] = e
 	}
 	return out
 }
