@@ -2,122 +2,99 @@ package driver
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
-	"sync"
+	"io"
 	"time"
 
-	"github.com/docker/buildx/builder"
-	"github.com/docker/buildx/localstate"
-	"github.com/docker/buildx/store"
-	"github.com/docker/buildx/util/confutil"
-	"github.com/docker/buildx/util/dockerutil"
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/driver/runner"
 )
 
-// Manager creates, lists, boots and removes multiarch builders in buildx's own store, so that
-// `docker buildx ls` and `docker buildx build --builder` see and use them as any other builder.
+// The types the commands use, from the rooms that own them.
+type (
+	BuildOptions    = runner.Options
+	BuildResult     = runner.Result
+	StepResult      = runner.StepResult
+	BuilderSpec     = builders.BuilderSpec
+	NodeSpec        = builders.NodeSpec
+	ApplyResult     = builders.ApplyResult
+	BuilderInfo     = builders.BuilderInfo
+	BuilderNodeInfo = builders.BuilderNodeInfo
+	BootResult      = builders.BootResult
+	RemoveResult    = builders.RemoveResult
+	ImageInfo       = registry.ImageInfo
+	ImageEntry      = registry.ImageEntry
+	MergeOptions    = registry.MergeOptions
+	MergeResult     = registry.MergeResult
+	MergeEntry      = registry.MergeEntry
+)
+
+// DefaultBuilder is the name of the builder `create` makes when none is given.
+const DefaultBuilder = builders.DefaultBuilder
+
+// SelectNodes picks a builder's nodes and the platforms they emulate (see builders.SelectNodes).
+func SelectNodes(all []contexts.Node, names, emulate []string) ([]NodeSpec, error) {
+	return builders.SelectNodes(all, names, emulate)
+}
+
+// ValidateBuilderName checks a builder name the way buildx's store does.
+func ValidateBuilderName(name string) (string, error) { return builders.ValidateBuilderName(name) }
+
+// Manager is what the commands call: builders, builds and registry work, each done in its room
+// (driver/builders, driver/runner, driver/registry; routing in driver/plan).
 type Manager struct {
-	dockerCli command.Cli
-	nodes     *contexts.Nodes
+	builders *builders.Manager
+	runner   *runner.Runner
+	registry *registry.Client
 }
 
-// NewManager returns the builder manager of a Docker CLI.
+// NewManager returns the driver of a Docker CLI.
 func NewManager(dockerCli command.Cli) *Manager {
-	return &Manager{dockerCli: dockerCli, nodes: contexts.New(dockerCli.ContextStore(), nil)}
+	nodes := contexts.New(dockerCli.ContextStore(), nil)
+	b := builders.New(dockerCli, nodes)
+	return &Manager{builders: b, runner: runner.New(dockerCli, nodes, b), registry: registry.New(dockerCli.ConfigFile())}
 }
 
-type builderNode = builder.Node
+// Apply creates or updates a builder to match spec (see builders.Manager.Apply).
+func (m *Manager) Apply(ctx context.Context, spec BuilderSpec, timeout time.Duration) (ApplyResult, error) {
+	return m.builders.Apply(ctx, spec, timeout)
+}
 
 // Use makes the builder the current buildx builder of the current Docker context.
-func (m *Manager) Use(name string) error {
-	txn, release, err := openStore(m.dockerCli)
-	if err != nil {
-		return err
-	}
-	defer release()
-	ep, err := dockerutil.GetCurrentEndpoint(m.dockerCli)
-	if err != nil {
-		return err
-	}
-	if err := txn.SetCurrent(ep, name, false, false); err != nil {
-		return fmt.Errorf("using builder %q: %w", name, err)
-	}
-	return nil
+func (m *Manager) Use(name string) error { return m.builders.Use(name) }
+
+// Bootstrap starts every node's BuildKit of a builder.
+func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Duration) ([]BootResult, error) {
+	return m.builders.Bootstrap(ctx, name, timeout)
 }
 
-// unreachable probes nodes in parallel, each within timeout, and names every one that did not
-// answer, with its endpoint; nil when all answered.
-func (m *Manager) unreachable(ctx context.Context, nodes []contexts.Node, timeout time.Duration) error {
-	var errs []error
-	for _, st := range m.nodes.ProbeAll(ctx, nodes, timeout) {
-		if st.Err != nil {
-			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, st.Node.Endpoint, st.Err))
-		}
-	}
-	return errors.Join(errs...)
+// List returns the multiarch builders with their nodes' state.
+func (m *Manager) List(ctx context.Context, timeout time.Duration) ([]BuilderInfo, error) {
+	return m.builders.List(ctx, timeout)
 }
 
-// leavingNodes loads the driver handles of the nodes that are about to leave a builder, while
-// the builder still has them.
-func leavingNodes(ctx context.Context, dockerCli command.Cli, txn *store.Txn, current *store.NodeGroup, removed []string, timeout time.Duration) []builderNode {
-	if current == nil || len(removed) == 0 {
-		return nil
-	}
-	_, nodes, err := loadNodes(ctx, dockerCli, txn, current.Name, timeout, false)
-	if err != nil {
-		return nil
-	}
-	return slices.DeleteFunc(nodes, func(n builderNode) bool { return !slices.Contains(removed, n.Endpoint) })
+// Remove deletes a multiarch builder and its BuildKit containers.
+func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error) {
+	return m.builders.Remove(ctx, name, timeout)
 }
 
-// removeLeaving removes the BuildKit containers of nodes that left a builder, and their local
-// state, returning the nodes whose container could not be removed.
-func removeLeaving(ctx context.Context, dockerCli command.Cli, builderName string, nodes []builderNode, timeout time.Duration) map[string]error {
-	_, failed := removeNodes(ctx, nodes, timeout)
-	if ls, err := localstate.New(confutil.NewConfig(dockerCli)); err == nil {
-		for _, n := range nodes {
-			_ = ls.RemoveBuilderNode(builderName, n.Name)
-		}
-	}
-	return failed
+// CheckNodesUnused refuses nodes that a buildx builder still has.
+func (m *Manager) CheckNodesUnused(names []string) error { return m.builders.CheckNodesUnused(names) }
+
+// Build runs a build (see runner.Runner.Build).
+func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
+	return m.runner.Build(ctx, o, in, out)
 }
 
-// removeNodes removes the BuildKit containers of nodes in parallel, each within timeout.
-func removeNodes(ctx context.Context, nodes []builderNode, timeout time.Duration) ([]string, map[string]error) {
-	var removed []string
-	failed := map[string]error{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, n := range nodes {
-		wg.Go(func() {
-			err := withTimeout(ctx, timeout, func(ctx context.Context) error { return removeNode(ctx, n) })
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed[n.Endpoint] = err
-			} else {
-				removed = append(removed, n.Endpoint)
-			}
-		})
-	}
-	wg.Wait()
-	return removed, failed
+// Inspect lists the platforms behind a reference.
+func (m *Manager) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
+	return m.registry.Inspect(ctx, ref)
 }
 
-// withTimeout runs fn under a deadline and returns when the deadline passes even if fn does not.
-func withTimeout(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("no answer within %s: %w", timeout, ctx.Err())
-	}
+// Merge combines existing images into one verified index on every tag.
+func (m *Manager) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
+	return m.registry.Merge(ctx, o)
 }

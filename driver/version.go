@@ -1,6 +1,13 @@
-// Package driver builds images across nodes with the buildx and BuildKit libraries. It is the only
-// package of the plugin that imports github.com/docker/buildx and github.com/moby/buildkit: buildx has
-// no API promise, so its calls stay here, against the exact versions go.mod pins.
+// Package driver builds images across nodes with the buildx and BuildKit libraries. It and its
+// sub-packages are the only code of the plugin that imports github.com/docker/buildx and
+// github.com/moby/buildkit: buildx has no API promise, so its calls stay here, against the exact
+// versions go.mod pins. The package itself is a thin front the commands call; the work is done in
+// its rooms, whose imports go one way (runner -> plan, builders, registry):
+//
+//	driver/plan      routing: platform -> node -> Dockerfile, native or emulated (pure, no I/O)
+//	driver/builders  multiarch builders in buildx's store: create/update with rollback, boot, list, remove
+//	driver/registry  everything that talks to a registry: inspect, merge, push by digest, publish, verify
+//	driver/runner    builds: options, solves on each node, watchdog, engine strategy, no-builder path
 package driver
 
 import (

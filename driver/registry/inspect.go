@@ -1,4 +1,4 @@
-package driver
+package registry
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/docker/buildx/util/imagetools"
-	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/util/attestation"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -37,19 +37,14 @@ type ImageInfo struct {
 	Manifests []ImageEntry `json:"manifests"`
 }
 
-// registry reads and writes images with the credentials of the Docker config (and its helpers).
-func (m *Manager) registry() *imagetools.Resolver {
-	return imagetools.New(imagetools.Opt{Auth: authprovider.LoadAuthConfig(m.dockerCli.ConfigFile())})
-}
-
 // Inspect lists the platforms behind a reference: every image of an index (attestation manifests
 // marked), or the one image of a single manifest, with os.version and sizes.
-func (m *Manager) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
+func (c *Client) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("invalid reference %q: %w", ref, err)
 	}
-	r := m.registry()
+	r := c.r
 	dt, desc, err := r.Get(ctx, named.String())
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("%s: %w", ref, err)
@@ -86,8 +81,8 @@ func isIndex(mediaType string) bool {
 // describe reads a manifest (and, without a platform in its descriptor, its config).
 func describe(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Location, d ocispec.Descriptor) (ImageEntry, error) {
 	e := ImageEntry{Digest: d.Digest.String(), MediaType: d.MediaType}
-	if d.Annotations[referenceTypeKey] == attestationType {
-		e.Attestation, e.AttestsTo = true, d.Annotations["vnd.docker.reference.digest"]
+	if IsAttestation(d) {
+		e.Attestation, e.AttestsTo = true, d.Annotations[attestation.DockerAnnotationReferenceDigest]
 	}
 	dt, err := r.GetDescriptor(ctx, loc, d)
 	if err != nil {

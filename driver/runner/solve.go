@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker/buildx/builder"
 	bxdriver "github.com/docker/buildx/driver"
 	"github.com/docker/buildx/util/confutil"
@@ -26,8 +27,8 @@ import (
 
 // runStep builds one platform on its node through BuildKit's Dockerfile frontend and returns what
 // the push by digest produced.
-func (m *Manager) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer) (ocispec.Descriptor, error) {
-	so, err := m.solveOpt(ctx, p, s, node)
+func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer) (ocispec.Descriptor, error) {
+	so, err := r.solveOpt(ctx, p, s, node)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -54,7 +55,7 @@ func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progr
 }
 
 // solveOpt is what buildx would send for `docker buildx build --platform P` of this step.
-func (m *Manager) solveOpt(ctx context.Context, p *parsed, s *StepResult, node builder.Node) (*client.SolveOpt, error) {
+func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node builder.Node) (*client.SolveOpt, error) {
 	attrs := map[string]string{"platform": s.Platform}
 	if p.Target != "" {
 		attrs["target"] = p.Target
@@ -88,10 +89,10 @@ func (m *Manager) solveOpt(ctx context.Context, p *parsed, s *StepResult, node b
 	case "none":
 		attrs["force-network-mode"] = "none"
 	}
-	if err := m.setInputs(so, p, s); err != nil {
+	if err := r.setInputs(so, p, s); err != nil {
 		return nil, err
 	}
-	sessions, err := m.sessions(p)
+	sessions, err := r.sessions(p)
 	if err != nil {
 		return nil, err
 	}
@@ -102,25 +103,25 @@ func (m *Manager) solveOpt(ctx context.Context, p *parsed, s *StepResult, node b
 		so.CacheImports = append(so.CacheImports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref}})
 		so.CacheExports = append(so.CacheExports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}})
 	}
-	so.Exports = m.exports(ctx, p, s)
+	so.Exports = r.exports(ctx, p, s)
 	return so, nil
 }
 
 // setInputs mounts the local context and the step's Dockerfile, or points the frontend at a
 // remote context.
-func (m *Manager) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error {
+func (r *Runner) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error {
 	so.LocalMounts = map[string]fsutil.FS{}
-	if isLocalDir(p.ContextPath) {
+	if plan.IsLocalDir(p.ContextPath) {
 		fs, err := fsutil.NewFS(p.ContextPath)
 		if err != nil {
 			return fmt.Errorf("build context %s: %w", p.ContextPath, err)
 		}
 		so.LocalMounts["context"] = fs
-		so.SharedKey = sharedKey(p.ContextPath) + ":" + confutil.NewConfig(m.dockerCli).TryNodeIdentifier()
+		so.SharedKey = sharedKey(p.ContextPath) + ":" + confutil.NewConfig(r.dockerCli).TryNodeIdentifier()
 	} else {
 		so.FrontendAttrs["context"] = p.ContextPath
 	}
-	if !isLocalDir(p.ContextPath) && p.File == "" && p.fileFor[s.Platform] == "" {
+	if !plan.IsLocalDir(p.ContextPath) && p.File == "" && p.fileFor[s.Platform] == "" {
 		so.FrontendAttrs["filename"] = s.Dockerfile // inside the remote context
 		return nil
 	}
@@ -144,9 +145,9 @@ func sharedKey(dir string) string {
 
 // sessions are a build's attachables: registry auth from the Docker config (credential helpers
 // included), secrets and ssh.
-func (m *Manager) sessions(p *parsed) ([]session.Attachable, error) {
+func (r *Runner) sessions(p *parsed) ([]session.Attachable, error) {
 	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(m.dockerCli.ConfigFile()),
+		AuthConfigProvider: authprovider.LoadAuthConfig(r.dockerCli.ConfigFile()),
 	})}
 	store, err := secretsprovider.NewStore(p.secrets)
 	if err != nil {
@@ -165,7 +166,7 @@ func (m *Manager) sessions(p *parsed) ([]session.Attachable, error) {
 
 // exports: with --push the image by digest to every tag's repository (never a tag); with --load
 // a docker image loaded into the current engine.
-func (m *Manager) exports(ctx context.Context, p *parsed, s *StepResult) []client.ExportEntry {
+func (r *Runner) exports(ctx context.Context, p *parsed, s *StepResult) []client.ExportEntry {
 	var out []client.ExportEntry
 	if p.Push {
 		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
@@ -178,17 +179,17 @@ func (m *Manager) exports(ctx context.Context, p *parsed, s *StepResult) []clien
 			attrs["name"] = strings.Join(p.Tags, ",")
 		}
 		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs,
-			Output: func(map[string]string) (io.WriteCloser, error) { return m.loader(ctx), nil }})
+			Output: func(map[string]string) (io.WriteCloser, error) { return r.loader(ctx), nil }})
 	}
 	return out
 }
 
 // loader streams an image tarball into the current Docker engine.
-func (m *Manager) loader(ctx context.Context) io.WriteCloser {
+func (r *Runner) loader(ctx context.Context) io.WriteCloser {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		resp, err := m.dockerCli.Client().ImageLoad(ctx, pr)
+		resp, err := r.dockerCli.Client().ImageLoad(ctx, pr)
 		if err == nil {
 			err = jsonmessage.DisplayJSONMessagesStream(resp, io.Discard, 0, false, nil)
 			resp.Close()

@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"archive/tar"

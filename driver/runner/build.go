@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"context"
@@ -13,18 +13,38 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
+	"github.com/docker/cli/cli/command"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	mobyclient "github.com/moby/moby/client"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 )
 
-// BuildResult is what a build did: the plan it ran and, when pushed, the combined index.
-type BuildResult struct {
+// Runner builds images across the nodes of a builder.
+type Runner struct {
+	dockerCli command.Cli
+	nodes     *contexts.Nodes
+	builders  *builders.Manager
+	registry  *registry.Client
+}
+
+// New returns the build runner of a Docker CLI.
+func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager) *Runner {
+	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: registry.New(dockerCli.ConfigFile())}
+}
+
+// Result is what a build did: the plan it ran and, when pushed, the combined index.
+type Result struct {
 	Builder string       `json:"builder"`
 	Steps   []StepResult `json:"platforms"`
 	DryRun  bool         `json:"-"`
@@ -35,7 +55,7 @@ type BuildResult struct {
 
 // StepResult is one platform's build.
 type StepResult struct {
-	Step
+	plan.Step
 	Digest   string        `json:"digest,omitempty"`
 	Duration time.Duration `json:"-"`
 	Seconds  float64       `json:"durationSeconds"`
@@ -43,34 +63,40 @@ type StepResult struct {
 }
 
 // Plan resolves the builder and routes every platform without building anything.
-func (m *Manager) Plan(ctx context.Context, o BuildOptions) (*BuildResult, *parsed, target, error) {
-	p, err := parseBuildOptions(o)
+func (r *Runner) Plan(ctx context.Context, o Options) (*Result, error) {
+	res, _, _, err := r.plan(ctx, o)
+	return res, err
+}
+
+// plan checks the options, resolves the builder and routes every platform.
+func (r *Runner) plan(ctx context.Context, o Options) (*Result, *parsed, builders.Target, error) {
+	p, err := parseOptions(o)
 	if err != nil {
-		return nil, nil, target{}, err
+		return nil, nil, builders.Target{}, err
 	}
-	t, err := m.resolveTarget(ctx, p.Builder, p.Timeout)
+	t, err := r.builders.Resolve(ctx, p.Builder, p.Timeout)
 	if err != nil {
-		return nil, nil, target{}, err
+		return nil, nil, builders.Target{}, err
 	}
 	requested := p.platforms
 	if len(requested) == 0 {
-		requested = DefaultPlatforms(t.nodes)
+		requested = plan.DefaultPlatforms(t.Nodes)
 	}
-	t = t.withEmulation(requested)
-	steps, err := Route(t.nodes, requested)
+	t = t.WithEmulation(requested)
+	steps, err := plan.Route(t.Nodes, requested)
 	if err != nil {
-		return nil, nil, target{}, err
+		return nil, nil, builders.Target{}, err
 	}
-	if err := AssignDockerfiles(steps, DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor}); err != nil {
-		return nil, nil, target{}, err
+	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor}); err != nil {
+		return nil, nil, builders.Target{}, err
 	}
-	res := &BuildResult{Builder: t.name, DryRun: p.DryRun, Tags: p.Tags}
-	if t.fallback {
-		res.Builder = "context " + t.nodes[0].Name
+	res := &Result{Builder: t.Name, DryRun: p.DryRun, Tags: p.Tags}
+	if t.Fallback {
+		res.Builder = "context " + t.Nodes[0].Name
 	}
 	for _, s := range steps {
-		if p.Strategy == StrategyEngine {
-			s.Strategy = StrategyEngine
+		if p.Strategy == plan.StrategyEngine {
+			s.Strategy = plan.StrategyEngine
 		}
 		res.Steps = append(res.Steps, StepResult{Step: s})
 	}
@@ -80,7 +106,7 @@ func (m *Manager) Plan(ctx context.Context, o BuildOptions) (*BuildResult, *pars
 // Build runs every platform on its node in parallel, with buildx's progress display on out. With
 // --push each platform is pushed by digest, and only when all have succeeded is the combined index
 // pushed to the tags and read back to verify it holds exactly the platforms built.
-func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
+func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writer) (*Result, error) {
 	if o.ContextPath == "-" {
 		dir, err := stdinContext(in)
 		if err != nil {
@@ -89,19 +115,19 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		defer os.RemoveAll(dir)
 		o.ContextPath = dir
 	}
-	res, p, t, err := m.Plan(ctx, o)
+	res, p, t, err := r.plan(ctx, o)
 	if err != nil || p.DryRun {
 		return res, err
 	}
-	if err := m.checkLoad(ctx, p, res); err != nil {
+	if err := r.checkLoad(ctx, p, res); err != nil {
 		return nil, err
 	}
-	if err := m.checkStepNodes(ctx, t, res, p.Timeout); err != nil {
+	if err := r.checkStepNodes(ctx, t, res, p.Timeout); err != nil {
 		return nil, err
 	}
 	var nodes map[string]builder.Node
-	if p.Strategy == StrategyBuildKit && slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != StrategyEngine }) {
-		if nodes, err = m.buildNodes(ctx, t, p.Timeout); err != nil {
+	if p.Strategy == plan.StrategyBuildKit && slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != plan.StrategyEngine }) {
+		if nodes, err = r.builders.BuildNodes(ctx, t, p.Timeout); err != nil {
 			return nil, err
 		}
 	}
@@ -109,8 +135,8 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 	if err != nil {
 		return nil, err
 	}
-	if t.fallback && p.Push {
-		err = m.pushFromContext(ctx, p, res, nodes[t.nodes[0].BuildxNode], printer)
+	if t.Fallback && p.Push {
+		err = r.pushFromContext(ctx, p, res, nodes[t.Nodes[0].BuildxNode], printer)
 		if werr := printer.Wait(); err == nil {
 			err = werr
 		}
@@ -119,7 +145,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		}
 		return res, writeMetadata(p.MetadataFile, res)
 	}
-	descs, err := m.runSteps(ctx, res, m.stepRunner(p, nodes, printer, out))
+	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, printer, out))
 	if werr := printer.Wait(); err == nil {
 		err = werr
 	}
@@ -127,20 +153,37 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		return res, err
 	}
 	if p.Push {
-		if err := m.publish(ctx, p, res, descs); err != nil {
+		if err := r.publish(ctx, p, res, descs); err != nil {
 			return res, err
 		}
 	}
 	return res, writeMetadata(p.MetadataFile, res)
 }
 
+// publish combines the platforms' results into one index on every tag, verified.
+func (r *Runner) publish(ctx context.Context, p *parsed, res *Result, descs []ocispec.Descriptor) error {
+	var want []string
+	for i, d := range descs {
+		if d.Digest == "" {
+			return fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)
+		}
+		want = append(want, res.Steps[i].Platform)
+	}
+	idx, err := r.registry.PublishBuild(ctx, p.repos[0], descs, want, p.Tags)
+	if err != nil {
+		return err
+	}
+	res.Index = idx
+	return nil
+}
+
 // checkStepNodes probes, in parallel and within the deadline, the engine of every node the plan
 // uses, so an unreachable node stops the build before it starts, named with its endpoint.
-func (m *Manager) checkStepNodes(ctx context.Context, t target, res *BuildResult, timeout time.Duration) error {
-	if t.fallback {
+func (r *Runner) checkStepNodes(ctx context.Context, t builders.Target, res *Result, timeout time.Duration) error {
+	if t.Fallback {
 		return nil // the current context answered while the target was resolved
 	}
-	all, err := m.nodes.List()
+	all, err := r.nodes.List()
 	if err != nil {
 		return err
 	}
@@ -150,54 +193,27 @@ func (m *Manager) checkStepNodes(ctx context.Context, t target, res *BuildResult
 			used = append(used, n)
 		}
 	}
-	if err := m.unreachable(ctx, used, timeout); err != nil {
+	if err := r.builders.Unreachable(ctx, used, timeout); err != nil {
 		return fmt.Errorf("nothing built: %w", err)
 	}
 	return nil
 }
 
-// buildNodes loads the builder's nodes (the current context's own builder for the fallback).
-func (m *Manager) buildNodes(ctx context.Context, t target, timeout time.Duration) (map[string]builder.Node, error) {
-	opts := []builder.Option{builder.WithSkippedValidation()}
-	if !t.fallback {
-		opts = append(opts, builder.WithName(t.name))
-	}
-	b, err := builder.New(m.dockerCli, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("builder %q: %w", t.name, err)
-	}
-	lctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	loaded, err := b.LoadNodes(lctx)
-	if err != nil {
-		return nil, fmt.Errorf("builder %q: %w", b.Name, err)
-	}
-	out := map[string]builder.Node{}
-	for _, n := range loaded {
-		key := n.Name
-		if t.fallback {
-			key = t.nodes[0].BuildxNode
-		}
-		out[key] = n
-	}
-	return out, nil
-}
-
 // stepRunner builds one step: on its node's BuildKit, or with the engine strategy on its engine.
-func (m *Manager) stepRunner(p *parsed, nodes map[string]builder.Node, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
+func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
 		var desc ocispec.Descriptor
 		pw := &detachable{Writer: progress.WithPrefix(printer, s.Platform, true)}
-		err := m.watchNode(ctx, s.Node, p.Timeout, pw, func(ctx context.Context) (err error) {
-			if p.Strategy == StrategyEngine || s.Strategy == StrategyEngine {
-				desc, err = m.engineStep(ctx, p, s, out)
+		err := r.watchNode(ctx, s.Node, p.Timeout, pw, func(ctx context.Context) (err error) {
+			if p.Strategy == plan.StrategyEngine || s.Strategy == plan.StrategyEngine {
+				desc, err = r.engineStep(ctx, p, s, out)
 				return err
 			}
 			node, ok := nodes[s.BuildxNode]
 			if !ok {
 				return fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
 			}
-			desc, err = m.runStep(ctx, p, s, node, pw)
+			desc, err = r.runStep(ctx, p, s, node, pw)
 			return err
 		})
 		if err != nil {
@@ -208,7 +224,7 @@ func (m *Manager) stepRunner(p *parsed, nodes map[string]builder.Node, printer *
 }
 
 // runSteps builds every platform in parallel; the first failure cancels the others.
-func (m *Manager) runSteps(ctx context.Context, res *BuildResult, run func(context.Context, *StepResult) (ocispec.Descriptor, error)) ([]ocispec.Descriptor, error) {
+func (r *Runner) runSteps(ctx context.Context, res *Result, run func(context.Context, *StepResult) (ocispec.Descriptor, error)) ([]ocispec.Descriptor, error) {
 	descs := make([]ocispec.Descriptor, len(res.Steps))
 	eg, ctx := errgroup.WithContext(ctx)
 	var mu sync.Mutex
@@ -247,26 +263,27 @@ func resultDescriptor(resp *client.SolveResponse) (ocispec.Descriptor, error) {
 		return desc, json.Unmarshal(dt, &desc)
 	}
 	if d, ok := resp.ExporterResponse[exptypes.ExporterImageDigestKey]; ok {
-		desc.Digest = digestOf(d)
+		desc.Digest = digest.Digest(d)
 	}
 	return desc, nil
 }
 
 // checkLoad picks the platform --load loads: the one native to the current engine.
-func (m *Manager) checkLoad(ctx context.Context, p *parsed, res *BuildResult) error {
+func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
 	if !p.Load {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	info, err := m.dockerCli.Client().Info(ctx, infoOptions)
+	info, err := r.dockerCli.Client().Info(ctx, mobyclient.InfoOptions{})
 	if err != nil {
 		return fmt.Errorf("--load: the current Docker engine does not answer: %w", err)
 	}
-	native, err := enginePlatform(info.Info.OSType, info.Info.Architecture)
+	np, err := contexts.EnginePlatform(info.Info.OSType, info.Info.Architecture)
 	if err != nil {
 		return err
 	}
+	native := platforms.Format(np)
 	for i := range res.Steps {
 		if res.Steps[i].Platform == native {
 			res.Steps[i].Loaded = true
@@ -276,7 +293,7 @@ func (m *Manager) checkLoad(ctx context.Context, p *parsed, res *BuildResult) er
 	return fmt.Errorf("--load: the build has no %s variant, the platform of the current Docker engine", native)
 }
 
-func writeMetadata(path string, res *BuildResult) error {
+func writeMetadata(path string, res *Result) error {
 	if path == "" {
 		return nil
 	}

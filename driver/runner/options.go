@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"errors"
@@ -17,10 +17,11 @@ import (
 	"github.com/moby/buildkit/util/progress/progressui"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 )
 
-// BuildOptions are the flags of `docker multiarch build`, as the user gave them.
-type BuildOptions struct {
+// Options are the flags of `docker multiarch build`, as the user gave them.
+type Options struct {
 	ContextPath  string
 	Builder      string
 	Tags         []string
@@ -51,7 +52,7 @@ type BuildOptions struct {
 
 // parsed is a build's options checked and converted, before anything runs.
 type parsed struct {
-	BuildOptions
+	Options
 	repos     []string // repositories of the tags, for the per-platform pushes by digest
 	platforms []string // normalized; empty: the builder's
 	fileFor   map[string]string
@@ -65,9 +66,9 @@ type parsed struct {
 	display   progressui.DisplayMode
 }
 
-// parseBuildOptions checks every option; an error names the bad value and nothing has run.
-func parseBuildOptions(o BuildOptions) (*parsed, error) {
-	p := &parsed{BuildOptions: o}
+// parseOptions checks every option; an error names the bad value and nothing has run.
+func parseOptions(o Options) (*parsed, error) {
+	p := &parsed{Options: o}
 	steps := []func() error{
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
@@ -248,14 +249,14 @@ func (p *parsed) parseOutputs() error {
 		return fmt.Errorf("invalid --network %q: want default, host or none", p.Network)
 	}
 	switch p.Strategy {
-	case "", StrategyBuildKit:
-		p.Strategy = StrategyBuildKit
-	case StrategyEngine:
+	case "", plan.StrategyBuildKit:
+		p.Strategy = plan.StrategyBuildKit
+	case plan.StrategyEngine:
 		if p.Load {
 			return errors.New("--load applies to BuildKit builds: the engine strategy already leaves nothing behind on the nodes")
 		}
 	default:
-		return fmt.Errorf("invalid --strategy %q: want %s or %s", p.Strategy, StrategyBuildKit, StrategyEngine)
+		return fmt.Errorf("invalid --strategy %q: want %s or %s", p.Strategy, plan.StrategyBuildKit, plan.StrategyEngine)
 	}
 	return nil
 }

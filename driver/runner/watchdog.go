@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 // has not answered for timeout, watchNode returns at once with an error naming the node and
 // endpoint (fn's context is cancelled; fn winds down in the background, its progress detached), so
 // a node that drops off the network mid-build cannot hang the build.
-func (m *Manager) watchNode(ctx context.Context, name string, timeout time.Duration, pw *detachable, fn func(context.Context) error) error {
-	node, err := m.nodes.Get(name)
+func (r *Runner) watchNode(ctx context.Context, name string, timeout time.Duration, pw *detachable, fn func(context.Context) error) error {
+	node, err := r.nodes.Get(name)
 	if err != nil {
 		return fn(ctx) // not a multiarch node (the current context): nothing to watch
 	}
@@ -32,7 +32,7 @@ func (m *Manager) watchNode(ctx context.Context, name string, timeout time.Durat
 			return err
 		case <-t.C:
 		}
-		if st := m.nodes.Probe(ctx, node, timeout); st.Err != nil && ctx.Err() == nil {
+		if st := r.nodes.Probe(ctx, node, timeout); st.Err != nil && ctx.Err() == nil {
 			cause := fmt.Errorf("node %q (%s) stopped answering: %w", node.Name, node.Endpoint, st.Err)
 			cancel(cause)
 			pw.detach()

@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"context"
@@ -20,22 +20,17 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
-)
-
-// Build strategies.
-const (
-	StrategyBuildKit = "buildkit" // the node's BuildKit (the builder's docker-container node)
-	StrategyEngine   = "engine"   // the node's own engine through the classic build API (Windows engines)
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 )
 
 // engineStep builds one platform with the node's own engine through the classic build endpoint,
 // reads the image back from the engine and pushes it by digest (never a tag) to every repository.
-func (m *Manager) engineStep(ctx context.Context, p *parsed, s *StepResult, out io.Writer) (ocispec.Descriptor, error) {
-	api, err := dockerutil.NewClientAPI(m.dockerCli, s.Node)
+func (r *Runner) engineStep(ctx context.Context, p *parsed, s *StepResult, out io.Writer) (ocispec.Descriptor, error) {
+	api, err := dockerutil.NewClientAPI(r.dockerCli, s.Node)
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("node %s: %w", s.Node, err)
 	}
-	id, err := m.engineBuild(ctx, api, p, s, out)
+	id, err := r.engineBuild(ctx, api, p, s, out)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -48,12 +43,12 @@ func (m *Manager) engineStep(ctx context.Context, p *parsed, s *StepResult, out 
 	if err := saveImage(ctx, api, id, dir); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("reading the image back from node %s: %w", s.Node, err)
 	}
-	return pushSaved(ctx, m.registry(), dir, p.repos)
+	return pushSaved(ctx, r.registry, dir, p.repos)
 }
 
 // engineBuild sends the context to the engine's classic builder and returns the built image ID.
-func (m *Manager) engineBuild(ctx context.Context, api client.APIClient, p *parsed, s *StepResult, out io.Writer) (string, error) {
-	if !isLocalDir(p.ContextPath) {
+func (r *Runner) engineBuild(ctx context.Context, api client.APIClient, p *parsed, s *StepResult, out io.Writer) (string, error) {
+	if !plan.IsLocalDir(p.ContextPath) {
 		return "", fmt.Errorf("the engine strategy needs a local build context, not %s", p.ContextPath)
 	}
 	rel, err := filepath.Rel(p.ContextPath, s.Dockerfile)

@@ -1,4 +1,4 @@
-package driver
+package runner
 
 import (
 	"archive/tar"
@@ -13,8 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/containerd/containerd/v2/core/content"
-	"github.com/docker/buildx/util/imagetools"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -75,7 +74,7 @@ func extract(tr *tar.Reader, h *tar.Header, dir string) error {
 
 // pushSaved pushes a saved image (docker-archive or OCI layout with a manifest.json) by digest to
 // every repository: config, layers (gzip-compressed where they are not), then the manifest.
-func pushSaved(ctx context.Context, r *imagetools.Resolver, dir string, repos []string) (ocispec.Descriptor, error) {
+func pushSaved(ctx context.Context, reg *registry.Client, dir string, repos []string) (ocispec.Descriptor, error) {
 	var saved []struct {
 		Config string
 		Layers []string
@@ -98,8 +97,8 @@ func pushSaved(ctx context.Context, r *imagetools.Resolver, dir string, repos []
 	if len(img.RootFS.DiffIDs) != len(saved[0].Layers) {
 		return ocispec.Descriptor{}, fmt.Errorf("the saved image has %d layers for %d in its config", len(saved[0].Layers), len(img.RootFS.DiffIDs))
 	}
-	blobs := []blob{cfg}
-	mf := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg.desc}
+	blobs := []registry.Blob{cfg}
+	mf := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg.Desc}
 	mf.SchemaVersion = 2
 	for i, l := range saved[0].Layers {
 		b, diffID, err := layerBlob(filepath.Join(dir, filepath.FromSlash(l)), dir)
@@ -112,76 +111,36 @@ func pushSaved(ctx context.Context, r *imagetools.Resolver, dir string, repos []
 			return ocispec.Descriptor{}, fmt.Errorf("the engine saved layer %d as %s, which is not the layer its config names (%s)", i, diffID, img.RootFS.DiffIDs[i])
 		}
 		blobs = append(blobs, b)
-		mf.Layers = append(mf.Layers, b.desc)
+		mf.Layers = append(mf.Layers, b.Desc)
 	}
 	dt, err := json.Marshal(mf)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	desc := ocispec.Descriptor{MediaType: mf.MediaType, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
-	for _, repo := range repos {
-		if err := pushBlobs(ctx, r, repo, blobs, desc, dt); err != nil {
-			return ocispec.Descriptor{}, err
-		}
-	}
-	return desc, nil
+	return desc, reg.PushImage(ctx, repos, blobs, desc, dt)
 }
 
-type blob struct {
-	path string
-	desc ocispec.Descriptor
-}
-
-func pushBlobs(ctx context.Context, r *imagetools.Resolver, repo string, blobs []blob, desc ocispec.Descriptor, dt []byte) error {
-	loc, err := imagetools.ParseLocation(repo)
-	if err != nil {
-		return err
-	}
-	ing, err := r.IngesterForLocation(ctx, loc)
-	if err != nil {
-		return err
-	}
-	for _, b := range blobs {
-		f, err := os.Open(b.path)
-		if err != nil {
-			return err
-		}
-		err = content.WriteBlob(ctx, ing, b.desc.Digest.String(), f, b.desc)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("pushing %s to %s: %w", b.desc.Digest, repo, err)
-		}
-	}
-	byDigest, err := imagetools.ParseLocation(repo + "@" + desc.Digest.String())
-	if err != nil {
-		return err
-	}
-	if err := r.Push(ctx, byDigest, desc, dt); err != nil { // by digest: never a tag
-		return fmt.Errorf("pushing the manifest to %s: %w", repo, err)
-	}
-	return nil
-}
-
-func blobOf(path, mediaType string) (blob, error) {
+func blobOf(path, mediaType string) (registry.Blob, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return blob{}, err
+		return registry.Blob{}, err
 	}
 	defer f.Close()
 	dg := digest.Canonical.Digester()
 	n, err := io.Copy(dg.Hash(), f)
 	if err != nil {
-		return blob{}, err
+		return registry.Blob{}, err
 	}
-	return blob{path: path, desc: ocispec.Descriptor{MediaType: mediaType, Digest: dg.Digest(), Size: n}}, nil
+	return registry.Blob{Path: path, Desc: ocispec.Descriptor{MediaType: mediaType, Digest: dg.Digest(), Size: n}}, nil
 }
 
 // layerBlob is a saved layer as a gzip blob (as it is when already compressed, else compressed into
 // a file beside it) and the digest of its uncompressed content.
-func layerBlob(path, dir string) (blob, digest.Digest, error) {
+func layerBlob(path, dir string) (registry.Blob, digest.Digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return blob{}, "", err
+		return registry.Blob{}, "", err
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
@@ -189,29 +148,29 @@ func layerBlob(path, dir string) (blob, digest.Digest, error) {
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
-			return blob{}, "", err
+			return registry.Blob{}, "", err
 		}
 		if _, err := io.Copy(diff.Hash(), gz); err != nil {
-			return blob{}, "", fmt.Errorf("layer %s: %w", filepath.Base(path), err)
+			return registry.Blob{}, "", fmt.Errorf("layer %s: %w", filepath.Base(path), err)
 		}
 		b, err := blobOf(path, ocispec.MediaTypeImageLayerGzip)
 		return b, diff.Digest(), err
 	}
 	out, err := os.CreateTemp(dir, "layer-*.tar.gz")
 	if err != nil {
-		return blob{}, "", err
+		return registry.Blob{}, "", err
 	}
 	gz := gzip.NewWriter(out)
 	if _, err := io.Copy(io.MultiWriter(gz, diff.Hash()), br); err != nil {
 		out.Close()
-		return blob{}, "", err
+		return registry.Blob{}, "", err
 	}
 	if err := gz.Close(); err != nil {
 		out.Close()
-		return blob{}, "", err
+		return registry.Blob{}, "", err
 	}
 	if err := out.Close(); err != nil {
-		return blob{}, "", err
+		return registry.Blob{}, "", err
 	}
 	b, err := blobOf(out.Name(), ocispec.MediaTypeImageLayerGzip)
 	return b, diff.Digest(), err

@@ -1,4 +1,4 @@
-package driver
+package builders
 
 import (
 	"context"
@@ -137,7 +137,7 @@ func (m *Manager) checkReachable(ctx context.Context, nodes []NodeSpec, timeout 
 	for _, n := range nodes {
 		list = append(list, n.Node)
 	}
-	return m.unreachable(ctx, list, timeout)
+	return m.Unreachable(ctx, list, timeout)
 }
 
 // nodeGroup turns the spec into the buildx node group it describes, checking every value first.

@@ -1,4 +1,7 @@
-package driver
+// Package plan routes a build: which node builds each platform, natively or emulated, from which
+// Dockerfile, and how (BuildKit or the node's engine). It is pure: no I/O beyond looking up
+// Dockerfiles next to a local context.
+package plan
 
 import (
 	"fmt"
@@ -8,6 +11,12 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+)
+
+// Build strategies.
+const (
+	StrategyBuildKit = "buildkit" // the node's BuildKit (the builder's docker-container node)
+	StrategyEngine   = "engine"   // the node's own engine through the classic build API (Windows engines)
 )
 
 // RouteNode is what routing knows of a builder node: the platforms it builds natively and the
@@ -120,7 +129,7 @@ func AssignDockerfiles(steps []Step, opts DockerfileOptions) error {
 			return fmt.Errorf("--file-for %s: the build does not include platform %s", p, p)
 		}
 	}
-	local := isLocalDir(opts.ContextPath)
+	local := IsLocalDir(opts.ContextPath)
 	for i := range steps {
 		s := &steps[i]
 		switch f, ok := opts.FileFor[s.Platform]; {
@@ -179,7 +188,8 @@ func checkFile(path string) error {
 	return nil
 }
 
-func isLocalDir(path string) bool {
+// IsLocalDir reports whether a build context is a local directory (not a URL, a git remote or stdin).
+func IsLocalDir(path string) bool {
 	if path == "-" || strings.Contains(path, "://") || strings.HasPrefix(path, "git@") {
 		return false
 	}

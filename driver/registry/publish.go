@@ -1,4 +1,4 @@
-package driver
+package registry
 
 import (
 	"context"
@@ -9,73 +9,60 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/docker/buildx/util/imagetools"
+	"github.com/moby/buildkit/util/attestation"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/docker-multiarch/docker-multiarch/contexts"
 )
 
-// attestationType marks the manifests of an index that hold attestations rather than an image.
-const (
-	referenceTypeKey = "vnd.docker.reference.type"
-	attestationType  = "attestation-manifest"
-)
-
-// publish combines the per-platform results (images, or indexes with their attestations) into
-// one index, pushes it to every tag, and reads each tag back to check it holds exactly the
-// platforms built. It is the merge of the platforms' results, os.version included.
-func (m *Manager) publish(ctx context.Context, p *parsed, res *BuildResult, descs []ocispec.Descriptor) error {
-	r := m.registry()
-	found := make([][]candidate, len(descs))
+// PublishBuild combines the per-platform results of a build (images, or indexes with their
+// attestations), pushed by digest to repo, into one index, pushes it to every tag, and reads each
+// tag back to check it holds exactly the platforms wanted. It is the merge of the platforms'
+// results, os.version included.
+func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispec.Descriptor, want, tags []string) (ocispec.Descriptor, error) {
+	found := make([][]candidate, len(results))
 	eg, ectx := errgroup.WithContext(ctx)
-	for i, d := range descs {
-		if d.Digest == "" {
-			return fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)
-		}
+	for i, d := range results {
 		eg.Go(func() (err error) {
-			found[i], err = candidates(ectx, r, p.repos[0]+"@"+d.Digest.String())
+			found[i], err = candidates(ectx, c.r, repo+"@"+d.Digest.String())
 			return err
 		})
 	}
 	if err := eg.Wait(); err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
-	var all []candidate
-	for _, cs := range found {
-		all = append(all, cs...)
-	}
-	chosen, err := choose(all, nil)
+	chosen, err := choose(slices.Concat(found...), nil)
 	if err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
 	merged, err := indexOf(chosen, false)
 	if err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
-	var got, want []string
+	var got []string
 	for _, e := range merged.Entries {
 		got = append(got, e.Platform)
 	}
-	for _, s := range res.Steps {
-		want = append(want, s.Platform)
-	}
 	if !samePlatforms(got, want) {
-		return fmt.Errorf("the platforms built are %s, not the %s requested: no tag written", strings.Join(got, ", "), strings.Join(want, ", "))
+		return ocispec.Descriptor{}, fmt.Errorf("the platforms built are %s, not the %s requested: no tag written", strings.Join(got, ", "), strings.Join(want, ", "))
 	}
-	var tags []*imagetools.Location
-	for _, t := range p.Tags {
+	var locs []*imagetools.Location
+	for _, t := range tags {
 		loc, err := imagetools.ParseLocation(t)
 		if err != nil {
-			return err
+			return ocispec.Descriptor{}, err
 		}
-		tags = append(tags, loc)
+		locs = append(locs, loc)
 	}
-	if err := m.pushMerged(ctx, r, tags, chosen, merged, false); err != nil {
-		return err
+	if err := pushMerged(ctx, c.r, locs, chosen, merged, false); err != nil {
+		return ocispec.Descriptor{}, err
 	}
-	res.Index = merged.Index
-	return nil
+	return merged.Index, nil
+}
+
+// Verify reads a tag back: it must be the index dgst, holding exactly the platforms wanted.
+func (c *Client) Verify(ctx context.Context, tag string, dgst digest.Digest, want []string) error {
+	return verifyTag(ctx, c.r, tag, dgst, want)
 }
 
 // verifyTag reads a tag back: it must be the index just pushed, holding exactly the platforms wanted
@@ -98,6 +85,11 @@ func verifyTag(ctx context.Context, r *imagetools.Resolver, tag string, dgst dig
 	return nil
 }
 
+// IsAttestation reports whether an index entry holds an attestation rather than an image.
+func IsAttestation(d ocispec.Descriptor) bool {
+	return d.Annotations[attestation.DockerAnnotationReferenceType] == attestation.DockerAnnotationReferenceTypeDefault
+}
+
 // IndexPlatforms lists the image platforms of an index, attestation manifests left out.
 func IndexPlatforms(dt []byte) ([]string, error) {
 	var idx ocispec.Index
@@ -106,7 +98,7 @@ func IndexPlatforms(dt []byte) ([]string, error) {
 	}
 	var out []string
 	for _, m := range idx.Manifests {
-		if m.Annotations[referenceTypeKey] == attestationType {
+		if IsAttestation(m) {
 			continue
 		}
 		if m.Platform == nil {
@@ -123,14 +115,4 @@ func samePlatforms(got, want []string) bool {
 	slices.Sort(g)
 	slices.Sort(w)
 	return slices.Equal(g, w)
-}
-
-func digestOf(s string) digest.Digest { return digest.Digest(s) }
-
-func enginePlatform(osType, arch string) (string, error) {
-	p, err := contexts.EnginePlatform(osType, arch)
-	if err != nil {
-		return "", err
-	}
-	return platforms.Format(p), nil
 }

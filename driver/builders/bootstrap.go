@@ -1,4 +1,4 @@
-package driver
+package builders
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	bxdriver "github.com/docker/buildx/driver"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 )
 
 // BootResult is how one node's BuildKit came up.
@@ -34,7 +36,7 @@ func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Durat
 			start := time.Now()
 			out[i] = BootResult{Node: n.Endpoint, Err: n.Err}
 			if n.Err == nil && (n.DriverInfo == nil || n.DriverInfo.Status != bxdriver.Running) {
-				out[i].Err = withTimeout(ctx, timeout, func(ctx context.Context) error {
+				out[i].Err = deadline.Call(ctx, timeout, func(ctx context.Context) error {
 					_, err := bxdriver.Boot(ctx, ctx, n.Driver, nil)
 					return err
 				})

@@ -1,4 +1,4 @@
-package driver
+package registry
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/docker/buildx/util/imagetools"
+	"github.com/moby/buildkit/util/attestation"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -53,12 +54,12 @@ func (c candidate) key() string {
 // Merge combines sources into one index and pushes it to every tag, copying images from other
 // repositories into the tags' repositories first; each tag is then read back and verified. Two
 // sources for one platform (os.version included) is an error unless --prefer names one of them.
-func (m *Manager) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
+func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
 	tags, err := checkMerge(o)
 	if err != nil {
 		return MergeResult{}, err
 	}
-	r := m.registry()
+	r := c.r
 	var all []candidate
 	for _, src := range o.Sources {
 		cs, err := candidates(ctx, r, src)
@@ -75,7 +76,7 @@ func (m *Manager) Merge(ctx context.Context, o MergeOptions) (MergeResult, error
 	if err != nil || o.DryRun {
 		return res, err
 	}
-	return res, m.pushMerged(ctx, r, tags, chosen, res, o.NoAttestations)
+	return res, pushMerged(ctx, r, tags, chosen, res, o.NoAttestations)
 }
 
 func checkMerge(o MergeOptions) ([]*imagetools.Location, error) {
@@ -147,7 +148,7 @@ func candidates(ctx context.Context, r *imagetools.Resolver, src string) ([]cand
 	}
 	var out []candidate
 	for _, d := range idx.Manifests {
-		if d.Annotations[referenceTypeKey] == attestationType || d.Platform == nil {
+		if IsAttestation(d) || d.Platform == nil {
 			continue
 		}
 		c := candidate{source: src, loc: loc, desc: d}
@@ -155,7 +156,7 @@ func candidates(ctx context.Context, r *imagetools.Resolver, src string) ([]cand
 		p.OSVersion, p.OSFeatures = d.Platform.OSVersion, d.Platform.OSFeatures
 		c.desc.Platform = &p
 		for _, a := range idx.Manifests {
-			if a.Annotations[referenceTypeKey] == attestationType && a.Annotations["vnd.docker.reference.digest"] == d.Digest.String() {
+			if IsAttestation(a) && a.Annotations[attestation.DockerAnnotationReferenceDigest] == d.Digest.String() {
 				c.attests = append(c.attests, a)
 			}
 		}
@@ -216,7 +217,7 @@ func indexOf(chosen []candidate, noAttestations bool) (MergeResult, error) {
 }
 
 // pushMerged copies images from other repositories, pushes the index to every tag and verifies it.
-func (m *Manager) pushMerged(ctx context.Context, r *imagetools.Resolver, tags []*imagetools.Location, chosen []candidate, res MergeResult, noAttestations bool) error {
+func pushMerged(ctx context.Context, r *imagetools.Resolver, tags []*imagetools.Location, chosen []candidate, res MergeResult, noAttestations bool) error {
 	for _, tag := range tags {
 		for _, c := range chosen {
 			if c.loc.Name() == tag.Name() {

@@ -1,10 +1,11 @@
-package driver
+package registry
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/util/attestation"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -54,7 +55,7 @@ func TestChoose(t *testing.T) {
 func TestIndexOf(t *testing.T) {
 	w := cand("w", "windows/amd64", "10.0.20348.1", "w")
 	w.attests = []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("att"), Size: 1,
-		Annotations: map[string]string{referenceTypeKey: attestationType}}}
+		Annotations: map[string]string{attestation.DockerAnnotationReferenceType: attestation.DockerAnnotationReferenceTypeDefault}}}
 	res, err := indexOf([]candidate{cand("a", "linux/arm/v7", "", "arm"), w}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func TestIndexOf(t *testing.T) {
 		t.Errorf("IndexPlatforms = %v", got)
 	}
 	res, _ = indexOf([]candidate{w}, true)
-	if strings.Contains(string(res.JSON), attestationType) {
+	if strings.Contains(string(res.JSON), attestation.DockerAnnotationReferenceTypeDefault) {
 		t.Error("--no-attestations kept an attestation")
 	}
 }
