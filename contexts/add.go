@@ -10,6 +10,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // AddOptions describe a node to add: a new context for Host, or the existing context Context.
@@ -35,7 +37,8 @@ type AddResult struct {
 
 // addPlan is a validated add, decided before anything is written.
 type addPlan struct {
-	endpoint        docker.Endpoint
+	requested       docker.Endpoint // the endpoint the user gave (--host or --context)
+	endpoint        docker.Endpoint // the endpoint to probe and write
 	existing        *store.Metadata // the context NAME, when it exists
 	replaceEndpoint bool            // write endpoint into an existing context
 	platforms       []string
@@ -43,25 +46,37 @@ type addPlan struct {
 }
 
 // Add probes the engine (within the deadline) and writes the node's context. Every input is checked
-// before anything is written; an unreachable engine is an error unless platforms are given.
+// before anything is written; an unreachable engine is an error unless platforms are given. The
+// probe runs unlocked; the check of an existing context is then done again, and the write made,
+// under the store's lock, so that concurrent adds of one name do not both win.
 func (n *Nodes) Add(ctx context.Context, opts AddOptions) (AddResult, error) {
 	plan, err := n.planAdd(opts)
 	if err != nil {
 		return AddResult{}, err
 	}
-	data := Data{Platforms: plan.platforms, PlatformSource: SourceUser, Adopted: plan.adopted}
+	data := Data{Platforms: plan.platforms, PlatformSource: SourceUser}
 	engine, probeErr := probe(ctx, n.prober, plan.endpoint, opts.Timeout)
+	host := redact.URL(plan.endpoint.Host)
 	switch {
 	case errors.Is(probeErr, ErrHostKey):
-		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w", opts.Name, plan.endpoint.Host, probeErr)
+		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w", opts.Name, host, probeErr)
 	case probeErr != nil && len(plan.platforms) == 0:
-		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w (use --platform to add it without probing)", opts.Name, plan.endpoint.Host, probeErr)
+		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w (use --platform to add it without probing)", opts.Name, host, probeErr)
 	case probeErr == nil:
 		data.Engine = engine
 		if len(plan.platforms) == 0 {
 			data.Platforms, data.PlatformSource = []string{engine.Platform}, SourceEngine
 		}
 	}
+	release, err := n.lock(ctx, opts.Timeout)
+	if err != nil {
+		return AddResult{}, fmt.Errorf("node %q: %w", opts.Name, err)
+	}
+	defer release()
+	if err := n.planTarget(&plan, opts); err != nil { // the store as it is now, under the lock
+		return AddResult{}, err
+	}
+	data.Adopted = plan.adopted
 	meta, err := n.write(opts, plan, data)
 	if err != nil {
 		return AddResult{}, err
@@ -85,21 +100,28 @@ func (n *Nodes) planAdd(opts AddOptions) (addPlan, error) {
 	if plan.platforms, err = ParsePlatforms(opts.Platforms); err != nil {
 		return plan, err
 	}
-	if plan.existing, err = n.lookup(opts.Name); err != nil {
-		return plan, err
-	}
 	if opts.Host != "" {
-		plan.endpoint, err = newEndpoint(opts.Host, opts.TLS)
+		plan.requested, err = newEndpoint(opts.Host, opts.TLS)
 	} else {
-		plan.endpoint, err = n.contextEndpoint(opts)
+		plan.requested, err = n.contextEndpoint(opts)
 	}
 	if err != nil {
 		return plan, err
 	}
-	if plan.existing == nil {
-		return plan, nil
+	return plan, n.planTarget(&plan, opts)
+}
+
+// planTarget (re)reads the context NAME and decides, from the requested endpoint, what to write.
+func (n *Nodes) planTarget(plan *addPlan, opts AddOptions) error {
+	existing, err := n.lookup(opts.Name)
+	if err != nil {
+		return err
 	}
-	return plan, n.planExisting(&plan, opts)
+	plan.existing, plan.endpoint, plan.adopted, plan.replaceEndpoint = existing, plan.requested, false, false
+	if existing == nil {
+		return nil
+	}
+	return n.planExisting(plan, opts)
 }
 
 // planExisting decides how to treat a context that already has the node's name: the same endpoint
@@ -120,8 +142,9 @@ func (n *Nodes) planExisting(plan *addPlan, opts AddOptions) error {
 	}
 	same := sameHost(current.Host, plan.endpoint.Host)
 	if !same && !opts.Force {
+		want := redact.URL(plan.endpoint.Host)
 		return fmt.Errorf("%s %q already exists with endpoint %s, not %s (use --force to point it at %s)",
-			what, opts.Name, current.Host, plan.endpoint.Host, plan.endpoint.Host)
+			what, opts.Name, redact.URL(current.Host), want, want)
 	}
 	plan.adopted = !isNode || node.Adopted
 	plan.replaceEndpoint = !same || (opts.Host != "" && !opts.TLS.empty())
@@ -163,11 +186,20 @@ func (n *Nodes) lookup(name string) (*store.Metadata, error) {
 	return &meta, nil
 }
 
-// write stores the node: a new context, or the node's data (and a new endpoint) in the existing one.
+// write stores the node: a new context, or the node's data (and a new endpoint) in the existing
+// one. A failed write puts the context back as it was, TLS files included.
 func (n *Nodes) write(opts AddOptions, plan addPlan, data Data) (store.Metadata, error) {
 	meta := store.Metadata{Name: opts.Name, Endpoints: map[string]any{}}
+	var before *snapshot
 	if plan.existing != nil {
-		meta = *plan.existing
+		var err error
+		if before, err = n.snapshot(*plan.existing); err != nil {
+			return meta, err
+		}
+		meta = cloneMetadata(*plan.existing)
+		if meta.Endpoints == nil {
+			meta.Endpoints = map[string]any{}
+		}
 	}
 	dc := dockerContextOf(meta)
 	if opts.Description != "" {
@@ -183,23 +215,13 @@ func (n *Nodes) write(opts AddOptions, plan addPlan, data Data) (store.Metadata,
 		return meta, err
 	}
 	if err := n.store.CreateOrUpdate(meta); err != nil {
-		return meta, fmt.Errorf("writing context %q: %w", opts.Name, err)
+		return meta, n.undo(opts.Name, before, false, fmt.Errorf("writing context %q: %w", opts.Name, err))
 	}
 	if !writeEndpoint {
 		return meta, nil
 	}
 	if err := n.store.ResetEndpointTLSMaterial(opts.Name, docker.DockerEndpoint, plan.endpoint.TLSData.ToStoreTLSData()); err != nil {
-		n.undo(opts.Name, plan.existing)
-		return meta, fmt.Errorf("writing TLS material of context %q: %w", opts.Name, err)
+		return meta, n.undo(opts.Name, before, true, fmt.Errorf("writing TLS material of context %q: %w", opts.Name, err))
 	}
 	return meta, nil
-}
-
-// undo puts a context back as it was before a failed write.
-func (n *Nodes) undo(name string, before *store.Metadata) {
-	if before == nil {
-		_ = n.store.Remove(name)
-		return
-	}
-	_ = n.store.CreateOrUpdate(*before)
 }

@@ -16,16 +16,18 @@ import (
 
 // Nodes is the node service over the Docker CLI's context store.
 type Nodes struct {
-	store  store.Store
-	prober Prober
+	store    store.Store
+	prober   Prober
+	lockPath string // serializes writes across processes
 }
 
-// New returns the node service for a context store; prober nil means EngineProber.
+// New returns the node service for a context store; prober nil means EngineProber. Its writes
+// take the lock at DefaultLockPath; WithLock sets another.
 func New(s store.Store, prober Prober) *Nodes {
 	if prober == nil {
 		prober = EngineProber{}
 	}
-	return &Nodes{store: s, prober: prober}
+	return &Nodes{store: s, prober: prober, lockPath: DefaultLockPath()}
 }
 
 // ErrNotFound is returned (wrapped) for a name that is not a node.
@@ -95,7 +97,8 @@ func (n *Nodes) endpoint(name string) (docker.Endpoint, error) {
 // RemoveOptions control Remove.
 type RemoveOptions struct {
 	KeepContext    bool
-	CurrentContext string // the CLI's current context, which is never deleted
+	CurrentContext string        // the CLI's current context, which is never deleted
+	Timeout        time.Duration // how long to wait for the store's lock; 0 means DefaultTimeout
 }
 
 // RemoveResult says what Remove did to the context behind the node.
@@ -106,8 +109,21 @@ type RemoveResult struct {
 
 // Remove removes nodes. A node's context goes too, unless KeepContext is set or the node adopted a
 // context that existed before it; then only the node's data leaves the context. Every name is
-// checked before anything is removed.
-func (n *Nodes) Remove(names []string, opts RemoveOptions) ([]RemoveResult, error) {
+// checked before anything is removed; checks and removals hold the store's lock.
+func (n *Nodes) Remove(ctx context.Context, names []string, opts RemoveOptions) ([]RemoveResult, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	release, err := n.lock(ctx, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("removing nodes: %w", err)
+	}
+	defer release()
+	return n.removeLocked(names, opts)
+}
+
+func (n *Nodes) removeLocked(names []string, opts RemoveOptions) ([]RemoveResult, error) {
 	var out []RemoveResult
 	for _, name := range names {
 		node, err := n.Get(name)

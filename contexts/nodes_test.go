@@ -3,6 +3,7 @@ package contexts
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -58,7 +59,7 @@ func newTestNodes(t *testing.T) (*Nodes, store.Store, *fakeProber) {
 		errs:    map[string]error{},
 		hang:    map[string]bool{},
 	}
-	return New(s, f), s, f
+	return New(s, f).WithLock(filepath.Join(t.TempDir(), "contexts", ".multiarch.lock")), s, f
 }
 
 func addOpts(name, host string, platforms ...string) AddOptions {
@@ -228,7 +229,7 @@ func TestAddExistingContext(t *testing.T) {
 	if res.Created || !res.Node.Adopted {
 		t.Errorf("adopt = %+v", res)
 	}
-	rm, err := n.Remove([]string{"mine"}, RemoveOptions{})
+	rm, err := n.Remove(context.Background(), []string{"mine"}, RemoveOptions{})
 	if err != nil || rm[0].ContextRemoved {
 		t.Fatalf("remove adopted = %+v, %v", rm, err)
 	}
@@ -286,7 +287,7 @@ func TestAddTwiceIsIdempotent(t *testing.T) {
 	if err != nil || node.Adopted || !slices.Equal(node.Platforms, []string{"linux/amd64"}) {
 		t.Fatalf("node after a second add = %+v, %v", node, err)
 	}
-	if _, err := n.Remove([]string{"amd"}, RemoveOptions{}); err != nil {
+	if _, err := n.Remove(context.Background(), []string{"amd"}, RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if names := contextNames(t, s); len(names) != 0 {
@@ -303,26 +304,26 @@ func TestRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One bad name, or the current context, and nothing is removed.
-	if _, err := n.Remove([]string{"arm", "amd"}, RemoveOptions{CurrentContext: "amd"}); err == nil || !strings.Contains(err.Error(), "current") {
+	if _, err := n.Remove(context.Background(), []string{"arm", "amd"}, RemoveOptions{CurrentContext: "amd"}); err == nil || !strings.Contains(err.Error(), "current") {
 		t.Errorf("removing the current context: %v", err)
 	}
-	if _, err := n.Remove([]string{"arm", "nosuch"}, RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"nosuch"`) {
+	if _, err := n.Remove(context.Background(), []string{"arm", "nosuch"}, RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"nosuch"`) {
 		t.Errorf("removing an unknown node: %v", err)
 	}
 	if names := contextNames(t, s); !slices.Equal(names, []string{"amd", "arm"}) {
 		t.Fatalf("a refused remove changed contexts: %v", names)
 	}
-	res, err := n.Remove([]string{"amd"}, RemoveOptions{KeepContext: true})
+	res, err := n.Remove(context.Background(), []string{"amd"}, RemoveOptions{KeepContext: true})
 	if err != nil || res[0].ContextRemoved {
 		t.Fatalf("--keep-context: %+v, %v", res, err)
 	}
 	if names := contextNames(t, s); !slices.Equal(names, []string{"amd", "arm"}) {
 		t.Errorf("--keep-context left %v", names)
 	}
-	if _, err := n.Remove([]string{"amd"}, RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"amd"`) {
+	if _, err := n.Remove(context.Background(), []string{"amd"}, RemoveOptions{}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"amd"`) {
 		t.Errorf("removing a context that is not a node: %v", err)
 	}
-	if _, err := n.Remove([]string{"arm"}, RemoveOptions{}); err != nil {
+	if _, err := n.Remove(context.Background(), []string{"arm"}, RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if names := contextNames(t, s); !slices.Equal(names, []string{"amd"}) {

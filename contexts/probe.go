@@ -12,6 +12,9 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // DefaultTimeout is how long a probe may wait for an engine unless --timeout says otherwise.
@@ -59,35 +62,14 @@ func (EngineProber) Probe(ctx context.Context, ep docker.Endpoint) (Engine, erro
 }
 
 // probe runs a prober under a deadline, returning when the deadline passes even if the prober
-// does not (an ssh helper or a half-open connection may not honour cancellation promptly).
+// does not (an ssh helper or a half-open connection may not honour cancellation promptly): the
+// error then says "no answer within TIMEOUT". URL credentials in the error are redacted.
 func probe(ctx context.Context, p Prober, ep docker.Endpoint, timeout time.Duration) (Engine, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	type result struct {
-		e   Engine
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	e, err := deadline.Value(ctx, timeout, func(ctx context.Context) (Engine, error) {
 		e, err := p.Probe(ctx, ep)
-		done <- result{e, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil && ctx.Err() != nil {
-			return r.e, deadlineError(timeout)
-		}
-		return r.e, cleanError(r.err)
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Engine{}, deadlineError(timeout)
-		}
-		return Engine{}, ctx.Err()
-	}
-}
-
-func deadlineError(timeout time.Duration) error {
-	return fmt.Errorf("no answer within %s: %w", timeout, context.DeadlineExceeded)
+		return e, cleanError(err)
+	})
+	return e, redact.Error(err)
 }
 
 // cleanError shortens the connection errors of the Docker client to their cause.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 func newNodeCommand(dockerCli command.Cli) *cobra.Command {
@@ -50,10 +51,12 @@ type nodeView struct {
 	Engine         contexts.Engine `json:"engine"`
 }
 
+// viewOf is the view of a probed node; URL credentials (a context adopted with --context may hold
+// some) are redacted from its endpoint and error.
 func viewOf(st contexts.Status) nodeView {
 	v := nodeView{
 		Name:           st.Node.Name,
-		Endpoint:       st.Node.Endpoint,
+		Endpoint:       redact.URL(st.Node.Endpoint),
 		Description:    st.Node.Description,
 		Platforms:      st.Node.Platforms,
 		PlatformSource: st.Node.PlatformSource,
@@ -62,7 +65,7 @@ func viewOf(st contexts.Status) nodeView {
 		Engine:         st.Engine,
 	}
 	if st.Err != nil {
-		v.Status, v.Error = "error", st.Err.Error()
+		v.Status, v.Error = "error", redact.Text(st.Err.Error())
 		v.Engine = st.Node.Engine // what was recorded when the node was added
 	}
 	return v

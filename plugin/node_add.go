@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 type nodeAddOptions struct {
@@ -68,11 +69,12 @@ func runNodeAdd(cmd *cobra.Command, dockerCli command.Cli, name string, opts nod
 		return err
 	}
 	n := res.Node
+	n.Endpoint = redact.URL(n.Endpoint) // a context adopted with --context may hold credentials
 	platforms := strings.Join(n.Platforms, ",")
 	switch {
 	case res.ProbeErr != nil:
 		_, _ = fmt.Fprintf(dockerCli.Err(), "WARNING: engine at %s did not answer (%v); node %q added offline with --platform %s\n",
-			n.Endpoint, res.ProbeErr, n.Name, platforms)
+			n.Endpoint, redact.Error(res.ProbeErr), n.Name, platforms)
 	case n.PlatformSource == contexts.SourceEngine:
 		_, _ = fmt.Fprintf(dockerCli.Err(), "node %q: %s, detected from engine %s at %s\n", n.Name, platforms, n.Engine.Version, n.Endpoint)
 	default:

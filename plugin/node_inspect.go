@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -43,8 +44,12 @@ func runNodeInspect(cmd *cobra.Command, dockerCli command.Cli, name string, opts
 	if err != nil {
 		return err
 	}
-	v := viewOf(svc.Probe(cmd.Context(), node, opts.timeout))
-	return writeFormatted(dockerCli.Out(), opts.format, v, func(t *table) {
+	return writeNodeInspect(dockerCli.Out(), opts.format, viewOf(svc.Probe(cmd.Context(), node, opts.timeout)))
+}
+
+// writeNodeInspect prints a node view as `node inspect` does.
+func writeNodeInspect(out io.Writer, format string, v nodeView) error {
+	return writeFormatted(out, format, v, func(t *table) {
 		t.row("Name:", v.Name)
 		t.row("Endpoint:", v.Endpoint)
 		if v.Description != "" {

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"io"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -50,7 +51,12 @@ func runNodeLs(cmd *cobra.Command, dockerCli command.Cli, opts nodeLsOptions) er
 	for _, st := range svc.ProbeAll(cmd.Context(), nodes, opts.timeout) {
 		views = append(views, viewOf(st))
 	}
-	return writeList(dockerCli.Out(), opts.format, views,
+	return writeNodeList(dockerCli.Out(), opts.format, views)
+}
+
+// writeNodeList prints node views as `node ls` does.
+func writeNodeList(out io.Writer, format string, views []nodeView) error {
+	return writeList(out, format, views,
 		[]string{"NAME", "ENDPOINT", "PLATFORMS", "STATUS", "ENGINE"},
 		func(v nodeView) []string {
 			return []string{v.Name, v.Endpoint, joinOrDash(v.Platforms), v.statusText(), v.engineText()}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/docker/cli/cli"
@@ -25,19 +26,19 @@ func newNodeRmCommand(dockerCli command.Cli) *cobra.Command {
 is given or the node adopted a context that existed before it. A node a builder still uses is
 refused: drop it from the builder first.`,
 		Args: cli.RequiresMinArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			return runNodeRm(dockerCli, args, opts)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runNodeRm(cmd.Context(), dockerCli, args, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.keepContext, "keep-context", false, "Keep the Docker context, remove only its node data")
 	return cmd
 }
 
-func runNodeRm(dockerCli command.Cli, names []string, opts nodeRmOptions) error {
+func runNodeRm(ctx context.Context, dockerCli command.Cli, names []string, opts nodeRmOptions) error {
 	if err := driver.NewManager(dockerCli).CheckNodesUnused(names); err != nil {
 		return err
 	}
-	removed, err := nodeService(dockerCli).Remove(names, contexts.RemoveOptions{
+	removed, err := nodeService(dockerCli).Remove(ctx, names, contexts.RemoveOptions{
 		KeepContext:    opts.keepContext,
 		CurrentContext: dockerCli.CurrentContext(),
 	})

@@ -1,0 +1,133 @@
+// Package redact hides credentials in what is printed or stored: passwords and tokens in URLs,
+// in free text such as error messages, and secret values of buildx-style CSV flags.
+package redact
+
+import (
+	"encoding/csv"
+	"regexp"
+	"strings"
+)
+
+// Mask replaces a secret.
+const Mask = "xxxxx"
+
+// schemeRE is a URL scheme (RFC 3986).
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// URL returns s with the password of its userinfo replaced by Mask. A user without a password is
+// masked too for schemes where a token often sits in the user field (https://TOKEN@github.com),
+// and kept for the others (ssh://user@host: a user name is no secret). A string that is not a
+// URL with a scheme is returned unchanged. Everything but the userinfo is kept as written, so the
+// URL need not be valid for its credentials to be hidden.
+func URL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok || !schemeRE.MatchString(scheme) {
+		return s
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return s
+	}
+	userinfo := authority[:at]
+	user, password, hasPassword := strings.Cut(userinfo, ":")
+	switch {
+	case hasPassword && password != "":
+		userinfo = user + ":" + Mask
+	case user != "" && tokenScheme(scheme):
+		userinfo = Mask
+	case hasPassword: // "user:@host": nothing secret, but drop the empty password
+		userinfo = user
+	}
+	return scheme + "://" + userinfo + rest[at:]
+}
+
+// tokenScheme tells whether a user without a password is likely a token for this scheme.
+func tokenScheme(scheme string) bool {
+	scheme = strings.ToLower(scheme)
+	switch scheme {
+	case "http", "https", "tcp", "git", "ws", "wss":
+		return true
+	}
+	return strings.HasSuffix(scheme, "+http") || strings.HasSuffix(scheme, "+https")
+}
+
+// urlRE finds URLs in free text.
+var urlRE = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'`<>]+")
+
+// Text returns s with the credentials of every URL in it redacted as URL does.
+func Text(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return urlRE.ReplaceAllStringFunc(s, URL)
+}
+
+// CSV redacts a buildx-style CSV flag value (type=s3,bucket=b,secret_access_key=K): the value of
+// every field whose key is not one of safeKeys (compared case-insensitively) becomes Mask; values
+// of safe keys, and fields without a key (a bare reference), keep only what URL keeps.
+func CSV(value string, safeKeys ...string) string {
+	if value == "" {
+		return value
+	}
+	fields, err := csv.NewReader(strings.NewReader(value)).Read()
+	if err != nil { // not valid CSV: split it as written so that no value slips through whole
+		fields = strings.Split(value, ",")
+	}
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		key, val, ok := strings.Cut(f, "=")
+		switch {
+		case !ok:
+			out[i] = quote(URL(f))
+		case safe(key, safeKeys):
+			out[i] = quote(key + "=" + URL(val))
+		default:
+			out[i] = quote(key + "=" + Mask)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func safe(key string, safeKeys []string) bool {
+	key = strings.TrimSpace(key)
+	for _, k := range safeKeys {
+		if strings.EqualFold(key, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// quote puts a field in CSV quotes when it needs them.
+func quote(f string) string {
+	if !strings.ContainsAny(f, ",\"\r\n") {
+		return f
+	}
+	return `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
+}
+
+// Error returns err with the credentials of the URLs in its message redacted as Text does;
+// errors.Is and errors.As see through it to err. nil stays nil, and an error with nothing to
+// redact is returned as it is.
+func Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if red := Text(msg); red != msg {
+		return &redacted{msg: red, err: err}
+	}
+	return err
+}
+
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
