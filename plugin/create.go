@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/driver"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 type createOptions struct {
@@ -70,27 +71,19 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 	if err != nil {
 		return err
 	}
-	mgr := driver.NewManager(dockerCli)
-	res, err := mgr.Apply(cmd.Context(), driver.BuilderSpec{
+	res, err := driver.NewManager(dockerCli).Create(cmd.Context(), driver.BuilderSpec{
 		Name:            name,
 		Nodes:           specs,
 		DriverOpts:      opts.driverOpts,
 		BuildkitdFlags:  opts.buildkitdFlags,
 		BuildkitdConfig: opts.buildkitdConfig,
-	}, opts.timeout)
+	}, driver.CreateOptions{Use: opts.use, Bootstrap: opts.bootstrap}, opts.timeout)
+	if err == nil {
+		printApply(dockerCli, name, specs, res.Apply)
+	}
+	printBoot(dockerCli, res.Boot)
 	if err != nil {
-		return err
-	}
-	printApply(dockerCli, name, specs, res)
-	if opts.use {
-		if err := mgr.Use(name); err != nil {
-			return err
-		}
-	}
-	if opts.bootstrap {
-		if err := bootstrap(cmd, dockerCli, mgr, name, opts.timeout); err != nil {
-			return err
-		}
+		return err // a failed --use or --bootstrap has put the builder back as it was
 	}
 	_, _ = fmt.Fprintln(dockerCli.Out(), name)
 	return nil
@@ -118,29 +111,20 @@ func printApply(dockerCli command.Cli, name string, specs []driver.NodeSpec, res
 	}
 	for _, n := range res.Removed {
 		if err := res.Unreachable[n]; err != nil {
-			_, _ = fmt.Fprintf(w, "  left: %s (WARNING: its BuildKit container could not be removed: %v)\n", n, err)
+			_, _ = fmt.Fprintf(w, "  left: %s (WARNING: its BuildKit container could not be removed: %v)\n", n, redact.Error(err))
 			continue
 		}
 		_, _ = fmt.Fprintf(w, "  left: %s\n", n)
 	}
 }
 
-func bootstrap(cmd *cobra.Command, dockerCli command.Cli, mgr *driver.Manager, name string, timeout time.Duration) error {
-	results, err := mgr.Bootstrap(cmd.Context(), name, timeout)
-	if err != nil {
-		return err
-	}
-	var failed []string
+// printBoot prints how each node's BuildKit came up.
+func printBoot(dockerCli command.Cli, results []driver.BootResult) {
 	for _, r := range results {
 		if r.Err != nil {
-			failed = append(failed, r.Node)
-			_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: failed to boot: %v\n", r.Node, r.Err)
+			_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: failed to boot: %v\n", r.Node, redact.Error(r.Err))
 			continue
 		}
 		_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: running (%s)\n", r.Node, r.Duration.Round(100*time.Millisecond))
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("builder %q: nodes %s did not boot", name, strings.Join(failed, ", "))
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/driver"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 type lsOptions struct {
@@ -99,10 +100,10 @@ func runLs(cmd *cobra.Command, dockerCli command.Cli, opts lsOptions) error {
 func viewOfBuilder(b driver.BuilderInfo) builderView {
 	v := builderView{Name: b.Name, Current: b.Current, Nodes: []builderNodeView{}}
 	for _, n := range b.Nodes {
-		nv := builderNodeView{Name: n.Node, BuildxNode: n.BuildxNode, Endpoint: n.Endpoint,
+		nv := builderNodeView{Name: n.Node, BuildxNode: n.BuildxNode, Endpoint: redact.URL(n.Endpoint),
 			Platforms: n.Platforms, Status: n.Status, BuildKit: n.BuildKit}
 		if n.Err != nil {
-			nv.Error = n.Err.Error()
+			nv.Error = redact.Error(n.Err).Error()
 		}
 		v.Nodes = append(v.Nodes, nv)
 	}

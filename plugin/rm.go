@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/driver"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 type rmOptions struct {
@@ -46,7 +47,7 @@ func runRm(cmd *cobra.Command, dockerCli command.Cli, name string, opts rmOption
 		_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: BuildKit container removed\n", n)
 	}
 	for n, err := range res.Unreachable {
-		_, _ = fmt.Fprintf(dockerCli.Err(), "WARNING: node %s could not be reached (%v); its BuildKit container may remain\n", n, err)
+		_, _ = fmt.Fprintf(dockerCli.Err(), "WARNING: node %s could not be reached (%v); its BuildKit container may remain\n", n, redact.Error(err))
 	}
 	_, _ = fmt.Fprintln(dockerCli.Out(), name)
 	return nil

@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // DefaultBuilder is the name of the builder `create` makes when none is given.
@@ -67,57 +68,67 @@ type ApplyResult struct {
 // Apply makes the stored buildx builder match the spec: created if missing, nodes appended and
 // dropped, nothing written when it already matches. Every node must answer within timeout; if one
 // does not, or buildx cannot load the builder, the stored builder is left byte for byte as it was.
+// It is Create without its optional steps.
 func (m *Manager) Apply(ctx context.Context, spec BuilderSpec, timeout time.Duration) (ApplyResult, error) {
-	desired, err := m.nodeGroup(spec)
-	if err != nil {
-		return ApplyResult{}, err
-	}
-	if err := m.checkReachable(ctx, spec.Nodes, timeout); err != nil {
-		return ApplyResult{}, fmt.Errorf("builder %q unchanged: %w", desired.Name, err)
-	}
-	txn, release, err := openStore(m.dockerCli)
-	if err != nil {
-		return ApplyResult{}, err
-	}
-	defer release()
+	res, err := m.Create(ctx, spec, CreateOptions{}, timeout)
+	return res.Apply, err
+}
+
+// apply makes the stored builder match desired, under the store lock the caller holds. It returns
+// the builder's store files as they were before it wrote them (nil when nothing changed), and the
+// nodes that left, whose BuildKit containers go once the whole create succeeds. If the builder
+// cannot be written or loaded, its files are put back before apply returns.
+func (m *Manager) apply(ctx context.Context, txn *store.Txn, cfg *confutil.Config, desired *store.NodeGroup, timeout time.Duration) (ApplyResult, *fileSet, []builderNode, error) {
 	current, err := nodeGroup(txn, desired.Name)
 	if err != nil {
-		return ApplyResult{}, err
+		return ApplyResult{}, nil, nil, err
 	}
 	if current != nil && current.Driver != containerDriver {
-		return ApplyResult{}, fmt.Errorf("builder %q exists with the %s driver; multiarch builders use %s (choose another name, or `docker buildx rm %s`)",
+		return ApplyResult{}, nil, nil, fmt.Errorf("builder %q exists with the %s driver; multiarch builders use %s (choose another name, or `docker buildx rm %s`)",
 			desired.Name, current.Driver, containerDriver, desired.Name)
 	}
 	merged, res := merge(current, desired)
 	if !res.Changed {
-		return res, nil
+		return res, nil, nil, nil
 	}
-	return res, m.save(ctx, txn, current, merged, &res, timeout)
-}
-
-// save writes the builder, checks that buildx can load every node, and removes the BuildKit
-// containers of nodes that left. On failure the stored builder is restored.
-func (m *Manager) save(ctx context.Context, txn *store.Txn, current, ng *store.NodeGroup, res *ApplyResult, timeout time.Duration) error {
-	snap, err := snapshot(m.dockerCli, ng.Name)
+	files, err := snapshotFiles(cfg, fmt.Sprintf("builder %q", merged.Name), builderFiles(merged.Name)...)
 	if err != nil {
-		return err
+		return res, nil, nil, err
 	}
 	leaving := leavingNodes(ctx, m.dockerCli, txn, current, res.Removed, timeout)
-	if err := txn.Save(ng); err != nil {
-		return fmt.Errorf("saving builder %q: %w", ng.Name, err)
-	}
-	_, nodes, err := loadNodes(ctx, m.dockerCli, txn, ng.Name, timeout, true)
-	if err == nil {
-		err = nodesError(nodes)
+	err = txn.Save(merged) // writes activity/NAME, then instances/NAME
+	if err != nil {
+		err = fmt.Errorf("saving builder %q: %w", merged.Name, err)
+	} else {
+		var nodes []builderNode
+		if _, nodes, err = loadNodes(ctx, m.dockerCli, txn, merged.Name, timeout, true); err == nil {
+			err = nodesError(nodes)
+		}
 	}
 	if err != nil {
-		if rerr := snap.restore(txn); rerr != nil {
-			return errors.Join(err, fmt.Errorf("restoring builder %q: %w", ng.Name, rerr))
-		}
-		return fmt.Errorf("builder %q unchanged: %w", ng.Name, err)
+		return res, nil, nil, putBack(merged.Name, "unchanged", err, files)
 	}
-	res.Unreachable = removeLeaving(ctx, m.dockerCli, ng.Name, leaving, timeout)
-	return nil
+	return res, files, leaving, nil
+}
+
+// putBack restores the store files create wrote, after err, and says how the builder was left.
+func putBack(name, how string, err error, sets ...*fileSet) error {
+	var rerrs []error
+	for _, s := range sets {
+		if rerr := s.restore(); rerr != nil {
+			rerrs = append(rerrs, rerr)
+		}
+	}
+	return leftAs(name, how, err, rerrs)
+}
+
+// leftAs is the error of a create that failed with err and was put back, with the errors of what
+// could not be put back.
+func leftAs(name, how string, err error, rerrs []error) error {
+	if len(rerrs) > 0 {
+		return fmt.Errorf("builder %q: %w; it could not all be put back as it was: %w", name, err, errors.Join(rerrs...))
+	}
+	return fmt.Errorf("builder %q %s: %w", name, how, err)
 }
 
 // nodesError names every node buildx could not load.
@@ -125,7 +136,7 @@ func nodesError(nodes []builderNode) error {
 	var errs []error
 	for _, n := range nodes {
 		if n.Err != nil {
-			errs = append(errs, fmt.Errorf("node %q (buildx node %s): %w", n.Endpoint, n.Name, n.Err))
+			errs = append(errs, fmt.Errorf("node %q (buildx node %s): %w", n.Endpoint, n.Name, redact.Error(n.Err)))
 		}
 	}
 	return errors.Join(errs...)

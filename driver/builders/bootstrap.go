@@ -8,6 +8,7 @@ import (
 	bxdriver "github.com/docker/buildx/driver"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // BootResult is how one node's BuildKit came up.
@@ -29,21 +30,33 @@ func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Durat
 	if err != nil {
 		return nil, err
 	}
+	return bootNodes(ctx, nodes, timeout), nil
+}
+
+// needsBoot tells whether booting starts a node: it loaded, and its BuildKit is not running.
+func needsBoot(n builderNode) bool {
+	return n.Err == nil && (n.DriverInfo == nil || n.DriverInfo.Status != bxdriver.Running)
+}
+
+// bootNodes starts the BuildKit of nodes (loaded with their status) in parallel, each within
+// timeout. It writes nothing to buildx's store: call it without the store lock.
+func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration) []BootResult {
 	out := make([]BootResult, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Go(func() {
 			start := time.Now()
 			out[i] = BootResult{Node: n.Endpoint, Err: n.Err}
-			if n.Err == nil && (n.DriverInfo == nil || n.DriverInfo.Status != bxdriver.Running) {
+			if needsBoot(n) {
 				out[i].Err = deadline.Call(ctx, timeout, func(ctx context.Context) error {
 					_, err := bxdriver.Boot(ctx, ctx, n.Driver, nil)
 					return err
 				})
 			}
+			out[i].Err = redact.Error(out[i].Err)
 			out[i].Duration = time.Since(start)
 		})
 	}
 	wg.Wait()
-	return out, nil
+	return out
 }

@@ -12,6 +12,8 @@ import (
 	bxdriver "github.com/docker/buildx/driver"
 	"github.com/docker/buildx/store"
 	"github.com/docker/buildx/util/dockerutil"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // BuilderInfo is a multiarch builder as `ls` shows it.
@@ -25,7 +27,7 @@ type BuilderInfo struct {
 type BuilderNodeInfo struct {
 	Node       string   // the multiarch node (a Docker context)
 	BuildxNode string   // buildx's name for it; the container is buildx_buildkit_<BuildxNode>
-	Endpoint   string   // the node's Docker endpoint
+	Endpoint   string   // the node's Docker endpoint, URL credentials redacted
 	Platforms  []string // the platforms the node is pinned to
 	Status     string   // running, inactive, stopped, or error
 	Err        error
@@ -99,16 +101,16 @@ func (m *Manager) nodeInfos(ctx context.Context, txn *store.Txn, name string, en
 	}
 	infos := make([]BuilderNodeInfo, len(ng.Nodes))
 	for i, n := range ng.Nodes {
-		infos[i] = BuilderNodeInfo{Node: n.Endpoint, BuildxNode: n.Name, Endpoint: endpoints[n.Endpoint],
+		infos[i] = BuilderNodeInfo{Node: n.Endpoint, BuildxNode: n.Name, Endpoint: redact.URL(endpoints[n.Endpoint]),
 			Platforms: formatPlatforms(n), Status: "error"}
 	}
 	_, loaded, err := loadNodes(ctx, m.dockerCli, txn, name, timeout, true)
 	for i := range infos {
 		switch {
 		case err != nil:
-			infos[i].Err = err
+			infos[i].Err = redact.Error(err)
 		case loaded[i].Err != nil:
-			infos[i].Err = loaded[i].Err
+			infos[i].Err = redact.Error(loaded[i].Err)
 		case loaded[i].DriverInfo != nil:
 			infos[i].Status = statusText(loaded[i].DriverInfo.Status)
 			infos[i].BuildKit = loaded[i].Version

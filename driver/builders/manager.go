@@ -19,6 +19,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // Manager creates, lists, boots and removes multiarch builders in buildx's own store, so that
@@ -53,12 +54,12 @@ func (m *Manager) Use(name string) error {
 }
 
 // Unreachable probes nodes in parallel, each within timeout, and names every one that did not
-// answer, with its endpoint; nil when all answered.
+// answer, with its endpoint (credentials redacted); nil when all answered.
 func (m *Manager) Unreachable(ctx context.Context, nodes []contexts.Node, timeout time.Duration) error {
 	var errs []error
 	for _, st := range m.nodes.ProbeAll(ctx, nodes, timeout) {
 		if st.Err != nil {
-			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, st.Node.Endpoint, st.Err))
+			errs = append(errs, fmt.Errorf("node %q (%s): %w", st.Node.Name, redact.URL(st.Node.Endpoint), redact.Error(st.Err)))
 		}
 	}
 	return errors.Join(errs...)
@@ -101,7 +102,7 @@ func removeNodes(ctx context.Context, nodes []builderNode, timeout time.Duration
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				failed[n.Endpoint] = err
+				failed[n.Endpoint] = redact.Error(err)
 			} else {
 				removed = append(removed, n.Endpoint)
 			}

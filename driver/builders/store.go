@@ -5,19 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/store"
 	"github.com/docker/buildx/store/storeutil"
-	"github.com/docker/buildx/util/confutil"
 	"github.com/docker/cli/cli/command"
 
 	// The buildx driver of every multiarch builder, and the one of a context's own BuildKit (the
 	// fallback when there is no multiarch builder).
 	_ "github.com/docker/buildx/driver/docker"
 	_ "github.com/docker/buildx/driver/docker-container"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // containerDriver is the buildx driver of every multiarch builder: one BuildKit container per node.
@@ -44,43 +44,11 @@ func nodeGroup(txn *store.Txn, name string) (*store.NodeGroup, error) {
 	return ng, nil
 }
 
-// instanceFile is the raw stored form of a builder, kept to put it back byte for byte.
-type instanceFile struct {
-	cfg  *confutil.Config
-	name string
-	data []byte // nil: the builder did not exist
-}
-
-func snapshot(dockerCli command.Cli, name string) (instanceFile, error) {
-	cfg := confutil.NewConfig(dockerCli)
-	f := instanceFile{cfg: cfg, name: name}
-	data, err := os.ReadFile(filepath.Join(cfg.Dir(), "instances", name))
-	switch {
-	case err == nil:
-		f.data = data
-	case !os.IsNotExist(err):
-		return f, fmt.Errorf("reading builder %q: %w", name, err)
-	}
-	return f, nil
-}
-
-// restore puts the builder back as the snapshot found it (or removes it if it did not exist).
-// buildx's own rollback (NodeGroup.Copy) loses pinned platforms, so the bytes are restored instead.
-func (f instanceFile) restore(txn *store.Txn) error {
-	if f.data == nil {
-		if err := txn.Remove(f.name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	return f.cfg.AtomicWriteFile(filepath.Join("instances", f.name), f.data, 0o600)
-}
-
 // loadNodes loads a stored builder's nodes (driver handles and, with data, their status), within timeout.
 func loadNodes(ctx context.Context, dockerCli command.Cli, txn *store.Txn, name string, timeout time.Duration, data bool) (*builder.Builder, []builder.Node, error) {
 	b, err := builder.New(dockerCli, builder.WithName(name), builder.WithStore(txn), builder.WithSkippedValidation())
 	if err != nil {
-		return nil, nil, fmt.Errorf("builder %q: %w", name, err)
+		return nil, nil, fmt.Errorf("builder %q: %w", name, redact.Error(err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -90,7 +58,7 @@ func loadNodes(ctx context.Context, dockerCli command.Cli, txn *store.Txn, name 
 	}
 	nodes, err := b.LoadNodes(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("builder %q: %w", name, err)
+		return nil, nil, fmt.Errorf("builder %q: %w", name, redact.Error(err))
 	}
 	return b, nodes, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // Target is the builder a build runs on and how routing sees its nodes.
@@ -139,7 +140,7 @@ func (m *Manager) currentContextTarget(ctx context.Context, timeout time.Duratio
 	info, err := m.dockerCli.Client().Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return Target{}, fmt.Errorf("no multiarch builder, and the current Docker context %q (%s) does not answer: %w",
-			m.dockerCli.CurrentContext(), ep, err)
+			m.dockerCli.CurrentContext(), redact.URL(ep), redact.Error(err))
 	}
 	p, err := contexts.EnginePlatform(info.Info.OSType, info.Info.Architecture)
 	if err != nil {
@@ -174,17 +175,18 @@ func (m *Manager) BuildNodes(ctx context.Context, t Target, timeout time.Duratio
 	}
 	b, err := builder.New(m.dockerCli, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("builder %q: %w", t.Name, err)
+		return nil, fmt.Errorf("builder %q: %w", t.Name, redact.Error(err))
 	}
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	loaded, err := b.LoadNodes(lctx)
 	if err != nil {
-		return nil, fmt.Errorf("builder %q: %w", b.Name, err)
+		return nil, fmt.Errorf("builder %q: %w", b.Name, redact.Error(err))
 	}
 	out := map[string]builder.Node{}
 	for _, n := range loaded {
 		key := n.Name
+		n.Err = redact.Error(n.Err)
 		if t.Fallback {
 			key = t.Nodes[0].BuildxNode
 		}
