@@ -21,6 +21,8 @@ type (
 	BuilderSpec     = builders.BuilderSpec
 	NodeSpec        = builders.NodeSpec
 	ApplyResult     = builders.ApplyResult
+	CreateOptions   = builders.CreateOptions
+	CreateResult    = builders.CreateResult
 	BuilderInfo     = builders.BuilderInfo
 	BuilderNodeInfo = builders.BuilderNodeInfo
 	BootResult      = builders.BootResult
@@ -63,6 +65,13 @@ func (m *Manager) Apply(ctx context.Context, spec BuilderSpec, timeout time.Dura
 	return m.builders.Apply(ctx, spec, timeout)
 }
 
+// Create creates or updates a builder, then optionally makes it current and boots it, as one
+// transaction: a failed or interrupted step puts back everything create wrote (see
+// builders.Manager.Create).
+func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptions, timeout time.Duration) (CreateResult, error) {
+	return m.builders.Create(ctx, spec, opts, timeout)
+}
+
 // Use makes the builder the current buildx builder of the current Docker context.
 func (m *Manager) Use(name string) error { return m.builders.Use(name) }
 
@@ -90,8 +99,8 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 }
 
 // Inspect lists the platforms behind a reference.
-func (m *Manager) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
-	return m.registry.Inspect(ctx, ref)
+func (m *Manager) Inspect(ctx context.Context, ref string, timeout time.Duration) (ImageInfo, error) {
+	return m.registry.WithTimeout(timeout).Inspect(ctx, ref)
 }
 
 // Merge combines existing images into one verified index on every tag.

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -12,7 +13,8 @@ import (
 )
 
 type inspectOptions struct {
-	format string
+	format  string
+	timeout time.Duration
 }
 
 func newInspectCommand(dockerCli command.Cli) *cobra.Command {
@@ -30,6 +32,7 @@ size of every image of an index (attestation manifests marked as such), or of a 
 		},
 	}
 	addFormatFlag(cmd, &opts.format)
+	addTimeoutFlag(cmd, &opts.timeout, "How long the registry may take to answer")
 	return cmd
 }
 
@@ -38,7 +41,7 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, ref string, opts insp
 	if err != nil {
 		return err
 	}
-	info, err := driver.NewManager(dockerCli).Inspect(cmd.Context(), ref)
+	info, err := driver.NewManager(dockerCli).Inspect(cmd.Context(), ref, opts.timeout)
 	if err != nil {
 		return err
 	}

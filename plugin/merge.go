@@ -34,6 +34,7 @@ platform is an error unless --prefer names the source to keep.`,
 	f.StringArrayVar(&opts.Prefer, "prefer", nil, "Source to keep when two give the same platform (repeatable)")
 	f.BoolVar(&opts.NoAttestations, "no-attestations", false, "Leave attestation manifests out")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the index and stop")
+	addTimeoutFlag(cmd, &opts.Timeout, "How long a registry may take to answer (or a copy to make progress)")
 	return cmd
 }
 
@@ -54,5 +55,8 @@ func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOption
 		return err
 	}
 	_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, opts.Tags, len(res.Entries))
+	for _, t := range res.Tags {
+		_, _ = fmt.Fprintln(dockerCli.Out(), "  "+t.String())
+	}
 	return nil
 }

@@ -1,19 +1,104 @@
 // Package registry is everything that talks to a registry: inspecting references, merging images
-// into one index, pushing images by digest, publishing an index to tags and verifying them.
+// into one index, pushing images by digest, publishing an index to tags and verifying them. Every
+// operation is bounded: a manifest call must answer within the client's timeout, a blob transfer
+// must make progress at least that often; the error names the registry and the operation.
 package registry
 
 import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/distribution/reference"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/moby/buildkit/session/auth/authprovider"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 )
+
+// DefaultTimeout bounds each registry operation unless WithTimeout says otherwise.
+const DefaultTimeout = 10 * time.Second
 
 // Client reads and writes images with the credentials of the Docker config (and its helpers).
 type Client struct {
-	r *imagetools.Resolver
+	r       *imagetools.Resolver
+	auth    authprovider.AuthConfigProvider
+	timeout time.Duration
+	lockDir string
 }
 
 // New returns a registry client that authenticates with the Docker config's credentials.
 func New(cfg *configfile.ConfigFile) *Client {
-	return &Client{r: imagetools.New(imagetools.Opt{Auth: authprovider.LoadAuthConfig(cfg)})}
+	auth := authprovider.LoadAuthConfig(cfg)
+	return &Client{r: imagetools.New(imagetools.Opt{Auth: auth}), auth: auth, timeout: DefaultTimeout, lockDir: defaultLockDir()}
+}
+
+// WithTimeout returns a copy of the client whose operations are bounded by d.
+func (c *Client) WithTimeout(d time.Duration) *Client {
+	cp := *c
+	if d > 0 {
+		cp.timeout = d
+	}
+	return &cp
+}
+
+// opError names the registry and the operation that failed.
+func opError(ref, op string, err error) error {
+	return fmt.Errorf("registry %s: %s: %w", domainOf(ref), op, err)
+}
+
+// domainOf is the registry host of a reference ("docker.io" for short names).
+func domainOf(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.Domain(named)
+}
+
+// pathOf is a reference without its registry host, as operations are named ("e2e/app:v1").
+func pathOf(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.Path(named) + ref[len(named.Name()):]
+}
+
+// get reads a manifest (or index) by tag or digest within the deadline.
+func (c *Client) get(ctx context.Context, ref string) ([]byte, ocispec.Descriptor, error) {
+	type got struct {
+		dt   []byte
+		desc ocispec.Descriptor
+	}
+	g, err := deadline.Value(ctx, c.timeout, func(ctx context.Context) (got, error) {
+		dt, desc, err := c.r.Get(ctx, ref)
+		return got{dt, desc}, err
+	})
+	if err != nil {
+		return nil, ocispec.Descriptor{}, opError(ref, "GET "+pathOf(ref), err)
+	}
+	return g.dt, g.desc, nil
+}
+
+// getDescriptor reads a blob or manifest of a location within the deadline.
+func (c *Client) getDescriptor(ctx context.Context, loc *imagetools.Location, d ocispec.Descriptor) ([]byte, error) {
+	dt, err := deadline.Value(ctx, c.timeout, func(ctx context.Context) ([]byte, error) {
+		return c.r.GetDescriptor(ctx, loc, d)
+	})
+	if err != nil {
+		return nil, opError(loc.String(), "GET "+pathOf(loc.Name())+"@"+d.Digest.String(), err)
+	}
+	return dt, nil
+}
+
+// put writes a manifest to a tag or digest location within the deadline.
+func (c *Client) put(ctx context.Context, loc *imagetools.Location, desc ocispec.Descriptor, dt []byte) error {
+	err := deadline.Call(ctx, c.timeout, func(ctx context.Context) error { return c.r.Push(ctx, loc, desc, dt) })
+	if err != nil {
+		return opError(loc.String(), "PUT "+pathOf(loc.String()), err)
+	}
+	return nil
 }

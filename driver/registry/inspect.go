@@ -44,8 +44,7 @@ func (c *Client) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("invalid reference %q: %w", ref, err)
 	}
-	r := c.r
-	dt, desc, err := r.Get(ctx, named.String())
+	dt, desc, err := c.get(ctx, named.String())
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("%s: %w", ref, err)
 	}
@@ -65,7 +64,7 @@ func (c *Client) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
 		descs = []ocispec.Descriptor{desc}
 	}
 	for _, d := range descs {
-		e, err := describe(ctx, r, loc, d)
+		e, err := c.describe(ctx, loc, d)
 		if err != nil {
 			return info, fmt.Errorf("%s: manifest %s: %w", ref, d.Digest, err)
 		}
@@ -79,12 +78,12 @@ func isIndex(mediaType string) bool {
 }
 
 // describe reads a manifest (and, without a platform in its descriptor, its config).
-func describe(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Location, d ocispec.Descriptor) (ImageEntry, error) {
+func (c *Client) describe(ctx context.Context, loc *imagetools.Location, d ocispec.Descriptor) (ImageEntry, error) {
 	e := ImageEntry{Digest: d.Digest.String(), MediaType: d.MediaType}
 	if IsAttestation(d) {
 		e.Attestation, e.AttestsTo = true, d.Annotations[attestation.DockerAnnotationReferenceDigest]
 	}
-	dt, err := r.GetDescriptor(ctx, loc, d)
+	dt, err := c.getDescriptor(ctx, loc, d)
 	if err != nil {
 		return e, err
 	}
@@ -99,7 +98,7 @@ func describe(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Locat
 	if e.Attestation {
 		return e, nil
 	}
-	p, err := platformOf(ctx, r, loc, d, mf)
+	p, err := c.platformOf(ctx, loc, d, mf)
 	if err != nil {
 		return e, err
 	}
@@ -110,11 +109,11 @@ func describe(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Locat
 
 // platformOf is a manifest's platform: the index's word for it when it has os.version or is not
 // Windows, else the image config's (which carries os.version and os.features).
-func platformOf(ctx context.Context, r *imagetools.Resolver, loc *imagetools.Location, d ocispec.Descriptor, mf ocispec.Manifest) (ocispec.Platform, error) {
+func (c *Client) platformOf(ctx context.Context, loc *imagetools.Location, d ocispec.Descriptor, mf ocispec.Manifest) (ocispec.Platform, error) {
 	if d.Platform != nil && (d.Platform.OS != "windows" || d.Platform.OSVersion != "") {
 		return platforms.Normalize(*d.Platform), nil
 	}
-	dt, err := r.GetDescriptor(ctx, loc, mf.Config)
+	dt, err := c.getDescriptor(ctx, loc, mf.Config)
 	if err != nil {
 		return ocispec.Platform{}, fmt.Errorf("config %s: %w", mf.Config.Digest, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -22,6 +23,7 @@ type MergeOptions struct {
 	Prefer         []string // sources that win when two give the same platform
 	NoAttestations bool
 	DryRun         bool
+	Timeout        time.Duration // bounds every registry operation (0: DefaultTimeout)
 }
 
 // MergeEntry is one image of the merged index and where it came from.
@@ -37,6 +39,7 @@ type MergeResult struct {
 	Index   ocispec.Descriptor `json:"index"`
 	JSON    []byte             `json:"-"`
 	Entries []MergeEntry       `json:"platforms"`
+	Tags    []TagState         `json:"tags,omitempty"` // where every tag points after the publish
 }
 
 // candidate is an image (with its attestations) found in a source.
@@ -55,14 +58,14 @@ func (c candidate) key() string {
 // repositories into the tags' repositories first; each tag is then read back and verified. Two
 // sources for one platform (os.version included) is an error unless --prefer names one of them.
 func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
+	c = c.WithTimeout(o.Timeout)
 	tags, err := checkMerge(o)
 	if err != nil {
 		return MergeResult{}, err
 	}
-	r := c.r
 	var all []candidate
 	for _, src := range o.Sources {
-		cs, err := candidates(ctx, r, src)
+		cs, err := c.candidates(ctx, src)
 		if err != nil {
 			return MergeResult{}, err
 		}
@@ -76,7 +79,12 @@ func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error)
 	if err != nil || o.DryRun {
 		return res, err
 	}
-	return res, pushMerged(ctx, r, tags, chosen, res, o.NoAttestations)
+	if err := c.copyInto(ctx, tags, chosen, o.NoAttestations); err != nil {
+		return res, fmt.Errorf("%w: no tag written", err)
+	}
+	pub, err := c.publish(ctx, tags, res, res.platforms())
+	res.Tags = pub.Tags
+	return res, err
 }
 
 func checkMerge(o MergeOptions) ([]*imagetools.Location, error) {
@@ -86,20 +94,9 @@ func checkMerge(o MergeOptions) ([]*imagetools.Location, error) {
 	if len(o.Sources) == 0 {
 		return nil, errors.New("merge needs at least one source image")
 	}
-	var locs []*imagetools.Location
-	for _, t := range o.Tags {
-		named, err := reference.ParseNormalizedNamed(t)
-		if err != nil {
-			return nil, fmt.Errorf("invalid tag %q: %w", t, err)
-		}
-		if _, ok := named.(reference.Digested); ok {
-			return nil, fmt.Errorf("invalid tag %q: a tag cannot carry a digest", t)
-		}
-		loc, err := imagetools.ParseLocation(reference.TagNameOnly(named).String())
-		if err != nil {
-			return nil, fmt.Errorf("invalid tag %q: %w", t, err)
-		}
-		locs = append(locs, loc)
+	locs, err := tagLocations(o.Tags)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range o.Sources {
 		if _, err := reference.ParseNormalizedNamed(s); err != nil {
@@ -116,13 +113,13 @@ func checkMerge(o MergeOptions) ([]*imagetools.Location, error) {
 
 // candidates flattens a source: the images of an index (with their attestations), or the one image
 // of a manifest with its platform read from its config (os.version and os.features included).
-func candidates(ctx context.Context, r *imagetools.Resolver, src string) ([]candidate, error) {
+func (c *Client) candidates(ctx context.Context, src string) ([]candidate, error) {
 	named, err := reference.ParseNormalizedNamed(src)
 	if err != nil {
 		return nil, fmt.Errorf("invalid source %q: %w", src, err)
 	}
 	ref := reference.TagNameOnly(named).String()
-	dt, desc, err := r.Get(ctx, ref)
+	dt, desc, err := c.get(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", src, err)
 	}
@@ -135,7 +132,7 @@ func candidates(ctx context.Context, r *imagetools.Resolver, src string) ([]cand
 		if err := json.Unmarshal(dt, &mf); err != nil {
 			return nil, fmt.Errorf("source %s: %w", src, err)
 		}
-		p, err := platformOf(ctx, r, loc, desc, mf)
+		p, err := c.platformOf(ctx, loc, desc, mf)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src, err)
 		}
@@ -216,41 +213,43 @@ func indexOf(chosen []candidate, noAttestations bool) (MergeResult, error) {
 	return res, nil
 }
 
-// pushMerged copies images from other repositories, pushes the index to every tag and verifies it.
-func pushMerged(ctx context.Context, r *imagetools.Resolver, tags []*imagetools.Location, chosen []candidate, res MergeResult, noAttestations bool) error {
+// copyInto copies the chosen images (and their attestations) from other repositories into every
+// tag's repository, by digest: never through a tag. Each copy must make progress within the
+// deadline.
+func (c *Client) copyInto(ctx context.Context, tags []*imagetools.Location, chosen []candidate, noAttestations bool) error {
 	for _, tag := range tags {
-		for _, c := range chosen {
-			if c.loc.Name() == tag.Name() {
+		for _, cd := range chosen {
+			if cd.loc.Name() == tag.Name() {
 				continue
 			}
-			descs := []ocispec.Descriptor{c.desc}
+			descs := []ocispec.Descriptor{cd.desc}
 			if !noAttestations {
-				descs = append(descs, c.attests...)
+				descs = append(descs, cd.attests...)
 			}
 			for _, d := range descs {
-				dest, err := imagetools.ParseLocation(tag.Name() + "@" + d.Digest.String()) // by digest: never the tag
-				if err != nil {
+				if err := c.copy(ctx, cd.loc, d, tag.Name()); err != nil {
 					return err
-				}
-				if err := r.Copy(ctx, &imagetools.Source{Desc: d, Ref: c.loc}, dest); err != nil {
-					return fmt.Errorf("copying %s@%s into %s: %w", c.loc.Name(), d.Digest, tag.Name(), err)
 				}
 			}
 		}
 	}
-	var want []string
-	for _, e := range res.Entries {
-		want = append(want, e.Platform)
+	return nil
+}
+
+// copy copies one manifest and everything it references from src into repo, by digest.
+func (c *Client) copy(ctx context.Context, src *imagetools.Location, d ocispec.Descriptor, repo string) error {
+	dest, err := imagetools.ParseLocation(repo + "@" + d.Digest.String())
+	if err != nil {
+		return err
 	}
-	for _, tag := range tags {
-		if err := r.Push(ctx, tag, res.Index, res.JSON); err != nil {
-			return fmt.Errorf("pushing the index to %s: %w", tag, err)
-		}
+	sctx, touch, stop := watchStall(ctx, c.timeout)
+	defer stop()
+	ing, err := c.r.IngesterForLocation(sctx, dest)
+	if err == nil {
+		err = c.r.CopyWithIngester(sctx, &imagetools.Source{Desc: d, Ref: src}, dest, progressIngester{Ingester: ing, touch: touch})
 	}
-	for _, tag := range tags {
-		if err := verifyTag(ctx, r, tag.String(), res.Index.Digest, want); err != nil {
-			return err
-		}
+	if err = stallError(sctx, err); err != nil {
+		return opError(repo, fmt.Sprintf("copying %s@%s into %s", pathOf(src.Name()), d.Digest, pathOf(repo)), err)
 	}
 	return nil
 }

@@ -2,117 +2,88 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/containerd/platforms"
 	"github.com/docker/buildx/util/imagetools"
-	"github.com/moby/buildkit/util/attestation"
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
 
+// Publication is what a publish wrote: the index, and where every tag points now.
+type Publication struct {
+	Index   ocispec.Descriptor
+	Entries []MergeEntry // the images of the index, by platform
+	Tags    []TagState
+}
+
 // PublishBuild combines the per-platform results of a build (images, or indexes with their
-// attestations), pushed by digest to repo, into one index, pushes it to every tag, and reads each
-// tag back to check it holds exactly the platforms wanted. It is the merge of the platforms'
-// results, os.version included.
-func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispec.Descriptor, want, tags []string) (ocispec.Descriptor, error) {
+// attestations), pushed by digest to repo, into one index and publishes it to every tag (see
+// publish). It is the merge of the platforms' results, os.version included.
+func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispec.Descriptor, want, tags []string) (Publication, error) {
+	locs, err := tagLocations(tags)
+	if err != nil {
+		return Publication{}, err
+	}
 	found := make([][]candidate, len(results))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, d := range results {
 		eg.Go(func() (err error) {
-			found[i], err = candidates(ectx, c.r, repo+"@"+d.Digest.String())
+			found[i], err = c.candidates(ectx, repo+"@"+d.Digest.String())
 			return err
 		})
 	}
 	if err := eg.Wait(); err != nil {
-		return ocispec.Descriptor{}, err
+		return Publication{}, err
 	}
 	chosen, err := choose(slices.Concat(found...), nil)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return Publication{}, err
 	}
 	merged, err := indexOf(chosen, false)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return Publication{}, err
 	}
-	var got []string
-	for _, e := range merged.Entries {
-		got = append(got, e.Platform)
+	if got := merged.platforms(); !samePlatforms(got, want) {
+		return Publication{}, fmt.Errorf("the platforms built are %s, not the %s requested: no tag written", strings.Join(got, ", "), strings.Join(want, ", "))
 	}
-	if !samePlatforms(got, want) {
-		return ocispec.Descriptor{}, fmt.Errorf("the platforms built are %s, not the %s requested: no tag written", strings.Join(got, ", "), strings.Join(want, ", "))
-	}
-	var locs []*imagetools.Location
-	for _, t := range tags {
-		loc, err := imagetools.ParseLocation(t)
-		if err != nil {
-			return ocispec.Descriptor{}, err
-		}
-		locs = append(locs, loc)
-	}
-	if err := pushMerged(ctx, c.r, locs, chosen, merged, false); err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	return merged.Index, nil
+	pub, err := c.publish(ctx, locs, merged, want)
+	pub.Entries = merged.Entries
+	return pub, err
 }
 
-// Verify reads a tag back: it must be the index dgst, holding exactly the platforms wanted.
-func (c *Client) Verify(ctx context.Context, tag string, dgst digest.Digest, want []string) error {
-	return verifyTag(ctx, c.r, tag, dgst, want)
-}
-
-// verifyTag reads a tag back: it must be the index just pushed, holding exactly the platforms wanted
-// (attestation manifests aside), each once.
-func verifyTag(ctx context.Context, r *imagetools.Resolver, tag string, dgst digest.Digest, want []string) error {
-	dt, desc, err := r.Get(ctx, tag)
+// publish writes an index to every tag, together or not at all, as far as the registry allows:
+// under this machine's lock of the tags' repositories, it reads where every tag points, pushes
+// the index by digest, moves the tags one by one and reads each back. When a tag cannot be
+// moved, or the publish is interrupted before every tag is verified, the tags already moved are
+// put back (a tag that did not exist is removed again where the registry allows it) and the
+// error says where every tag is. A tag found pointing at another index after the move (a
+// concurrent writer elsewhere) is reported, never claimed as verified.
+func (c *Client) publish(ctx context.Context, tags []*imagetools.Location, idx MergeResult, want []string) (Publication, error) {
+	release, err := c.lockRepos(ctx, tags)
 	if err != nil {
-		return fmt.Errorf("verifying %s: %w", tag, err)
+		return Publication{}, err
 	}
-	if desc.Digest != dgst {
-		return fmt.Errorf("verifying %s: it points at %s, not the index just pushed (%s)", tag, desc.Digest, dgst)
-	}
-	got, err := IndexPlatforms(dt)
+	defer release()
+	tx, err := c.begin(ctx, tags, idx)
 	if err != nil {
-		return fmt.Errorf("verifying %s: %w", tag, err)
+		return Publication{}, fmt.Errorf("%w: no tag written", err)
 	}
-	if !samePlatforms(got, want) {
-		return fmt.Errorf("verifying %s: the index holds %s, want exactly %s", tag, strings.Join(got, ", "), strings.Join(want, ", "))
+	if err := tx.moveAll(ctx); err != nil {
+		return Publication{}, tx.abort(ctx, err)
 	}
-	return nil
+	if err := tx.verifyAll(ctx, want); err != nil {
+		return Publication{}, tx.failVerify(ctx, err)
+	}
+	return Publication{Index: idx.Index, Tags: tx.moved()}, nil
 }
 
-// IsAttestation reports whether an index entry holds an attestation rather than an image.
-func IsAttestation(d ocispec.Descriptor) bool {
-	return d.Annotations[attestation.DockerAnnotationReferenceType] == attestation.DockerAnnotationReferenceTypeDefault
-}
-
-// IndexPlatforms lists the image platforms of an index, attestation manifests left out.
-func IndexPlatforms(dt []byte) ([]string, error) {
-	var idx ocispec.Index
-	if err := json.Unmarshal(dt, &idx); err != nil {
-		return nil, err
-	}
+// merged platforms, in index order.
+func (r MergeResult) platforms() []string {
 	var out []string
-	for _, m := range idx.Manifests {
-		if IsAttestation(m) {
-			continue
-		}
-		if m.Platform == nil {
-			out = append(out, "unknown")
-			continue
-		}
-		out = append(out, platforms.Format(platforms.Normalize(*m.Platform)))
+	for _, e := range r.Entries {
+		out = append(out, e.Platform)
 	}
-	return out, nil
-}
-
-func samePlatforms(got, want []string) bool {
-	g, w := slices.Clone(got), slices.Clone(want)
-	slices.Sort(g)
-	slices.Sort(w)
-	return slices.Equal(g, w)
+	return out
 }

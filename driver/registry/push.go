@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/containerd/containerd/v2/core/content"
@@ -31,27 +30,33 @@ func (c *Client) pushImage(ctx context.Context, repo string, blobs []Blob, manif
 	if err != nil {
 		return err
 	}
-	ing, err := c.r.IngesterForLocation(ctx, loc)
-	if err != nil {
-		return err
-	}
 	for _, b := range blobs {
-		f, err := os.Open(b.Path)
-		if err != nil {
+		if err := c.pushBlob(ctx, loc, b); err != nil {
 			return err
-		}
-		err = content.WriteBlob(ctx, ing, b.Desc.Digest.String(), f, b.Desc)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("pushing %s to %s: %w", b.Desc.Digest, repo, err)
 		}
 	}
 	byDigest, err := imagetools.ParseLocation(repo + "@" + manifest.Digest.String())
 	if err != nil {
 		return err
 	}
-	if err := c.r.Push(ctx, byDigest, manifest, dt); err != nil { // by digest: never a tag
-		return fmt.Errorf("pushing the manifest to %s: %w", repo, err)
+	return c.put(ctx, byDigest, manifest, dt) // by digest: never a tag
+}
+
+// pushBlob uploads one file as a blob; the upload must make progress within the deadline.
+func (c *Client) pushBlob(ctx context.Context, loc *imagetools.Location, b Blob) error {
+	f, err := os.Open(b.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sctx, touch, stop := watchStall(ctx, c.timeout)
+	defer stop()
+	ing, err := c.r.IngesterForLocation(sctx, loc)
+	if err == nil {
+		err = content.WriteBlob(sctx, progressIngester{Ingester: ing, touch: touch}, b.Desc.Digest.String(), f, b.Desc)
+	}
+	if err = stallError(sctx, err); err != nil {
+		return opError(loc.Name(), "pushing blob "+b.Desc.Digest.String()+" to "+pathOf(loc.Name()), err)
 	}
 	return nil
 }

@@ -1,0 +1,256 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/buildx/util/imagetools"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// tagTx is one publish of an index to several tags: what every tag held before, and how far the
+// move went, so that it can be undone.
+type tagTx struct {
+	c         *Client
+	tags      []*imagetools.Location
+	index     ocispec.Descriptor
+	json      []byte
+	before    []*manifest // nil: the tag did not exist
+	attempted int         // tags[:attempted] may have moved
+}
+
+type manifest struct {
+	desc ocispec.Descriptor
+	dt   []byte
+}
+
+// begin reads every tag's current manifest, then pushes the index by digest to every repository
+// of the tags: nothing a user pulls by tag has changed yet.
+func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx MergeResult) (*tagTx, error) {
+	tx := &tagTx{c: c, tags: tags, index: idx.Index, json: idx.JSON, before: make([]*manifest, len(tags))}
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, t := range tags {
+		eg.Go(func() error {
+			m, err := c.current(ectx, t)
+			tx.before[i] = m
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	pushed := map[string]bool{}
+	for _, t := range tags {
+		if pushed[t.Name()] {
+			continue
+		}
+		pushed[t.Name()] = true
+		loc, err := imagetools.ParseLocation(t.Name() + "@" + idx.Index.Digest.String())
+		if err != nil {
+			return nil, err
+		}
+		if err := c.put(ctx, loc, idx.Index, idx.JSON); err != nil {
+			return nil, fmt.Errorf("pushing the index by digest to %s: %w", t.Name(), err)
+		}
+	}
+	return tx, nil
+}
+
+// current is the manifest a tag points at, or nil when the tag does not exist.
+func (c *Client) current(ctx context.Context, t *imagetools.Location) (*manifest, error) {
+	dt, desc, err := c.get(ctx, t.String())
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading tag %s before publishing: %w", t, err)
+	}
+	return &manifest{desc: desc, dt: dt}, nil
+}
+
+// moveAll points the tags at the index one by one; it stops at the first failure or interrupt.
+func (tx *tagTx) moveAll(ctx context.Context) error {
+	for i, t := range tx.tags {
+		if ctx.Err() != nil {
+			return fmt.Errorf("publishing interrupted before tag %s: %w", t, context.Cause(ctx))
+		}
+		tx.attempted = i + 1
+		if err := tx.c.put(ctx, t, tx.index, tx.json); err != nil {
+			return fmt.Errorf("pushing the index to tag %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// verifyAll reads every tag back: the index just pushed, with exactly the platforms wanted.
+func (tx *tagTx) verifyAll(ctx context.Context, want []string) error {
+	for _, t := range tx.tags {
+		if err := tx.c.verify(ctx, t.String(), tx.index.Digest, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failVerify decides what a failed read-back means. Interrupted, or the wrong platforms: the tags
+// go back. Another index on a tag: someone published after this publish; it is reported and left.
+// The tag could not be read: it holds this index as far as the push said, unverified.
+func (tx *tagTx) failVerify(ctx context.Context, err error) error {
+	var other *otherIndexError
+	var unread *unreadableError
+	switch {
+	case ctx.Err() != nil:
+		return tx.abort(ctx, fmt.Errorf("publishing interrupted while verifying: %w", context.Cause(ctx)))
+	case errors.As(err, &other):
+		return &PublishError{Err: err, Tags: tx.states(context.WithoutCancel(ctx))}
+	case errors.As(err, &unread):
+		return &PublishError{Err: fmt.Errorf("%w (every tag was moved to %s; not verified)", err, tx.index.Digest), Tags: tx.states(context.WithoutCancel(ctx))}
+	}
+	return tx.abort(ctx, err)
+}
+
+// abort puts back every tag that may have moved, then reads every tag to say where it is.
+func (tx *tagTx) abort(ctx context.Context, cause error) error {
+	rctx := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	undoErrs := make([]error, tx.attempted)
+	for i := range tx.attempted {
+		_ = i
+	}
+	wg.Wait()
+	states := tx.states(rctx)
+	for i, err := range undoErrs {
+		if err != nil {
+			states[i].Note = err.Error()
+		}
+	}
+	return &PublishError{Err: cause, Tags: states}
+}
+
+// undo puts one tag back as it was: its old manifest, or no tag where there was none. A tag read
+// at anything but this publish's index is left alone: its move never happened, or another
+// publisher wrote it since, and their index is not this publish's to undo.
+func (tx *tagTx) undo(ctx context.Context, i int) error {
+	t := tx.tags[i]
+	if m, err := tx.c.current(ctx, t); err == nil && (m == nil || m.desc.Digest != tx.index.Digest) {
+		return nil
+	}
+	if b := tx.before[i]; b != nil {
+		if err := tx.c.put(ctx, t, b.desc, b.dt); err != nil {
+			return fmt.Errorf("putting it back failed: %w", err)
+		}
+		return nil
+	}
+	if err := tx.c.deleteTag(ctx, t); err != nil {
+		return fmt.Errorf("removing it again failed: %w", err)
+	}
+	return nil
+}
+
+// states reads every tag back (in parallel, each within the deadline) to report where it is.
+func (tx *tagTx) states(ctx context.Context) []TagState {
+	out := make([]TagState, len(tx.tags))
+	var wg sync.WaitGroup
+	for i, t := range tx.tags {
+		wg.Go(func() {
+			s := TagState{Tag: t.String(), Index: tx.index.Digest, Touched: i < tx.attempted}
+			if b := tx.before[i]; b != nil {
+				s.Before = b.desc.Digest
+			}
+			m, err := tx.c.current(ctx, t)
+			switch {
+			case err != nil:
+				s.Unknown, s.Note = true, err.Error()
+			case m != nil:
+				s.Now = m.desc.Digest
+			}
+			out[i] = s
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// moved is every tag at the index, as verified.
+func (tx *tagTx) moved() []TagState {
+	out := make([]TagState, len(tx.tags))
+	for i, t := range tx.tags {
+		out[i] = TagState{Tag: t.String(), Now: tx.index.Digest, Index: tx.index.Digest, Touched: true}
+		if b := tx.before[i]; b != nil {
+			out[i].Before = b.desc.Digest
+		}
+	}
+	return out
+}
+
+// TagState is where a tag was before a publish and where it is now.
+type TagState struct {
+	Tag     string        `json:"tag"`
+	Before  digest.Digest `json:"before,omitempty"` // "": the tag did not exist
+	Now     digest.Digest `json:"now,omitempty"`    // "": the tag does not exist (or Unknown)
+	Index   digest.Digest `json:"-"`                // the index the publish wrote
+	Touched bool          `json:"-"`                // the publish tried to move it
+	Unknown bool          `json:"unknown,omitempty"`
+	Note    string        `json:"note,omitempty"`
+}
+
+// String says where the tag is, in words.
+func (s TagState) String() string {
+	var what string
+	switch {
+	case s.Unknown:
+		what = "unknown (it could not be read back)"
+		if s.Touched {
+			what += fmt.Sprintf("; before this publish it was %s", orNone(s.Before))
+		}
+	case s.Now == s.Before && s.Before == "":
+		what = "does not exist (as before)"
+	case s.Now == s.Before && s.Touched && s.Now != s.Index:
+		what = "put back to " + s.Now.String() + " (as before)"
+	case s.Now == s.Before:
+		what = "unchanged at " + s.Now.String()
+	case s.Now == s.Index && s.Before == "":
+		what = "created at " + s.Now.String() + " (this publish's index)"
+	case s.Now == s.Index:
+		what = "moved to " + s.Now.String() + " (this publish's index; was " + s.Before.String() + ")"
+	case s.Now == "":
+		what = "removed (it was " + s.Before.String() + ")"
+	default:
+		what = "at " + s.Now.String() + ", written by another publisher (was " + orNone(s.Before) + ")"
+	}
+	if s.Note != "" {
+		what += ": " + s.Note
+	}
+	return s.Tag + " " + what
+}
+
+func orNone(d digest.Digest) string {
+	if d == "" {
+		return "absent"
+	}
+	return d.String()
+}
+
+// PublishError is a publish that did not complete: why, and where every tag is now.
+type PublishError struct {
+	Err  error
+	Tags []TagState
+}
+
+func (e *PublishError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	for _, t := range e.Tags {
+		b.WriteString("\n  tag ")
+		b.WriteString(t.String())
+	}
+	return b.String()
+}
+
+func (e *PublishError) Unwrap() error { return e.Err }
