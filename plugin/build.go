@@ -67,6 +67,11 @@ archive) or a Dockerfile is read from standard input.`,
 
 func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
 	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
+	if res != nil {
+		for _, w := range res.Warnings {
+			_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING:", w)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -95,6 +100,9 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	}
 	if res.Index.Digest != "" {
 		_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, res.Tags, len(res.Steps))
+		for _, t := range res.Published {
+			_, _ = fmt.Fprintln(dockerCli.Out(), "  "+t.String())
+		}
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
+		PersistentPreRunE: handleInterrupts(dockerCli.Err()),
 	}
 	cmd.AddCommand(
 		newNodeCommand(dockerCli),
@@ -47,5 +48,6 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newRmCommand(dockerCli),
 		newVersionCommand(dockerCli, info),
 	)
+	wrapRunE(cmd)
 	return cmd
 }

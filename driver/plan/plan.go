@@ -118,6 +118,9 @@ type DockerfileOptions struct {
 	ContextPath string            // a local directory, or a URL (no per-platform lookup then)
 	File        string            // -f, for every platform without its own
 	FileFor     map[string]string // --file-for PLATFORM=PATH
+	// ContextFiles are the files at the root of a context archive read from stdin (nil when
+	// unknown): a per-platform Dockerfile among them is used for its platform.
+	ContextFiles []string
 }
 
 // AssignDockerfiles sets each step's Dockerfile: --file-for, then -f, then a per-platform file
@@ -139,6 +142,12 @@ func AssignDockerfiles(steps []Step, opts DockerfileOptions) error {
 			s.Dockerfile = opts.File
 		case local:
 			s.Dockerfile = platformDockerfile(opts.ContextPath, s.Platform)
+		case opts.ContextFiles != nil:
+			name, err := archiveDockerfile(opts.ContextFiles, s.Platform)
+			if err != nil {
+				return err
+			}
+			s.Dockerfile = name
 		default:
 			s.Dockerfile = "Dockerfile"
 		}
@@ -164,6 +173,18 @@ func PlatformDockerfileNames(platform string) []string {
 	return []string{base + "-" + p.Variant, base}
 }
 
+// archiveDockerfile is the Dockerfile of a platform in a context archive: its per-platform one,
+// else "Dockerfile".
+func archiveDockerfile(files []string, platform string) (string, error) {
+	for _, name := range append(PlatformDockerfileNames(platform), "Dockerfile") {
+		if slices.Contains(files, name) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("platform %s: the build context from stdin holds no Dockerfile (looked for %s)",
+		platform, strings.Join(append(PlatformDockerfileNames(platform), "Dockerfile"), ", "))
+}
+
 func platformDockerfile(dir, platform string) string {
 	for _, name := range PlatformDockerfileNames(platform) {
 		path := filepath.Join(dir, name)
@@ -175,9 +196,6 @@ func platformDockerfile(dir, platform string) string {
 }
 
 func checkFile(path string) error {
-	if path == "-" {
-		return nil
-	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("Dockerfile %s: %w", path, err)

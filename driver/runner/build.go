@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -22,7 +19,6 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
@@ -51,6 +47,10 @@ type Result struct {
 	// Index is the combined multi-platform index pushed to every tag (empty without --push).
 	Index ocispec.Descriptor `json:"-"`
 	Tags  []string           `json:"-"`
+	// Published says where every tag points after the publish.
+	Published []registry.TagState `json:"-"`
+	// Warnings are for the user: what the build did differently from what was asked, and why.
+	Warnings []string `json:"-"`
 }
 
 // StepResult is one platform's build.
@@ -64,16 +64,17 @@ type StepResult struct {
 
 // Plan resolves the builder and routes every platform without building anything.
 func (r *Runner) Plan(ctx context.Context, o Options) (*Result, error) {
-	res, _, _, err := r.plan(ctx, o)
+	res, _, _, err := r.plan(ctx, o, &stdinInput{})
 	return res, err
 }
 
 // plan checks the options, resolves the builder and routes every platform.
-func (r *Runner) plan(ctx context.Context, o Options) (*Result, *parsed, builders.Target, error) {
+func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Result, *parsed, builders.Target, error) {
 	p, err := parseOptions(o)
 	if err != nil {
 		return nil, nil, builders.Target{}, err
 	}
+	p.stdin = stdin
 	t, err := r.builders.Resolve(ctx, p.Builder, p.Timeout)
 	if err != nil {
 		return nil, nil, builders.Target{}, err
@@ -87,7 +88,7 @@ func (r *Runner) plan(ctx context.Context, o Options) (*Result, *parsed, builder
 	if err != nil {
 		return nil, nil, builders.Target{}, err
 	}
-	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor}); err != nil {
+	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names}); err != nil {
 		return nil, nil, builders.Target{}, err
 	}
 	res := &Result{Builder: t.Name, DryRun: p.DryRun, Tags: p.Tags}
@@ -107,57 +108,78 @@ func (r *Runner) plan(ctx context.Context, o Options) (*Result, *parsed, builder
 // --push each platform is pushed by digest, and only when all have succeeded is the combined index
 // pushed to the tags and read back to verify it holds exactly the platforms built.
 func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writer) (*Result, error) {
-	if o.ContextPath == "-" {
-		dir, err := stdinContext(in)
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		o.ContextPath = dir
+	stdin, err := readStdin(&o, in)
+	if err != nil {
+		return nil, err
 	}
-	res, p, t, err := r.plan(ctx, o)
+	defer stdin.cleanup()
+	res, p, t, err := r.plan(ctx, o, stdin)
 	if err != nil || p.DryRun {
 		return res, err
 	}
+	nodes, err := r.prepare(ctx, p, t, res)
+	if err != nil {
+		return res, err
+	}
+	if err := r.run(ctx, p, t, res, nodes, out); err != nil {
+		return res, err
+	}
+	return res, writeMetadata(p.MetadataFile, res)
+}
+
+// prepare checks what must hold before anything runs (the engine --load loads into, every node
+// of the plan answering), clears stale metadata and loads the builder's nodes.
+func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res *Result) (map[string]builder.Node, error) {
 	if err := r.checkLoad(ctx, p, res); err != nil {
 		return nil, err
 	}
 	if err := r.checkStepNodes(ctx, t, res, p.Timeout); err != nil {
 		return nil, err
 	}
-	var nodes map[string]builder.Node
-	if p.Strategy == plan.StrategyBuildKit && slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != plan.StrategyEngine }) {
-		if nodes, err = r.builders.BuildNodes(ctx, t, p.Timeout); err != nil {
-			return nil, err
-		}
+	if err := removeStaleMetadata(p.MetadataFile); err != nil {
+		return nil, err
 	}
-	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
+	if p.Strategy != plan.StrategyBuildKit || !slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != plan.StrategyEngine }) {
+		return nil, nil
+	}
+	nodes, err := r.builders.BuildNodes(ctx, t, p.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	if t.Fallback && p.Push {
+	for _, n := range nodes {
+		_, warnings := proxyArgs(n.ProxyConfig)
+		for _, w := range warnings {
+			if !slices.Contains(res.Warnings, w) {
+				res.Warnings = append(res.Warnings, w)
+			}
+		}
+	}
+	return nodes, nil
+}
+
+// run builds every step with buildx's progress display on out and, with --push, publishes.
+func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node, out io.Writer) error {
+	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
+	if err != nil {
+		return err
+	}
+	if t.Fallback && p.Push && p.Strategy == plan.StrategyBuildKit {
 		err = r.pushFromContext(ctx, p, res, nodes[t.Nodes[0].BuildxNode], printer)
 		if werr := printer.Wait(); err == nil {
 			err = werr
 		}
-		if err != nil {
-			return res, err
-		}
-		return res, writeMetadata(p.MetadataFile, res)
+		return err
 	}
-	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, printer, out))
+	engines := r.newEngineClients()
+	defer engines.close()
+	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, engines, printer, out))
 	if werr := printer.Wait(); err == nil {
 		err = werr
 	}
-	if err != nil {
-		return res, err
+	if err != nil || !p.Push {
+		return err
 	}
-	if p.Push {
-		if err := r.publish(ctx, p, res, descs); err != nil {
-			return res, err
-		}
-	}
-	return res, writeMetadata(p.MetadataFile, res)
+	return r.publish(ctx, p, res, descs)
 }
 
 // publish combines the platforms' results into one index on every tag, verified.
@@ -169,11 +191,11 @@ func (r *Runner) publish(ctx context.Context, p *parsed, res *Result, descs []oc
 		}
 		want = append(want, res.Steps[i].Platform)
 	}
-	idx, err := r.registry.PublishBuild(ctx, p.repos[0], descs, want, p.Tags)
+	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], descs, want, p.Tags)
 	if err != nil {
 		return err
 	}
-	res.Index = idx
+	res.Index, res.Published = pub.Index, pub.Tags
 	return nil
 }
 
@@ -197,55 +219,6 @@ func (r *Runner) checkStepNodes(ctx context.Context, t builders.Target, res *Res
 		return fmt.Errorf("nothing built: %w", err)
 	}
 	return nil
-}
-
-// stepRunner builds one step: on its node's BuildKit, or with the engine strategy on its engine.
-func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
-	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
-		var desc ocispec.Descriptor
-		pw := &detachable{Writer: progress.WithPrefix(printer, s.Platform, true)}
-		err := r.watchNode(ctx, s.Node, p.Timeout, pw, func(ctx context.Context) (err error) {
-			if p.Strategy == plan.StrategyEngine || s.Strategy == plan.StrategyEngine {
-				desc, err = r.engineStep(ctx, p, s, out)
-				return err
-			}
-			node, ok := nodes[s.BuildxNode]
-			if !ok {
-				return fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
-			}
-			desc, err = r.runStep(ctx, p, s, node, pw)
-			return err
-		})
-		if err != nil {
-			return ocispec.Descriptor{}, err // desc may still be written by an abandoned step
-		}
-		return desc, nil
-	}
-}
-
-// runSteps builds every platform in parallel; the first failure cancels the others.
-func (r *Runner) runSteps(ctx context.Context, res *Result, run func(context.Context, *StepResult) (ocispec.Descriptor, error)) ([]ocispec.Descriptor, error) {
-	descs := make([]ocispec.Descriptor, len(res.Steps))
-	eg, ctx := errgroup.WithContext(ctx)
-	var mu sync.Mutex
-	for i := range res.Steps {
-		s := &res.Steps[i]
-		eg.Go(func() error {
-			start := time.Now()
-			desc, err := run(ctx, s)
-			mu.Lock()
-			defer mu.Unlock()
-			s.Duration = time.Since(start)
-			s.Seconds = s.Duration.Round(time.Millisecond).Seconds()
-			if err != nil {
-				return fmt.Errorf("%s on node %s: %w", s.Platform, s.Node, err)
-			}
-			descs[i] = desc
-			s.Digest = desc.Digest.String()
-			return nil
-		})
-	}
-	return descs, eg.Wait()
 }
 
 // resultDescriptor is what a push by digest produced (an image manifest, or an index with
@@ -291,26 +264,6 @@ func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
 		}
 	}
 	return fmt.Errorf("--load: the build has no %s variant, the platform of the current Docker engine", native)
-}
-
-func writeMetadata(path string, res *Result) error {
-	if path == "" {
-		return nil
-	}
-	md := map[string]any{"multiarch.platforms": res.Steps, "multiarch.builder": res.Builder}
-	if res.Index.Digest != "" {
-		md[exptypes.ExporterImageDigestKey] = res.Index.Digest.String()
-		md[exptypes.ExporterImageDescriptorKey] = res.Index
-		md["image.name"] = strings.Join(res.Tags, ",")
-	}
-	dt, err := json.MarshalIndent(md, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, dt, 0o644); err != nil {
-		return fmt.Errorf("writing --metadata-file: %w", err)
-	}
-	return nil
 }
 
 var errNoDescriptor = errors.New("the build pushed no image")

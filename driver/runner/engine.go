@@ -1,16 +1,20 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/containerd/platforms"
-	"github.com/docker/buildx/util/dockerutil"
 	"github.com/moby/go-archive"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -21,41 +25,71 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // engineStep builds one platform with the node's own engine through the classic build endpoint,
 // reads the image back from the engine and pushes it by digest (never a tag) to every repository.
-func (r *Runner) engineStep(ctx context.Context, p *parsed, s *StepResult, out io.Writer) (ocispec.Descriptor, error) {
-	api, err := dockerutil.NewClientAPI(r.dockerCli, s.Node)
-	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("node %s: %w", s.Node, err)
-	}
-	id, err := r.engineBuild(ctx, api, p, s, out)
+func (r *Runner) engineStep(ctx context.Context, p *parsed, s *StepResult, engines *engineClients, out io.Writer) (ocispec.Descriptor, error) {
+	api, _, err := engines.get(s.Node)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	defer func() { _, _ = api.ImageRemove(context.WithoutCancel(ctx), id, client.ImageRemoveOptions{Force: true}) }()
+	b := &engineBuild{api: api, timeout: p.Timeout}
+	defer b.cleanup(ctx)
+	id, err := r.engineBuild(ctx, b, p, s, out)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if !p.Push {
+		return ocispec.Descriptor{}, nil // built and checked; nothing leaves the node without --push
+	}
 	dir, err := os.MkdirTemp("", "multiarch-engine-")
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	defer os.RemoveAll(dir)
-	if err := saveImage(ctx, api, id, dir); err != nil {
+	arch, err := saveImage(ctx, api, id, dir)
+	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("reading the image back from node %s: %w", s.Node, err)
 	}
-	return pushSaved(ctx, r.registry, dir, p.repos)
+	return pushSaved(ctx, r.registry.WithTimeout(p.Timeout), arch, p.repos)
+}
+
+// engineBuild is one classic build on a node's engine and the images it made, removed when the
+// step ends (built, failed or interrupted), within the deadline.
+type engineBuild struct {
+	api     client.APIClient
+	timeout time.Duration
+	mu      sync.Mutex
+	images  []string // the latest image the build committed, and the final one
+}
+
+func (b *engineBuild) made(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.images = append(b.images, id)
+}
+
+// cleanup removes the images the build made with their untagged parents (the intermediate
+// images); the base image it pulled stays.
+func (b *engineBuild) cleanup(ctx context.Context) {
+	b.mu.Lock()
+	ids := slices.Clone(b.images)
+	b.mu.Unlock()
+	for _, id := range slices.Backward(ids) {
+		_ = deadline.Call(context.WithoutCancel(ctx), b.timeout, func(ctx context.Context) error {
+			_, err := b.api.ImageRemove(ctx, id, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			return err
+		})
+	}
 }
 
 // engineBuild sends the context to the engine's classic builder and returns the built image ID.
-func (r *Runner) engineBuild(ctx context.Context, api client.APIClient, p *parsed, s *StepResult, out io.Writer) (string, error) {
-	if !plan.IsLocalDir(p.ContextPath) {
-		return "", fmt.Errorf("the engine strategy needs a local build context, not %s", p.ContextPath)
-	}
-	rel, err := filepath.Rel(p.ContextPath, s.Dockerfile)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return "", fmt.Errorf("the engine strategy needs the Dockerfile inside the build context: %s", s.Dockerfile)
-	}
-	tarball, err := contextTar(p.ContextPath)
+func (r *Runner) engineBuild(ctx context.Context, b *engineBuild, p *parsed, s *StepResult, out io.Writer) (string, error) {
+	api := b.api
+	tarball, rel, err := engineContext(p, s)
 	if err != nil {
 		return "", err
 	}
@@ -76,11 +110,12 @@ func (r *Runner) engineBuild(ctx context.Context, api client.APIClient, p *parse
 	}
 	defer res.Body.Close()
 	var id string
-	w := &prefixWriter{w: out, prefix: "[" + s.Platform + " " + s.Node + "] "}
+	w := &stepTracker{w: &prefixWriter{w: out, prefix: "[" + s.Platform + " " + s.Node + "] "}, made: b.made}
 	err = jsonmessage.DisplayJSONMessagesStream(res.Body, w, 0, false, func(msg jsonstream.Message) {
 		var aux struct{ ID string }
 		if msg.Aux != nil && json.Unmarshal(*msg.Aux, &aux) == nil && aux.ID != "" {
 			id = aux.ID
+			b.made(id)
 		}
 	})
 	if err != nil {
@@ -113,6 +148,26 @@ func variantSuffix(v string) string {
 		return ""
 	}
 	return "/" + v
+}
+
+// engineContext is the context the classic build API takes (a tar archive) and the Dockerfile's
+// path inside it: a local directory tarred, or the archive read from stdin as it is.
+func engineContext(p *parsed, s *StepResult) (io.ReadCloser, string, error) {
+	if p.stdin != nil && p.stdin.tar != nil {
+		if p.File != "" || p.fileFor[s.Platform] != "" {
+			return nil, "", fmt.Errorf("the engine strategy needs the Dockerfile inside the build context, not %s", s.Dockerfile)
+		}
+		return io.NopCloser(bytes.NewReader(p.stdin.tar)), s.Dockerfile, nil
+	}
+	if !plan.IsLocalDir(p.ContextPath) {
+		return nil, "", fmt.Errorf("the engine strategy needs a local build context, not %s", redact.URL(p.ContextPath))
+	}
+	rel, err := filepath.Rel(p.ContextPath, s.Dockerfile)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return nil, "", fmt.Errorf("the engine strategy needs the Dockerfile inside the build context: %s", s.Dockerfile)
+	}
+	tarball, err := contextTar(p.ContextPath)
+	return tarball, rel, err
 }
 
 // contextTar tars a build context, leaving out what .dockerignore excludes.
@@ -156,4 +211,36 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		p.mid = !strings.HasSuffix(line, "\n")
 	}
 	return len(b), nil
+}
+
+// stepTracker reads the classic builder's output ("Step 2/3 : RUN ...", " ---> 3f2a1b0c9d8e") for
+// the images it commits, so that a build that fails or is interrupted half way leaves none behind
+// (the image of a FROM step is the base, not the build's own).
+type stepTracker struct {
+	w       io.Writer
+	made    func(id string)
+	partial string
+	from    bool
+}
+
+var (
+	stepLine  = regexp.MustCompile(`^Step \d+/\d+ : (\S+)`)
+	imageLine = regexp.MustCompile(`^ ---> ([0-9a-f]{12,64})$`)
+)
+
+func (t *stepTracker) Write(b []byte) (int, error) {
+	t.partial += string(b)
+	for {
+		line, rest, ok := strings.Cut(t.partial, "\n")
+		if !ok {
+			break
+		}
+		t.partial = rest
+		if m := stepLine.FindStringSubmatch(line); m != nil {
+			t.from = strings.EqualFold(m[1], "FROM")
+		} else if m := imageLine.FindStringSubmatch(line); m != nil && !t.from {
+			t.made(m[1])
+		}
+	}
+	return t.w.Write(b)
 }

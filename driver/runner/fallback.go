@@ -10,11 +10,12 @@ import (
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // pushFromContext is --push without a multiarch builder: the current context's own BuildKit builds
-// every platform in one solve and pushes the index to the tags itself (an engine's BuildKit cannot
-// push by digest). The tags are written once, after every platform has built.
+// every platform in one solve and pushes the result by digest (never a tag); the index is then
+// published to the tags like any build's, together or not at all, and verified.
 func (r *Runner) pushFromContext(ctx context.Context, p *parsed, res *Result, node builder.Node, printer *progress.Printer) error {
 	first := res.Steps[0]
 	for _, s := range res.Steps[1:] {
@@ -32,11 +33,19 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, res *Result, no
 		plats = append(plats, s.Platform)
 	}
 	so.FrontendAttrs["platform"] = strings.Join(plats, ",")
-	so.Exports = []client.ExportEntry{{Type: "moby", Attrs: map[string]string{"name": strings.Join(p.Tags, ","), "push": "true"}}}
-	resp, err := solve(ctx, node, so, progress.WithPrefix(printer, first.Node, false))
+	so.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
+		"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true",
+	}}}
+	pw := &detachable{Writer: progress.WithPrefix(printer, first.Node, false)}
+	var resp *client.SolveResponse
+	live := &liveness{}
+	err = watch(ctx, first.Node, first.Node, p.Timeout, live, pw, func(ctx context.Context) (err error) {
+		resp, err = solve(ctx, node, so, pw, live, p.Timeout)
+		return err
+	})
 	if err != nil {
-		if strings.Contains(err.Error(), "exporting multiple references") {
-			err = fmt.Errorf("%w (this engine's classic image store cannot hold multi-platform images: enable the containerd image store, or build on a multiarch builder: docker multiarch node add, docker multiarch create)", err)
+		if strings.Contains(err.Error(), "exporting multiple references") || strings.Contains(err.Error(), "push-by-digest") {
+			err = fmt.Errorf("%w (this engine's image store cannot push a multi-platform image by digest: enable the containerd image store, or build on a multiarch builder: docker multiarch node add, docker multiarch create)", err)
 		}
 		return fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, err)
 	}
@@ -44,29 +53,22 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, res *Result, no
 	if err != nil {
 		return err
 	}
-	res.Index = desc
 	for i := range res.Steps {
 		res.Steps[i].Duration = time.Since(start)
 		res.Steps[i].Seconds = res.Steps[i].Duration.Round(time.Millisecond).Seconds()
 	}
-	for _, tag := range p.Tags {
-		if err := r.registry.Verify(ctx, tag, desc.Digest, plats); err != nil {
-			return err
-		}
+	if desc.Digest == "" {
+		return fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, errNoDescriptor)
 	}
-	return r.fillDigests(ctx, p.Tags[0], res)
-}
-
-// fillDigests sets each step's digest from the pushed index.
-func (r *Runner) fillDigests(ctx context.Context, tag string, res *Result) error {
-	info, err := r.registry.Inspect(ctx, tag)
+	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags)
 	if err != nil {
 		return err
 	}
-	for _, m := range info.Manifests {
+	res.Index, res.Published = pub.Index, pub.Tags
+	for _, e := range pub.Entries {
 		for i := range res.Steps {
-			if !m.Attestation && res.Steps[i].Platform == m.Platform {
-				res.Steps[i].Digest = m.Digest
+			if res.Steps[i].Platform == e.Platform {
+				res.Steps[i].Digest = e.Digest
 			}
 		}
 	}

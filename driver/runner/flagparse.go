@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
@@ -17,7 +18,7 @@ func csvFields(flag, value string) ([][2]string, error) {
 	r := csv.NewReader(strings.NewReader(value))
 	fields, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("invalid %s %q: %w", flag, value, err)
+		return nil, fmt.Errorf("invalid %s %q: %w", flag, shown(value), err)
 	}
 	var out [][2]string
 	for _, f := range fields {
@@ -49,7 +50,7 @@ func parseCacheEntries(flag string, values []string) ([]client.CacheOptionsEntry
 			e.Attrs[f[0]] = f[1]
 		}
 		if e.Type == "" {
-			return nil, fmt.Errorf("invalid %s %q: type is required (registry, local, gha, s3, ...)", flag, v)
+			return nil, fmt.Errorf("invalid %s %q: type is required (registry, local, gha, s3, ...)", flag, shown(v))
 		}
 		out = append(out, e)
 	}
@@ -75,14 +76,14 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 		case "type":
 			typ = f[1]
 		default:
-			return s, fmt.Errorf("invalid --secret %q: unknown key %q", v, f[0])
+			return s, fmt.Errorf("invalid --secret %q: unknown key %q", shown(v), f[0])
 		}
 	}
 	if typ == "env" && s.Env == "" {
 		s.Env, s.FilePath = s.FilePath, ""
 	}
 	if s.ID == "" {
-		return s, fmt.Errorf("invalid --secret %q: id is required", v)
+		return s, fmt.Errorf("invalid --secret %q: id is required", shown(v))
 	}
 	if s.FilePath == "" && s.Env == "" {
 		s.Env = s.ID // buildx: a bare id reads the environment variable of that name
@@ -133,13 +134,21 @@ func parseAttest(kind, v string) (string, bool, error) {
 		case f[0] == "disabled" && f[1] == "true":
 			return "", false, nil
 		case f[0] == "type" && f[1] != kind:
-			return "", false, fmt.Errorf("invalid --%s %q: type must be %s", kind, v, kind)
+			return "", false, fmt.Errorf("invalid --%s %q: type must be %s", kind, shown(v), kind)
 		case f[0] == "type":
 		case f[0] == "mode" && kind == "provenance" && f[1] != "min" && f[1] != "max":
-			return "", false, fmt.Errorf("invalid --provenance %q: mode must be min or max", v)
+			return "", false, fmt.Errorf("invalid --provenance %q: mode must be min or max", shown(v))
 		default:
 			attrs = append(attrs, f[0]+"="+f[1])
 		}
 	}
 	return strings.Join(attrs, ","), true, nil
 }
+
+// safeKeys are the keys of CSV flag values (--cache-*, --secret, --provenance, --sbom) whose values
+// are shown in errors; every other value (access keys, tokens, ...) is masked.
+var safeKeys = []string{"type", "ref", "mode", "id", "src", "source", "env", "dest", "scope", "region", "bucket",
+	"name", "compression", "image-manifest", "oci-mediatypes", "ignore-error", "generator", "disabled", "builder-id"}
+
+// shown is a flag value as errors may show it: never whole when it may hold a secret.
+func shown(v string) string { return redact.CSV(v, safeKeys...) }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // Options are the flags of `docker multiarch build`, as the user gave them.
@@ -64,6 +66,7 @@ type parsed struct {
 	ssh       []sshprovider.AgentConfig
 	attests   map[string]string // frontend attrs attest:<type>
 	display   progressui.DisplayMode
+	stdin     *stdinInput // what was read from standard input
 }
 
 // parseOptions checks every option; an error names the bad value and nothing has run.
@@ -93,22 +96,19 @@ func (p *parsed) parseContext() error {
 	}
 	st, err := os.Stat(p.ContextPath)
 	if err != nil {
-		return fmt.Errorf("build context %s: %w", p.ContextPath, err)
+		return fmt.Errorf("build context %s: %w", redact.URL(p.ContextPath), err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("build context %s is not a directory", p.ContextPath)
+		return fmt.Errorf("build context %s is not a directory", redact.URL(p.ContextPath))
 	}
 	return nil
 }
 
 func (p *parsed) parseTags() error {
 	for _, t := range p.Tags {
-		named, err := reference.ParseNormalizedNamed(t)
+		named, err := registry.ParseTag(t)
 		if err != nil {
-			return fmt.Errorf("invalid tag %q: %w", t, err)
-		}
-		if _, ok := named.(reference.Digested); ok {
-			return fmt.Errorf("invalid tag %q: a tag cannot carry a digest", t)
+			return err
 		}
 		repo := named.Name()
 		if !slices.Contains(p.repos, repo) {
@@ -163,11 +163,11 @@ func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 	for _, kv := range in {
 		k, v, ok := strings.Cut(kv, "=")
 		if k == "" {
-			return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, kv)
+			return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, maskValue(kv))
 		}
 		if !ok {
 			if !fromEnv {
-				return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, kv)
+				return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, maskValue(kv))
 			}
 			if v, ok = os.LookupEnv(k); !ok {
 				continue
@@ -264,4 +264,12 @@ func (p *parsed) parseOutputs() error {
 // cacheSuffix is the tag suffix --cache-ref keeps a platform's cache under.
 func cacheSuffix(platform string) string {
 	return "cache-" + strings.ReplaceAll(platform, "/", "-")
+}
+
+// maskValue is KEY=VALUE with the value masked: build args and labels may carry secrets.
+func maskValue(kv string) string {
+	if k, _, ok := strings.Cut(kv, "="); ok {
+		return k + "=" + redact.Mask
+	}
+	return kv
 }

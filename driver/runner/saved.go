@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -19,73 +20,131 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// saveImage writes `docker save` of an image into dir: regular files and symlinks (duplicate
-// layers), never a path outside dir.
-func saveImage(ctx context.Context, api client.APIClient, id, dir string) error {
+// savedArchive is a `docker save` archive (docker-archive or OCI layout) read into a directory
+// without recreating its paths: every regular file is stored under a name of our own, and links
+// are resolved inside the archive's own namespace, so nothing in the archive can reach outside dir
+// (absolute names, "..", symlinks pointing out or in loops are refused).
+type savedArchive struct {
+	dir   string
+	files map[string]string // archive path -> file in dir
+	links map[string]string // archive path -> archive path it points at
+}
+
+// saveImage reads `docker save` of an image into dir.
+func saveImage(ctx context.Context, api client.APIClient, id, dir string) (*savedArchive, error) {
 	rc, err := api.ImageSave(ctx, []string{id})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	return readSaved(rc, dir)
+}
+
+func readSaved(r io.Reader, dir string) (*savedArchive, error) {
+	a := &savedArchive{dir: dir, files: map[string]string{}, links: map[string]string{}}
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return a, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := extract(tr, h, dir); err != nil {
-			return err
+		if err := a.add(tr, h); err != nil {
+			return nil, err
 		}
 	}
 }
 
-func extract(tr *tar.Reader, h *tar.Header, dir string) error {
-	name := filepath.Clean(filepath.FromSlash(h.Name))
-	if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("unsafe path %q in the saved image", h.Name)
+// archivePath cleans a name of the archive; it must stay inside the archive.
+func archivePath(name string) (string, error) {
+	clean := path.Clean("/" + name)[1:]
+	if strings.HasPrefix(name, "/") || clean == "" || strings.Contains("/"+name+"/", "/../") {
+		return "", fmt.Errorf("unsafe path %q in the saved image", name)
 	}
-	path := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	return clean, nil
+}
+
+func (a *savedArchive) add(tr *tar.Reader, h *tar.Header) error {
+	name, err := archivePath(h.Name)
+	if err != nil {
+		if h.Typeflag == tar.TypeDir && strings.Trim(h.Name, "./") == "" {
+			return nil // the archive's root
+		}
 		return err
 	}
 	switch h.Typeflag {
 	case tar.TypeReg:
-		f, err := os.Create(path)
+		f, err := os.CreateTemp(a.dir, "file-*")
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(f, tr); err != nil {
-			f.Close()
-			return err
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
-		return f.Close()
+		a.files[name] = f.Name()
+		return err
 	case tar.TypeSymlink:
-		target := filepath.Join(filepath.Dir(path), h.Linkname)
-		if rel, err := filepath.Rel(dir, target); err != nil || strings.HasPrefix(rel, "..") {
-			return fmt.Errorf("unsafe link %q in the saved image", h.Name)
+		if strings.HasPrefix(h.Linkname, "/") {
+			return fmt.Errorf("unsafe link %q -> %q in the saved image", h.Name, h.Linkname)
 		}
-		return os.Symlink(h.Linkname, path)
+		target, err := archivePath(path.Join(path.Dir(name), h.Linkname))
+		if err != nil {
+			return fmt.Errorf("unsafe link %q -> %q in the saved image", h.Name, h.Linkname)
+		}
+		a.links[name] = target
+	case tar.TypeLink:
+		target, err := archivePath(h.Linkname)
+		if err != nil {
+			return fmt.Errorf("unsafe hard link %q -> %q in the saved image", h.Name, h.Linkname)
+		}
+		a.links[name] = target
 	}
 	return nil
 }
 
+// file is the file in dir holding an archive path, following links (a few hops at most).
+func (a *savedArchive) file(name string) (string, error) {
+	p, err := archivePath(name)
+	if err != nil {
+		return "", err
+	}
+	for range 16 {
+		if f, ok := a.files[p]; ok {
+			return f, nil
+		}
+		next, ok := a.links[p]
+		if !ok {
+			return "", fmt.Errorf("%s is not in the saved image", name)
+		}
+		p = next
+	}
+	return "", fmt.Errorf("%s: too many links in the saved image", name)
+}
+
 // pushSaved pushes a saved image (docker-archive or OCI layout with a manifest.json) by digest to
 // every repository: config, layers (gzip-compressed where they are not), then the manifest.
-func pushSaved(ctx context.Context, reg *registry.Client, dir string, repos []string) (ocispec.Descriptor, error) {
+func pushSaved(ctx context.Context, reg *registry.Client, arch *savedArchive, repos []string) (ocispec.Descriptor, error) {
 	var saved []struct {
 		Config string
 		Layers []string
 	}
-	if err := readJSON(filepath.Join(dir, "manifest.json"), &saved); err != nil {
+	mfPath, err := arch.file("manifest.json")
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if err := readJSON(mfPath, &saved); err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	if len(saved) != 1 {
 		return ocispec.Descriptor{}, fmt.Errorf("the saved image holds %d images, want 1", len(saved))
 	}
-	cfgPath := filepath.Join(dir, filepath.FromSlash(saved[0].Config))
+	cfgPath, err := arch.file(saved[0].Config)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	cfg, err := blobOf(cfgPath, ocispec.MediaTypeImageConfig)
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -101,7 +160,11 @@ func pushSaved(ctx context.Context, reg *registry.Client, dir string, repos []st
 	mf := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg.Desc}
 	mf.SchemaVersion = 2
 	for i, l := range saved[0].Layers {
-		b, diffID, err := layerBlob(filepath.Join(dir, filepath.FromSlash(l)), dir)
+		layerPath, err := arch.file(l)
+		if err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		b, diffID, err := layerBlob(layerPath, arch.dir)
 		if err != nil {
 			return ocispec.Descriptor{}, err
 		}

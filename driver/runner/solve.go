@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,7 +10,9 @@ import (
 	"maps"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/distribution/reference"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker/buildx/builder"
 	bxdriver "github.com/docker/buildx/driver"
@@ -20,6 +23,7 @@ import (
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/session/upload/uploadprovider"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
@@ -27,20 +31,21 @@ import (
 
 // runStep builds one platform on its node through BuildKit's Dockerfile frontend and returns what
 // the push by digest produced.
-func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer) (ocispec.Descriptor, error) {
+func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer, live *liveness) (ocispec.Descriptor, error) {
 	so, err := r.solveOpt(ctx, p, s, node)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	resp, err := solve(ctx, node, so, pw)
+	resp, err := solve(ctx, node, so, pw, live, p.Timeout)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	return resultDescriptor(resp)
 }
 
-// solve boots a node's BuildKit if needed and runs one solve, its progress going to pw.
-func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer) (*client.SolveResponse, error) {
+// solve boots a node's BuildKit if needed and runs one solve, its progress going to pw; from then
+// on the watchdog checks that BuildKit itself answers.
+func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer, live *liveness, timeout time.Duration) (*client.SolveResponse, error) {
 	if node.Driver == nil {
 		return nil, fmt.Errorf("node %s: %w", node.Endpoint, node.Err)
 	}
@@ -48,10 +53,29 @@ func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progr
 	if err != nil {
 		return nil, fmt.Errorf("starting BuildKit: %w", err)
 	}
-	ch, done := progress.NewChannel(progress.ResetTime(pw))
+	live.set("BuildKit", buildkitProbe(c))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watch := newPushWatch(progress.ResetTime(pw), timeout, pushRegistry(so), cancel)
+	defer watch.close()
+	ch, done := progress.NewChannel(watch)
 	resp, err := c.Solve(ctx, nil, *so, ch)
 	<-done
+	if err != nil && ctx.Err() != nil {
+		return resp, context.Cause(ctx)
+	}
 	return resp, err
+}
+
+// pushRegistry is the registry a solve pushes to, for naming it when it stops answering.
+func pushRegistry(so *client.SolveOpt) string {
+	for _, e := range so.Exports {
+		name, _, _ := strings.Cut(e.Attrs["name"], ",")
+		if named, err := reference.ParseNormalizedNamed(name); err == nil {
+			return reference.Domain(named)
+		}
+	}
+	return "(unknown)"
 }
 
 // solveOpt is what buildx would send for `docker buildx build --platform P` of this step.
@@ -68,7 +92,8 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 	} else if node.Driver.IsMobyDriver() {
 		attrs["image-resolve-mode"] = "local"
 	}
-	for k, v := range node.ProxyConfig {
+	proxies, _ := proxyArgs(node.ProxyConfig)
+	for k, v := range proxies {
 		attrs["build-arg:"+k] = v
 	}
 	for k, v := range p.buildArgs {
@@ -96,7 +121,7 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 	if err != nil {
 		return nil, err
 	}
-	so.Session = sessions
+	so.Session = append(sessions, so.Session...)
 	so.CacheImports, so.CacheExports = p.cacheFrom, p.cacheTo
 	if p.CacheRef != "" {
 		ref := p.CacheRef + ":" + cacheSuffix(s.Platform)
@@ -111,7 +136,13 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 // remote context.
 func (r *Runner) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error {
 	so.LocalMounts = map[string]fsutil.FS{}
-	if plan.IsLocalDir(p.ContextPath) {
+	if p.stdin != nil && p.stdin.tar != nil {
+		// The archive from stdin goes to BuildKit as it is, as buildx sends it: the frontend
+		// fetches it through the session and unpacks it there.
+		up := uploadprovider.New()
+		so.FrontendAttrs["context"] = up.Add(io.NopCloser(bytes.NewReader(p.stdin.tar)))
+		so.Session = append(so.Session, up)
+	} else if plan.IsLocalDir(p.ContextPath) {
 		fs, err := fsutil.NewFS(p.ContextPath)
 		if err != nil {
 			return fmt.Errorf("build context %s: %w", p.ContextPath, err)

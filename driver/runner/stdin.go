@@ -2,72 +2,138 @@ package runner
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/util/archiveutil"
+	"github.com/moby/go-archive/compression"
 )
 
-// stdinContext turns `build -` into a local context, as docker buildx does: stdin is either a tar
-// archive (plain or gzip) holding the context, or a Dockerfile for an empty context. The returned
-// directory is the caller's to remove.
-func stdinContext(in io.Reader) (string, error) {
+// stdinInput is what a build read from standard input, as docker buildx reads it: the context as
+// an archive (streamed to BuildKit as it is, never extracted on this machine), or a Dockerfile
+// (for `build -` with an empty context, `-f -` or `--file-for PLATFORM=-`).
+type stdinInput struct {
+	tar   []byte   // the context archive (tar, plain or compressed)
+	names []string // the regular files at the archive's root (nil when they cannot be listed)
+	dir   string   // a temp dir holding Dockerfiles read from stdin; the caller removes it
+}
+
+// readStdin takes what the options ask of standard input and rewrites them to point at it. It
+// refuses two readers of standard input, as buildx does.
+func readStdin(o *Options, in io.Reader) (*stdinInput, error) {
+	var readers []string
+	if o.ContextPath == "-" {
+		readers = append(readers, "the build context (-)")
+	}
+	if o.File == "-" {
+		readers = append(readers, "-f -")
+	}
+	for _, f := range o.FileFor {
+		if plat, p, ok := strings.Cut(f, "="); ok && p == "-" {
+			readers = append(readers, "--file-for "+plat+"=-")
+		}
+	}
+	switch {
+	case len(readers) == 0:
+		return &stdinInput{}, nil
+	case len(readers) > 1:
+		return nil, fmt.Errorf("standard input can be read only once, but %s all ask for it", strings.Join(readers, " and "))
+	}
+	data, err := readAll(in)
+	if err != nil {
+		return nil, err
+	}
+	s := &stdinInput{}
+	switch {
+	case o.ContextPath == "-" && archiveutil.IsArchive(data):
+		s.tar, s.names = data, rootFiles(data)
+		return s, nil
+	case o.ContextPath == "-" && o.File != "":
+		return nil, fmt.Errorf("standard input holds a Dockerfile, and -f %s gives another: give one of them", o.File)
+	}
+	return s, s.dockerfile(o, data)
+}
+
+// dockerfile writes a Dockerfile read from stdin into a temp dir and points the option that asked
+// for it there; `build -` then builds with that empty directory as its context.
+func (s *stdinInput) dockerfile(o *Options, data []byte) error {
+	dir, err := os.MkdirTemp("", "multiarch-stdin-")
+	if err != nil {
+		return err
+	}
+	s.dir = dir
+	file := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return err
+	}
+	switch {
+	case o.ContextPath == "-":
+		o.ContextPath = dir
+	case o.File == "-":
+		o.File = file
+	default:
+		o.FileFor = slices.Clone(o.FileFor)
+		for i, f := range o.FileFor {
+			if plat, p, _ := strings.Cut(f, "="); p == "-" {
+				o.FileFor[i] = plat + "=" + file
+			}
+		}
+	}
+	return nil
+}
+
+func readAll(in io.Reader) ([]byte, error) {
 	if in == nil {
-		return "", errors.New("build context from stdin: no standard input")
+		return nil, errors.New("build input from stdin: no standard input")
 	}
 	data, err := io.ReadAll(in)
 	if err != nil {
-		return "", fmt.Errorf("reading the build context from stdin: %w", err)
+		return nil, fmt.Errorf("reading standard input: %w", err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return "", errors.New("build context from stdin: standard input is empty")
+		return nil, errors.New("build input from stdin: standard input is empty")
 	}
-	dir, err := os.MkdirTemp("", "multiarch-stdin-")
+	return data, nil
+}
+
+// rootFiles lists the regular files at the root of a context archive (so a per-platform
+// Dockerfile in it is found); nil when the archive cannot be read here.
+func rootFiles(data []byte) []string {
+	rc, err := compression.DecompressStream(bytes.NewReader(data))
 	if err != nil {
-		return "", err
+		return nil
 	}
-	if err := fillContext(dir, data); err != nil {
-		os.RemoveAll(dir)
-		return "", err
-	}
-	return dir, nil
-}
-
-func fillContext(dir string, data []byte) error {
-	if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
-		gz, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return fmt.Errorf("build context from stdin: %w", err)
-		}
-		if data, err = io.ReadAll(gz); err != nil {
-			return fmt.Errorf("build context from stdin: %w", err)
-		}
-	}
-	if len(data) > 262 && string(data[257:262]) == "ustar" {
-		return untar(dir, data)
-	}
-	return os.WriteFile(filepath.Join(dir, "Dockerfile"), data, 0o644)
-}
-
-func untar(dir string, data []byte) error {
-	tr := tar.NewReader(bufio.NewReader(bytes.NewReader(data)))
+	defer rc.Close()
+	var names []string
+	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return names
 		}
 		if err != nil {
-			return fmt.Errorf("build context from stdin: %w", err)
+			return nil
 		}
-		if h.Typeflag == tar.TypeDir {
-			continue
+		name := path.Clean("/" + h.Name)[1:]
+		if strings.Contains("/"+h.Name+"/", "/../") {
+			continue // not inside the context: BuildKit will not see it either
 		}
-		if err := extract(tr, h, dir); err != nil {
-			return fmt.Errorf("build context from stdin: %w", err)
+		if (h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeSymlink) && name != "" && !strings.Contains(name, "/") {
+			names = append(names, name)
 		}
+	}
+}
+
+// cleanup removes what reading stdin left on disk.
+func (s *stdinInput) cleanup() {
+	if s != nil && s.dir != "" {
+		_ = os.RemoveAll(s.dir)
 	}
 }

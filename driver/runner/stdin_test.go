@@ -6,55 +6,104 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-func TestStdinContext(t *testing.T) {
-	var plain bytes.Buffer
-	tw := tar.NewWriter(&plain)
-	for name, data := range map[string]string{"Dockerfile.linux-arm64": "FROM scratch\n", "sub/file": "x"} {
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+func tarOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for name, data := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
 		tw.Write([]byte(data))
 	}
 	tw.Close()
+	return b.Bytes()
+}
+
+func TestReadStdinStreamsAContextArchive(t *testing.T) {
+	plain := tarOf(t, map[string]string{"Dockerfile.linux-arm64": "FROM scratch\n", "sub/file": "x", "../escape": "x"})
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(plain.Bytes())
+	zw.Write(plain)
 	zw.Close()
-
-	for name, in := range map[string][]byte{"tar": plain.Bytes(), "tar.gz": gz.Bytes()} {
-		dir, err := stdinContext(bytes.NewReader(in))
+	for name, in := range map[string][]byte{"tar": plain, "tar.gz": gz.Bytes()} {
+		o := Options{ContextPath: "-"}
+		s, err := readStdin(&o, bytes.NewReader(in))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		defer os.RemoveAll(dir)
-		if b, err := os.ReadFile(filepath.Join(dir, "sub", "file")); err != nil || string(b) != "x" {
-			t.Errorf("%s: sub/file = %q, %v", name, b, err)
+		if !bytes.Equal(s.tar, in) || s.dir != "" || o.ContextPath != "-" {
+			t.Errorf("%s: the archive must go to BuildKit as it is, nothing extracted: dir %q, context %q", name, s.dir, o.ContextPath)
 		}
-		if _, err := os.Stat(filepath.Join(dir, "Dockerfile.linux-arm64")); err != nil {
-			t.Errorf("%s: %v", name, err)
+		if !slices.Equal(s.names, []string{"Dockerfile.linux-arm64"}) {
+			t.Errorf("%s: root files %v", name, s.names)
 		}
 	}
+}
 
-	dir, err := stdinContext(strings.NewReader("FROM scratch\nCOPY a b\n"))
+func TestReadStdinDockerfiles(t *testing.T) {
+	const df = "FROM scratch\nCOPY a b\n"
+	o := Options{ContextPath: "-"}
+	s, err := readStdin(&o, strings.NewReader(df))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	if b, _ := os.ReadFile(filepath.Join(dir, "Dockerfile")); string(b) != "FROM scratch\nCOPY a b\n" {
-		t.Errorf("Dockerfile from stdin = %q", b)
+	defer s.cleanup()
+	if b, _ := os.ReadFile(filepath.Join(o.ContextPath, "Dockerfile")); string(b) != df {
+		t.Errorf("build -: Dockerfile %q in %s", b, o.ContextPath)
 	}
 
-	if _, err := stdinContext(strings.NewReader("  \n")); err == nil || !strings.Contains(err.Error(), "empty") {
-		t.Errorf("empty stdin: %v", err)
+	o = Options{ContextPath: ".", File: "-"}
+	s2, err := readStdin(&o, strings.NewReader(df))
+	if err != nil {
+		t.Fatal(err)
 	}
-	var evil bytes.Buffer
-	tw = tar.NewWriter(&evil)
-	tw.WriteHeader(&tar.Header{Name: "../escape", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
-	tw.Write([]byte("x"))
-	tw.Close()
-	if _, err := stdinContext(bytes.NewReader(evil.Bytes())); err == nil || !strings.Contains(err.Error(), "unsafe") {
-		t.Errorf("a path out of the context: %v", err)
+	if b, _ := os.ReadFile(o.File); string(b) != df {
+		t.Errorf("-f -: %q from %s", b, o.File)
+	}
+	s2.cleanup()
+	if _, err := os.Stat(o.File); !os.IsNotExist(err) {
+		t.Errorf("cleanup left %s", o.File)
+	}
+
+	given := []string{"linux/amd64=Dockerfile.x", "linux/arm64=-"}
+	o = Options{ContextPath: ".", FileFor: given}
+	s3, err := readStdin(&o, strings.NewReader(df))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.cleanup()
+	if o.FileFor[0] != "linux/amd64=Dockerfile.x" || !strings.HasPrefix(o.FileFor[1], "linux/arm64="+s3.dir) || given[1] != "linux/arm64=-" {
+		t.Errorf("--file-for: %v (given %v)", o.FileFor, given)
+	}
+}
+
+func TestReadStdinRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		o     Options
+		in    string
+		wants []string
+	}{
+		{Options{ContextPath: "-", File: "-"}, "FROM scratch\n", []string{"only once", "-f -", "build context"}},
+		{Options{ContextPath: ".", File: "-", FileFor: []string{"linux/arm64=-"}}, "FROM scratch\n", []string{"--file-for linux/arm64=-"}},
+		{Options{ContextPath: "-", File: "Dockerfile.other"}, "FROM scratch\n", []string{"Dockerfile.other"}},
+		{Options{ContextPath: "-"}, "  \n", []string{"empty"}},
+	} {
+		o := tc.o
+		_, err := readStdin(&o, strings.NewReader(tc.in))
+		for _, w := range tc.wants {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%+v: err %v, want it to name %q", tc.o, err, w)
+			}
+		}
+	}
+	o := Options{ContextPath: "."}
+	if s, err := readStdin(&o, nil); err != nil || s.tar != nil || s.dir != "" {
+		t.Errorf("no stdin reader: %+v, %v", s, err)
 	}
 }

@@ -8,37 +8,84 @@ import (
 
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
-// watchNode runs fn and, while it runs, probes the node's engine every interval. When the engine
-// has not answered for timeout, watchNode returns at once with an error naming the node and
-// endpoint (fn's context is cancelled; fn winds down in the background, its progress detached), so
-// a node that drops off the network mid-build cannot hang the build.
-func (r *Runner) watchNode(ctx context.Context, name string, timeout time.Duration, pw *detachable, fn func(context.Context) error) error {
-	node, err := r.nodes.Get(name)
-	if err != nil {
-		return fn(ctx) // not a multiarch node (the current context): nothing to watch
+// grace is how long a step whose context was cancelled may take to wind down (its BuildKit told to
+// cancel the solve, its temp files removed) before the build goes on without it.
+const grace = 3 * time.Second
+
+// liveness is how a step's node is checked while the step runs: its engine at first, then, once the
+// step's BuildKit client is up, BuildKit itself over that same connection (so a BuildKit that is
+// frozen while its engine answers is caught, and an ssh node does not get a new login per check).
+type liveness struct {
+	mu    sync.Mutex
+	what  string
+	probe func(context.Context) error
+}
+
+func (l *liveness) set(what string, probe func(context.Context) error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.what, l.probe = what, probe
+}
+
+// check runs the current probe within timeout; it returns what was checked.
+func (l *liveness) check(ctx context.Context, timeout time.Duration) (string, error) {
+	l.mu.Lock()
+	what, probe := l.what, l.probe
+	l.mu.Unlock()
+	if probe == nil {
+		return "", nil
 	}
+	return what, deadline.Call(ctx, timeout, probe)
+}
+
+// buildkitProbe asks a BuildKit daemon for its workers: it answers only when it is alive.
+func buildkitProbe(c *client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.ListWorkers(ctx)
+		return err
+	}
+}
+
+// watch runs fn and checks the node every timeout/2 while it runs. When a check fails or does not
+// answer within timeout, fn's context is cancelled with an error naming the node, its progress is
+// detached, and watch returns once fn has wound down (at most grace later). An interrupt of ctx
+// returns the same way, with ctx's cause.
+func watch(ctx context.Context, node, endpoint string, timeout time.Duration, live *liveness, pw *detachable, fn func(context.Context) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan error, 1)
 	go func() { done <- fn(ctx) }()
-	interval := max(timeout/2, time.Second)
-	t := time.NewTicker(interval)
+	t := time.NewTicker(max(timeout/2, 500*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case err := <-done:
 			return err
+		case <-ctx.Done():
+			return windDown(ctx, pw, done)
 		case <-t.C:
 		}
-		if st := r.nodes.Probe(ctx, node, timeout); st.Err != nil && ctx.Err() == nil {
-			cause := fmt.Errorf("node %q (%s) stopped answering: %w", node.Name, node.Endpoint, st.Err)
-			cancel(cause)
-			pw.detach()
-			return cause
+		what, err := live.check(ctx, timeout)
+		if err != nil && ctx.Err() == nil {
+			cancel(fmt.Errorf("node %q (%s) stopped answering: its %s: %w", node, redact.URL(endpoint), what, redact.Error(err)))
+			return windDown(ctx, pw, done)
 		}
 	}
+}
+
+// windDown waits (at most grace) for a cancelled step to return, then reports why it was cancelled.
+func windDown(ctx context.Context, pw *detachable, done <-chan error) error {
+	select {
+	case <-done:
+	case <-time.After(grace):
+	}
+	pw.detach()
+	return context.Cause(ctx)
 }
 
 // detachable forwards progress to the printer until it is detached; an abandoned step's late
