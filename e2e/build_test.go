@@ -242,7 +242,7 @@ func TestBuildBadInput(t *testing.T) {
 		{[]string{"--secret", "src=/etc/hostname", dir}, "id is required"},
 		{[]string{"--secret", "id=s,src=/nonexistent/secret", dir}, "/nonexistent/secret"},
 		{[]string{"--provenance", "mode=huge", dir}, "mode=huge"},
-		{[]string{"--build-arg", "=x", dir}, `"=x"`},
+		{[]string{"--build-arg", "=s3cret", dir}, `--build-arg "=xxxxx"`}, // the value is masked, never echoed
 		{[]string{filepath.Join(dir, "nosuchdir")}, "nosuchdir"},
 		{[]string{"--builder", "nosuch", dir}, `"nosuch"`},
 		{[]string{"--platform", "linux/s390x", dir}, "no node builds linux/s390x"},
@@ -254,6 +254,9 @@ func TestBuildBadInput(t *testing.T) {
 			args = append([]string{"multiarch", "build"}, tc.args...)
 		}
 		res := c.run(time.Minute, args...)
+		if strings.Contains(res.Combined(), "s3cret") {
+			t.Errorf("build %s echoed a flag value: %q", strings.Join(tc.args, " "), res.Combined())
+		}
 		if res.ExitCode == 0 || !strings.Contains(res.Stderr, tc.want) {
 			t.Errorf("build %s: exit %d, stderr %q; want an error naming %s", strings.Join(tc.args, " "), res.ExitCode, tail(res.Stderr, 400), tc.want)
 		}

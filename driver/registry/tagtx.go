@@ -121,7 +121,7 @@ func (tx *tagTx) abort(ctx context.Context, cause error) error {
 	var wg sync.WaitGroup
 	undoErrs := make([]error, tx.attempted)
 	for i := range tx.attempted {
-		_ = i
+		wg.Go(func() { undoErrs[i] = tx.undo(rctx, i) })
 	}
 	wg.Wait()
 	states := tx.states(rctx)

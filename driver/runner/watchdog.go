@@ -13,9 +13,14 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
-// grace is how long a step whose context was cancelled may take to wind down (its BuildKit told to
-// cancel the solve, its temp files removed) before the build goes on without it.
-const grace = 3 * time.Second
+// grace is how long an interrupted step may take to wind down (its BuildKit told to cancel the
+// solve, which BuildKit's client follows by up to 3s of status stream, its temp files removed)
+// before the build goes on without it. A step whose node stopped answering gets deadGrace: that
+// node will not hear the cancel anyway, but the step's local files go.
+const (
+	grace     = 3500 * time.Millisecond
+	deadGrace = 500 * time.Millisecond
+)
 
 // liveness is how a step's node is checked while the step runs: its engine at first, then, once the
 // step's BuildKit client is up, BuildKit itself over that same connection (so a BuildKit that is
@@ -53,8 +58,8 @@ func buildkitProbe(c *client.Client) func(context.Context) error {
 
 // watch runs fn and checks the node every timeout/2 while it runs. When a check fails or does not
 // answer within timeout, fn's context is cancelled with an error naming the node, its progress is
-// detached, and watch returns once fn has wound down (at most grace later). An interrupt of ctx
-// returns the same way, with ctx's cause.
+// detached, and watch returns (at most deadGrace later). An interrupt of ctx returns once fn has
+// wound down (at most grace later), with ctx's cause.
 func watch(ctx context.Context, node, endpoint string, timeout time.Duration, live *liveness, pw *detachable, fn func(context.Context) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -67,22 +72,22 @@ func watch(ctx context.Context, node, endpoint string, timeout time.Duration, li
 		case err := <-done:
 			return err
 		case <-ctx.Done():
-			return windDown(ctx, pw, done)
+			return windDown(ctx, pw, done, grace)
 		case <-t.C:
 		}
 		what, err := live.check(ctx, timeout)
 		if err != nil && ctx.Err() == nil {
 			cancel(fmt.Errorf("node %q (%s) stopped answering: its %s: %w", node, redact.URL(endpoint), what, redact.Error(err)))
-			return windDown(ctx, pw, done)
+			return windDown(ctx, pw, done, deadGrace)
 		}
 	}
 }
 
-// windDown waits (at most grace) for a cancelled step to return, then reports why it was cancelled.
-func windDown(ctx context.Context, pw *detachable, done <-chan error) error {
+// windDown waits (at most wait) for a cancelled step to return, then reports why it was cancelled.
+func windDown(ctx context.Context, pw *detachable, done <-chan error, wait time.Duration) error {
 	select {
 	case <-done:
-	case <-time.After(grace):
+	case <-time.After(wait):
 	}
 	pw.detach()
 	return context.Cause(ctx)
