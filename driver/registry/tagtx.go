@@ -23,6 +23,7 @@ type tagTx struct {
 	json      []byte
 	before    []*manifest // nil: the tag did not exist
 	attempted int         // tags[:attempted] may have moved
+	nMoved    int         // tags[:nMoved] did move (their PUT succeeded)
 }
 
 type manifest struct {
@@ -39,7 +40,10 @@ func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx Mer
 		eg.Go(func() error {
 			m, err := c.current(ectx, t)
 			tx.before[i] = m
-			return err
+			if err != nil {
+				return fmt.Errorf("reading tag %s before publishing: %w", t, err)
+			}
+			return nil
 		})
 	}
 	if err := eg.Wait(); err != nil {
@@ -69,7 +73,7 @@ func (c *Client) current(ctx context.Context, t *imagetools.Location) (*manifest
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading tag %s before publishing: %w", t, err)
+		return nil, err
 	}
 	return &manifest{desc: desc, dt: dt}, nil
 }
@@ -84,6 +88,7 @@ func (tx *tagTx) moveAll(ctx context.Context) error {
 		if err := tx.c.put(ctx, t, tx.index, tx.json); err != nil {
 			return fmt.Errorf("pushing the index to tag %s: %w", t, err)
 		}
+		tx.nMoved = i + 1
 	}
 	return nil
 }
@@ -159,7 +164,7 @@ func (tx *tagTx) states(ctx context.Context) []TagState {
 	var wg sync.WaitGroup
 	for i, t := range tx.tags {
 		wg.Go(func() {
-			s := TagState{Tag: t.String(), Index: tx.index.Digest, Touched: i < tx.attempted}
+			s := TagState{Tag: t.String(), Index: tx.index.Digest, Touched: i < tx.nMoved}
 			if b := tx.before[i]; b != nil {
 				s.Before = b.desc.Digest
 			}
@@ -195,7 +200,7 @@ type TagState struct {
 	Before  digest.Digest `json:"before,omitempty"` // "": the tag did not exist
 	Now     digest.Digest `json:"now,omitempty"`    // "": the tag does not exist (or Unknown)
 	Index   digest.Digest `json:"-"`                // the index the publish wrote
-	Touched bool          `json:"-"`                // the publish tried to move it
+	Touched bool          `json:"-"`                // the publish moved it (and may have put it back)
 	Unknown bool          `json:"unknown,omitempty"`
 	Note    string        `json:"note,omitempty"`
 }
@@ -205,10 +210,7 @@ func (s TagState) String() string {
 	var what string
 	switch {
 	case s.Unknown:
-		what = "unknown (it could not be read back)"
-		if s.Touched {
-			what += fmt.Sprintf("; before this publish it was %s", orNone(s.Before))
-		}
+		what = "unknown (it could not be read back); before this publish it was " + orNone(s.Before)
 	case s.Now == s.Before && s.Before == "":
 		what = "does not exist (as before)"
 	case s.Now == s.Before && s.Touched && s.Now != s.Index:

@@ -117,7 +117,7 @@ func TestPublishRefusedTagPutsTheMovedTagsBack(t *testing.T) {
 	}
 	wantLines(t, err,
 		"\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
-		"\n  tag "+f.ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)",
+		"\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String(), // its PUT failed: it never moved
 		"\n  tag "+f.ref("app", "v3")+" unchanged at "+old3.Digest.String())
 	if len(pe.Tags) != 3 || pe.Tags[2].Touched || !pe.Tags[0].Touched || pe.Tags[0].Now != old1.Digest || pe.Tags[0].Index != res.Index.Digest {
 		t.Errorf("tag states %+v", pe.Tags)
@@ -157,7 +157,7 @@ func TestPublishRemovesACreatedTagAgain(t *testing.T) {
 			wantLines(t, err,
 				"\n  tag "+f.ref("app", "new")+" created at "+res.Index.Digest.String()+" (this publish's index): removing it again failed:",
 				"does not remove tags",
-				"\n  tag "+f.ref("app", "v2")+" put back to "+old2.Digest.String())
+				"\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String())
 			if pe.Tags[0].Before != "" || pe.Tags[0].Now != res.Index.Digest {
 				t.Errorf("tag state %+v", pe.Tags[0])
 			}
@@ -535,7 +535,7 @@ func TestMergeOnTheRegistry(t *testing.T) {
 		}
 		pe := asPublishError(t, err)
 		f.wantTags(t, "app", map[string]digest.Digest{"v1": first})
-		wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+first.String()+" (as before)")
+		wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" unchanged at "+first.String())
 		if len(pe.Tags) != 1 || pe.Tags[0].Now != first || pe.Tags[0].Before != first {
 			t.Errorf("tag states %+v", pe.Tags)
 		}

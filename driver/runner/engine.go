@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/containerd/platforms"
 	"github.com/moby/go-archive"
 	"github.com/moby/moby/api/types/build"
@@ -64,6 +66,13 @@ type engineBuild struct {
 	timeout time.Duration
 	mu      sync.Mutex
 	images  []string // the latest image the build committed, and the final one
+	running string   // the container of the step in progress
+}
+
+func (b *engineBuild) step(container string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.running = container
 }
 
 func (b *engineBuild) made(id string) {
@@ -76,13 +85,37 @@ func (b *engineBuild) made(id string) {
 // images); the base image it pulled stays.
 func (b *engineBuild) cleanup(ctx context.Context) {
 	b.mu.Lock()
-	ids := slices.Clone(b.images)
+	ids, running := slices.Clone(b.images), b.running
 	b.mu.Unlock()
-	for _, id := range slices.Backward(ids) {
+	if running != "" { // an interrupted step's container holds its parent image: gone first
 		_ = deadline.Call(context.WithoutCancel(ctx), b.timeout, func(ctx context.Context) error {
-			_, err := b.api.ImageRemove(ctx, id, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			_, err := b.api.ContainerRemove(ctx, running, client.ContainerRemoveOptions{Force: true})
 			return err
 		})
+	}
+	for _, id := range slices.Backward(ids) {
+		_ = deadline.Call(context.WithoutCancel(ctx), b.timeout, func(ctx context.Context) error {
+			return b.remove(ctx, id)
+		})
+	}
+}
+
+// remove removes one image, trying again while the container of an interrupted step still uses
+// it (the engine kills and removes that container on its own, a moment after the build ends).
+func (b *engineBuild) remove(ctx context.Context, id string) error {
+	for {
+		_, err := b.api.ImageRemove(ctx, id, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "container") {
+			return err // in use by other images (a cache of other builds): not ours to take
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
@@ -110,7 +143,7 @@ func (r *Runner) engineBuild(ctx context.Context, b *engineBuild, p *parsed, s *
 	}
 	defer res.Body.Close()
 	var id string
-	w := &stepTracker{w: &prefixWriter{w: out, prefix: "[" + s.Platform + " " + s.Node + "] "}, made: b.made}
+	w := &stepTracker{w: &prefixWriter{w: out, prefix: "[" + s.Platform + " " + s.Node + "] "}, made: b.made, running: b.step}
 	err = jsonmessage.DisplayJSONMessagesStream(res.Body, w, 0, false, func(msg jsonstream.Message) {
 		var aux struct{ ID string }
 		if msg.Aux != nil && json.Unmarshal(*msg.Aux, &aux) == nil && aux.ID != "" {
@@ -219,13 +252,16 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 type stepTracker struct {
 	w       io.Writer
 	made    func(id string)
+	running func(container string)
 	partial string
-	from    bool
+	from    bool // the step is a FROM: its image is the base
+	cached  bool // the step's image came from the engine's cache: another build made it
 }
 
 var (
-	stepLine  = regexp.MustCompile(`^Step \d+/\d+ : (\S+)`)
-	imageLine = regexp.MustCompile(`^ ---> ([0-9a-f]{12,64})$`)
+	stepLine      = regexp.MustCompile(`^Step \d+/\d+ : (\S+)`)
+	imageLine     = regexp.MustCompile(`^ ---> ([0-9a-f]{12,64})$`)
+	containerLine = regexp.MustCompile(`^ ---> Running in ([0-9a-f]{12,64})$`)
 )
 
 func (t *stepTracker) Write(b []byte) (int, error) {
@@ -236,9 +272,15 @@ func (t *stepTracker) Write(b []byte) (int, error) {
 			break
 		}
 		t.partial = rest
-		if m := stepLine.FindStringSubmatch(line); m != nil {
-			t.from = strings.EqualFold(m[1], "FROM")
-		} else if m := imageLine.FindStringSubmatch(line); m != nil && !t.from {
+		switch m := stepLine.FindStringSubmatch(line); {
+		case m != nil:
+			t.from, t.cached = strings.EqualFold(m[1], "FROM"), false
+		case line == " ---> Using cache":
+			t.cached = true
+		}
+		if m := containerLine.FindStringSubmatch(line); m != nil {
+			t.running(m[1])
+		} else if m := imageLine.FindStringSubmatch(line); m != nil && !t.from && !t.cached {
 			t.made(m[1])
 		}
 	}
