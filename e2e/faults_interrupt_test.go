@@ -258,3 +258,21 @@ func signalPidFile(t *testing.T, path string, sig syscall.Signal) {
 		t.Errorf("signal %s to dockerd %d: %v", sig, pid, err)
 	}
 }
+
+// A second Ctrl-C exits at once, even while the first one's clean-up waits on a registry.
+func TestFaultsSecondCtrlCExitsAtOnce(t *testing.T) {
+	c, builder := buildFarmWith(t, "--node", "farm-a")
+	px := newFaultProxy(t, "http://"+farm.Registry)
+	repo := uniqueRepo("ctrlc-twice")
+	tag := "^/v2/" + regexp.QuoteMeta(repo) + "/manifests/v1$"
+	px.hang(http.MethodPut, tag)
+	p := c.startTTY("multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "-t", px.addr()+"/"+repo+":v1",
+		"--push", "--progress", "plain", "--timeout", "60s", copyContext(t, "twice"))
+	waitCount(t, px, http.MethodPut, tag, 1, 3*time.Minute)
+	p.interrupt() // the clean-up now waits (up to 60s) on the hung registry
+	p.waitOutput("again to exit at once", 10*time.Second)
+	p.interrupt()
+	if code, took := p.waitExit(30 * time.Second); code != 130 || took > 2*time.Second {
+		t.Errorf("second Ctrl-C: exit %d after %s, want 130 at once\n%s", code, took, tail(p.output(), 1500))
+	}
+}
