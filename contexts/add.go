@@ -11,6 +11,7 @@ import (
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
@@ -93,8 +94,8 @@ func (n *Nodes) planAdd(opts AddOptions) (addPlan, error) {
 	if (opts.Host == "") == (opts.Context == "") {
 		return plan, errors.New("give exactly one of --host (a new context) or --context (an existing one)")
 	}
-	if opts.Timeout <= 0 {
-		return plan, fmt.Errorf("invalid timeout %s: must be positive", opts.Timeout)
+	if err := deadline.CheckTimeout(opts.Timeout); err != nil {
+		return plan, err
 	}
 	var err error
 	if plan.platforms, err = ParsePlatforms(opts.Platforms); err != nil {

@@ -1,14 +1,10 @@
 package plugin
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 )
 
 // checkTimeout rejects a --timeout that could never let a probe finish.
-func checkTimeout(d time.Duration) error {
-	if d <= 0 {
-		return fmt.Errorf("invalid --timeout %s: must be positive", d)
-	}
-	return nil
-}
+func checkTimeout(d time.Duration) error { return deadline.CheckTimeout(d) }

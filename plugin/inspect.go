@@ -37,6 +37,9 @@ size of every image of an index (attestation manifests marked as such), or of a 
 }
 
 func runInspect(cmd *cobra.Command, dockerCli command.Cli, ref string, opts inspectOptions) error {
+	if err := checkTimeout(opts.timeout); err != nil {
+		return err
+	}
 	tf, err := checkFormat(opts.format)
 	if err != nil {
 		return err

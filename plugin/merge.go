@@ -39,6 +39,9 @@ platform is an error unless --prefer names the source to keep.`,
 }
 
 func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOptions) error {
+	if err := checkTimeout(opts.Timeout); err != nil {
+		return err
+	}
 	res, err := driver.NewManager(dockerCli).Merge(cmd.Context(), opts)
 	if err != nil {
 		return err

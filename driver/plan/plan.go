@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/docker/buildx/util/urlutil"
 )
 
 // Build strategies.
@@ -208,7 +209,7 @@ func checkFile(path string) error {
 
 // IsLocalDir reports whether a build context is a local directory (not a URL, a git remote or stdin).
 func IsLocalDir(path string) bool {
-	if path == "-" || strings.Contains(path, "://") || strings.HasPrefix(path, "git@") {
+	if path == "-" || urlutil.IsRemoteURL(path) {
 		return false
 	}
 	st, err := os.Stat(path)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/docker/buildx/util/urlutil"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
@@ -19,6 +20,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
@@ -91,8 +93,8 @@ func (p *parsed) parseContext() error {
 	if p.ContextPath == "-" {
 		return nil // read by Build before planning
 	}
-	if strings.Contains(p.ContextPath, "://") || strings.HasPrefix(p.ContextPath, "git@") {
-		return nil
+	if urlutil.IsRemoteURL(p.ContextPath) {
+		return nil // a git or HTTP(S) context, as buildx recognizes them
 	}
 	st, err := os.Stat(p.ContextPath)
 	if err != nil {
@@ -240,8 +242,8 @@ func (p *parsed) parseOutputs() error {
 			return fmt.Errorf("invalid --metadata-file %q: directory %s does not exist", p.MetadataFile, dir)
 		}
 	}
-	if p.Timeout <= 0 {
-		return fmt.Errorf("invalid --timeout %s: must be positive", p.Timeout)
+	if err := deadline.CheckTimeout(p.Timeout); err != nil {
+		return err
 	}
 	switch p.Network {
 	case "", "default", "host", "none":

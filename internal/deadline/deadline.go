@@ -58,3 +58,11 @@ func ended(parent context.Context, timeout time.Duration) error {
 	}
 	return Error(timeout)
 }
+
+// CheckTimeout is the one check of a --timeout value: a deadline must leave time to answer.
+func CheckTimeout(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("invalid --timeout %s: must be positive", d)
+	}
+	return nil
+}
