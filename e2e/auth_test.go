@@ -30,6 +30,9 @@ func TestRegistryCredentialsFromDockerConfig(t *testing.T) {
 	if res.ExitCode == 0 {
 		t.Fatal("a push without a login succeeded")
 	}
+	if !strings.Contains(res.Stderr, "401 Unauthorized") && !strings.Contains(res.Stderr, "authorization failed") {
+		t.Errorf("a push without a login failed for another reason than the missing login: %s", tail(res.Stderr, 800))
+	}
 	res = c.run(time.Minute, "login", farm.AuthRegistry, "-u", farm.AuthUser, "-p", password)
 	if res.ExitCode != 0 {
 		t.Fatalf("docker login: %s", res.Combined())

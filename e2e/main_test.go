@@ -32,6 +32,9 @@ type farmEnv struct {
 var (
 	farm       farmEnv
 	pluginPath string // the plugin binary built once for the whole run
+	// linked are the module versions the plugin binary was built with (`go version -m`), so tests
+	// compare against the build, not against versions written into the tests.
+	linked map[string]string
 )
 
 func TestMain(m *testing.M) {
@@ -52,6 +55,10 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	if pluginPath, err = buildPlugin(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building the plugin:", err)
+		return 1
+	}
+	if linked, err = linkedModules(pluginPath); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: reading the plugin's modules:", err)
 		return 1
 	}
 	fmt.Printf("e2e: farm engines %s (%s), %s (%s); registry %s\n",
@@ -102,4 +109,28 @@ func buildPlugin(dir string) (string, error) {
 		return "", fmt.Errorf("%w\n%s", err, b)
 	}
 	return out, nil
+}
+
+// linkedModules reads the module versions recorded in a Go binary.
+func linkedModules(bin string) (map[string]string, error) {
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		return nil, err
+	}
+	mods := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "dep" {
+			mods[f[1]] = f[2]
+		}
+	}
+	if mods["github.com/docker/buildx"] == "" || mods["github.com/moby/buildkit"] == "" {
+		return nil, fmt.Errorf("%s does not record buildx and BuildKit", bin)
+	}
+	return mods, nil
+}
+
+// farmBuildKitVersion is the BuildKit version of the farm's BuildKit image (its tag).
+func farmBuildKitVersion() string {
+	_, v, _ := strings.Cut(farm.BuildKitImage, ":")
+	return v
 }
