@@ -258,10 +258,12 @@ type stepTracker struct {
 	cached  bool // the step's image came from the engine's cache: another build made it
 }
 
+// The patterns are compiled on first use: package init runs on every start of the plugin
+// (docker runs it for its metadata before every command), so it stays cheap.
 var (
-	stepLine      = regexp.MustCompile(`^Step \d+/\d+ : (\S+)`)
-	imageLine     = regexp.MustCompile(`^ ---> ([0-9a-f]{12,64})$`)
-	containerLine = regexp.MustCompile(`^ ---> Running in ([0-9a-f]{12,64})$`)
+	stepLine      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Step \d+/\d+ : (\S+)`) })
+	imageLine     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ ---> ([0-9a-f]{12,64})$`) })
+	containerLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ ---> Running in ([0-9a-f]{12,64})$`) })
 )
 
 func (t *stepTracker) Write(b []byte) (int, error) {
@@ -272,15 +274,15 @@ func (t *stepTracker) Write(b []byte) (int, error) {
 			break
 		}
 		t.partial = rest
-		switch m := stepLine.FindStringSubmatch(line); {
+		switch m := stepLine().FindStringSubmatch(line); {
 		case m != nil:
 			t.from, t.cached = strings.EqualFold(m[1], "FROM"), false
 		case line == " ---> Using cache":
 			t.cached = true
 		}
-		if m := containerLine.FindStringSubmatch(line); m != nil {
+		if m := containerLine().FindStringSubmatch(line); m != nil {
 			t.running(m[1])
-		} else if m := imageLine.FindStringSubmatch(line); m != nil && !t.from && !t.cached {
+		} else if m := imageLine().FindStringSubmatch(line); m != nil && !t.from && !t.cached {
 			t.made(m[1])
 		}
 	}

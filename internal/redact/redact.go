@@ -6,13 +6,14 @@ import (
 	"encoding/csv"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Mask replaces a secret.
 const Mask = "xxxxx"
 
 // schemeRE is a URL scheme (RFC 3986).
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+var schemeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`) })
 
 // URL returns s with the password of its userinfo replaced by Mask. A user without a password is
 // masked too for schemes where a token often sits in the user field (https://TOKEN@github.com),
@@ -21,7 +22,7 @@ var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 // URL need not be valid for its credentials to be hidden.
 func URL(s string) string {
 	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || !schemeRE.MatchString(scheme) {
+	if !ok || !schemeRE().MatchString(scheme) {
 		return s
 	}
 	authority := rest
@@ -56,14 +57,14 @@ func tokenScheme(scheme string) bool {
 }
 
 // urlRE finds URLs in free text.
-var urlRE = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'`<>]+")
+var urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'`<>]+") })
 
 // Text returns s with the credentials of every URL in it redacted as URL does.
 func Text(s string) string {
 	if !strings.Contains(s, "://") {
 		return s
 	}
-	return urlRE.ReplaceAllStringFunc(s, URL)
+	return urlRE().ReplaceAllStringFunc(s, URL)
 }
 
 // CSV redacts a buildx-style CSV flag value (type=s3,bucket=b,secret_access_key=K): the value of
