@@ -48,8 +48,22 @@ cross:
 		GOOS=$$os GOARCH=$$arch GOARM=7 $(GOBUILD) -o bin/cross/docker-multiarch-$$os-$$arch$$ext ./cmd/docker-multiarch; \
 	done
 
-lint:
+# gofmt, go vet, then golangci-lint with the layer rules of .golangci.yml (only plugin/ prints, only
+# driver/ imports buildx/BuildKit). The linter is built once from the version pinned in
+# tools/lint/go.mod (its own module, so its dependencies never touch ours) into bin/, named by version.
+GOLANGCI_LINT_VERSION = $(shell sed -n 's|^[[:space:]]*github.com/golangci/golangci-lint/v2 \(v[^ ]*\).*|\1|p' tools/lint/go.mod)
+GOLANGCI_LINT         = bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+lint: $(GOLANGCI_LINT)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT): tools/lint/go.mod tools/lint/go.sum
+	@test -n "$(GOLANGCI_LINT_VERSION)" || { echo "no golangci-lint version in tools/lint/go.mod"; exit 1; }
+	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION) into $@ (once)"
+	cd tools/lint && $(GO) build -o ../../$@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 clean:
 	rm -rf bin
