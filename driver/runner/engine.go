@@ -65,7 +65,7 @@ type engineBuild struct {
 	api     client.APIClient
 	timeout time.Duration
 	mu      sync.Mutex
-	images  []string // the latest image the build committed, and the final one
+	images  []string // the images the build committed itself (not cached ones, not the base)
 	running string   // the container of the step in progress
 }
 
@@ -147,8 +147,7 @@ func (r *Runner) engineBuild(ctx context.Context, b *engineBuild, p *parsed, s *
 	err = jsonmessage.DisplayJSONMessagesStream(res.Body, w, 0, false, func(msg jsonstream.Message) {
 		var aux struct{ ID string }
 		if msg.Aux != nil && json.Unmarshal(*msg.Aux, &aux) == nil && aux.ID != "" {
-			id = aux.ID
-			b.made(id)
+			id = aux.ID // removed with the build's own images when the tracker saw the build commit it
 		}
 	})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 )
 
-// csvFields splits a buildx-style CSV flag value (type=registry,ref="a,b") into key/value pairs.
+// csvFields splits a buildx-style CSV flag value (type=registry,"ref=a,b") into key/value pairs.
 func csvFields(flag, value string) ([][2]string, error) {
 	r := csv.NewReader(strings.NewReader(value))
 	fields, err := r.Read()
@@ -74,6 +74,9 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 		case "env":
 			s.Env = f[1]
 		case "type":
+			if f[1] != "file" && f[1] != "env" {
+				return s, fmt.Errorf("invalid --secret %q: unsupported type %q (want file or env)", shown(v), f[1])
+			}
 			typ = f[1]
 		default:
 			return s, fmt.Errorf("invalid --secret %q: unknown key %q", shown(v), f[0])
@@ -85,8 +88,15 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 	if s.ID == "" {
 		return s, fmt.Errorf("invalid --secret %q: id is required", shown(v))
 	}
-	if s.FilePath == "" && s.Env == "" {
-		s.Env = s.ID // buildx: a bare id reads the environment variable of that name
+	if typ == "env" && s.Env == "" {
+		s.Env = s.ID
+	}
+	if s.FilePath == "" && s.Env == "" { // as BuildKit's store: the variable named by id, else the file
+		if _, ok := os.LookupEnv(s.ID); ok {
+			s.Env = s.ID
+		} else {
+			s.FilePath = s.ID
+		}
 	}
 	if s.FilePath != "" {
 		if _, err := os.Stat(s.FilePath); err != nil {

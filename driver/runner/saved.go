@@ -135,7 +135,7 @@ func pushSaved(ctx context.Context, reg *registry.Client, arch *savedArchive, re
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if err := readJSON(mfPath, &saved); err != nil {
+	if err := readJSON(mfPath, "manifest.json", &saved); err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	if len(saved) != 1 {
@@ -150,7 +150,7 @@ func pushSaved(ctx context.Context, reg *registry.Client, arch *savedArchive, re
 		return ocispec.Descriptor{}, err
 	}
 	var img ocispec.Image
-	if err := readJSON(cfgPath, &img); err != nil {
+	if err := readJSON(cfgPath, saved[0].Config, &img); err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	if len(img.RootFS.DiffIDs) != len(saved[0].Layers) {
@@ -239,13 +239,14 @@ func layerBlob(path, dir string) (registry.Blob, digest.Digest, error) {
 	return b, diff.Digest(), err
 }
 
-func readJSON(path string, v any) error {
+// readJSON decodes a file of the saved image; errors name it as the archive does.
+func readJSON(path, name string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return fmt.Errorf("%s in the saved image: %w", name, err)
 	}
 	return nil
 }

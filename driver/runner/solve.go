@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,7 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 	}
 	if p.Pull {
 		attrs["image-resolve-mode"] = "pull"
-	} else if node.Driver.IsMobyDriver() {
+	} else if node.Driver != nil && node.Driver.IsMobyDriver() {
 		attrs["image-resolve-mode"] = "local"
 	}
 	proxies, _ := proxyArgs(node.ProxyConfig)
@@ -122,7 +123,7 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 		return nil, err
 	}
 	so.Session = append(sessions, so.Session...)
-	so.CacheImports, so.CacheExports = p.cacheFrom, p.cacheTo
+	so.CacheImports, so.CacheExports = slices.Clip(p.cacheFrom), slices.Clip(p.cacheTo) // each step appends its own cache ref
 	if p.CacheRef != "" {
 		ref := p.CacheRef + ":" + cacheSuffix(s.Platform)
 		so.CacheImports = append(so.CacheImports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref}})

@@ -1,0 +1,426 @@
+package runner
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/buildx/util/dockerutil"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/image"
+	mobyclient "github.com/moby/moby/client"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+)
+
+// classicOutput is what the classic builder prints for a FROM, a RUN, a cached COPY and a LABEL.
+const classicOutput = "Step 1/4 : FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\n" +
+	" ---> 3f2a1b0c9d8e\n" +
+	"Step 2/4 : RUN echo hi\n" +
+	" ---> Running in 0123456789ab\n" +
+	"hi\n" +
+	"Removing intermediate container 0123456789ab\n" +
+	" ---> aaaaaaaaaaaa\n" +
+	"Step 3/4 : COPY a b\n" +
+	" ---> Using cache\n" +
+	" ---> bbbbbbbbbbbb\n" +
+	"Step 4/4 : label a=b\n" +
+	" ---> Running in 456789abcdef\n" +
+	" ---> cccccccccccc\n" +
+	"Successfully built cccccccccccc\n"
+
+type tracked struct {
+	mu      sync.Mutex
+	made    []string
+	running []string
+}
+
+func (tr *tracked) tracker(w io.Writer) *stepTracker {
+	return &stepTracker{w: w,
+		made:    func(id string) { tr.mu.Lock(); tr.made = append(tr.made, id); tr.mu.Unlock() },
+		running: func(id string) { tr.mu.Lock(); tr.running = append(tr.running, id); tr.mu.Unlock() }}
+}
+
+func TestStepTrackerRecordsTheBuildsOwnImages(t *testing.T) {
+	for _, chunk := range []int{len(classicOutput), 1, 7, 33} {
+		var out bytes.Buffer
+		var tr tracked
+		w := tr.tracker(&out)
+		for rest := classicOutput; rest != ""; {
+			n := min(chunk, len(rest))
+			if k, err := w.Write([]byte(rest[:n])); err != nil || k != n {
+				t.Fatalf("Write: %d, %v", k, err)
+			}
+			rest = rest[n:]
+		}
+		// Not the base (FROM) nor the cached one: another build made them.
+		if !slices.Equal(tr.made, []string{"aaaaaaaaaaaa", "cccccccccccc"}) {
+			t.Errorf("chunks of %d: made %v", chunk, tr.made)
+		}
+		if !slices.Equal(tr.running, []string{"0123456789ab", "456789abcdef"}) {
+			t.Errorf("chunks of %d: running %v", chunk, tr.running)
+		}
+		if out.String() != classicOutput {
+			t.Errorf("chunks of %d: the output is not passed on as it is:\n%s", chunk, out.String())
+		}
+	}
+}
+
+func TestStepTrackerMultiStage(t *testing.T) {
+	var tr tracked
+	w := tr.tracker(io.Discard)
+	io.WriteString(w, "Step 1/4 : FROM golang AS build\n ---> 111111111111\nStep 2/4 : RUN go build\n ---> Running in 222222222222\n ---> 333333333333\n"+
+		"Step 3/4 : FROM nanoserver\n ---> 444444444444\nStep 4/4 : COPY --from=build /app /app\n ---> 555555555555\n ---> not an id\n")
+	if !slices.Equal(tr.made, []string{"333333333333", "555555555555"}) {
+		t.Errorf("made %v", tr.made)
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	var out bytes.Buffer
+	w := &prefixWriter{w: &out, prefix: "[windows/amd64 win0] "}
+	for _, s := range []string{"Step 1/2 : FROM x\n ---> ab", "cd\n", "", "two\nlines\n", "partial"} {
+		if n, err := w.Write([]byte(s)); err != nil || n != len(s) {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	want := "[windows/amd64 win0] Step 1/2 : FROM x\n[windows/amd64 win0]  ---> abcd\n[windows/amd64 win0] two\n[windows/amd64 win0] lines\n[windows/amd64 win0] partial"
+	if out.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", out.String(), want)
+	}
+}
+
+func tarNames(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	var names []string
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			names = append(names, h.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestEngineContext(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"sub/Dockerfile.windows-amd64": "FROM nanoserver\n", "app.txt": "app", "secret.env": "TOKEN=x", "logs/a.log": "x",
+		".dockerignore": "*.env\nlogs\n",
+	} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "sub", "Dockerfile.windows-amd64")}}
+	p := mustParse(t, Options{ContextPath: dir})
+	rc, rel, err := engineContext(p, step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if rel != filepath.Join("sub", "Dockerfile.windows-amd64") {
+		t.Errorf("Dockerfile %q, want its path inside the context", rel)
+	}
+	if got := tarNames(t, rc); !slices.Equal(got, []string{".dockerignore", "app.txt", "sub/Dockerfile.windows-amd64"}) {
+		t.Errorf("context %v, want what .dockerignore leaves", got)
+	}
+
+	// A Dockerfile outside the context cannot reach the classic builder.
+	outside := filepath.Join(t.TempDir(), "Dockerfile")
+	if _, _, err := engineContext(p, &StepResult{Step: plan.Step{Platform: "windows/amd64", Dockerfile: outside}}); err == nil || !strings.Contains(err.Error(), outside) {
+		t.Errorf("a Dockerfile outside the context: %v", err)
+	}
+	// Nor a remote context; its credentials stay out of the error.
+	remote := mustParse(t, Options{ContextPath: "https://user:t0ken@git.example/repo.git"})
+	if _, _, err := engineContext(remote, step); err == nil || !strings.Contains(err.Error(), "local build context") || strings.Contains(err.Error(), "t0ken") {
+		t.Errorf("a remote context: %v", err)
+	}
+
+	// A context archive from stdin goes as it is, with the Dockerfile inside it.
+	archive := tarOf(t, map[string]string{"Dockerfile": "FROM nanoserver\n"})
+	in := mustParse(t, Options{ContextPath: "-"})
+	in.stdin = &stdinInput{tar: archive}
+	rc, rel, err = engineContext(in, &StepResult{Step: plan.Step{Platform: "windows/amd64", Dockerfile: "Dockerfile"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(rc); !bytes.Equal(b, archive) || rel != "Dockerfile" {
+		t.Errorf("stdin archive: %d bytes, Dockerfile %q", len(b), rel)
+	}
+	in = mustParse(t, Options{ContextPath: "-", File: outside})
+	in.stdin = &stdinInput{tar: archive}
+	if _, _, err := engineContext(in, &StepResult{Step: plan.Step{Platform: "windows/amd64", Dockerfile: outside}}); err == nil || !strings.Contains(err.Error(), outside) {
+		t.Errorf("stdin archive with -f from disk: %v", err)
+	}
+}
+
+func TestContextTarRefusesABadDockerignore(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("[\n"), 0o644)
+	// The pattern is refused when the tar is made (the error does not name .dockerignore).
+	if rc, err := contextTar(dir); err == nil {
+		rc.Close()
+		t.Error("a bad .dockerignore pattern was accepted")
+	}
+}
+
+// fakeEngine is a Windows engine's classic builder: it builds from the context it is sent,
+// answers with output, and keeps what was asked of it.
+type fakeEngine struct {
+	mu        sync.Mutex
+	output    string // the build's stream lines
+	finalID   string
+	platform  string // what the built image reports (os/arch[/variant])
+	save      []byte // `docker save` of the image
+	opts      mobyclient.ImageBuildOptions
+	context   []string // files of the context sent
+	removed   []string // images removed, in order
+	removedCt []string // containers removed
+	inUse     int      // ImageRemove answers "in use by a container" this many times
+}
+
+func (e *fakeEngine) api(t *testing.T) *fakeAPI {
+	return &fakeAPI{
+		imageBuild: func(_ context.Context, r io.Reader, o mobyclient.ImageBuildOptions) (mobyclient.ImageBuildResult, error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.opts, e.context = o, tarNames(t, r)
+			var stream bytes.Buffer
+			enc := json.NewEncoder(&stream)
+			for line := range strings.SplitAfterSeq(e.output, "\n") {
+				if line != "" {
+					enc.Encode(map[string]string{"stream": line})
+				}
+			}
+			if e.finalID != "" {
+				enc.Encode(map[string]any{"aux": map[string]string{"ID": e.finalID}})
+			}
+			return mobyclient.ImageBuildResult{Body: io.NopCloser(&stream)}, nil
+		},
+		imageInspect: func(_ context.Context, id string) (mobyclient.ImageInspectResult, error) {
+			parts := strings.Split(e.platform, "/")
+			res := mobyclient.ImageInspectResult{InspectResponse: image.InspectResponse{ID: id, Os: parts[0], Architecture: parts[1]}}
+			if len(parts) == 3 {
+				res.Variant = parts[2]
+			}
+			return res, nil
+		},
+		imageSave: func(_ context.Context, ids []string) (mobyclient.ImageSaveResult, error) {
+			if !slices.Equal(ids, []string{e.finalID}) {
+				return nil, fmt.Errorf("save of %v", ids)
+			}
+			return io.NopCloser(bytes.NewReader(e.save)), nil
+		},
+		imageRemove: func(_ context.Context, id string, o mobyclient.ImageRemoveOptions) (mobyclient.ImageRemoveResult, error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if !o.Force || !o.PruneChildren {
+				return mobyclient.ImageRemoveResult{}, fmt.Errorf("remove %s without force and prune", id)
+			}
+			if e.inUse > 0 {
+				e.inUse--
+				return mobyclient.ImageRemoveResult{}, errors.New("conflict: unable to delete " + id + " (cannot be forced) - image is being used by running container 456789abcdef")
+			}
+			if slices.Contains(e.removed, id) {
+				return mobyclient.ImageRemoveResult{}, cerrdefs.ErrNotFound
+			}
+			e.removed = append(e.removed, id)
+			return mobyclient.ImageRemoveResult{}, nil
+		},
+		containerRemove: func(_ context.Context, id string, o mobyclient.ContainerRemoveOptions) (mobyclient.ContainerRemoveResult, error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if !o.Force {
+				return mobyclient.ContainerRemoveResult{}, errors.New("not forced")
+			}
+			e.removedCt = append(e.removedCt, id)
+			return mobyclient.ContainerRemoveResult{}, nil
+		},
+	}
+}
+
+func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
+	reg := newMiniRegistry(t)
+	saved := dockerSave(t, nil, 1)
+	final := "sha256:" + strings.Repeat("c", 64)
+	eng := &fakeEngine{output: classicOutput, finalID: final, platform: "windows/amd64", save: saved.archive}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM nanoserver\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.txt"), []byte("app"), 0o644)
+	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t)}
+	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1"}, Strategy: plan.StrategyEngine,
+		BuildArgs: []string{"A=1"}, Labels: []string{"L=v"}, Target: "final", NoCache: true, Network: "none"})
+	engines := r.newEngineClients()
+	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
+	s := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile"), Strategy: plan.StrategyEngine}}
+	var out bytes.Buffer
+	desc, err := r.engineStep(t.Context(), p, s, engines, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := eng.opts
+	if o.Dockerfile != "Dockerfile" || len(o.Platforms) != 1 || o.Platforms[0].OS != "windows" || o.Platforms[0].Architecture != "amd64" ||
+		o.Target != "final" || !o.NoCache || !o.PullParent || !o.Remove || !o.ForceRemove || o.NetworkMode != "none" || o.Version != build.BuilderV1 {
+		t.Errorf("build options %+v", o)
+	}
+	if len(o.BuildArgs) != 1 || o.BuildArgs["A"] == nil || *o.BuildArgs["A"] != "1" || !maps.Equal(o.Labels, map[string]string{"L": "v"}) {
+		t.Errorf("build args %v, labels %v", o.BuildArgs, o.Labels)
+	}
+	if !slices.Equal(eng.context, []string{"Dockerfile", "app.txt"}) {
+		t.Errorf("context sent: %v", eng.context)
+	}
+	for line := range strings.SplitSeq(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "[windows/amd64 win0] ") {
+			t.Errorf("output line without the step's prefix: %q", line)
+		}
+	}
+	if dt, ok := reg.manifest("team/app@" + desc.Digest.String()); !ok || digest.FromBytes(dt) != desc.Digest {
+		t.Errorf("the image is not in the registry by digest %s", desc.Digest)
+	}
+	// The running step's container first, then the images made, newest first; never the base
+	// (3f2a1b0c9d8e) nor the cached one (bbbbbbbbbbbb).
+	if !slices.Equal(eng.removedCt, []string{"456789abcdef"}) {
+		t.Errorf("containers removed %v", eng.removedCt)
+	}
+	// The final image is the last one the build committed (cccccccccccc, sha256:ccc... in full).
+	if !slices.Equal(eng.removed, []string{"cccccccccccc", "aaaaaaaaaaaa"}) {
+		t.Errorf("images removed %v", eng.removed)
+	}
+}
+
+func TestEngineStepWithoutPushBuildsOnly(t *testing.T) {
+	eng := &fakeEngine{output: "Step 1/1 : FROM x\n ---> 3f2a1b0c9d8e\n", finalID: "sha256:" + strings.Repeat("d", 64), platform: "windows/amd64"}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
+	r := &Runner{dockerCli: testCLI(t, nil)} // no registry: nothing may be pushed
+	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
+	engines := r.newEngineClients()
+	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
+	desc, err := r.engineStep(t.Context(), p, &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}, engines, io.Discard)
+	if err != nil || desc.Digest != "" {
+		t.Errorf("desc %+v, err %v", desc, err)
+	}
+}
+
+func TestEngineBuildRefuses(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
+	r := &Runner{dockerCli: testCLI(t, nil)}
+	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
+	s := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}
+	for _, tc := range []struct {
+		name string
+		eng  *fakeEngine
+		want string
+	}{
+		{"the wrong platform", &fakeEngine{output: "Step 1/1 : FROM x\n", finalID: "sha256:" + strings.Repeat("e", 64), platform: "linux/amd64"}, "node win0 built linux/amd64, not windows/amd64"},
+		{"an unknown platform", &fakeEngine{output: "Step 1/1 : FROM x\n", finalID: "sha256:" + strings.Repeat("e", 64), platform: "plan9/amd64"}, "built an image for plan9/amd64"},
+		{"no image", &fakeEngine{output: "Step 1/1 : FROM x\n", platform: "windows/amd64"}, "node win0 built no image"},
+		{"a failed step", &fakeEngine{output: "Step 1/1 : RUN exit 1\n", platform: "windows/amd64"}, "RUN exit 1 failed"},
+	} {
+		api := tc.eng.api(t)
+		if tc.name == "a failed step" {
+			api.imageBuild = func(_ context.Context, r io.Reader, _ mobyclient.ImageBuildOptions) (mobyclient.ImageBuildResult, error) {
+				io.Copy(io.Discard, r) // the engine takes the whole context first
+				return mobyclient.ImageBuildResult{Body: io.NopCloser(strings.NewReader(`{"stream":"Step 1/1 : RUN exit 1\n"}` + "\n" +
+					`{"errorDetail":{"code":1,"message":"RUN exit 1 failed"},"error":"RUN exit 1 failed"}` + "\n"))}, nil
+			}
+		}
+		b := &engineBuild{api: api, timeout: time.Second}
+		_, err := r.engineBuild(t.Context(), b, p, s, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestEngineCleanupWaitsForTheInterruptedContainer(t *testing.T) {
+	eng := &fakeEngine{inUse: 2}
+	b := &engineBuild{api: eng.api(t), timeout: 5 * time.Second}
+	b.made("aaaaaaaaaaaa")
+	b.step("456789abcdef")
+	b.made("cccccccccccc")
+	b.cleanup(t.Context())
+	if !slices.Equal(eng.removedCt, []string{"456789abcdef"}) || !slices.Equal(eng.removed, []string{"cccccccccccc", "aaaaaaaaaaaa"}) {
+		t.Errorf("removed containers %v, images %v", eng.removedCt, eng.removed)
+	}
+
+	// An image others use is left, at once; one already gone is no error.
+	api := eng.api(t)
+	calls := 0
+	api.imageRemove = func(_ context.Context, id string, _ mobyclient.ImageRemoveOptions) (mobyclient.ImageRemoveResult, error) {
+		calls++
+		if id == "gone" {
+			return mobyclient.ImageRemoveResult{}, cerrdefs.ErrNotFound
+		}
+		return mobyclient.ImageRemoveResult{}, errors.New("conflict: unable to delete (must be forced) - image has dependent child images")
+	}
+	b = &engineBuild{api: api, timeout: time.Second}
+	if err := b.remove(t.Context(), "gone"); err != nil {
+		t.Errorf("an image already gone: %v", err)
+	}
+	start := time.Now()
+	if err := b.remove(t.Context(), "shared"); err == nil || calls != 2 || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("an image with children: %v after %d calls, %s", err, calls, time.Since(start))
+	}
+
+	// A container that never lets go: the removal gives up at the deadline.
+	api.imageRemove = func(context.Context, string, mobyclient.ImageRemoveOptions) (mobyclient.ImageRemoveResult, error) {
+		return mobyclient.ImageRemoveResult{}, errors.New("image is being used by running container x")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := b.remove(ctx, "held"); err == nil || !strings.Contains(err.Error(), "container") {
+		t.Errorf("an image held by a container: %v", err)
+	}
+}
+
+func TestEngineBuildLeavesACachedOrBaseFinalImage(t *testing.T) {
+	final := "bbbbbbbbbbbb"
+	eng := &fakeEngine{output: "Step 1/2 : FROM x\n ---> 3f2a1b0c9d8e\nStep 2/2 : COPY a b\n ---> Using cache\n ---> " + final + "\n", finalID: final, platform: "windows/amd64"}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
+	r := &Runner{dockerCli: testCLI(t, nil)}
+	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
+	engines := r.newEngineClients()
+	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
+	if _, err := r.engineStep(t.Context(), p, &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}, engines, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if len(eng.removed) != 0 {
+		t.Errorf("removed %v: the cached image is not the build's own", eng.removed)
+	}
+}
+
+func TestPlatformFromAndVariant(t *testing.T) {
+	if p := platformFrom("linux/arm/v7"); p.OS != "linux" || p.Architecture != "arm" || p.Variant != "v7" {
+		t.Errorf("platformFrom = %+v", p)
+	}
+	if variantSuffix("") != "" || variantSuffix("v8") != "/v8" {
+		t.Error("variantSuffix")
+	}
+}
