@@ -11,6 +11,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 )
 
 // The types the commands use, from the rooms that own them.
@@ -32,6 +33,10 @@ type (
 	MergeOptions    = registry.MergeOptions
 	MergeResult     = registry.MergeResult
 	MergeEntry      = registry.MergeEntry
+	TestOptions     = tester.Options
+	TestCriteria    = tester.Criteria
+	TestResult      = tester.Result
+	BaseCheck       = runner.BaseCheck
 )
 
 // DefaultBuilder is the name of the builder `create` makes when none is given.
@@ -51,13 +56,16 @@ type Manager struct {
 	builders *builders.Manager
 	runner   *runner.Runner
 	registry *registry.Client
+	tester   *tester.Tester
 }
 
 // NewManager returns the driver of a Docker CLI.
 func NewManager(dockerCli command.Cli) *Manager {
 	nodes := contexts.New(dockerCli.ContextStore(), nil)
 	b := builders.New(dockerCli, nodes)
-	return &Manager{builders: b, runner: runner.New(dockerCli, nodes, b), registry: registry.New(dockerCli.ConfigFile())}
+	reg := registry.New(dockerCli.ConfigFile())
+	t := tester.New(dockerCli, b, reg)
+	return &Manager{builders: b, runner: runner.New(dockerCli, nodes, b, t), registry: reg, tester: t}
 }
 
 // Apply creates or updates a builder to match spec (see builders.Manager.Apply).
@@ -106,4 +114,9 @@ func (m *Manager) Inspect(ctx context.Context, ref string, timeout time.Duration
 // Merge combines existing images into one verified index on every tag.
 func (m *Manager) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
 	return m.registry.Merge(ctx, o)
+}
+
+// Test runs every variant of an image on a node that runs its platform (see tester.Tester.Test).
+func (m *Manager) Test(ctx context.Context, o TestOptions) ([]TestResult, error) {
+	return m.tester.Test(ctx, o)
 }

@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -61,6 +63,9 @@ archive) or a Dockerfile is read from standard input.`,
 	f.StringVar(&opts.Network, "network", "", `Networking mode for the RUN instructions: "default", "host" or "none"`)
 	f.StringVar(&opts.Strategy, "strategy", "", `How nodes build: "buildkit" (their BuildKit) or "engine" (their engine's classic builder, as Windows engines offer)`)
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the plan (platform, node, Dockerfile, native or emulated) and stop")
+	f.StringVar(&opts.Test, "test", "", "Test gate: run this command in every variant, on a node native to it, before any tag moves (needs --push)")
+	f.BoolVar(&opts.TestImageCmd, "test-image-cmd", false, "Test gate: run the image's own entrypoint and command in every variant")
+	addCriteriaFlags(f, &opts.TestCriteria, "build")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
 	return cmd
 }
@@ -76,11 +81,7 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 		return err
 	}
 	if res.DryRun {
-		return writeList(dockerCli.Out(), formatTable, res.Steps,
-			[]string{"PLATFORM", "NODE", "DOCKERFILE", "MODE", "STRATEGY"},
-			func(s driver.StepResult) []string {
-				return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated), s.Strategy}
-			})
+		return writeDryRun(dockerCli, res)
 	}
 	if !opts.Push && !opts.Load {
 		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push or --load: the results stay in the nodes' build cache")
@@ -91,11 +92,7 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 		}
 		return nil
 	}
-	if err := writeList(dockerCli.Out(), formatTable, res.Steps,
-		[]string{"PLATFORM", "NODE", "DIGEST", "DURATION", "EMULATED"},
-		func(s driver.StepResult) []string {
-			return []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), yesNo(s.Emulated)}
-		}); err != nil {
+	if err := writeSummary(dockerCli, res); err != nil {
 		return err
 	}
 	if res.Index.Digest != "" {
@@ -112,4 +109,72 @@ func mode(emulated bool) string {
 		return "emulated"
 	}
 	return "native"
+}
+
+// writeSummary is the table of a build: platform, node, digest, duration, emulated, and the test
+// gate's result when there was one.
+func writeSummary(dockerCli command.Cli, res *driver.BuildResult) error {
+	header := []string{"PLATFORM", "NODE", "DIGEST", "DURATION", "EMULATED"}
+	tested := len(res.Steps) > 0 && res.Steps[0].Test != nil
+	if tested {
+		header = append(header, "TEST")
+	}
+	return writeList(dockerCli.Out(), formatTable, res.Steps, header, func(s driver.StepResult) []string {
+		row := []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), yesNo(s.Emulated)}
+		if tested {
+			row = append(row, testCell(s.Test))
+		}
+		return row
+	})
+}
+
+func testCell(r *driver.TestResult) string {
+	switch {
+	case r == nil:
+		return "-"
+	case r.Passed:
+		return fmt.Sprintf("pass on %s (%s)", r.Node, r.Duration.Round(100*time.Millisecond))
+	}
+	return "FAIL on " + r.Node + ": " + r.Reason
+}
+
+// writeDryRun prints the plan, then every external base per platform and whether its registry has
+// it for that platform.
+func writeDryRun(dockerCli command.Cli, res *driver.BuildResult) error {
+	if err := writeList(dockerCli.Out(), formatTable, res.Steps,
+		[]string{"PLATFORM", "NODE", "DOCKERFILE", "MODE", "STRATEGY"},
+		func(s driver.StepResult) []string {
+			return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated), s.Strategy}
+		}); err != nil {
+		return err
+	}
+	type baseRow struct {
+		step driver.StepResult
+		base driver.BaseCheck
+	}
+	var rows []baseRow
+	for _, s := range res.Steps {
+		for _, b := range s.Bases {
+			rows = append(rows, baseRow{s, b})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	_, _ = fmt.Fprintln(dockerCli.Out())
+	return writeList(dockerCli.Out(), formatTable, rows, []string{"PLATFORM", "LINE", "BASE", "PULLED FOR", "AVAILABLE"},
+		func(r baseRow) []string {
+			avail := "yes"
+			switch {
+			case !r.base.Checked:
+				avail = "unknown: " + r.base.Problem
+			case !r.base.Available:
+				avail = "NO: " + r.base.Problem
+				if len(r.base.Has) > 0 {
+					avail += " (has " + strings.Join(r.base.Has, ", ") + ")"
+				}
+			}
+			line := fmt.Sprintf("%s:%d %s", filepath.Base(r.step.Dockerfile), r.base.Line, r.base.Instruction)
+			return []string{r.step.Platform, line, r.base.Ref, r.base.Platform, avail}
+		})
 }

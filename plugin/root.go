@@ -44,6 +44,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newCreateCommand(dockerCli),
 		newInspectCommand(dockerCli),
 		newMergeCommand(dockerCli),
+		newTestCommand(dockerCli),
 		newLsCommand(dockerCli),
 		newRmCommand(dockerCli),
 		newVersionCommand(dockerCli, info),

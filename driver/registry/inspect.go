@@ -125,3 +125,42 @@ func (c *Client) platformOf(ctx context.Context, loc *imagetools.Location, d oci
 	p.OSVersion, p.OSFeatures = img.OSVersion, img.OSFeatures
 	return p, nil
 }
+
+// Variant is one image of a reference: its platform and where to pull it by digest.
+type Variant struct {
+	Platform string
+	Digest   string
+	Ref      string // REPO@sha256:...
+}
+
+// Variants lists the images behind a reference (attestations left out): every image of an index,
+// or the one image of a manifest with its platform read from its config.
+func (c *Client) Variants(ctx context.Context, ref string) ([]Variant, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference %q: %w", ref, err)
+	}
+	cs, err := c.candidates(ctx, reference.TagNameOnly(named).String())
+	if err != nil {
+		return nil, err
+	}
+	var out []Variant
+	for _, cd := range cs {
+		out = append(out, Variant{Platform: platforms.Format(*cd.desc.Platform), Digest: cd.desc.Digest.String(),
+			Ref: cd.loc.Name() + "@" + cd.desc.Digest.String()})
+	}
+	return out, nil
+}
+
+// Platforms lists the platforms a reference has images for (attestations left out).
+func (c *Client) Platforms(ctx context.Context, ref string) ([]ocispec.Platform, error) {
+	cs, err := c.candidates(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []ocispec.Platform
+	for _, cd := range cs {
+		out = append(out, *cd.desc.Platform)
+	}
+	return out, nil
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 )
 
 // Runner builds images across the nodes of a builder.
@@ -32,11 +33,12 @@ type Runner struct {
 	nodes     *contexts.Nodes
 	builders  *builders.Manager
 	registry  *registry.Client
+	tester    *tester.Tester
 }
 
 // New returns the build runner of a Docker CLI.
-func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager) *Runner {
-	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: registry.New(dockerCli.ConfigFile())}
+func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager, t *tester.Tester) *Runner {
+	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: registry.New(dockerCli.ConfigFile()), tester: t}
 }
 
 // Result is what a build did: the plan it ran and, when pushed, the combined index.
@@ -60,6 +62,11 @@ type StepResult struct {
 	Duration time.Duration `json:"-"`
 	Seconds  float64       `json:"durationSeconds"`
 	Loaded   bool          `json:"loaded,omitempty"`
+	// Test is how the variant did in the test gate (build --test), when there was one.
+	Test *tester.Result `json:"test,omitempty"`
+	// Bases are the external images the platform's build pulls, checked in their registries.
+	Bases          []BaseCheck `json:"bases,omitempty"`
+	dockerfileName string
 }
 
 // Plan resolves the builder and routes every platform without building anything.
@@ -114,7 +121,15 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	}
 	defer stdin.cleanup()
 	res, p, t, err := r.plan(ctx, o, stdin)
-	if err != nil || p.DryRun {
+	if err != nil {
+		return res, err
+	}
+	err = r.checkBases(ctx, p, t, res)
+	res.Warnings = append(res.Warnings, baseWarnings(res)...)
+	if p.DryRun {
+		return res, nil // the plan shows every base and whether it has its platform
+	}
+	if err != nil {
 		return res, err
 	}
 	nodes, err := r.prepare(ctx, p, t, res)
@@ -164,7 +179,7 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 		return err
 	}
 	if t.Fallback && p.Push && p.Strategy == plan.StrategyBuildKit {
-		err = r.pushFromContext(ctx, p, res, nodes[t.Nodes[0].BuildxNode], printer)
+		err = r.pushFromContext(ctx, p, t, res, nodes[t.Nodes[0].BuildxNode], printer)
 		if werr := printer.Wait(); err == nil {
 			err = werr
 		}
@@ -177,6 +192,9 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 		err = werr
 	}
 	if err != nil || !p.Push {
+		return err
+	}
+	if err := r.gate(ctx, p, t, res, descs); err != nil {
 		return err
 	}
 	return r.publish(ctx, p, res, descs)

@@ -43,7 +43,7 @@ func testRunner(t *testing.T, api mobyclient.APIClient) *Runner {
 	t.Helper()
 	cli := testCLI(t, api)
 	nodes := contexts.New(cli.ContextStore(), nil)
-	return New(cli, nodes, builders.New(cli, nodes))
+	return New(cli, nodes, builders.New(cli, nodes), nil)
 }
 
 func TestPlanWithoutABuilderUsesTheCurrentContext(t *testing.T) {

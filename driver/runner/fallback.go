@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
@@ -16,7 +17,7 @@ import (
 // pushFromContext is --push without a multiarch builder: the current context's own BuildKit builds
 // every platform in one solve and pushes the result by digest (never a tag); the index is then
 // published to the tags like any build's, together or not at all, and verified.
-func (r *Runner) pushFromContext(ctx context.Context, p *parsed, res *Result, node builder.Node, printer *progress.Printer) error {
+func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Target, res *Result, node builder.Node, printer *progress.Printer) error {
 	first := res.Steps[0]
 	for _, s := range res.Steps[1:] {
 		if s.Dockerfile != first.Dockerfile {
@@ -59,6 +60,13 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, res *Result, no
 	}
 	if desc.Digest == "" {
 		return fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, errNoDescriptor)
+	}
+	perStep := make([]ocispec.Descriptor, len(res.Steps)) // one index holds every platform
+	for i := range perStep {
+		perStep[i] = desc
+	}
+	if err := r.gate(ctx, p, t, res, perStep); err != nil {
+		return err
 	}
 	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags)
 	if err != nil {

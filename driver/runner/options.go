@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
+	"github.com/google/shlex"
+
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/docker/buildx/util/urlutil"
@@ -52,6 +55,11 @@ type Options struct {
 	Strategy     string // buildkit (default) or engine: the node's own engine builds (classic API)
 	DryRun       bool
 	Timeout      time.Duration
+	// The test gate: every variant runs on a node native to it (else one that emulates it) after
+	// it is pushed by digest and before any tag moves.
+	Test         string // the command, split like a shell would ("" and no TestImageCmd: no gate)
+	TestImageCmd bool   // run the image's own entrypoint and command as the test
+	TestCriteria tester.Criteria
 }
 
 // parsed is a build's options checked and converted, before anything runs.
@@ -68,7 +76,8 @@ type parsed struct {
 	ssh       []sshprovider.AgentConfig
 	attests   map[string]string // frontend attrs attest:<type>
 	display   progressui.DisplayMode
-	stdin     *stdinInput // what was read from standard input
+	stdin     *stdinInput      // what was read from standard input
+	test      *tester.Criteria // the test gate, nil when there is none
 }
 
 // parseOptions checks every option; an error names the bad value and nothing has run.
@@ -76,7 +85,7 @@ func parseOptions(o Options) (*parsed, error) {
 	p := &parsed{Options: o}
 	steps := []func() error{
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
-		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
+		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs, p.parseTest,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -274,4 +283,33 @@ func maskValue(kv string) string {
 		return k + "=" + redact.Mask
 	}
 	return kv
+}
+
+// parseTest checks the test gate's flags: a command (split as a shell would) or the image's own.
+func (p *parsed) parseTest() error {
+	if p.Test == "" && !p.TestImageCmd {
+		return nil
+	}
+	if p.Test != "" && p.TestImageCmd {
+		return fmt.Errorf("give --test %q or --test-image-cmd, not both", p.Test)
+	}
+	if !p.Push {
+		return errors.New("--test runs every variant from the registry, by digest, before the tags move: it needs --push")
+	}
+	c := p.TestCriteria
+	if p.Test != "" {
+		cmd, err := shlex.Split(p.Test)
+		if err != nil || len(cmd) == 0 {
+			return fmt.Errorf("invalid --test %q: want a command, as a shell would split it", p.Test)
+		}
+		c.Cmd = cmd
+	}
+	if c.Network == "" {
+		c.Network = p.Network
+	}
+	if err := c.Check(); err != nil {
+		return err
+	}
+	p.test = &c
+	return nil
 }

@@ -1,0 +1,43 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
+)
+
+// gate is the test gate: after every platform was pushed by digest and before any tag moves, each
+// variant runs on a node native to its platform (else one that emulates it); one failure and no
+// tag is written. descs are the steps' pushed results, in step order.
+func (r *Runner) gate(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor) error {
+	if p.test == nil {
+		return nil
+	}
+	variants := make([]tester.Variant, len(res.Steps))
+	plats := make([]string, len(res.Steps))
+	for i, s := range res.Steps {
+		variants[i] = tester.Variant{Platform: s.Platform, Image: p.repos[0] + "@" + descs[i].Digest.String()}
+		plats[i] = s.Platform
+	}
+	steps, err := plan.Route(t.WithEmulation(plats).Nodes, plats)
+	if err != nil {
+		return fmt.Errorf("testing the variants: %w: no tag written", err)
+	}
+	assigns := make([]tester.Assignment, len(steps))
+	for i, s := range steps {
+		assigns[i] = tester.Assignment{Variant: variants[i], Node: s.Node, Emulated: s.Emulated}
+	}
+	results, err := tester.Run(ctx, r.dockerCli, assigns, *p.test)
+	for i := range results {
+		res.Steps[i].Test = &results[i]
+	}
+	if err != nil {
+		return fmt.Errorf("%w: no tag written", err)
+	}
+	return nil
+}
