@@ -27,11 +27,19 @@ A platform no node builds stops the build before it starts. Per-platform Dockerf
 context (Dockerfile.linux-amd64, Dockerfile.linux-arm64, Dockerfile.linux-arm, ...) or given with
 --file-for are used for their platforms. Without a multiarch builder, the current Docker context
 builds every platform, emulating the ones it does not run natively. With "-" the context (a tar
-archive) or a Dockerfile is read from standard input.`,
+archive) or a Dockerfile is read from standard input.
+
+Every external base image is checked first: a base that lacks a platform stops the build before
+any node builds, naming the Dockerfile line (--dry-run lists the bases). With --test (or
+--test-image-cmd) every variant is run, after it is pushed by digest and before any tag moves, on
+a node native to its platform (else one that emulates it): one failing variant and no tag is
+written.`,
 		Example: `  docker multiarch build -t registry.example.com/app:1.4 --push .
   docker multiarch build --platform linux/amd64,linux/arm64 -t app:dev --load .
   docker multiarch build --file-for linux/arm/v7=docker/Dockerfile.armhf -t app:1.4 --push .
-  docker multiarch build --dry-run .`,
+  docker multiarch build --dry-run .
+  docker multiarch build -t registry.example.com/app:1.4 --push --test "app --version" .
+  docker multiarch build -t registry.example.com/web:1.4 --push --test-image-cmd --running 5s .`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ContextPath = args[0]
