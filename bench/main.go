@@ -80,6 +80,9 @@ func builds(runs int, plugin, buildx string) error {
 	} else if r > overheadGoal {
 		failed = append(failed, "overhead")
 	}
+	if err := gate(d, f, builder, runs); err != nil {
+		return err
+	}
 	for _, per := range []bool{false, true} {
 		if r, err := fanout(d, f, builder, per); err != nil {
 			return err
