@@ -194,7 +194,9 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	if err != nil || !p.Push {
 		return err
 	}
-	if err := r.gate(ctx, p, t, res, descs); err != nil {
+	var cleanups tester.Cleanups
+	defer cleanups.Wait()
+	if err := r.gate(ctx, p, t, res, descs, &cleanups); err != nil {
 		return err
 	}
 	return r.publish(ctx, p, res, descs)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
@@ -65,7 +66,9 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Targ
 	for i := range perStep {
 		perStep[i] = desc
 	}
-	if err := r.gate(ctx, p, t, res, perStep); err != nil {
+	var cleanups tester.Cleanups
+	defer cleanups.Wait()
+	if err := r.gate(ctx, p, t, res, perStep, &cleanups); err != nil {
 		return err
 	}
 	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags)

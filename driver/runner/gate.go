@@ -13,8 +13,9 @@ import (
 
 // gate is the test gate: after every platform was pushed by digest and before any tag moves, each
 // variant runs on a node native to its platform (else one that emulates it); one failure and no
-// tag is written. descs are the steps' pushed results, in step order.
-func (r *Runner) gate(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor) error {
+// tag is written. descs are the steps' pushed results, in step order. The test containers are
+// removed while the tags move (cleanups), before the build returns.
+func (r *Runner) gate(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor, cleanups *tester.Cleanups) error {
 	if p.test == nil {
 		return nil
 	}
@@ -32,7 +33,7 @@ func (r *Runner) gate(ctx context.Context, p *parsed, t builders.Target, res *Re
 	for i, s := range steps {
 		assigns[i] = tester.Assignment{Variant: variants[i], Node: s.Node, Emulated: s.Emulated}
 	}
-	results, err := tester.Run(ctx, r.dockerCli, assigns, *p.test)
+	results, err := tester.Run(ctx, r.dockerCli, assigns, *p.test, cleanups)
 	for i := range results {
 		res.Steps[i].Test = &results[i]
 	}

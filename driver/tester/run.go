@@ -27,13 +27,33 @@ const outputLines = 5
 // also after an interrupt or a timeout.
 const cleanupTimeout = 15 * time.Second
 
+// Cleanups are the removals of test containers and images still running after Run returned, so a
+// build's tags can move while they finish; Wait before the command ends.
+type Cleanups struct{ wg sync.WaitGroup }
+
+// Wait waits for every removal (each is bounded by cleanupTimeout).
+func (c *Cleanups) Wait() {
+	if c != nil {
+		c.wg.Wait()
+	}
+}
+
+func (c *Cleanups) run(fn func()) {
+	if c == nil {
+		fn()
+		return
+	}
+	c.wg.Go(fn)
+}
+
 // Run runs every assignment on its node's engine, all in parallel, each within c.Timeout, and
-// returns the results in the assignments' order; the error lists the variants that failed.
-func Run(ctx context.Context, dockerCli command.Cli, assigns []Assignment, c Criteria) ([]Result, error) {
+// returns the results in the assignments' order; the error lists the variants that failed. The
+// containers are removed before Run returns, unless cleanups is given: then in the background.
+func Run(ctx context.Context, dockerCli command.Cli, assigns []Assignment, c Criteria, cleanups *Cleanups) ([]Result, error) {
 	results := make([]Result, len(assigns))
 	var wg sync.WaitGroup
 	for i, a := range assigns {
-		wg.Go(func() { results[i] = runOne(ctx, dockerCli, a, c) })
+		wg.Go(func() { results[i] = runOne(ctx, dockerCli, a, c, cleanups) })
 	}
 	wg.Wait()
 	return results, check(results)
@@ -41,7 +61,7 @@ func Run(ctx context.Context, dockerCli command.Cli, assigns []Assignment, c Cri
 
 // runOne pulls the variant by digest on its node, runs it and judges it; the container (and the
 // image, when the run pulled it) is removed whatever happens.
-func runOne(ctx context.Context, dockerCli command.Cli, a Assignment, c Criteria) (r Result) {
+func runOne(ctx context.Context, dockerCli command.Cli, a Assignment, c Criteria, cleanups *Cleanups) (r Result) {
 	start := time.Now()
 	r = Result{Assignment: a, ExitCode: -1}
 	defer func() {
@@ -53,9 +73,11 @@ func runOne(ctx context.Context, dockerCli command.Cli, a Assignment, c Criteria
 		r.Reason = fmt.Sprintf("node %s: %v", a.Node, redact.Error(err))
 		return r
 	}
-	defer api.Close()
 	run := &containerRun{api: api, a: a, c: c, auth: authFor(dockerCli, a.Image)}
-	defer run.cleanup(ctx)
+	defer cleanups.run(func() {
+		run.cleanup(ctx)
+		_ = api.Close()
+	})
 	vctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	output, err := run.do(vctx, &r)

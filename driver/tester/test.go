@@ -55,7 +55,7 @@ func (t *Tester) Test(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Run(ctx, t.dockerCli, assigns, o.Criteria)
+	return Run(ctx, t.dockerCli, assigns, o.Criteria, nil)
 }
 
 func (t *Tester) check(o *Options) error {
