@@ -111,8 +111,17 @@ func (m *Manager) Inspect(ctx context.Context, ref string, timeout time.Duration
 	return m.registry.WithTimeout(timeout).Inspect(ctx, ref)
 }
 
-// Merge combines existing images into one verified index on every tag.
-func (m *Manager) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
+// Merge combines existing images into one verified index on every tag. fromMetadata are the
+// --metadata-file of split builds (build --push-by-digest), files or directories: their pushed
+// results join the sources, and a platform missing or doubled across them stops the merge.
+func (m *Manager) Merge(ctx context.Context, o MergeOptions, fromMetadata []string) (MergeResult, error) {
+	if len(fromMetadata) > 0 {
+		split, err := runner.ReadSplit(fromMetadata)
+		if err != nil {
+			return MergeResult{}, err
+		}
+		o.Sources = append(split.Sources, o.Sources...)
+	}
 	return m.registry.Merge(ctx, o)
 }
 

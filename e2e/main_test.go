@@ -27,6 +27,7 @@ type farmEnv struct {
 	EngineBTLS, TLSDir      string
 	AuthRegistry, AuthUser  string
 	AuthPasswordFile        string
+	BuildKitdConfig         string // a buildkitd.toml mirroring docker.io to the farm registry (SBOM scanner)
 }
 
 var (
@@ -91,8 +92,9 @@ func loadFarm() (farmEnv, error) {
 		SSH: kv["FARM_SSH"], SSHKey: kv["FARM_SSH_KEY"], SSHHostKey: kv["FARM_SSH_HOST_KEY"],
 		EngineBTLS: kv["FARM_ENGINE_B_TLS"], TLSDir: kv["FARM_TLS_DIR"],
 		AuthRegistry: kv["FARM_AUTH_REGISTRY"], AuthUser: kv["FARM_AUTH_USER"], AuthPasswordFile: kv["FARM_AUTH_PASSWORD_FILE"],
+		BuildKitdConfig: kv["FARM_BUILDKITD_CONFIG"],
 	}
-	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" || env.EngineBTLS == "" || env.AuthRegistry == "" {
+	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" || env.EngineBTLS == "" || env.AuthRegistry == "" || env.BuildKitdConfig == "" {
 		return env, fmt.Errorf("%s lacks engine, registry, ssh or TLS entries (bring the farm up again)", path)
 	}
 	return env, sc.Err()

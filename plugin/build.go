@@ -38,6 +38,7 @@ written.`,
   docker multiarch build --platform linux/amd64,linux/arm64 -t app:dev --load .
   docker multiarch build --file-for linux/arm/v7=docker/Dockerfile.armhf -t app:1.4 --push .
   docker multiarch build --dry-run .
+  docker multiarch build --platform linux/arm64 --push-by-digest -t registry.example.com/app --metadata-file arm64.json .
   docker multiarch build -t registry.example.com/app:1.4 --push --test "app --version" .
   docker multiarch build -t registry.example.com/web:1.4 --push --test-image-cmd --running 5s .`,
 		Args: cli.ExactArgs(1),
@@ -55,6 +56,7 @@ written.`,
 	f.StringArrayVar(&opts.Labels, "label", nil, "Image labels, KEY=VALUE")
 	f.StringVar(&opts.Target, "target", "", "Build stage to build")
 	f.BoolVar(&opts.Push, "push", false, "Push the platforms by digest and the combined index to the tags")
+	f.BoolVar(&opts.PushByDigest, "push-by-digest", false, "Push the platforms by digest to the -t repositories and move no tag (CI split builds: merge --from-metadata publishes)")
 	f.BoolVar(&opts.Load, "load", false, "Load the variant native to the current Docker engine into it")
 	f.StringArrayVar(&opts.CacheFrom, "cache-from", nil, `External cache sources (e.g. "type=registry,ref=user/app:cache")`)
 	f.StringArrayVar(&opts.CacheTo, "cache-to", nil, `Cache export destinations (e.g. "type=registry,ref=user/app:cache")`)
@@ -91,7 +93,7 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	if res.DryRun {
 		return writeDryRun(dockerCli, res)
 	}
-	if !opts.Push && !opts.Load {
+	if !opts.Push && !opts.PushByDigest && !opts.Load {
 		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push or --load: the results stay in the nodes' build cache")
 	}
 	if opts.Progress == "quiet" {
@@ -107,6 +109,11 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 		_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, res.Tags, len(res.Steps))
 		for _, t := range res.Published {
 			_, _ = fmt.Fprintln(dockerCli.Out(), "  "+t.String())
+		}
+	} else if opts.PushByDigest {
+		_, _ = fmt.Fprintln(dockerCli.Out(), "\npushed by digest, no tag moved (merge --from-metadata publishes):")
+		for _, img := range res.Pushed {
+			_, _ = fmt.Fprintf(dockerCli.Out(), "  %s@%s  %s\n", img.Repositories[0], img.Digest, strings.Join(img.Platforms, ","))
 		}
 	}
 	return nil

@@ -1,9 +1,9 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
@@ -12,21 +12,30 @@ import (
 
 func newMergeCommand(dockerCli command.Cli) *cobra.Command {
 	var opts driver.MergeOptions
+	var fromMetadata []string
 	cmd := &cobra.Command{
-		Use:   "merge -t TAG [-t TAG...] [OPTIONS] SOURCE [SOURCE...]",
+		Use:   "merge -t TAG [-t TAG...] [OPTIONS] (SOURCE... | --from-metadata FILE|DIR...)",
 		Short: "Combine existing images into one multi-platform tag",
 		Long: `Combine images built anywhere (tags or digests, single images or indexes, Windows included)
 into one index pushed to every -t tag, then read back and verified. Images from other repositories
 of the registry are copied into the tag's repository; no per-platform tag is created. The platform
 of a single image comes from its config, os.version and os.features included. Two sources for one
-platform is an error unless --prefer names the source to keep.`,
+platform is an error unless --prefer names the source to keep.
+
+CI split across runners: each runner builds its platforms with build --push-by-digest
+--metadata-file FILE (no tag moves); merge --from-metadata FILE... (or a directory of them)
+publishes the one tag, with the same guarantees as build. A platform missing or pushed twice
+across the files stops it before anything is written.`,
 		Example: `  docker multiarch merge -t registry.example.com/app:1.4 \
     registry.example.com/app@sha256:4f1c... registry.example.com/app-windows:1.4
-  docker multiarch merge -t app:1.4 --dry-run app:1.4-amd64 app:1.4-arm64`,
-		Args: cli.RequiresMinArgs(1),
+  docker multiarch merge -t app:1.4 --dry-run app:1.4-amd64 app:1.4-arm64
+  docker multiarch merge -t registry.example.com/app:1.4 --from-metadata amd64.json --from-metadata arm64.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Sources = args
-			return runMerge(cmd, dockerCli, opts)
+			if len(args) == 0 && len(fromMetadata) == 0 {
+				return errors.New("merge needs source images, or --from-metadata FILE|DIR of split builds")
+			}
+			return runMerge(cmd, dockerCli, opts, fromMetadata)
 		},
 	}
 	f := cmd.Flags()
@@ -34,15 +43,16 @@ platform is an error unless --prefer names the source to keep.`,
 	f.StringArrayVar(&opts.Prefer, "prefer", nil, "Source to keep when two give the same platform (repeatable)")
 	f.BoolVar(&opts.NoAttestations, "no-attestations", false, "Leave attestation manifests out")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the index and stop")
+	f.StringArrayVar(&fromMetadata, "from-metadata", nil, "The --metadata-file of split builds (build --push-by-digest), or a directory of them (repeatable)")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long a registry may take to answer (or a copy to make progress)")
 	return cmd
 }
 
-func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOptions) error {
+func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOptions, fromMetadata []string) error {
 	if err := checkTimeout(opts.Timeout); err != nil {
 		return err
 	}
-	res, err := driver.NewManager(dockerCli).Merge(cmd.Context(), opts)
+	res, err := driver.NewManager(dockerCli).Merge(cmd.Context(), opts, fromMetadata)
 	if err != nil {
 		return err
 	}

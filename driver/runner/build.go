@@ -51,6 +51,9 @@ type Result struct {
 	Tags  []string           `json:"-"`
 	// Published says where every tag points after the publish.
 	Published []registry.TagState `json:"-"`
+	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
+	// a builder): what merge --from-metadata publishes.
+	Pushed []PushedImage `json:"-"`
 	// Warnings are for the user: what the build did differently from what was asked, and why.
 	Warnings []string `json:"-"`
 }
@@ -178,7 +181,7 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	if err != nil {
 		return err
 	}
-	if t.Fallback && p.Push && p.Strategy == plan.StrategyBuildKit {
+	if t.Fallback && p.pushes && p.Strategy == plan.StrategyBuildKit {
 		err = r.pushFromContext(ctx, p, t, res, nodes[t.Nodes[0].BuildxNode], printer)
 		if werr := printer.Wait(); err == nil {
 			err = werr
@@ -191,13 +194,17 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	if werr := printer.Wait(); err == nil {
 		err = werr
 	}
-	if err != nil || !p.Push {
+	if err != nil || !p.pushes {
 		return err
 	}
 	var cleanups tester.Cleanups
 	defer cleanups.Wait()
 	if err := r.gate(ctx, p, t, res, descs, &cleanups); err != nil {
 		return err
+	}
+	recordPushed(p, res, descs)
+	if p.PushByDigest {
+		return nil // no tag moves: merge --from-metadata publishes
 	}
 	return r.publish(ctx, p, res, descs)
 }

@@ -44,7 +44,7 @@ func (r *Runner) engineStep(ctx context.Context, p *parsed, s *StepResult, engin
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if !p.Push {
+	if !p.pushes {
 		return ocispec.Descriptor{}, nil // built and checked; nothing leaves the node without --push
 	}
 	dir, err := os.MkdirTemp("", "multiarch-engine-")

@@ -71,6 +71,10 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Targ
 	if err := r.gate(ctx, p, t, res, perStep, &cleanups); err != nil {
 		return err
 	}
+	res.Pushed = []PushedImage{{Repositories: p.repos, Digest: desc.Digest.String(), Platforms: plats}}
+	if p.PushByDigest {
+		return nil // no tag moves: merge --from-metadata publishes
+	}
 	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags)
 	if err != nil {
 		return err

@@ -18,6 +18,17 @@ func writeMetadata(path string, res *Result) error {
 		return nil
 	}
 	md := map[string]any{"multiarch.platforms": res.Steps, "multiarch.builder": res.Builder}
+	if len(res.Pushed) > 0 {
+		var plats []string
+		for _, s := range res.Steps {
+			plats = append(plats, s.Platform)
+		}
+		md[pushedKey] = pushedRecord{Version: 1, Platforms: plats, Images: res.Pushed}
+		if len(res.Pushed) == 1 && res.Index.Digest == "" { // buildx's keys for a push by digest
+			md[exptypes.ExporterImageDigestKey] = res.Pushed[0].Digest
+			md["image.name"] = strings.Join(res.Pushed[0].Repositories, ",")
+		}
+	}
 	if res.Index.Digest != "" {
 		md[exptypes.ExporterImageDigestKey] = res.Index.Digest.String()
 		md[exptypes.ExporterImageDescriptorKey] = res.Index

@@ -39,6 +39,7 @@ type Options struct {
 	Labels       []string
 	Target       string
 	Push         bool
+	PushByDigest bool // push every platform by digest to the tags' repositories; no tag moves (merge --from-metadata publishes)
 	Load         bool
 	CacheFrom    []string
 	CacheTo      []string
@@ -78,6 +79,7 @@ type parsed struct {
 	display   progressui.DisplayMode
 	stdin     *stdinInput      // what was read from standard input
 	test      *tester.Criteria // the test gate, nil when there is none
+	pushes    bool             // every platform is pushed by digest (--push or --push-by-digest)
 }
 
 // parseOptions checks every option; an error names the bad value and nothing has run.
@@ -92,6 +94,7 @@ func parseOptions(o Options) (*parsed, error) {
 			return nil, err
 		}
 	}
+	p.pushes = p.Push || p.PushByDigest
 	return p, nil
 }
 
@@ -125,6 +128,12 @@ func (p *parsed) parseTags() error {
 		if !slices.Contains(p.repos, repo) {
 			p.repos = append(p.repos, repo)
 		}
+	}
+	if p.Push && p.PushByDigest {
+		return errors.New("--push moves the tags and --push-by-digest never does: give one of them")
+	}
+	if p.PushByDigest && len(p.Tags) == 0 {
+		return errors.New("--push-by-digest needs the repository to push to (-t NAME)")
 	}
 	if p.Push && len(p.Tags) == 0 {
 		return errors.New("--push needs at least one tag (-t NAME:TAG)")
@@ -293,8 +302,8 @@ func (p *parsed) parseTest() error {
 	if p.Test != "" && p.TestImageCmd {
 		return fmt.Errorf("give --test %q or --test-image-cmd, not both", p.Test)
 	}
-	if !p.Push {
-		return errors.New("--test runs every variant from the registry, by digest, before the tags move: it needs --push")
+	if !p.Push && !p.PushByDigest {
+		return errors.New("--test runs every variant from the registry, by digest, before the tags move: it needs --push (or --push-by-digest)")
 	}
 	c := p.TestCriteria
 	if p.Test != "" {

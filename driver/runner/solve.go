@@ -104,7 +104,7 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 		attrs["label:"+k] = v
 	}
 	maps.Copy(attrs, p.attests)
-	if _, ok := p.attests["attest:provenance"]; !ok && p.Provenance == "" && p.Push {
+	if _, ok := p.attests["attest:provenance"]; !ok && p.Provenance == "" && p.pushes {
 		attrs["attest:provenance"] = "mode=min,inline-only=true" // buildx's default
 	}
 	so := &client.SolveOpt{Frontend: "dockerfile.v0", FrontendAttrs: attrs}
@@ -200,7 +200,7 @@ func (r *Runner) sessions(p *parsed) ([]session.Attachable, error) {
 // a docker image loaded into the current engine.
 func (r *Runner) exports(ctx context.Context, p *parsed, s *StepResult) []client.ExportEntry {
 	var out []client.ExportEntry
-	if p.Push {
+	if p.pushes {
 		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
 			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
 		}})

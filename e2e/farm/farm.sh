@@ -300,6 +300,23 @@ seed_busybox() {
 		"linux/amd64=$amd64" "linux/arm64=$arm64" "linux/arm/v7=$armhf"
 }
 
+# seed_sbom_scanner: BuildKit's SBOM generator cannot be pulled here, so the farm serves a small one
+# (farmctl seed --sbom-scanner) under the real scanner's name, docker/buildkit-syft-scanner, and a
+# BuildKit config whose registry mirror for docker.io is the farm registry: `--sbom true` then
+# works as users type it, on builders created with that config (FARM_BUILDKITD_CONFIG).
+seed_sbom_scanner() {
+	local applets=$FARM_ROOT/busybox/applets
+	"$BIN/farmctl" seed --sbom-scanner --ref "$REGISTRY/docker/buildkit-syft-scanner:stable-1" --applets "$applets" \
+		"linux/amd64=$(busybox_for amd64)" "linux/arm64=$(busybox_for arm64)" "linux/arm/v7=$(busybox_for armhf)"
+	cat >"$FARM_ROOT/buildkitd.toml" <<-EOF
+		[registry."docker.io"]
+		  mirrors = ["$REGISTRY"]
+		[registry."$REGISTRY"]
+		  http = true
+		  insecure = true
+	EOF
+}
+
 write_env() {
 	mkdir -p "$FARM_RUN"
 	{
@@ -313,6 +330,7 @@ write_env() {
 		echo "FARM_AUTH_PASSWORD_FILE=$FARM_ROOT/registry-auth/password"
 		echo "FARM_BUILDKIT_IMAGE=$BUILDKIT_IMAGE"
 		echo "FARM_BUSYBOX=$BUSYBOX_REF"
+		echo "FARM_BUILDKITD_CONFIG=$FARM_ROOT/buildkitd.toml"
 		echo "FARM_BIN=$BIN"
 		echo "FARM_ENGINE_B_TLS=tcp://127.0.0.1:$TLS_PORT"
 		echo "FARM_TLS_DIR=$TLS_DIR"
@@ -344,6 +362,7 @@ up() {
 	local e
 	for e in "${ENGINES[@]}"; do buildkit_image "$e"; done
 	seed_busybox
+	seed_sbom_scanner
 	write_env
 	log "up: engines $(engine_host a) ($(dockerx a version -f '{{.Server.Version}}')) and" \
 		"$(engine_host b) ($(dockerx b version -f '{{.Server.Version}}')), registry http://$REGISTRY"

@@ -28,6 +28,7 @@ func seed(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	ref := fs.String("ref", "", "tag to push the index to")
 	appletsFile := fs.String("applets", "", "file listing busybox applets to link in /bin")
+	scanner := fs.Bool("sbom-scanner", false, "make the images an SBOM generator for BuildKit's scanner protocol")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +54,9 @@ func seed(args []string) error {
 			return err
 		}
 		img, err := busyboxImage(*p, path, strings.Fields(string(applets)))
+		if err == nil && *scanner {
+			img, err = scannerImage(img)
+		}
 		if err != nil {
 			return fmt.Errorf("seed %s: %w", plat, err)
 		}
