@@ -83,6 +83,11 @@ written.`,
 func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
 	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
 	if res != nil {
+		for _, n := range res.Notes {
+			if n != "" {
+				_, _ = fmt.Fprintln(dockerCli.Err(), n)
+			}
+		}
 		for _, w := range res.Warnings {
 			_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING:", w)
 		}

@@ -30,9 +30,12 @@ its native platforms, so nothing is emulated unless --emulate asks for it.
 
 The builder (default name "multiarch") is a normal buildx builder: "docker buildx ls" lists it.
 Running create again changes nothing when the nodes are the same; new nodes are appended and
-nodes no longer selected leave. Every node must answer within --timeout, or nothing changes.`,
-		Example: `  docker multiarch create --use
+nodes no longer selected leave. Every node must answer within --timeout, or nothing changes.
+docker multiarch build finds the builder by name; only --use makes it the current builder of the
+context, which plain "docker build" then uses too.`,
+		Example: `  docker multiarch create
   docker multiarch create --node amd64-box --node arm64-box --bootstrap
+  docker multiarch create --use            # also the default builder of plain docker build
   docker multiarch create --emulate linux/arm/v7=arm64-box
   docker multiarch create ci --driver-opt image=moby/buildkit:v0.34.2,network=host`,
 		Args: cli.RequiresMaxArgs(1),
@@ -84,6 +87,9 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 	printBoot(dockerCli, res.Boot)
 	if err != nil {
 		return err // a failed --use or --bootstrap has put the builder back as it was
+	}
+	if !opts.use && res.Apply.Created {
+		_, _ = fmt.Fprintf(dockerCli.Err(), "plain `docker build` keeps its own builder; `docker multiarch build` uses %q (--use makes it the default for docker build too)\n", name)
 	}
 	_, _ = fmt.Fprintln(dockerCli.Out(), name)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -54,6 +55,8 @@ type Result struct {
 	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
 	// a builder): what merge --from-metadata publishes.
 	Pushed []PushedImage `json:"-"`
+	// Notes say what the build chose and why (the platforms, the builder it made).
+	Notes []string `json:"-"`
 	// Warnings are for the user: what the build did differently from what was asked, and why.
 	Warnings []string `json:"-"`
 }
@@ -105,6 +108,7 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 	if t.Fallback {
 		res.Builder = "context " + t.Nodes[0].Name
 	}
+	res.Notes = append(res.Notes, platformsNote(t, p.platforms, requested))
 	for _, s := range steps {
 		if p.Strategy == plan.StrategyEngine {
 			s.Strategy = plan.StrategyEngine
@@ -135,6 +139,9 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if err != nil {
 		return res, err
 	}
+	if t, err = r.contextBuilder(ctx, p, t, res); err != nil {
+		return res, err
+	}
 	nodes, err := r.prepare(ctx, p, t, res)
 	if err != nil {
 		return res, err
@@ -143,6 +150,46 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 		return res, err
 	}
 	return res, writeMetadata(p.MetadataFile, res)
+}
+
+// contextBuilder: without a multiarch builder, an engine with the classic image store cannot push
+// a multi-platform image (nor, with attestations, one platform): the build then runs on a
+// docker-container builder on the current context, made once and reused.
+func (r *Runner) contextBuilder(ctx context.Context, p *parsed, t builders.Target, res *Result) (builders.Target, error) {
+	if !t.Fallback || !p.pushes || p.Strategy != plan.StrategyBuildKit {
+		return t, nil
+	}
+	classic, err := r.builders.ClassicStore(ctx, p.Timeout)
+	if err != nil || !classic {
+		return t, err
+	}
+	ct, created, err := r.builders.ContextBuilder(t)
+	if err != nil {
+		return t, err
+	}
+	for i := range res.Steps {
+		res.Steps[i].BuildxNode = ct.Nodes[0].BuildxNode
+	}
+	res.Builder = ct.Name
+	how := "reusing"
+	if created {
+		how = "created"
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("the engine of context %q keeps images in the classic store, which cannot hold a multi-platform image: building on BuildKit builder %s (%s; a docker-container builder on that context)",
+		t.Nodes[0].Name, ct.Name, how))
+	return ct, nil
+}
+
+// platformsNote says which platforms a build makes when --platform was not given, and why.
+func platformsNote(t builders.Target, given, requested []string) string {
+	switch {
+	case len(given) > 0:
+		return ""
+	case t.Fallback:
+		return fmt.Sprintf("no --platform and no multiarch builder: building %s, the current engine's own platform (give --platform, or add nodes: docker multiarch node add)",
+			strings.Join(requested, ", "))
+	}
+	return fmt.Sprintf("no --platform: building every platform of builder %s's nodes: %s", t.Name, strings.Join(requested, ", "))
 }
 
 // prepare checks what must hold before anything runs (the engine --load loads into, every node

@@ -20,6 +20,7 @@ AUTH_REGISTRY=${FARM_AUTH_REGISTRY:-127.0.0.1:5001} # the same, but every call n
 BIN=$FARM_ROOT/bin
 BUILDKIT_VERSION=$(awk '$1 == "github.com/moby/buildkit" {print $2}' "$here/tools/buildkit/go.mod")
 BUILDKIT_IMAGE=multiarch-farm/buildkit:$BUILDKIT_VERSION
+BUILDX_DEFAULT_BUILDKIT_IMAGE=moby/buildkit:buildx-stable-1 # buildx's driver/bkimage.DefaultImage
 BUSYBOX_REF=$REGISTRY/farm/busybox:latest
 ENGINES=(a b) # a: Debian's dockerd 20.10; b: current dockerd built from github.com/moby/moby/v2
 SSH_PORT=${FARM_SSH_PORT:-2222}
@@ -271,7 +272,12 @@ start_sshd() {
 buildkit_image() {
 	local e=$1 key
 	key=$(readlink -f "$BIN/buildkitd" "$BIN/buildctl" "$BIN/runc" | sha256sum | cut -c1-16)
-	[ "$(dockerx "$e" image inspect -f '{{index .Config.Labels "farm.key"}}' "$BUILDKIT_IMAGE" 2>/dev/null)" = "$key" ] && return 0
+	# Also under buildx's default name: a builder made without image= (as docker multiarch makes on a
+	# context with the classic image store) falls back to this local image when the pull fails.
+	if [ "$(dockerx "$e" image inspect -f '{{index .Config.Labels "farm.key"}}' "$BUILDKIT_IMAGE" 2>/dev/null)" = "$key" ]; then
+		dockerx "$e" tag "$BUILDKIT_IMAGE" "$BUILDX_DEFAULT_BUILDKIT_IMAGE"
+		return 0
+	fi
 	local root=$FARM_ROOT/buildkit-rootfs
 	rm -rf "$root" && mkdir -p "$root"/{usr/bin,bin,etc/buildkit,var/lib/buildkit,tmp,root,run}
 	cp "$BIN/buildkitd" "$BIN/buildctl" "$BIN/runc" "$root/usr/bin/"
@@ -287,6 +293,7 @@ buildkit_image() {
 		--change 'VOLUME /var/lib/buildkit' \
 		--change "LABEL farm.key=$key" \
 		- "$BUILDKIT_IMAGE" >/dev/null
+	dockerx "$e" tag "$BUILDKIT_IMAGE" "$BUILDX_DEFAULT_BUILDKIT_IMAGE"
 }
 
 # seed_busybox: a linux/amd64, linux/arm64, linux/arm/v7 busybox index at $BUSYBOX_REF.
