@@ -11,13 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/platforms"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/docker/cli/cli/command"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
-	mobyclient "github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -237,9 +235,18 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	}
 	engines := r.newEngineClients()
 	defer engines.close()
+	if p.loadAll {
+		if p.layouts, err = newLayouts(); err != nil {
+			return err
+		}
+		defer p.layouts.close()
+	}
 	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, engines, printer, out))
 	if werr := printer.Wait(); err == nil {
 		err = werr
+	}
+	if err == nil && p.loadAll {
+		err = p.layouts.load(ctx, r.dockerCli.Client(), p.Tags, stepPlatforms(res))
 	}
 	if err != nil || !p.pushes {
 		return err
@@ -315,29 +322,12 @@ func resultDescriptor(resp *client.SolveResponse) (ocispec.Descriptor, error) {
 	return desc, nil
 }
 
-// checkLoad picks the platform --load loads: the one native to the current engine.
-func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
-	if !p.Load {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
-	defer cancel()
-	info, err := r.dockerCli.Client().Info(ctx, mobyclient.InfoOptions{})
-	if err != nil {
-		return fmt.Errorf("--load: the current Docker engine does not answer: %w", err)
-	}
-	np, err := contexts.EnginePlatform(info.Info.OSType, info.Info.Architecture)
-	if err != nil {
-		return err
-	}
-	native := platforms.Format(np)
-	for i := range res.Steps {
-		if res.Steps[i].Platform == native {
-			res.Steps[i].Loaded = true
-			return nil
-		}
-	}
-	return fmt.Errorf("--load: the build has no %s variant, the platform of the current Docker engine", native)
-}
-
 var errNoDescriptor = errors.New("the build pushed no image")
+
+func stepPlatforms(res *Result) []string {
+	out := make([]string, len(res.Steps))
+	for i, s := range res.Steps {
+		out[i] = s.Platform
+	}
+	return out
+}

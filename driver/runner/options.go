@@ -80,6 +80,8 @@ type parsed struct {
 	stdin     *stdinInput      // what was read from standard input
 	test      *tester.Criteria // the test gate, nil when there is none
 	pushes    bool             // every platform is pushed by digest (--push or --push-by-digest)
+	loadAll   bool             // --load of every platform into a containerd image store
+	layouts   *layouts         // with loadAll: each platform's exported OCI layout
 }
 
 // parseOptions checks every option; an error names the bad value and nothing has run.

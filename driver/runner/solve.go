@@ -205,7 +205,10 @@ func (r *Runner) exports(ctx context.Context, p *parsed, s *StepResult) []client
 			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
 		}})
 	}
-	if s.Loaded {
+	if s.Loaded && p.loadAll { // every platform into a containerd image store: assembled after the steps
+		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: map[string]string{"oci-mediatypes": "true"},
+			Output: p.layouts.output(s.Platform)})
+	} else if s.Loaded {
 		attrs := map[string]string{}
 		if len(p.Tags) > 0 {
 			attrs["name"] = strings.Join(p.Tags, ",")
