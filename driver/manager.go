@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/farm"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
@@ -37,6 +38,9 @@ type (
 	TestCriteria    = tester.Criteria
 	TestResult      = tester.Result
 	BaseCheck       = runner.BaseCheck
+	FarmPlan        = farm.Plan
+	FarmChange      = farm.Change
+	FarmResult      = farm.Result
 )
 
 // DefaultBuilder is the name of the builder `create` makes when none is given.
@@ -57,6 +61,7 @@ type Manager struct {
 	runner   *runner.Runner
 	registry *registry.Client
 	tester   *tester.Tester
+	farm     *farm.Farm
 }
 
 // NewManager returns the driver of a Docker CLI.
@@ -65,7 +70,7 @@ func NewManager(dockerCli command.Cli) *Manager {
 	b := builders.New(dockerCli, nodes)
 	reg := registry.New(dockerCli.ConfigFile())
 	t := tester.New(dockerCli, b, reg)
-	return &Manager{builders: b, runner: runner.New(dockerCli, nodes, b, t), registry: reg, tester: t}
+	return &Manager{builders: b, runner: runner.New(dockerCli, nodes, b, t), registry: reg, tester: t, farm: farm.New(nodes, b)}
 }
 
 // Apply creates or updates a builder to match spec (see builders.Manager.Apply).
@@ -78,6 +83,21 @@ func (m *Manager) Apply(ctx context.Context, spec BuilderSpec, timeout time.Dura
 // builders.Manager.Create).
 func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptions, timeout time.Duration) (CreateResult, error) {
 	return m.builders.Create(ctx, spec, opts, timeout)
+}
+
+// PlanFarm reads a farm file ("-": stdin) and says what applying it would change, writing
+// nothing (see farm.Farm.Plan).
+func (m *Manager) PlanFarm(ctx context.Context, path string, stdin io.Reader, timeout time.Duration) (*FarmPlan, error) {
+	f, err := farm.Load(path, stdin)
+	if err != nil {
+		return nil, err
+	}
+	return m.farm.Plan(ctx, f, timeout)
+}
+
+// ApplyFarm makes the nodes and builders match a plan (see farm.Farm.Apply).
+func (m *Manager) ApplyFarm(ctx context.Context, plan *FarmPlan) (FarmResult, error) {
+	return m.farm.Apply(ctx, plan)
 }
 
 // Use makes the builder the current buildx builder of the current Docker context.

@@ -42,6 +42,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newNodeCommand(dockerCli),
 		newBuildCommand(dockerCli),
 		newCreateCommand(dockerCli),
+		newApplyCommand(dockerCli),
 		newInspectCommand(dockerCli),
 		newMergeCommand(dockerCli),
 		newTestCommand(dockerCli),

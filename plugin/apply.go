@@ -1,0 +1,102 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/driver"
+)
+
+type applyOptions struct {
+	file, format string
+	dryRun       bool
+	timeout      time.Duration
+}
+
+func newApplyCommand(dockerCli command.Cli) *cobra.Command {
+	var opts applyOptions
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE [OPTIONS]",
+		Short: "Create or update the nodes and builders declared in a farm file",
+		Long: `Create or update the nodes (Docker contexts) and builders declared in a farm file
+(multiarch.yaml, see docs/farmfile.md), for CI machines with the plugin preinstalled.
+
+The file is the desired state: a node whose endpoint, TLS files, platforms or description differ
+is updated, a builder whose nodes, pinned platforms or options differ is updated, and what
+already matches is not written at all, so applying the same file twice changes nothing. Nodes
+and builders that the file does not declare are left alone. Every value is checked, and the
+engines whose platforms must be detected are probed, before anything is written; nodes are
+written as "node add" writes them, builders as "create" does, and a failure puts back the nodes
+this apply wrote. --dry-run prints the changes and writes nothing.`,
+		Example: `  docker multiarch apply -f multiarch.yaml
+  docker multiarch apply -f multiarch.yaml --dry-run
+  docker multiarch apply -f - --format json < multiarch.yaml`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runApply(cmd, dockerCli, opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVarP(&opts.file, "file", "f", "", `Farm file ("-" reads it from stdin)`)
+	flags.BoolVar(&opts.dryRun, "dry-run", false, "Print the changes, write nothing")
+	addFormatFlag(cmd, &opts.format)
+	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node")
+	return cmd
+}
+
+func runApply(cmd *cobra.Command, dockerCli command.Cli, opts applyOptions) error {
+	if opts.file == "" {
+		return errors.New("give the farm file with -f FILE (see docs/farmfile.md)")
+	}
+	if _, err := checkFormat(opts.format); err != nil {
+		return err
+	}
+	if err := checkTimeout(opts.timeout); err != nil {
+		return err
+	}
+	m := driver.NewManager(dockerCli)
+	plan, err := m.PlanFarm(cmd.Context(), opts.file, dockerCli.In(), opts.timeout)
+	if err != nil {
+		return err
+	}
+	if opts.dryRun {
+		_, _ = fmt.Fprintln(dockerCli.Err(), summary(plan, true))
+		return writeChanges(dockerCli, opts.format, plan.Changes)
+	}
+	res, err := m.ApplyFarm(cmd.Context(), plan)
+	for _, w := range res.Warnings {
+		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING:", w)
+	}
+	if err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintln(dockerCli.Err(), summary(plan, false))
+	return writeChanges(dockerCli, opts.format, res.Changes)
+}
+
+// summary is the one line said about a plan: how many entries change, or that none does.
+func summary(plan *driver.FarmPlan, dryRun bool) string {
+	n, path := plan.Changing(), plan.File.Path()
+	switch {
+	case n == 0 && dryRun:
+		return fmt.Sprintf("dry run of %s: every node and builder is up to date; nothing written", path)
+	case n == 0:
+		return fmt.Sprintf("%s: every node and builder is up to date; nothing written", path)
+	case dryRun:
+		return fmt.Sprintf("dry run of %s: %d of %d entries would change; nothing written", path, n, len(plan.Changes))
+	}
+	return fmt.Sprintf("%s applied: %d of %d entries changed", path, n, len(plan.Changes))
+}
+
+func writeChanges(dockerCli command.Cli, format string, changes []driver.FarmChange) error {
+	return writeList(dockerCli.Out(), format, changes, []string{"KIND", "NAME", "ACTION", "CHANGES"},
+		func(c driver.FarmChange) []string {
+			return []string{c.Kind, c.Name, c.Action, strings.Join(c.Changes, "; ")}
+		})
+}
