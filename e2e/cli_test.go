@@ -21,6 +21,7 @@ type cli struct {
 	config string
 	env    []string
 	stdin  []byte
+	dir    string // working directory of the commands ("": the test's)
 }
 
 type result struct {
@@ -81,6 +82,13 @@ func (c *cli) withStdin(data []byte) *cli {
 	return &cp
 }
 
+// inDir returns a copy of the CLI whose commands run in dir, as a CI job's steps run in its checkout.
+func (c *cli) inDir(dir string) *cli {
+	cp := *c
+	cp.dir = dir
+	return &cp
+}
+
 // withHost returns a copy of the CLI that talks to the given engine.
 func (c *cli) withHost(host string) *cli {
 	cp := *c
@@ -96,6 +104,7 @@ func (c *cli) run(timeout time.Duration, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Env = append(cleanEnv(), c.env...)
+	cmd.Dir = c.dir
 	if c.stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.stdin)
 	}
