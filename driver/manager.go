@@ -18,6 +18,7 @@ import (
 // The types the commands use, from the rooms that own them.
 type (
 	BuildOptions    = runner.Options
+	BuildxFlags     = runner.BuildxFlags
 	BuildResult     = runner.Result
 	StepResult      = runner.StepResult
 	BuilderSpec     = builders.BuilderSpec
@@ -49,6 +50,11 @@ const DefaultBuilder = builders.DefaultBuilder
 // SelectNodes picks a builder's nodes and the platforms they emulate (see builders.SelectNodes).
 func SelectNodes(all []contexts.Node, names, emulate []string) ([]NodeSpec, error) {
 	return builders.SelectNodes(all, names, emulate)
+}
+
+// ParseIndexAnnotations parses --annotation values for a published index.
+func ParseIndexAnnotations(values []string) (map[string]string, error) {
+	return registry.ParseIndexAnnotations(values)
 }
 
 // ValidateBuilderName checks a builder name the way buildx's store does.

@@ -5,7 +5,6 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -50,8 +49,8 @@ func writeFarmFile(t *testing.T, dir, content string) string {
 func (c *cli) apply(path string, args ...string) (map[string]applyChange, result) {
 	c.t.Helper()
 	res := c.ok(3*time.Minute, append([]string{"multiarch", "apply", "-f", path, "--format", "json"}, args...)...)
-	var list []applyChange
-	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+	list, err := jsonLines[applyChange](res.Stdout)
+	if err != nil {
 		c.t.Fatalf("apply --format json: %v\n%s", err, res.Combined())
 	}
 	out := map[string]applyChange{}

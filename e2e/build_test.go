@@ -539,8 +539,8 @@ func TestBuildUnreachableNodeStopsAtTheDeadline(t *testing.T) {
 	if took := time.Since(start); took > 4*time.Second {
 		t.Errorf("ls with an unreachable node took %s with a 3s deadline", took)
 	}
-	var list []builderJSON
-	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+	list, err := jsonLines[builderJSON](res.Stdout)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range list {

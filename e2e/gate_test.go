@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,8 +38,8 @@ func (r testResultJSON) lastLine() string {
 // testResults parses `docker multiarch test --format json`, by platform.
 func testResults(t *testing.T, res result) map[string]testResultJSON {
 	t.Helper()
-	var list []testResultJSON
-	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+	list, err := jsonLines[testResultJSON](res.Stdout)
+	if err != nil {
 		t.Fatalf("test --format json: %v\nstdout %q\nstderr %q", err, res.Stdout, tail(res.Stderr, 800))
 	}
 	out := map[string]testResultJSON{}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -47,8 +48,8 @@ func listByName[T any](c *cli, name func(T) string, args ...string) map[string]T
 	c.t.Helper()
 	args = append(args, "--format", "json")
 	res := c.ok(time.Minute, args...)
-	var list []T
-	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+	list, err := jsonLines[T](res.Stdout)
+	if err != nil {
 		c.t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, res.Stdout)
 	}
 	out := map[string]T{}
@@ -56,6 +57,23 @@ func listByName[T any](c *cli, name func(T) string, args ...string) map[string]T
 		out[name(e)] = e
 	}
 	return out
+}
+
+// jsonLines decodes what a list command prints with --format json: one JSON object per line, as
+// docker's list commands print them.
+func jsonLines[T any](out string) ([]T, error) {
+	var list []T
+	for i, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var e T
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		list = append(list, e)
+	}
+	return list, nil
 }
 
 func (c *cli) contextNames() []string {

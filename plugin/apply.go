@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -14,9 +13,10 @@ import (
 )
 
 type applyOptions struct {
-	file, format string
-	dryRun       bool
-	timeout      time.Duration
+	file    string
+	list    listFlags
+	dryRun  bool
+	timeout time.Duration
 }
 
 func newApplyCommand(dockerCli command.Cli) *cobra.Command {
@@ -45,7 +45,7 @@ this apply wrote. --dry-run prints the changes and writes nothing.`,
 	flags := cmd.Flags()
 	flags.StringVarP(&opts.file, "file", "f", "", `Farm file ("-" reads it from stdin)`)
 	flags.BoolVar(&opts.dryRun, "dry-run", false, "Print the changes, write nothing")
-	addFormatFlag(cmd, &opts.format)
+	addListFlags(cmd, &opts.list, "")
 	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node")
 	return cmd
 }
@@ -54,7 +54,8 @@ func runApply(cmd *cobra.Command, dockerCli command.Cli, opts applyOptions) erro
 	if opts.file == "" {
 		return errors.New("give the farm file with -f FILE (see docs/farmfile.md)")
 	}
-	if _, err := checkFormat(opts.format); err != nil {
+	format, err := listFormat(opts.list, applyTable, dockerCli.Err())
+	if err != nil {
 		return err
 	}
 	if err := checkTimeout(opts.timeout); err != nil {
@@ -67,7 +68,7 @@ func runApply(cmd *cobra.Command, dockerCli command.Cli, opts applyOptions) erro
 	}
 	if opts.dryRun {
 		_, _ = fmt.Fprintln(dockerCli.Err(), summary(plan, true))
-		return writeChanges(dockerCli, opts.format, plan.Changes)
+		return writeRows(dockerCli.Out(), format, applyHeader, plan.Changes, changeRow)
 	}
 	res, err := m.ApplyFarm(cmd.Context(), plan)
 	for _, w := range res.Warnings {
@@ -77,7 +78,7 @@ func runApply(cmd *cobra.Command, dockerCli command.Cli, opts applyOptions) erro
 		return err
 	}
 	_, _ = fmt.Fprintln(dockerCli.Err(), summary(plan, false))
-	return writeChanges(dockerCli, opts.format, res.Changes)
+	return writeRows(dockerCli.Out(), format, applyHeader, res.Changes, changeRow)
 }
 
 // summary is the one line said about a plan: how many entries change, or that none does.
@@ -92,11 +93,4 @@ func summary(plan *driver.FarmPlan, dryRun bool) string {
 		return fmt.Sprintf("dry run of %s: %d of %d entries would change; nothing written", path, n, len(plan.Changes))
 	}
 	return fmt.Sprintf("%s applied: %d of %d entries changed", path, n, len(plan.Changes))
-}
-
-func writeChanges(dockerCli command.Cli, format string, changes []driver.FarmChange) error {
-	return writeList(dockerCli.Out(), format, changes, []string{"KIND", "NAME", "ACTION", "CHANGES"},
-		func(c driver.FarmChange) []string {
-			return []string{c.Kind, c.Name, c.Action, strings.Join(c.Changes, "; ")}
-		})
 }

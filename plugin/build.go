@@ -2,13 +2,17 @@ package plugin
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/debug"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/docker-multiarch/docker-multiarch/driver"
 )
@@ -51,7 +55,7 @@ written.`,
 	f.StringArrayVarP(&opts.Tags, "tag", "t", nil, `Image name and tag, "NAME:TAG" (repeatable)`)
 	f.StringVarP(&opts.File, "file", "f", "", `Dockerfile for every platform without its own (default: "PATH/Dockerfile")`)
 	f.StringArrayVar(&opts.FileFor, "file-for", nil, "Dockerfile for one platform, as PLATFORM=PATH (repeatable)")
-	f.StringSliceVar(&opts.Platforms, "platform", nil, "Platforms to build (default: every platform of the builder's nodes)")
+	f.StringSliceVar(&opts.Platforms, "platform", defaultPlatforms(), "Platforms to build (default: $DOCKER_DEFAULT_PLATFORM, else every platform of the builder's nodes)")
 	f.StringArrayVar(&opts.BuildArgs, "build-arg", nil, "Build-time variables, KEY=VALUE")
 	f.StringArrayVar(&opts.Labels, "label", nil, "Image labels, KEY=VALUE")
 	f.StringVar(&opts.Target, "target", "", "Build stage to build")
@@ -61,7 +65,7 @@ written.`,
 	f.StringArrayVar(&opts.CacheFrom, "cache-from", nil, `External cache sources (e.g. "type=registry,ref=user/app:cache")`)
 	f.StringArrayVar(&opts.CacheTo, "cache-to", nil, `Cache export destinations (e.g. "type=registry,ref=user/app:cache")`)
 	f.StringVar(&opts.CacheRef, "cache-ref", "", "Registry cache repository: one cache per platform, at REF:cache-<os>-<arch>[-<variant>]")
-	f.StringVar(&opts.Progress, "progress", "auto", "Progress output: auto, tty, plain, rawjson, quiet")
+	f.StringVar(&opts.Progress, "progress", "auto", `Progress output: auto, tty, plain, rawjson, quiet (the index digest printed at the end), none`)
 	f.StringVar(&opts.MetadataFile, "metadata-file", "", "Write build results (buildx keys and per-platform results) to this file")
 	f.StringVar(&opts.Provenance, "provenance", "", `Provenance attestation ("mode=max", "false", ...)`)
 	f.StringVar(&opts.SBOM, "sbom", "", `SBOM attestation ("true", "false", "generator=...")`)
@@ -77,6 +81,7 @@ written.`,
 	f.BoolVar(&opts.TestImageCmd, "test-image-cmd", false, "Test gate: run the image's own entrypoint and command in every variant")
 	addCriteriaFlags(f, &opts.TestCriteria, "build")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
+	addBuildxFlags(cmd, &opts)
 	return cmd
 }
 
@@ -100,6 +105,9 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	}
 	if !opts.Push && !opts.PushByDigest && !opts.Load {
 		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push or --load: the results stay in the nodes' build cache")
+	}
+	if opts.Progress == "none" { // as buildx: nothing at all
+		return nil
 	}
 	if opts.Progress == "quiet" {
 		if res.Index.Digest != "" {
@@ -197,4 +205,95 @@ func writeDryRun(dockerCli command.Cli, res *driver.BuildResult) error {
 			line := fmt.Sprintf("%s:%d %s", filepath.Base(r.step.Dockerfile), r.base.Line, r.base.Instruction)
 			return []string{r.step.Platform, line, r.base.Ref, r.base.Platform, avail}
 		})
+}
+
+// addBuildxFlags adds the flags of `docker buildx build` v0.38 that Options does not name, with
+// buildx's meaning, and buildx's hidden legacy ones, and hands them to the driver when it runs.
+func addBuildxFlags(cmd *cobra.Command, opts *driver.BuildOptions) {
+	legacy := buildxFlags(cmd.Flags(), &opts.BuildxFlags)
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		cmd.Flags().Visit(func(fl *pflag.Flag) { // the driver warns of the ones buildx warns of
+			if fl.Hidden {
+				opts.Deprecated = append(opts.Deprecated, fl.Name)
+			}
+		})
+		opts.Resources = append(append([]string{}, *legacy...), opts.Resources...) // buildx: the legacy ones first
+		if debugOn, _ := cmd.Flags().GetBool("debug"); debugOn {
+			debug.Enable()
+		}
+		return run(cmd, args)
+	}
+}
+
+// buildxFlags defines the flags; it returns where --memory, --cpu-shares, ... collect KEY=VALUE.
+func buildxFlags(f *pflag.FlagSet, o *driver.BuildxFlags) *[]string {
+	f.StringSliceVar(&o.AddHosts, "add-host", nil, `Add a custom host-to-IP mapping (format: "host:ip"; "host-gateway" on docker-driver nodes)`)
+	f.StringArrayVar(&o.Allow, "allow", nil, `Allow extra privileged entitlement (e.g., "network.host", "security.insecure", "device", "buildx.local.delete")`)
+	f.StringArrayVar(&o.Annotations, "annotation", nil, `Add annotation to the image ("index:KEY=VALUE" lands on the published index)`)
+	f.StringArrayVar(&o.Attests, "attest", nil, `Attestation parameters (format: "type=sbom,generator=image")`)
+	f.StringArrayVar(&o.BuildContexts, "build-context", nil, "Additional build contexts (e.g., name=path)")
+	f.StringVar(&o.Call, "call", "build", `Set method for evaluating build ("check", "outline", "targets"), run for every platform`)
+	f.Var(typedValue{"bool", func(s string) error { // --check sets --call when true, as buildx's callAlias
+		v, err := strconv.ParseBool(s)
+		if v {
+			o.Call = "check"
+		}
+		return err
+	}, func() string { return "" }}, "check", `Shorthand for "--call=check"`)
+	f.Lookup("check").NoOptDefVal = "true"
+	f.StringVar(&o.CgroupParent, "cgroup-parent", "", `Set the parent cgroup for the "RUN" instructions during build`)
+	f.BoolP("debug", "D", debug.IsEnabled(), "Enable debug logging")
+	f.StringVar(&o.IIDFile, "iidfile", "", "Write the image ID (the published index's digest) to a file")
+	f.StringArrayVar(&o.NoCacheFilter, "no-cache-filter", nil, "Do not cache specified stages")
+	f.StringArrayVarP(&o.Outputs, "output", "o", nil, `Output destination (format: "type=local,dest=path": one folder per platform)`)
+	f.StringArrayVar(&o.Policy, "policy", nil, `Policy configuration: policy files need buildx's policy engine and are refused ("disabled=true" is accepted)`)
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	f.StringArrayVar(&o.Resources, "resource", nil, `Resource limits for build containers (format: "memory=2g", "cpu-quota=50000")`)
+	f.Var(typedValue{"bytes", func(s string) error { o.ShmSize = s; return nil }, func() string { return o.ShmSize }},
+		"shm-size", "Shared memory size for build containers")
+	f.Var(typedValue{"ulimit", appendTo(&o.Ulimits, ""), func() string { return "[" + strings.Join(o.Ulimits, " ") + "]" }},
+		"ulimit", "Ulimit options")
+	// Hidden, as in buildx: --print is --call's old name, the resource flags feed --resource, the rest are ignored.
+	f.StringVar(&o.Call, "print", "", "Print result of information request (e.g., outline, targets)")
+	legacy := &[]string{}
+	for _, r := range []struct{ name, short string }{{"memory", "m"}, {"memory-swap", ""}, {"cpu-shares", "c"},
+		{"cpu-period", ""}, {"cpu-quota", ""}, {"cpuset-cpus", ""}, {"cpuset-mems", ""}} {
+		f.VarP(typedValue{"string", appendTo(legacy, r.name+"="), func() string { return "" }}, r.name, r.short, "--resource "+r.name+"=VALUE")
+	}
+	for name, def := range map[string]bool{"compress": false, "squash": false, "rm": true, "force-rm": false} {
+		f.Bool(name, def, "Ignored with BuildKit")
+	}
+	f.String("isolation", "", "Container isolation technology")
+	f.StringSlice("security-opt", nil, "Security options")
+	for _, name := range strings.Fields("print memory memory-swap cpu-shares cpu-period cpu-quota cpuset-cpus cpuset-mems compress isolation security-opt squash rm force-rm") {
+		_ = f.MarkHidden(name)
+	}
+	return legacy
+}
+
+// defaultPlatforms is --platform's default, as buildx has it: $DOCKER_DEFAULT_PLATFORM.
+func defaultPlatforms() []string {
+	if v := os.Getenv("DOCKER_DEFAULT_PLATFORM"); v != "" {
+		return []string{v}
+	}
+	return nil
+}
+
+// typedValue is a flag shown with buildx's type name ("bytes", "ulimit", "bool"); the driver parses
+// what it collects.
+type typedValue struct {
+	typ string
+	set func(string) error
+	str func() string
+}
+
+func (v typedValue) Set(s string) error { return v.set(s) }
+func (v typedValue) String() string     { return v.str() }
+func (v typedValue) Type() string       { return v.typ }
+func (v typedValue) IsBoolFlag() bool   { return v.typ == "bool" }
+
+// appendTo is a typedValue's set that appends prefix+value to a list.
+func appendTo(list *[]string, prefix string) func(string) error {
+	return func(s string) error { *list = append(*list, prefix+s); return nil }
 }

@@ -12,7 +12,7 @@ import (
 )
 
 type lsOptions struct {
-	format  string
+	list    listFlags
 	timeout time.Duration
 }
 
@@ -22,14 +22,23 @@ func newLsCommand(dockerCli command.Cli) *cobra.Command {
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List multiarch builders and the state of their nodes",
+		Long: `List the multiarch builders and, under each, its nodes with the state of their BuildKit
+(every node probed in parallel, each within --timeout). The current builder is marked "*".
+-q prints the names only, without probing.
+
+--format json prints one JSON object per builder and line, its nodes inside, as
+"docker buildx ls --format json" does. A Go template gets one builder per row: .Name, .Current,
+.Nodes, .Platforms, .Status, .BuildKit and .Error; "table TEMPLATE" adds a header row.`,
 		Example: `  docker multiarch ls
-  docker multiarch ls --format json`,
+  docker multiarch ls -q
+  docker multiarch ls --format json
+  docker multiarch ls --format 'table {{.Name}}\t{{.Nodes}}\t{{.Platforms}}'`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLs(cmd, dockerCli, opts)
 		},
 	}
-	addFormatFlag(cmd, &opts.format)
+	addListFlags(cmd, &opts.list, "Only print the names of the builders")
 	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node")
 	return cmd
 }
@@ -51,50 +60,34 @@ type builderNodeView struct {
 	BuildKit   string   `json:"buildkit,omitempty"`
 }
 
-// lsRow is one table row: a builder's node.
-type lsRow struct {
-	builder string
-	node    builderNodeView
-}
-
 func runLs(cmd *cobra.Command, dockerCli command.Cli, opts lsOptions) error {
-	tf, err := checkFormat(opts.format)
+	format, err := listFormat(opts.list, lsTable, dockerCli.Err())
 	if err != nil {
 		return err
 	}
 	if err := checkTimeout(opts.timeout); err != nil {
 		return err
 	}
-	builders, err := driver.NewManager(dockerCli).List(cmd.Context(), opts.timeout)
+	m := driver.NewManager(dockerCli)
+	var views []builderView
+	if opts.list.quiet { // names only: no node is asked
+		stored, err := m.StoredBuilders()
+		if err != nil {
+			return err
+		}
+		for _, b := range stored {
+			views = append(views, builderView{Name: b.Name})
+		}
+		return writeBuilders(dockerCli.Out(), format, views)
+	}
+	builders, err := m.List(cmd.Context(), opts.timeout)
 	if err != nil {
 		return err
 	}
-	views := make([]builderView, 0, len(builders))
 	for _, b := range builders {
 		views = append(views, viewOfBuilder(b))
 	}
-	if tf != nil || opts.format == formatJSON {
-		return writeList(dockerCli.Out(), opts.format, views, nil, nil)
-	}
-	var rows []lsRow
-	for _, b := range views {
-		name := b.Name
-		if b.Current {
-			name += " *"
-		}
-		for _, n := range b.Nodes {
-			rows = append(rows, lsRow{builder: name, node: n})
-		}
-	}
-	return writeList(dockerCli.Out(), opts.format, rows,
-		[]string{"BUILDER", "NODE", "ENDPOINT", "PLATFORMS", "STATUS", "BUILDKIT"},
-		func(r lsRow) []string {
-			status := r.node.Status
-			if r.node.Error != "" {
-				status = "error: " + r.node.Error
-			}
-			return []string{r.builder, r.node.Name, r.node.Endpoint, joinOrDash(r.node.Platforms), status, orDash(r.node.BuildKit)}
-		})
+	return writeBuilders(dockerCli.Out(), format, views)
 }
 
 func viewOfBuilder(b driver.BuilderInfo) builderView {

@@ -12,7 +12,7 @@ import (
 
 func newMergeCommand(dockerCli command.Cli) *cobra.Command {
 	var opts driver.MergeOptions
-	var fromMetadata []string
+	var fromMetadata, annotations []string
 	cmd := &cobra.Command{
 		Use:   "merge -t TAG [-t TAG...] [OPTIONS] (SOURCE... | --from-metadata FILE|DIR...)",
 		Short: "Combine existing images into one multi-platform tag",
@@ -35,6 +35,10 @@ across the files stops it before anything is written.`,
 			if len(args) == 0 && len(fromMetadata) == 0 {
 				return errors.New("merge needs source images, or --from-metadata FILE|DIR of split builds")
 			}
+			var err error
+			if opts.Annotations, err = driver.ParseIndexAnnotations(annotations); err != nil {
+				return err
+			}
 			return runMerge(cmd, dockerCli, opts, fromMetadata)
 		},
 	}
@@ -43,6 +47,7 @@ across the files stops it before anything is written.`,
 	f.StringArrayVar(&opts.Prefer, "prefer", nil, "Source to keep when two give the same platform (repeatable)")
 	f.BoolVar(&opts.NoAttestations, "no-attestations", false, "Leave attestation manifests out")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the index and stop")
+	f.StringArrayVar(&annotations, "annotation", nil, `Annotation of the published index, "[index:]KEY=VALUE" (repeatable)`)
 	f.StringArrayVar(&fromMetadata, "from-metadata", nil, "The --metadata-file of split builds (build --push-by-digest), or a directory of them (repeatable)")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long a registry may take to answer (or a copy to make progress)")
 	return cmd

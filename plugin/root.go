@@ -21,8 +21,14 @@ type BuildInfo struct {
 	Commit  string
 }
 
+// rootOptions are the flags of the root command, inherited by every command.
+type rootOptions struct {
+	builder string // --builder, as buildx has it: `docker multiarch --builder NAME build ...`
+}
+
 // NewRootCommand returns the `multiarch` command with its subcommands.
 func NewRootCommand(dockerCli command.Cli, info BuildInfo) *cobra.Command {
+	var opts rootOptions
 	cmd := &cobra.Command{
 		Use:   "multiarch",
 		Short: ShortDescription,
@@ -36,7 +42,14 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
-		PersistentPreRunE: handleInterrupts(dockerCli.Err()),
+	}
+	builderFlag := addBuilderFlag(cmd, &opts)
+	interrupts := handleInterrupts(dockerCli.Err())
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if err := inheritBuilder(c, builderFlag); err != nil {
+			return err
+		}
+		return interrupts(c, args)
 	}
 	cmd.AddCommand(
 		newNodeCommand(dockerCli),
@@ -45,11 +58,13 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newApplyCommand(dockerCli),
 		newInspectCommand(dockerCli),
 		newMergeCommand(dockerCli),
-		newTestCommand(dockerCli),
+		newTestCommand(dockerCli, &opts),
 		newLsCommand(dockerCli),
-		newRmCommand(dockerCli),
+		newRmCommand(dockerCli, &opts),
 		newVersionCommand(dockerCli, info),
 	)
+	hideBuilderFlag(cmd, "build", "test", "rm")
+	registerCompletions(cmd, dockerCli, &opts)
 	wrapRunE(cmd)
 	return cmd
 }

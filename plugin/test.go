@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,13 +16,12 @@ import (
 
 type testOptions struct {
 	platforms []string
-	builder   string
-	format    string
+	list      listFlags
 	timeout   time.Duration
 	criteria  driver.TestCriteria
 }
 
-func newTestCommand(dockerCli command.Cli) *cobra.Command {
+func newTestCommand(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts testOptions
 	cmd := &cobra.Command{
 		Use:   "test [OPTIONS] REF [-- COMMAND [ARG...]]",
@@ -33,7 +31,9 @@ to its platform, else on a node that emulates it, all in parallel, pulled by dig
 command the image's own entrypoint and command run. A variant passes when it exits with
 --expect-exit (default 0) and its output matches --expect-output, or, with --running, when it is
 still running after that long (a server; it is then stopped). Containers are removed afterwards,
-also on Ctrl-C and on timeout. The exit status is non-zero when any variant fails.
+also on Ctrl-C and on timeout. The exit status is non-zero when any variant fails. The nodes are
+those of the builder --builder names (default: the one build uses). --format json prints one
+JSON object per variant and line.
 
 This catches what a build cannot: an arm variant whose entrypoint is an amd64 binary builds fine
 and fails here, on an Arm machine, before anyone pulls it.`,
@@ -48,14 +48,13 @@ and fails here, on an Arm machine, before anyone pulls it.`,
 				return err
 			}
 			opts.criteria.Cmd = command
-			return runTest(cmd, dockerCli, ref, opts)
+			return runTest(cmd, dockerCli, ref, root.builder, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.platforms, "platform", nil, "Platforms to test (default: every platform of the image)")
-	f.StringVar(&opts.builder, "builder", "", "Builder whose nodes run the variants (default: the one build uses)")
 	addCriteriaFlags(f, &opts.criteria, "")
-	addFormatFlag(cmd, &opts.format)
+	addListFlags(cmd, &opts.list, "")
 	addTimeoutFlag(cmd, &opts.timeout, "How long a node or the registry may take to answer")
 	return cmd
 }
@@ -83,42 +82,19 @@ func refAndCommand(cmd *cobra.Command, args []string) (string, []string, error) 
 	return args[0], args[1:], nil
 }
 
-func runTest(cmd *cobra.Command, dockerCli command.Cli, ref string, opts testOptions) error {
-	if _, err := checkFormat(opts.format); err != nil {
+func runTest(cmd *cobra.Command, dockerCli command.Cli, ref, builder string, opts testOptions) error {
+	format, err := listFormat(opts.list, testTable, dockerCli.Err())
+	if err != nil {
 		return err
 	}
 	results, err := driver.NewManager(dockerCli).Test(cmd.Context(), driver.TestOptions{
-		Ref: ref, Platforms: opts.platforms, Builder: opts.builder, Criteria: opts.criteria, NodeTimeout: opts.timeout,
+		Ref: ref, Platforms: opts.platforms, Builder: builder, Criteria: opts.criteria, NodeTimeout: opts.timeout,
 	})
 	if results == nil {
 		return err
 	}
-	if werr := writeTestResults(dockerCli, opts.format, results); werr != nil {
+	if werr := writeRows(dockerCli.Out(), format, testHeader, results, testRow); werr != nil {
 		return werr
 	}
 	return err
-}
-
-// writeTestResults prints the results: a table (platform, node, mode, exit, duration, result,
-// last output) or JSON.
-func writeTestResults(dockerCli command.Cli, format string, results []driver.TestResult) error {
-	return writeList(dockerCli.Out(), format, results,
-		[]string{"PLATFORM", "NODE", "MODE", "EXIT", "DURATION", "RESULT", "OUTPUT"},
-		func(r driver.TestResult) []string {
-			exit := strconv.Itoa(r.ExitCode)
-			if r.Running {
-				exit = "running"
-			} else if r.ExitCode < 0 {
-				exit = "-"
-			}
-			result := "pass"
-			if !r.Passed {
-				result = "FAIL: " + r.Reason
-			}
-			last := "-"
-			if len(r.Output) > 0 {
-				last = r.Output[len(r.Output)-1]
-			}
-			return []string{r.Platform, r.Node, mode(r.Emulated), exit, r.Duration.Round(100 * time.Millisecond).String(), result, last}
-		})
 }

@@ -24,6 +24,9 @@ type MergeOptions struct {
 	NoAttestations bool
 	DryRun         bool
 	Timeout        time.Duration // bounds every registry operation (0: DefaultTimeout)
+	// Annotations go on the published index (--annotation index:KEY=VALUE; GitHub's registry reads
+	// org.opencontainers.image.source there).
+	Annotations map[string]string
 }
 
 // MergeEntry is one image of the merged index and where it came from.
@@ -75,7 +78,7 @@ func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error)
 	if err != nil {
 		return MergeResult{}, err
 	}
-	res, err := indexOf(chosen, o.NoAttestations)
+	res, err := indexOf(chosen, o.NoAttestations, o.Annotations)
 	if err != nil || o.DryRun {
 		return res, err
 	}
@@ -190,8 +193,8 @@ func platformText(p ocispec.Platform) string {
 }
 
 // indexOf builds the merged OCI index.
-func indexOf(chosen []candidate, noAttestations bool) (MergeResult, error) {
-	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex}
+func indexOf(chosen []candidate, noAttestations bool, annotations map[string]string) (MergeResult, error) {
+	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Annotations: annotations}
 	idx.SchemaVersion = 2
 	var res MergeResult
 	for _, c := range chosen {

@@ -56,7 +56,7 @@ func TestIndexOf(t *testing.T) {
 	w := cand("w", "windows/amd64", "10.0.20348.1", "w")
 	w.attests = []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("att"), Size: 1,
 		Annotations: map[string]string{attestation.DockerAnnotationReferenceType: attestation.DockerAnnotationReferenceTypeDefault}}}
-	res, err := indexOf([]candidate{cand("a", "linux/arm/v7", "", "arm"), w}, false)
+	res, err := indexOf([]candidate{cand("a", "linux/arm/v7", "", "arm"), w}, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestIndexOf(t *testing.T) {
 	if got, _ := IndexPlatforms(res.JSON); strings.Join(got, " ") != "linux/arm/v7 windows/amd64" {
 		t.Errorf("IndexPlatforms = %v", got)
 	}
-	res, _ = indexOf([]candidate{w}, true)
+	res, _ = indexOf([]candidate{w}, true, nil)
 	if strings.Contains(string(res.JSON), attestation.DockerAnnotationReferenceTypeDefault) {
 		t.Error("--no-attestations kept an attestation")
 	}

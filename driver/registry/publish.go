@@ -19,9 +19,9 @@ type Publication struct {
 }
 
 // PublishBuild combines the per-platform results of a build (images, or indexes with their
-// attestations), pushed by digest to repo, into one index and publishes it to every tag (see
-// publish). It is the merge of the platforms' results, os.version included.
-func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispec.Descriptor, want, tags []string) (Publication, error) {
+// attestations), pushed by digest to repo, into one index (with the given annotations) and
+// publishes it to every tag (see publish). It is the merge of the platforms' results, os.version included.
+func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispec.Descriptor, want, tags []string, annotations map[string]string) (Publication, error) {
 	locs, err := tagLocations(tags)
 	if err != nil {
 		return Publication{}, err
@@ -41,7 +41,7 @@ func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispe
 	if err != nil {
 		return Publication{}, err
 	}
-	merged, err := indexOf(chosen, false)
+	merged, err := indexOf(chosen, false, annotations)
 	if err != nil {
 		return Publication{}, err
 	}

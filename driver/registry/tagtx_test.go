@@ -29,7 +29,7 @@ func (f *fakeRegistry) newIndex(repo string, plats ...string) MergeResult {
 		d := f.seedImage(repo, "", p)
 		cs = append(cs, candidate{source: f.ref(repo, d.Digest.String()), desc: d})
 	}
-	res, err := indexOf(cs, false)
+	res, err := indexOf(cs, false, nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -461,7 +461,7 @@ func TestPublishBuild(t *testing.T) {
 	tags := []string{f.ref("app", "v1"), f.ref("app", "latest")}
 
 	t.Run("refuses other platforms than wanted", func(t *testing.T) {
-		_, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64", "linux/arm64"}, tags)
+		_, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64", "linux/arm64"}, tags, nil)
 		if err == nil || !strings.Contains(err.Error(), "no tag written") || !strings.Contains(err.Error(), "the platforms built are linux/amd64, not the linux/amd64, linux/arm64 requested") {
 			t.Fatalf("err = %v", err)
 		}
@@ -473,7 +473,7 @@ func TestPublishBuild(t *testing.T) {
 
 	t.Run("publishes the wanted platforms", func(t *testing.T) {
 		want := []string{"linux/arm64", "linux/amd64"}
-		pub, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64, arm64}, want, tags)
+		pub, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64, arm64}, want, tags, map[string]string{"org.opencontainers.image.source": "https://example.com/app"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -484,6 +484,10 @@ func TestPublishBuild(t *testing.T) {
 		}
 		if !strings.Contains(string(f.manifest("app", pub.Index.Digest)), attestation.DockerAnnotationReferenceTypeDefault) {
 			t.Error("the attestation manifest was left out of the index")
+		}
+		var idx ocispec.Index
+		if err := json.Unmarshal(f.manifest("app", pub.Index.Digest), &idx); err != nil || idx.Annotations["org.opencontainers.image.source"] != "https://example.com/app" {
+			t.Errorf("the index annotations are %v (%v)", idx.Annotations, err)
 		}
 		if len(pub.Tags) != 2 || pub.Tags[0].Before != old.Digest || pub.Tags[1].Before != "" || pub.Tags[0].Now != pub.Index.Digest {
 			t.Errorf("publication tags %+v", pub.Tags)

@@ -53,6 +53,8 @@ type Result struct {
 	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
 	// a builder): what merge --from-metadata publishes.
 	Pushed []PushedImage `json:"-"`
+	// Checks are the results of --call check, per platform.
+	Checks []CheckResult `json:"-"`
 	// Notes say what the build chose and why (the platforms, the builder it made).
 	Notes []string `json:"-"`
 	// Warnings are for the user: what the build did differently from what was asked, and why.
@@ -102,7 +104,7 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names}); err != nil {
 		return nil, nil, builders.Target{}, err
 	}
-	res := &Result{Builder: t.Name, DryRun: p.DryRun, Tags: p.Tags}
+	res := &Result{Builder: t.Name, DryRun: p.DryRun, Tags: p.Tags, Warnings: slices.Clone(p.warnings)} // deprecated flags, ignored caches
 	if t.Fallback {
 		res.Builder = "context " + t.Nodes[0].Name
 	}
@@ -226,41 +228,57 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	if err != nil {
 		return err
 	}
+	var cleanups tester.Cleanups
+	defer cleanups.Wait()
 	if t.Fallback && p.pushes && p.Strategy == plan.StrategyBuildKit {
-		err = r.pushFromContext(ctx, p, t, res, nodes[t.Nodes[0].BuildxNode], printer)
-		if werr := printer.Wait(); err == nil {
-			err = werr
-		}
-		return err
+		err = r.pushFromContext(ctx, p, t, res, nodes[t.Nodes[0].BuildxNode], printer, &cleanups)
+	} else {
+		err = r.buildAndPublish(ctx, p, t, res, nodes, printer, out, &cleanups)
 	}
+	if werr := printer.Wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// buildAndPublish builds every step; then, each phase shown in the progress display: loads every
+// platform (--load into a containerd store), runs the test gate, and publishes the tags.
+func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node,
+	printer *progress.Printer, out io.Writer, cleanups *tester.Cleanups) error {
 	engines := r.newEngineClients()
 	defer engines.close()
 	if p.loadAll {
+		var err error
 		if p.layouts, err = newLayouts(); err != nil {
 			return err
 		}
 		defer p.layouts.close()
 	}
 	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, engines, printer, out))
-	if werr := printer.Wait(); err == nil {
-		err = werr
-	}
-	if err == nil && p.loadAll {
-		err = p.layouts.load(ctx, r.dockerCli.Client(), p.Tags, stepPlatforms(res))
-	}
-	if err != nil || !p.pushes {
+	if err != nil {
 		return err
 	}
-	var cleanups tester.Cleanups
-	defer cleanups.Wait()
-	if err := r.gate(ctx, p, t, res, descs, &cleanups); err != nil {
+	if p.loadAll {
+		err := progress.Write(printer, fmt.Sprintf("[load] %d platforms into the current engine as one image", len(res.Steps)), func() error {
+			return p.layouts.load(ctx, r.dockerCli.Client(), p.Tags, stepPlatforms(res))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !p.pushes {
+		return nil
+	}
+	if err := r.gate(ctx, p, t, res, descs, printer, cleanups); err != nil {
 		return err
 	}
 	recordPushed(p, res, descs)
 	if p.PushByDigest {
 		return nil // no tag moves: merge --from-metadata publishes
 	}
-	return r.publish(ctx, p, res, descs)
+	return progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() error {
+		return r.publish(ctx, p, res, descs)
+	})
 }
 
 // publish combines the platforms' results into one index on every tag, verified.
@@ -272,7 +290,7 @@ func (r *Runner) publish(ctx context.Context, p *parsed, res *Result, descs []oc
 		}
 		want = append(want, res.Steps[i].Platform)
 	}
-	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], descs, want, p.Tags)
+	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], descs, want, p.Tags, p.indexAnnotations)
 	if err != nil {
 		return err
 	}

@@ -226,9 +226,12 @@ func TestStepRunner(t *testing.T) {
 	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1"}})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
-	printer := quietPrinter(t)
 	var out bytes.Buffer
-	run := r.stepRunner(p, map[string]builder.Node{}, engines, printer, &out)
+	printer, err := progress.NewPrinter(context.Background(), &out, progressui.PlainMode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := r.stepRunner(p, map[string]builder.Node{}, engines, printer, io.Discard)
 	engineStep := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile"), Strategy: plan.StrategyEngine}}
 	desc, err := run(t.Context(), engineStep)
 	if err != nil {
@@ -243,7 +246,8 @@ func TestStepRunner(t *testing.T) {
 	}
 	printer.Wait()
 	engines.close()
-	if !strings.Contains(out.String(), "[windows/amd64 win0] Step 2/4 : RUN echo hi") {
+	// The classic builder's output goes through the progress display, as a vertex of its own.
+	if !strings.Contains(out.String(), "[windows/amd64 win0] Step 2/4 : RUN echo hi") || !strings.Contains(out.String(), "classic build on the engine of node win0") {
 		t.Errorf("the engine's output:\n%s", out.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
@@ -18,7 +19,7 @@ import (
 // pushFromContext is --push without a multiarch builder: the current context's own BuildKit builds
 // every platform in one solve and pushes the result by digest (never a tag); the index is then
 // published to the tags like any build's, together or not at all, and verified.
-func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Target, res *Result, node builder.Node, printer *progress.Printer) error {
+func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Target, res *Result, node builder.Node, printer *progress.Printer, cleanups *tester.Cleanups) error {
 	first := res.Steps[0]
 	for _, s := range res.Steps[1:] {
 		if s.Dockerfile != first.Dockerfile {
@@ -66,16 +67,18 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Targ
 	for i := range perStep {
 		perStep[i] = desc
 	}
-	var cleanups tester.Cleanups
-	defer cleanups.Wait()
-	if err := r.gate(ctx, p, t, res, perStep, &cleanups); err != nil {
+	if err := r.gate(ctx, p, t, res, perStep, printer, cleanups); err != nil {
 		return err
 	}
 	res.Pushed = []PushedImage{{Repositories: p.repos, Digest: desc.Digest.String(), Platforms: plats}}
 	if p.PushByDigest {
 		return nil // no tag moves: merge --from-metadata publishes
 	}
-	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags)
+	var pub registry.Publication
+	err = progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() (err error) {
+		pub, err = r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags, p.indexAnnotations)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -1,63 +1,171 @@
 package runner
 
 import (
-	"encoding/csv"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/tonistiigi/go-csvvalue"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
-// csvFields splits a buildx-style CSV flag value (type=registry,"ref=a,b") into key/value pairs.
-func csvFields(flag, value string) ([][2]string, error) {
-	r := csv.NewReader(strings.NewReader(value))
-	fields, err := r.Read()
+// The parsers of this file and flagparse_*.go follow buildx v0.38's util/buildflags value for value
+// (differential tests in flagparse_diff_test.go hold them to it): buildflags itself is not linked,
+// as it imports buildx's policy engine (OPA), whose start-up cost the plugin cannot afford.
+
+// csvFields splits a buildx-style CSV flag value (type=registry,"ref=a,b") as buildx does.
+func csvFields(flag, value string) ([]string, error) {
+	fields, err := csvvalue.Fields(value, nil)
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s %q: %w", flag, shown(value), err)
 	}
-	var out [][2]string
-	for _, f := range fields {
-		k, v, _ := strings.Cut(f, "=")
-		out = append(out, [2]string{strings.ToLower(strings.TrimSpace(k)), v})
-	}
-	return out, nil
+	return fields, nil
 }
 
-// parseCacheEntries parses --cache-from/--cache-to: "type=registry,ref=REF,mode=max" or a bare REF
-// (a registry cache).
-func parseCacheEntries(flag string, values []string) ([]client.CacheOptionsEntry, error) {
-	var out []client.CacheOptionsEntry
+// parseCacheEntries parses --cache-from/--cache-to as buildx does: "type=registry,ref=REF,mode=max",
+// or bare references ("REF" or "REF1,REF2": one registry cache each). As buildx, a gha cache takes
+// its token and URLs from GitHub Actions' environment and is dropped outside it (warned returns
+// why), and an s3 cache takes AWS credentials from the environment.
+func parseCacheEntries(flag string, values []string) (out []client.CacheOptionsEntry, warned []string, err error) {
 	for _, v := range values {
-		if !strings.Contains(v, "=") {
-			out = append(out, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": v}})
+		if v == "" {
 			continue
 		}
-		fields, err := csvFields(flag, v)
-		if err != nil {
-			return nil, err
+		var entries []client.CacheOptionsEntry
+		if !strings.Contains(v, "=") {
+			refs, err := csvFields(flag, v)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, ref := range refs {
+				e, err := parseCacheEntry(flag, ref)
+				if err != nil {
+					return nil, nil, err
+				}
+				entries = append(entries, e)
+			}
+		} else {
+			e, err := parseCacheEntry(flag, v)
+			if err != nil {
+				return nil, nil, err
+			}
+			entries = append(entries, e)
 		}
-		e := client.CacheOptionsEntry{Attrs: map[string]string{}}
-		for _, f := range fields {
-			if f[0] == "type" {
-				e.Type = f[1]
+		for _, e := range entries {
+			addGitHubCache(e)
+			addAWSCredentials(e)
+			if e.Type == "gha" && (e.Attrs["token"] == "" || e.Attrs["url"] == "" && e.Attrs["url_v2"] == "") {
+				warned = append(warned, fmt.Sprintf("%s %s: no GitHub Actions cache token and URL in the environment (ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL or ACTIONS_RESULTS_URL): ignored, as buildx does", flag, shown(v)))
 				continue
 			}
-			e.Attrs[f[0]] = f[1]
+			out = append(out, e)
 		}
-		if e.Type == "" {
-			return nil, fmt.Errorf("invalid %s %q: type is required (registry, local, gha, s3, ...)", flag, shown(v))
-		}
-		out = append(out, e)
 	}
-	return out, nil
+	return out, warned, nil
 }
 
-// parseSecret parses --secret "id=ID[,src=PATH|,env=VAR]" (type=file|env); the file must exist.
+// parseCacheEntry is one cache entry: a bare registry reference or type=...,KEY=VALUE fields.
+func parseCacheEntry(flag, v string) (client.CacheOptionsEntry, error) {
+	fields, err := csvFields(flag, v)
+	if err != nil {
+		return client.CacheOptionsEntry{}, err
+	}
+	if len(fields) == 1 && !strings.Contains(fields[0], "=") {
+		return client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": fields[0]}}, nil
+	}
+	e := client.CacheOptionsEntry{Attrs: map[string]string{}}
+	for _, f := range fields {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return e, fmt.Errorf("invalid %s %q: %q is not KEY=VALUE", flag, shown(v), shown(f))
+		}
+		if k = strings.ToLower(k); k == "type" {
+			e.Type = val
+		} else {
+			e.Attrs[k] = val
+		}
+	}
+	if e.Type == "" {
+		return e, fmt.Errorf("invalid %s %q: type is required (registry, local, inline, gha, s3, azblob)", flag, shown(v))
+	}
+	return e, nil
+}
+
+// addGitHubCache gives a gha cache the token and URLs of GitHub Actions' environment, as buildx does.
+func addGitHubCache(e client.CacheOptionsEntry) {
+	if e.Type != "gha" {
+		return
+	}
+	version, ok := e.Attrs["version"]
+	if !ok && envBool("ACTIONS_CACHE_SERVICE_V2") {
+		version = "2"
+	}
+	setFromEnv(e.Attrs, "token", "ACTIONS_RUNTIME_TOKEN")
+	if version == "2" {
+		setFromEnv(e.Attrs, "url_v2", "ACTIONS_RESULTS_URL")
+	}
+	if !setFromEnv(e.Attrs, "url", "ACTIONS_CACHE_URL") {
+		setFromEnv(e.Attrs, "url", "ACTIONS_RESULTS_URL")
+	}
+}
+
+// addAWSCredentials gives an s3 cache the credentials of the environment (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), unless it names both keys itself: buildx reads them
+// through the AWS SDK, whose first source is these variables. Shared files and instance roles are
+// not read here: the S3 cache's BuildKit reads them on its own side.
+func addAWSCredentials(e client.CacheOptionsEntry) {
+	if e.Type != "s3" {
+		return
+	}
+	_, hasID := e.Attrs["access_key_id"]
+	_, hasSecret := e.Attrs["secret_access_key"]
+	if hasID && hasSecret {
+		return
+	}
+	id, secret := envFirst("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"), envFirst("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
+	if id == "" || secret == "" {
+		return
+	}
+	if !hasID {
+		e.Attrs["access_key_id"] = id
+	}
+	if !hasSecret {
+		e.Attrs["secret_access_key"] = secret
+	}
+	if _, ok := e.Attrs["session_token"]; !ok && os.Getenv("AWS_SESSION_TOKEN") != "" {
+		e.Attrs["session_token"] = os.Getenv("AWS_SESSION_TOKEN")
+	}
+}
+
+// setFromEnv sets attrs[key] from the variable env unless key is set; it tells whether key is set.
+func setFromEnv(attrs map[string]string, key, env string) bool {
+	if _, ok := attrs[key]; ok {
+		return true
+	}
+	v, ok := os.LookupEnv(env)
+	if ok {
+		attrs[key] = v
+	}
+	return ok
+}
+
+func envFirst(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// parseSecret parses --secret "id=ID[,src=PATH|,env=VAR][,type=file|env]" as buildx does; the
+// source is then resolved and checked as BuildKit's store does (the variable named by id, else
+// the file), so a missing file is named before anything runs.
 func parseSecret(v string) (secretsprovider.Source, error) {
 	fields, err := csvFields("--secret", v)
 	if err != nil {
@@ -66,20 +174,24 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 	var s secretsprovider.Source
 	typ := ""
 	for _, f := range fields {
-		switch f[0] {
-		case "id":
-			s.ID = f[1]
-		case "src", "source":
-			s.FilePath = f[1]
-		case "env":
-			s.Env = f[1]
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return s, fmt.Errorf("invalid --secret %q: %q is not KEY=VALUE", shown(v), shown(f))
+		}
+		switch strings.ToLower(k) {
 		case "type":
-			if f[1] != "file" && f[1] != "env" {
-				return s, fmt.Errorf("invalid --secret %q: unsupported type %q (want file or env)", shown(v), f[1])
+			if val != "file" && val != "env" {
+				return s, fmt.Errorf("invalid --secret %q: unsupported type %q (want file or env)", shown(v), val)
 			}
-			typ = f[1]
+			typ = val
+		case "id":
+			s.ID = val
+		case "src", "source":
+			s.FilePath = val
+		case "env":
+			s.Env = val
 		default:
-			return s, fmt.Errorf("invalid --secret %q: unknown key %q", shown(v), f[0])
+			return s, fmt.Errorf("invalid --secret %q: unknown key %q", shown(v), strings.ToLower(k))
 		}
 	}
 	if typ == "env" && s.Env == "" {
@@ -88,9 +200,6 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 	if s.ID == "" {
 		return s, fmt.Errorf("invalid --secret %q: id is required", shown(v))
 	}
-	if typ == "env" && s.Env == "" {
-		s.Env = s.ID
-	}
 	if s.FilePath == "" && s.Env == "" { // as BuildKit's store: the variable named by id, else the file
 		if _, ok := os.LookupEnv(s.ID); ok {
 			s.Env = s.ID
@@ -98,67 +207,36 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 			s.FilePath = s.ID
 		}
 	}
-	if s.FilePath != "" {
-		if _, err := os.Stat(s.FilePath); err != nil {
-			return s, fmt.Errorf("--secret id=%s: %w", s.ID, err)
-		}
+	if _, err := secretsprovider.NewStore([]secretsprovider.Source{s}); err != nil {
+		return s, fmt.Errorf("--secret id=%s: %w", s.ID, err)
 	}
 	return s, nil
 }
 
-// parseSSH parses --ssh "default|ID[=SOCKET|KEY[,KEY]]".
-func parseSSH(v string) (sshprovider.AgentConfig, error) {
-	id, paths, _ := strings.Cut(v, "=")
-	if id == "" {
-		return sshprovider.AgentConfig{}, fmt.Errorf("invalid --ssh %q: want default|ID[=SOCKET|KEY[,KEY]]", v)
-	}
+// parseSSH parses --ssh "default|ID[=SOCKET|KEY[,KEY]]" as buildx does (an empty ID is BuildKit's
+// default one).
+func parseSSH(v string) sshprovider.AgentConfig {
+	id, paths, ok := strings.Cut(v, "=")
 	cfg := sshprovider.AgentConfig{ID: id}
-	if paths != "" {
+	if ok {
 		cfg.Paths = strings.Split(paths, ",")
 	}
-	return cfg, nil
+	return cfg
 }
 
-// parseAttest turns --provenance/--sbom into the frontend's attest attributes; on is false when
-// the attestation is turned off.
-func parseAttest(kind, v string) (string, bool, error) {
-	if v == "" {
-		return "", false, nil
-	}
-	if b, err := strconv.ParseBool(v); err == nil {
-		if !b {
-			return "", false, nil
-		}
-		if kind == "provenance" {
-			return "mode=min", true, nil
-		}
-		return "", true, nil
-	}
-	fields, err := csvFields("--"+kind, v)
-	if err != nil {
-		return "", false, err
-	}
-	var attrs []string
-	for _, f := range fields {
-		switch {
-		case f[0] == "disabled" && f[1] == "true":
-			return "", false, nil
-		case f[0] == "type" && f[1] != kind:
-			return "", false, fmt.Errorf("invalid --%s %q: type must be %s", kind, shown(v), kind)
-		case f[0] == "type":
-		case f[0] == "mode" && kind == "provenance" && f[1] != "min" && f[1] != "max":
-			return "", false, fmt.Errorf("invalid --provenance %q: mode must be min or max", shown(v))
-		default:
-			attrs = append(attrs, f[0]+"="+f[1])
-		}
-	}
-	return strings.Join(attrs, ","), true, nil
-}
-
-// safeKeys are the keys of CSV flag values (--cache-*, --secret, --provenance, --sbom) whose values
-// are shown in errors; every other value (access keys, tokens, ...) is masked.
+// safeKeys are the keys of CSV flag values (--cache-*, --secret, --attest, --output, ...) whose
+// values are shown in errors; every other value (access keys, tokens, ...) is masked.
 var safeKeys = []string{"type", "ref", "mode", "id", "src", "source", "env", "dest", "scope", "region", "bucket",
-	"name", "compression", "image-manifest", "oci-mediatypes", "ignore-error", "generator", "disabled", "builder-id"}
+	"name", "compression", "compression-level", "force-compression", "image-manifest", "oci-mediatypes",
+	"ignore-error", "generator", "disabled", "builder-id", "version", "url", "url_v2", "prefix", "push",
+	"push-by-digest", "unpack", "tar", "store", "annotation", "platform-split", "filename", "reset", "strict",
+	"log-level", "format", "ignorestatus"}
 
 // shown is a flag value as errors may show it: never whole when it may hold a secret.
 func shown(v string) string { return redact.CSV(v, safeKeys...) }
+
+// envBool is a boolean environment variable (false when unset or not a boolean).
+func envBool(name string) bool {
+	b, err := strconv.ParseBool(os.Getenv(name))
+	return err == nil && b
+}

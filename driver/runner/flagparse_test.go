@@ -13,7 +13,7 @@ import (
 )
 
 func TestParseCacheEntries(t *testing.T) {
-	got, err := parseCacheEntries("--cache-from", []string{
+	got, _, err := parseCacheEntries("--cache-from", []string{
 		"reg.example/app:cache",
 		`type=registry,"ref=reg.example/a:x,y",mode=max`,
 		"Type=local,src=/tmp/cache",
@@ -36,7 +36,7 @@ func TestParseCacheEntries(t *testing.T) {
 			t.Errorf("entry %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if got, err := parseCacheEntries("--cache-to", nil); err != nil || got != nil {
+	if got, _, err := parseCacheEntries("--cache-to", nil); err != nil || got != nil {
 		t.Errorf("no flags: %v, %v", got, err)
 	}
 }
@@ -54,7 +54,7 @@ func TestParseCacheEntriesErrorsMaskSecrets(t *testing.T) {
 		// A token in a URL-ish ref is masked too.
 		{"ref=https://user:K3Y@cache.example/x", []string{"type is required", "user:xxxxx@cache.example"}},
 	} {
-		_, err := parseCacheEntries("--cache-to", []string{tc.value})
+		_, _, err := parseCacheEntries("--cache-to", []string{tc.value})
 		if err == nil {
 			t.Errorf("%s: accepted", tc.value)
 			continue
@@ -143,67 +143,69 @@ func TestParseSSH(t *testing.T) {
 		{"default", "default", nil},
 		{"default=/run/agent.sock", "default", []string{"/run/agent.sock"}},
 		{"deploy=/keys/a,/keys/b", "deploy", []string{"/keys/a", "/keys/b"}},
-		{"deploy=", "deploy", nil},
+		{"deploy=", "deploy", []string{""}},                   // as buildx: an empty path, refused when the agent is made
+		{"=/run/agent.sock", "", []string{"/run/agent.sock"}}, // BuildKit's default agent
 	} {
-		got, err := parseSSH(tc.value)
-		if err != nil || got.ID != tc.id || !slices.Equal(got.Paths, tc.paths) {
-			t.Errorf("--ssh %s = %+v, %v; want id %s paths %v", tc.value, got, err, tc.id, tc.paths)
-		}
-	}
-	for _, v := range []string{"", "=/run/agent.sock"} {
-		if _, err := parseSSH(v); err == nil || !strings.Contains(err.Error(), "invalid --ssh") {
-			t.Errorf("--ssh %q: %v", v, err)
+		got := parseSSH(tc.value)
+		if got.ID != tc.id || !slices.Equal(got.Paths, tc.paths) {
+			t.Errorf("--ssh %s = %+v; want id %s paths %v", tc.value, got, tc.id, tc.paths)
 		}
 	}
 }
 
-func TestParseAttest(t *testing.T) {
+func TestParseAttestations(t *testing.T) {
 	for _, tc := range []struct {
-		kind, value string
-		attrs       string
-		on          bool
+		attests          []string
+		provenance, sbom string
+		want             map[string]string
+		given            []string
 	}{
-		{"provenance", "", "", false},
-		{"provenance", "true", "mode=min", true},
-		{"provenance", "1", "mode=min", true},
-		{"provenance", "false", "", false},
-		{"provenance", "mode=max", "mode=max", true},
-		{"provenance", "mode=min", "mode=min", true},
-		{"provenance", "type=provenance,mode=max,builder-id=ci", "mode=max,builder-id=ci", true},
-		{"provenance", "disabled=true", "", false},
-		{"provenance", "mode=max,disabled=true", "", false},
-		{"sbom", "true", "", true},
-		{"sbom", "false", "", false},
-		{"sbom", "generator=docker/buildkit-syft-scanner", "generator=docker/buildkit-syft-scanner", true},
-		{"sbom", "type=sbom,disabled=true", "", false},
+		{nil, "", "", map[string]string{}, nil},
+		{nil, "true", "", map[string]string{"attest:provenance": "type=provenance"}, []string{"provenance"}},
+		{nil, "1", "", map[string]string{"attest:provenance": "type=provenance"}, []string{"provenance"}},
+		{nil, "false", "", map[string]string{}, []string{"provenance"}},
+		{nil, "mode=max", "", map[string]string{"attest:provenance": "type=provenance,mode=max"}, []string{"provenance"}},
+		{nil, "type=provenance,mode=max,builder-id=ci", "", map[string]string{"attest:provenance": "type=provenance,builder-id=ci,mode=max"}, []string{"provenance"}},
+		{nil, "disabled=true", "", map[string]string{}, []string{"provenance"}},
+		{nil, "mode=max,disabled=true", "", map[string]string{}, []string{"provenance"}},
+		{nil, "", "true", map[string]string{"attest:sbom": "type=sbom"}, []string{"sbom"}},
+		{nil, "", "generator=docker/buildkit-syft-scanner", map[string]string{"attest:sbom": "type=sbom,generator=docker/buildkit-syft-scanner"}, []string{"sbom"}},
+		// --attest comes first, and the first value of a type wins, as in buildx.
+		{[]string{"type=provenance,mode=max"}, "false", "", map[string]string{"attest:provenance": "type=provenance,mode=max"}, []string{"provenance"}},
+		{[]string{"type=sbom,disabled=true"}, "", "true", map[string]string{}, []string{"sbom"}},
+		{[]string{"type=sbom", `type=provenance,"builder-id=a,b"`}, "", "", map[string]string{"attest:sbom": "type=sbom", "attest:provenance": `type=provenance,"builder-id=a,b"`}, []string{"provenance", "sbom"}},
 	} {
-		attrs, on, err := parseAttest(tc.kind, tc.value)
-		if err != nil || attrs != tc.attrs || on != tc.on {
-			t.Errorf("--%s %q = %q, %v, %v; want %q, %v", tc.kind, tc.value, attrs, on, err, tc.attrs, tc.on)
+		got, given, err := parseAttestations(tc.attests, tc.provenance, tc.sbom)
+		if err != nil || !maps.Equal(got, tc.want) || !slices.Equal(slices.Sorted(maps.Keys(given)), tc.given) {
+			t.Errorf("%v --provenance %q --sbom %q = %v %v, %v; want %v %v", tc.attests, tc.provenance, tc.sbom, got, given, err, tc.want, tc.given)
 		}
 	}
 	for _, tc := range []struct {
-		kind, value string
-		wants       []string
+		attests          []string
+		provenance, sbom string
+		wants            []string
 	}{
-		{"provenance", "type=sbom", []string{"--provenance", "type=sbom", "type must be provenance"}},
-		{"sbom", "type=provenance,mode=max", []string{"--sbom", "type must be sbom"}},
-		{"provenance", "mode=maximal", []string{"--provenance", "mode=maximal", "mode must be min or max"}},
-		{"provenance", "mode=full,token=s3cret", []string{"mode must be min or max", "token=xxxxx"}},
-		{"sbom", `generator="x`, []string{"--sbom"}},
+		{nil, "type=sbom", "", []string{"--provenance", "type=sbom", "type must be provenance"}},
+		{nil, "", "type=provenance,mode=max", []string{"--sbom", "type must be sbom"}},
+		{nil, "mode=maximal", "", []string{"--provenance", "mode=maximal", "mode must be min or max"}},
+		{nil, "mode=full,token=s3cret", "", []string{"mode must be min or max", "token=xxxxx"}},
+		{nil, "", `generator="x`, []string{"--sbom"}},
+		{[]string{"mode=max"}, "", "", []string{"--attest", "type is required"}},
+		{[]string{"type=sbom,disabled=maybe"}, "", "", []string{"--attest", "disabled must be true or false"}},
+		{[]string{"type=sbom,novalue"}, "", "", []string{"--attest", `"novalue" is not KEY=VALUE`}},
 	} {
-		_, _, err := parseAttest(tc.kind, tc.value)
+		_, _, err := parseAttestations(tc.attests, tc.provenance, tc.sbom)
 		if err == nil {
-			t.Errorf("--%s %q: accepted", tc.kind, tc.value)
+			t.Errorf("%v %q %q: accepted", tc.attests, tc.provenance, tc.sbom)
 			continue
 		}
 		for _, w := range tc.wants {
 			if !strings.Contains(err.Error(), w) {
-				t.Errorf("--%s %q: error %q does not name %q", tc.kind, tc.value, err, w)
+				t.Errorf("%v %q %q: error %q does not name %q", tc.attests, tc.provenance, tc.sbom, err, w)
 			}
 		}
 		if strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("--%s %q: error %q shows the secret", tc.kind, tc.value, err)
+			t.Errorf("error %q shows the secret", err)
 		}
 	}
 }

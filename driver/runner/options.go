@@ -61,27 +61,31 @@ type Options struct {
 	Test         string // the command, split like a shell would ("" and no TestImageCmd: no gate)
 	TestImageCmd bool   // run the image's own entrypoint and command as the test
 	TestCriteria tester.Criteria
+	BuildxFlags
 }
 
 // parsed is a build's options checked and converted, before anything runs.
 type parsed struct {
 	Options
-	repos     []string // repositories of the tags, for the per-platform pushes by digest
-	platforms []string // normalized; empty: the builder's
-	fileFor   map[string]string
-	buildArgs map[string]string
-	labels    map[string]string
-	cacheFrom []client.CacheOptionsEntry
-	cacheTo   []client.CacheOptionsEntry
-	secrets   []secretsprovider.Source
-	ssh       []sshprovider.AgentConfig
-	attests   map[string]string // frontend attrs attest:<type>
-	display   progressui.DisplayMode
-	stdin     *stdinInput      // what was read from standard input
-	test      *tester.Criteria // the test gate, nil when there is none
-	pushes    bool             // every platform is pushed by digest (--push or --push-by-digest)
-	loadAll   bool             // --load of every platform into a containerd image store
-	layouts   *layouts         // with loadAll: each platform's exported OCI layout
+	repos        []string // repositories of the tags, for the per-platform pushes by digest
+	platforms    []string // normalized; empty: the builder's
+	fileFor      map[string]string
+	buildArgs    map[string]string
+	labels       map[string]string
+	cacheFrom    []client.CacheOptionsEntry
+	cacheTo      []client.CacheOptionsEntry
+	secrets      []secretsprovider.Source
+	ssh          []sshprovider.AgentConfig
+	attests      map[string]string // frontend attrs attest:<type>
+	buildxParsed                   // the other flags of buildx build, parsed (options_flags.go)
+	display      progressui.DisplayMode
+	stdin        *stdinInput      // what was read from standard input
+	test         *tester.Criteria // the test gate, nil when there is none
+	pushes       bool             // every platform is pushed by digest (--push or --push-by-digest)
+	loadAll      bool             // --load of every platform into a containerd image store
+	layouts      *layouts         // with loadAll: each platform's exported OCI layout
+	// indexAnnotations go on the published index (--annotation index:KEY=VALUE).
+	indexAnnotations map[string]string
 }
 
 // parseOptions checks every option; an error names the bad value and nothing has run.
@@ -90,6 +94,7 @@ func parseOptions(o Options) (*parsed, error) {
 	steps := []func() error{
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs, p.parseTest,
+		p.parseSolveFlags, p.parseExportFlags, p.parseLegacyFlags,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -170,91 +175,6 @@ func (p *parsed) parseFileFor() error {
 	return nil
 }
 
-func (p *parsed) parseArgs() error {
-	var err error
-	if p.buildArgs, err = keyValues("--build-arg", p.BuildArgs, true); err != nil {
-		return err
-	}
-	p.labels, err = keyValues("--label", p.Labels, false)
-	return err
-}
-
-// keyValues parses KEY=VALUE list flags; with fromEnv a bare KEY takes its value from the environment.
-func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range in {
-		k, v, ok := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, maskValue(kv))
-		}
-		if !ok {
-			if !fromEnv {
-				return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, maskValue(kv))
-			}
-			if v, ok = os.LookupEnv(k); !ok {
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
-func (p *parsed) parseCache() error {
-	var err error
-	if p.cacheFrom, err = parseCacheEntries("--cache-from", p.CacheFrom); err != nil {
-		return err
-	}
-	p.cacheTo, err = parseCacheEntries("--cache-to", p.CacheTo)
-	return err
-}
-
-func (p *parsed) parseSessions() error {
-	for _, s := range p.Secrets {
-		src, err := parseSecret(s)
-		if err != nil {
-			return err
-		}
-		p.secrets = append(p.secrets, src)
-	}
-	for _, s := range p.SSH {
-		cfg, err := parseSSH(s)
-		if err != nil {
-			return err
-		}
-		p.ssh = append(p.ssh, cfg)
-	}
-	return nil
-}
-
-func (p *parsed) parseAttests() error {
-	p.attests = map[string]string{}
-	for _, a := range []struct{ kind, value string }{{"provenance", p.Provenance}, {"sbom", p.SBOM}} {
-		attrs, on, err := parseAttest(a.kind, a.value)
-		if err != nil {
-			return err
-		}
-		if on {
-			p.attests["attest:"+a.kind] = attrs
-		}
-	}
-	return nil
-}
-
-var displayModes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
-
-func (p *parsed) parseProgress() error {
-	mode := p.Progress
-	if mode == "" {
-		mode = "auto"
-	}
-	if !slices.Contains(displayModes, mode) {
-		return fmt.Errorf("invalid --progress %q: want one of %s", p.Progress, strings.Join(displayModes, ", "))
-	}
-	p.display = progressui.DisplayMode(mode)
-	return nil
-}
-
 func (p *parsed) parseOutputs() error {
 	if p.MetadataFile != "" {
 		dir := filepath.Dir(p.MetadataFile)
@@ -286,14 +206,6 @@ func (p *parsed) parseOutputs() error {
 // cacheSuffix is the tag suffix --cache-ref keeps a platform's cache under.
 func cacheSuffix(platform string) string {
 	return "cache-" + strings.ReplaceAll(platform, "/", "-")
-}
-
-// maskValue is KEY=VALUE with the value masked: build args and labels may carry secrets.
-func maskValue(kv string) string {
-	if k, _, ok := strings.Cut(kv, "="); ok {
-		return k + "=" + redact.Mask
-	}
-	return kv
 }
 
 // parseTest checks the test gate's flags: a command (split as a shell would) or the image's own.

@@ -104,10 +104,11 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 		attrs["label:"+k] = v
 	}
 	maps.Copy(attrs, p.attests)
-	if _, ok := p.attests["attest:provenance"]; !ok && p.Provenance == "" && p.pushes {
+	if !p.attestSet["provenance"] && p.pushes {
 		attrs["attest:provenance"] = "mode=min,inline-only=true" // buildx's default
 	}
-	so := &client.SolveOpt{Frontend: "dockerfile.v0", FrontendAttrs: attrs}
+	maps.Copy(attrs, p.solveAttrs)
+	so := &client.SolveOpt{Frontend: "dockerfile.v0", FrontendAttrs: attrs, AllowedEntitlements: slices.Clone(p.allow)}
 	switch p.Network {
 	case "host":
 		attrs["force-network-mode"] = "host"
@@ -116,6 +117,9 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 		attrs["force-network-mode"] = "none"
 	}
 	if err := r.setInputs(so, p, s); err != nil {
+		return nil, err
+	}
+	if err := r.addFlags(ctx, so, p, node); err != nil {
 		return nil, err
 	}
 	sessions, err := r.sessions(p)

@@ -212,10 +212,10 @@ func TestSolveOptAttrs(t *testing.T) {
 		{"push: buildx's default provenance", Options{Push: true, Tags: tags}, false, map[string]string{"attest:provenance": "mode=min,inline-only=true"}, []string{"attest:sbom"}, nil},
 		{"push: provenance off", Options{Push: true, Tags: tags, Provenance: "false"}, false, nil, []string{"attest:provenance"}, nil},
 		{"push: provenance disabled", Options{Push: true, Tags: tags, Provenance: "disabled=true"}, false, nil, []string{"attest:provenance"}, nil},
-		{"push: provenance max", Options{Push: true, Tags: tags, Provenance: "mode=max"}, false, map[string]string{"attest:provenance": "mode=max"}, nil, nil},
-		{"push: sbom", Options{Push: true, Tags: tags, SBOM: "true"}, false, map[string]string{"attest:sbom": "", "attest:provenance": "mode=min,inline-only=true"}, nil, nil},
+		{"push: provenance max", Options{Push: true, Tags: tags, Provenance: "mode=max"}, false, map[string]string{"attest:provenance": "type=provenance,mode=max"}, nil, nil},
+		{"push: sbom", Options{Push: true, Tags: tags, SBOM: "true"}, false, map[string]string{"attest:sbom": "type=sbom", "attest:provenance": "mode=min,inline-only=true"}, nil, nil},
 		{"no push: no default provenance", Options{}, false, nil, []string{"attest:provenance"}, nil},
-		{"no push: provenance asked", Options{Provenance: "true"}, false, map[string]string{"attest:provenance": "mode=min"}, nil, nil},
+		{"no push: provenance asked", Options{Provenance: "true"}, false, map[string]string{"attest:provenance": "type=provenance"}, nil, nil},
 		{"network none", Options{Network: "none"}, false, map[string]string{"force-network-mode": "none"}, nil, nil},
 		{"network default", Options{Network: "default"}, false, nil, []string{"force-network-mode"}, nil},
 		{"network host", Options{Network: "host"}, false, map[string]string{"force-network-mode": "host"}, nil, []string{"network.host"}},
@@ -385,10 +385,9 @@ func TestSessions(t *testing.T) {
 		t.Errorf("a secret file removed: %v", err)
 	}
 
-	// An ssh key that does not exist.
+	// An ssh key that does not exist: refused before anything runs, as buildx does.
 	key := filepath.Join(t.TempDir(), "id_missing")
-	p = mustParse(t, Options{ContextPath: t.TempDir(), SSH: []string{"deploy=" + key}})
-	if _, err := r.sessions(p); err == nil || !strings.Contains(err.Error(), "--ssh") {
+	if _, err := parseOptions(Options{ContextPath: t.TempDir(), Timeout: time.Minute, SSH: []string{"deploy=" + key}}); err == nil || !strings.Contains(err.Error(), "--ssh") || !strings.Contains(err.Error(), key) {
 		t.Errorf("a missing ssh key: %v", err)
 	}
 }

@@ -34,7 +34,9 @@ func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *e
 		}
 		err := watch(ctx, s.Node, endpoint, p.Timeout, live, pw, func(ctx context.Context) (err error) {
 			if s.Strategy == plan.StrategyEngine {
-				desc, err = r.engineStep(ctx, p, s, engines, out)
+				log := newVertexLog(pw, fmt.Sprintf("[%s] classic build on the engine of node %s", s.Platform, s.Node))
+				desc, err = r.engineStep(ctx, p, s, engines, log)
+				log.done(err)
 				return err
 			}
 			node, ok := nodes[s.BuildxNode]

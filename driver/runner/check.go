@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/docker/buildx/builder"
+	bxdriver "github.com/docker/buildx/driver"
+	"github.com/docker/buildx/util/progress"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"golang.org/x/sync/errgroup"
+)
+
+// CheckResult is what `--call check` found in one platform's Dockerfile, on the node that
+// would build it (the Dockerfile, its ARGs and its stages can differ per platform).
+type CheckResult struct {
+	Platform   string `json:"platform"`
+	Node       string `json:"node"`
+	Dockerfile string `json:"dockerfile"`
+	Warnings   int    `json:"warnings"`
+	Report     string `json:"report"`     // BuildKit's own rendering of the warnings
+	StatusCode int    `json:"statusCode"` // the frontend's status: non-zero when it found something
+	Error      string `json:"error,omitempty"`
+}
+
+// checkAll runs the Dockerfile frontend's lint subrequest (buildx's --call check) for every
+// platform on its node, in parallel; nothing is built, exported or pushed.
+func (r *Runner) checkAll(ctx context.Context, p *parsed, res *Result, nodes map[string]builder.Node, printer *progress.Printer) error {
+	res.Checks = make([]CheckResult, len(res.Steps))
+	eg, ctx := errgroup.WithContext(ctx)
+	for i := range res.Steps {
+		s := &res.Steps[i]
+		eg.Go(func() error {
+			node, ok := nodes[s.BuildxNode]
+			if !ok || node.Driver == nil {
+				return fmt.Errorf("%s on node %s: builder node %s is not loaded", s.Platform, s.Node, s.BuildxNode)
+			}
+			c, err := r.checkOne(ctx, p, s, node, progress.WithPrefix(printer, s.Platform, true))
+			if err != nil {
+				return fmt.Errorf("%s on node %s: %w", s.Platform, s.Node, err)
+			}
+			res.Checks[i] = c
+			return nil
+		})
+	}
+	return eg.Wait()
+}
+
+func (r *Runner) checkOne(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer) (CheckResult, error) {
+	out := CheckResult{Platform: s.Platform, Node: s.Node, Dockerfile: s.Dockerfile}
+	so, err := r.solveOpt(ctx, p, s, node)
+	if err != nil {
+		return out, err
+	}
+	so.Exports, so.CacheExports = nil, nil
+	attrs := so.FrontendAttrs
+	attrs["requestid"] = "frontend.lint"
+	attrs["frontend.caps"] = "moby.buildkit.frontend.subrequests+forward"
+	so.Frontend, so.FrontendAttrs = "", nil
+	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
+	if err != nil {
+		return out, fmt.Errorf("starting BuildKit: %w", err)
+	}
+	var meta map[string][]byte
+	ch, done := progress.NewChannel(progress.ResetTime(pw))
+	_, err = c.Build(ctx, *so, "docker-multiarch", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
+		res, err := gc.Solve(ctx, gateway.SolveRequest{Frontend: "dockerfile.v0", FrontendOpt: attrs})
+		if err != nil {
+			return nil, err
+		}
+		meta = res.Metadata
+		return res, nil
+	}, ch)
+	<-done
+	if err != nil {
+		return out, err
+	}
+	return out, readLint(&out, meta)
+}
+
+// readLint turns the lint subrequest's result into a CheckResult, rendered as buildx renders it.
+func readLint(out *CheckResult, meta map[string][]byte) error {
+	var results lint.LintResults
+	if dt, ok := meta["result.json"]; ok {
+		if err := json.Unmarshal(dt, &results); err != nil {
+			return fmt.Errorf("the check's result: %w", err)
+		}
+	}
+	out.Warnings = len(results.Warnings)
+	var buf bytes.Buffer
+	if err := results.PrintTo(&buf, nil); err != nil {
+		return err
+	}
+	if results.Error != nil {
+		results.PrintErrorTo(&buf, nil)
+		out.Error = "the Dockerfile does not build"
+	}
+	out.Report = buf.String()
+	if n, err := strconv.Atoi(string(meta["result.statuscode"])); err == nil {
+		out.StatusCode = n
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package runner
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/docker/buildx/util/ocilayout"
+	"github.com/docker/buildx/util/urlutil"
+	"github.com/moby/buildkit/client/ociindex"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
+)
+
+// Kinds of --build-context values.
+const (
+	contextRemote = "remote"     // a git or HTTP(S) URL, docker-image://REF or target:STAGE: passed to the frontend
+	contextOCI    = "oci-layout" // oci-layout://PATH[:TAG][@DIGEST]: the layout's content store goes with the solve
+	contextLocal  = "local"      // a local directory, mounted as the main context is
+)
+
+// namedContext is one --build-context NAME=VALUE.
+type namedContext struct {
+	Name  string // as buildx normalizes it (familiar form, without :latest)
+	Value string
+	Kind  string
+	OCI   ocilayout.Ref // with Kind oci-layout: the layout, its digest resolved
+}
+
+// parseBuildContexts parses --build-context as buildx does (ParseContextNames, then loadInputs'
+// checks, made before anything runs): a later value for a name replaces an earlier one.
+func parseBuildContexts(values []string) ([]namedContext, error) {
+	var out []namedContext
+	index := map[string]int{}
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid --build-context %q: want NAME=VALUE", redact.URL(v))
+		}
+		named, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --build-context %q: name %q: %w", redact.URL(v), name, err)
+		}
+		c := namedContext{Name: strings.TrimSuffix(reference.FamiliarString(named), ":latest"), Value: value}
+		if err := c.resolve(); err != nil {
+			return nil, fmt.Errorf("invalid --build-context %q: %w", redact.URL(v), err)
+		}
+		if i, ok := index[c.Name]; ok {
+			out[i] = c
+			continue
+		}
+		index[c.Name] = len(out)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// resolve tells the kind of a context's value and checks it as buildx does before building.
+func (c *namedContext) resolve() error {
+	v := c.Value
+	if urlutil.IsRemoteURL(v) || strings.HasPrefix(v, "docker-image://") || strings.HasPrefix(v, "target:") {
+		c.Kind = contextRemote
+		return nil
+	}
+	if ref, ok, err := ocilayout.Parse(v); ok {
+		if err != nil {
+			return err
+		}
+		if ref.Digest == "" {
+			d, err := layoutDigest(ref.Path, ref.Tag)
+			if err != nil {
+				return fmt.Errorf("oci-layout reference %q could not be resolved: %w", v, err)
+			}
+			ref.Digest = d
+		}
+		c.Kind, c.OCI = contextOCI, ref
+		return nil
+	}
+	st, err := os.Stat(v)
+	if err != nil {
+		return fmt.Errorf("context %s: %w", c.Name, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("context %s: %s is not a directory", c.Name, v)
+	}
+	c.Kind = contextLocal
+	return nil
+}
+
+// layoutDigest finds the image of an OCI layout by tag, else its single image (buildx's resolveDigest).
+func layoutDigest(path, tag string) (digest.Digest, error) {
+	idx := ociindex.NewStoreIndex(path)
+	desc, err := idx.Get(tag)
+	if err != nil {
+		return "", err
+	}
+	if desc == nil {
+		if desc, err = idx.GetSingle(); err != nil {
+			return "", err
+		}
+	}
+	if desc == nil {
+		return "", fmt.Errorf("no image tagged %q and not a single image", tag)
+	}
+	if err := desc.Digest.Validate(); err != nil {
+		return "", err
+	}
+	return desc.Digest, nil
+}
+
+// hostEntry is one --add-host, as buildx reads it: HOST:IP or HOST=IP, IP being one or more
+// addresses ([v6] allowed) or "host-gateway" (the engine's address, for the docker driver only).
+type hostEntry struct {
+	Host    string
+	IPs     []string
+	Gateway bool
+}
+
+func parseHosts(values []string) ([]hostEntry, error) {
+	var out []hostEntry
+	for _, h := range values {
+		host, ip, ok := strings.Cut(h, "=")
+		if !ok {
+			host, ip, ok = strings.Cut(h, ":")
+		}
+		if !ok || host == "" || ip == "" {
+			return nil, fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
+		}
+		e := hostEntry{Host: host}
+		if ip == "host-gateway" {
+			e.Gateway = true
+			out = append(out, e)
+			continue
+		}
+		for v := range strings.SplitSeq(ip, ",") {
+			if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
+				v = v[1 : len(v)-1]
+			}
+			if net.ParseIP(v) == nil {
+				return nil, fmt.Errorf("invalid --add-host %q: %q is not an IP address (or host-gateway)", h, v)
+			}
+			e.IPs = append(e.IPs, v)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

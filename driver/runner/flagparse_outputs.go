@@ -1,0 +1,218 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/client"
+)
+
+// outputEntry is one -o/--output, parsed and checked as buildx does (ParseExports, then
+// CreateExports): "registry" is already the image exporter with push=true (and unpack=false
+// unless given); Dest is the directory (local, oci/docker with tar=false) or the file ("-" for
+// standard output: tar, oci, docker) it writes to.
+type outputEntry struct {
+	Type  string
+	Attrs map[string]string
+	Dest  string
+	// DestIsDir: Dest is a directory (the local exporter, or oci/docker with tar=false).
+	DestIsDir bool
+}
+
+// parseOutput parses one -o value: "type=TYPE,KEY=VALUE,...", a bare PATH (type=local,dest=PATH)
+// or "-" (type=tar to standard output).
+func parseOutput(v string) (outputEntry, error) {
+	fields, err := csvFields("--output", v)
+	if err != nil {
+		return outputEntry{}, err
+	}
+	e := outputEntry{Attrs: map[string]string{}}
+	switch {
+	case len(fields) == 1 && fields[0] == v && !strings.HasPrefix(v, "type=") && v != "-":
+		e.Type, e.Dest = client.ExporterLocal, v
+	case len(fields) == 1 && fields[0] == v && v == "-":
+		e.Type, e.Dest = client.ExporterTar, v
+	default:
+		for _, f := range fields {
+			k, val, ok := strings.Cut(f, "=")
+			if !ok {
+				return e, fmt.Errorf("invalid --output %q: %q is not KEY=VALUE", shown(v), shown(f))
+			}
+			switch k = strings.TrimSpace(strings.ToLower(k)); k {
+			case "type":
+				e.Type = val
+			case "dest":
+				e.Dest = val
+			default:
+				e.Attrs[k] = val
+			}
+		}
+	}
+	if e.Type == "" {
+		return e, fmt.Errorf("invalid --output %q: type is required (local, tar, oci, docker, image, registry)", shown(v))
+	}
+	return e, e.check(v)
+}
+
+// check is buildx's CreateExports for one output: the destination each exporter needs.
+func (e *outputEntry) check(v string) error {
+	file, dir := false, false
+	switch e.Type {
+	case client.ExporterLocal:
+		dir = true
+	case client.ExporterTar:
+		file = true
+	case client.ExporterOCI, client.ExporterDocker:
+		tar, err := strconv.ParseBool(e.Attrs["tar"])
+		if err != nil {
+			tar = true
+		}
+		file, dir = tar, !tar
+	case "registry":
+		e.Type, e.Attrs["push"] = client.ExporterImage, "true"
+		if _, ok := e.Attrs["unpack"]; !ok {
+			e.Attrs["unpack"] = "false"
+		}
+	}
+	switch {
+	case dir && e.Dest == "":
+		return fmt.Errorf("invalid --output %q: dest is required for the %s exporter", shown(v), e.Type)
+	case dir && e.Dest == "-":
+		return fmt.Errorf("invalid --output %q: the %s exporter writes a directory, not standard output", shown(v), e.Type)
+	case dir:
+		if st, err := os.Stat(e.Dest); err == nil && !st.IsDir() {
+			return fmt.Errorf("invalid --output %q: destination directory %s is a file", shown(v), e.Dest)
+		}
+		e.DestIsDir = true
+	case file && e.Dest == "" && e.Type != client.ExporterDocker:
+		e.Dest = "-"
+	}
+	if file && e.Dest != "" && e.Dest != "-" {
+		if st, err := os.Stat(e.Dest); err == nil && st.IsDir() {
+			return fmt.Errorf("invalid --output %q: destination file %s is a directory", shown(v), e.Dest)
+		}
+	}
+	return nil
+}
+
+// parseOutputs checks every -o, and what buildx checks across them: one standard output, no
+// local or tar output with --iidfile, mode=delete only with --allow buildx.local.delete or
+// inside the working directory.
+func parseOutputs(values []string, iidFile string, allowDelete bool) ([]outputEntry, error) {
+	var out []outputEntry
+	stdout := false
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		e, err := parseOutput(v)
+		if err != nil {
+			return nil, err
+		}
+		if e.Dest == "-" && !e.DestIsDir {
+			if stdout {
+				return nil, fmt.Errorf("invalid --output %q: another output already writes to standard output", shown(v))
+			}
+			stdout = true
+		}
+		if (e.Type == client.ExporterLocal || e.Type == client.ExporterTar) && iidFile != "" {
+			return nil, fmt.Errorf("invalid --output %q: local and tar exporters are incompatible with --iidfile", shown(v))
+		}
+		if err := checkLocalDelete(e, allowDelete); err != nil {
+			return nil, fmt.Errorf("invalid --output %q: %w", shown(v), err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// checkLocalDelete: a local output with mode=delete empties its destination first, which buildx
+// allows only below the working directory unless --allow buildx.local.delete is given.
+func checkLocalDelete(e outputEntry, allowDelete bool) error {
+	if e.Type != client.ExporterLocal {
+		return nil
+	}
+	mode, err := client.ParseLocalExporterMode(e.Attrs["mode"])
+	if err != nil || mode != client.LocalExporterModeDelete || allowDelete {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	dest, err := filepath.Abs(e.Dest)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(evalExisting(wd), evalExisting(dest))
+	if err != nil || rel == "." || rel == ".." || filepath.IsAbs(rel) || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("mode=delete for destination %q requires --allow=buildx.local.delete", e.Dest)
+	}
+	return nil
+}
+
+// evalExisting resolves the symlinks of the longest existing prefix of an absolute path.
+func evalExisting(p string) string {
+	p = filepath.Clean(p)
+	rest := ""
+	for {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(p, rest)
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+}
+
+// callFunc is --call (or --check, --print) as buildx parses it: nil for a plain build.
+type callFunc struct {
+	Name         string // lint (for "check"), outline, targets, subrequests.describe, ...
+	Format       string // format=json
+	IgnoreStatus bool   // ignorestatus=true
+}
+
+func parseCall(v string) (*callFunc, error) {
+	if v == "" {
+		return nil, nil
+	}
+	fields, err := csvFields("--call", v)
+	if err != nil {
+		return nil, err
+	}
+	f := &callFunc{}
+	for _, field := range fields {
+		k, val, ok := strings.Cut(field, "=")
+		switch {
+		case ok && k == "format":
+			f.Format = val
+		case ok && k == "ignorestatus":
+			if f.IgnoreStatus, err = strconv.ParseBool(val); err != nil {
+				return nil, fmt.Errorf("invalid --call %q: ignorestatus must be true or false", v)
+			}
+		case ok:
+			return nil, fmt.Errorf("invalid --call %q: unknown field %q (want METHOD[,format=FORMAT][,ignorestatus=BOOL])", v, field)
+		case f.Name != "":
+			return nil, fmt.Errorf("invalid --call %q: two methods", v)
+		default:
+			f.Name = field
+		}
+	}
+	switch f.Name {
+	case "check":
+		f.Name = "lint"
+	case "build":
+		return nil, nil
+	}
+	return f, nil
+}
+
+var errNoPolicyEngine = errors.New("source policies are evaluated by buildx's policy engine (OPA) on the client, which docker multiarch does not embed: " +
+	"build with docker buildx build for policy-checked builds")

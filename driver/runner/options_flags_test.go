@@ -1,0 +1,150 @@
+package runner
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/util/progress/progressui"
+)
+
+// parseWith parses options on a fresh context with the given buildx flags.
+func parseWith(t *testing.T, o Options) (*parsed, error) {
+	t.Helper()
+	if o.ContextPath == "" {
+		o.ContextPath = t.TempDir()
+	}
+	o.Timeout = time.Minute
+	return parseOptions(o)
+}
+
+func TestParseLegacyFlagsWarnAsBuildx(t *testing.T) {
+	p, err := parseWith(t, Options{CacheFrom: []string{"type=gha"}, BuildxFlags: BuildxFlags{
+		Deprecated: []string{"squash", "compress", "isolation", "rm", "security-opt", "force-rm", "memory"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{deprecatedWarnings["isolation"], deprecatedWarnings["security-opt"], deprecatedWarnings["squash"]}
+	if len(p.warnings) != 4 || !slices.Equal(p.warnings[:3], want) || !strings.Contains(p.warnings[3], "type=gha") {
+		t.Errorf("warnings %q: want buildx's three, in its order, then the ignored gha cache", p.warnings)
+	}
+	if len(p.cacheFrom) != 0 {
+		t.Errorf("a gha cache outside GitHub Actions is kept: %v", p.cacheFrom)
+	}
+}
+
+func TestParseBuildxFlagsRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		o     Options
+		wants []string
+	}{
+		{"no-cache with a filter", Options{NoCache: true, BuildxFlags: BuildxFlags{NoCacheFilter: []string{"deps"}}}, []string{"--no-cache-filter"}},
+		{"-q with plain", Options{Progress: "plain", BuildxFlags: BuildxFlags{Quiet: true}}, []string{"--progress plain", "-q"}},
+		{"iidfile dir", Options{BuildxFlags: BuildxFlags{IIDFile: "/nonexistent/dir/iid"}}, []string{"--iidfile", "/nonexistent/dir"}},
+		{"iidfile and local", Options{BuildxFlags: BuildxFlags{IIDFile: filepath.Join(dir, "iid"), Outputs: []string{"type=local,dest=out"}}}, []string{"type=local,dest=out", "--iidfile"}},
+		{"delete outside", Options{BuildxFlags: BuildxFlags{Outputs: []string{"type=local,dest=/,mode=delete"}}}, []string{"mode=delete", "buildx.local.delete"}},
+		{"policy file", Options{BuildxFlags: BuildxFlags{Policy: []string{"filename=p.rego"}}}, []string{"filename=p.rego", "policy engine"}},
+		{"policy strict", Options{BuildxFlags: BuildxFlags{Policy: []string{"strict=true"}}}, []string{"strict=true", "policy engine"}},
+		{"oci tag", Options{BuildxFlags: BuildxFlags{BuildContexts: []string{"x=oci-layout://" + dir + ":nosuch"}}}, []string{"oci-layout://", "nosuch"}},
+		{"cache token masked", Options{CacheTo: []string{"type=gha,token=s3cret,x"}}, []string{"--cache-to", "token=xxxxx"}},
+		{"output secret masked", Options{BuildxFlags: BuildxFlags{Outputs: []string{"type=image,registry.token=s3cret,x"}}}, []string{"--output"}},
+	} {
+		_, err := parseWith(t, tc.o)
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		for _, w := range tc.wants {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not name %q", tc.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: error %q shows the secret", tc.name, err)
+		}
+	}
+}
+
+func TestParseBuildxFlagsForTheLead(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	p, err := parseWith(t, Options{Labels: []string{"bare"}, BuildxFlags: BuildxFlags{
+		Quiet: true, Call: "check,format=json", Allow: []string{"buildx.local.delete"},
+		Outputs:     []string{"type=registry", "type=local,dest=/tmp/out-delete,mode=delete", "type=oci,dest=img.tar", "type=docker"},
+		Annotations: []string{"index:org.opencontainers.image.source=https://github.com/o/r", "manifest:k=all", "manifest[linux/arm64]:k=arm", "plain=yes", "manifest-descriptor:d=1", "index-descriptor:i=2"},
+		Policy:      []string{"disabled=true"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.quiet || p.display != progressui.QuietMode || p.call == nil || p.call.Name != "lint" || p.call.Format != "json" || !p.allowLocalDelete {
+		t.Errorf("quiet %v display %v call %+v delete %v", p.quiet, p.display, p.call, p.allowLocalDelete)
+	}
+	if p.labels["bare"] != "" || p.buildArgs["SOURCE_DATE_EPOCH"] != "1700000000" {
+		t.Errorf("labels %v build args %v (a bare label is empty, SOURCE_DATE_EPOCH from the environment, as buildx)", p.labels, p.buildArgs)
+	}
+	types := []string{}
+	for _, o := range p.outputs {
+		types = append(types, o.Type+":"+o.Dest)
+	}
+	if !slices.Equal(types, []string{"image:", "local:/tmp/out-delete", "oci:img.tar", "docker:"}) || p.outputs[0].Attrs["push"] != "true" || !p.outputs[1].DestIsDir {
+		t.Errorf("outputs %+v", p.outputs)
+	}
+	for _, tc := range []struct {
+		level, platform string
+		want            map[string]string
+	}{
+		{"index", "", map[string]string{"org.opencontainers.image.source": "https://github.com/o/r"}},
+		{"manifest", "linux/amd64", map[string]string{"k": "all", "plain": "yes"}},
+		{"manifest", "linux/arm64", map[string]string{"k": "arm", "plain": "yes"}},
+		{"manifest-descriptor", "linux/arm64", map[string]string{"d": "1"}},
+		{"index-descriptor", "", map[string]string{"i": "2"}},
+	} {
+		if got := annotationsAt(p.annotations, tc.level, tc.platform); !maps.Equal(got, tc.want) {
+			t.Errorf("annotations at %s %s: %v, want %v", tc.level, tc.platform, got, tc.want)
+		}
+	}
+}
+
+func TestParseProgressNone(t *testing.T) {
+	p, err := parseWith(t, Options{Progress: "none"})
+	if err != nil || p.display != progressui.QuietMode || p.quiet {
+		t.Errorf("--progress none: %v, %v: want the quiet display without the image ID", p, err)
+	}
+	if _, err := parseWith(t, Options{Progress: "none", BuildxFlags: BuildxFlags{Quiet: true}}); err == nil {
+		t.Error("--progress none -q accepted (buildx refuses it)")
+	}
+}
+
+func TestParseCacheCredentialsFromTheEnvironment(t *testing.T) {
+	isolateAWS(t)
+	t.Setenv("ACTIONS_RUNTIME_TOKEN", "gh-tok")
+	t.Setenv("ACTIONS_CACHE_URL", "https://cache.example/")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+	p, err := parseWith(t, Options{CacheFrom: []string{"type=gha,scope=app"}, CacheTo: []string{"type=s3,region=eu-west-1,bucket=b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"scope": "app", "token": "gh-tok", "url": "https://cache.example/"}; !maps.Equal(p.cacheFrom[0].Attrs, want) {
+		t.Errorf("gha: %v, want %v", p.cacheFrom[0].Attrs, want)
+	}
+	if want := map[string]string{"region": "eu-west-1", "bucket": "b", "access_key_id": "AKID", "secret_access_key": "SECRET"}; !maps.Equal(p.cacheTo[0].Attrs, want) {
+		t.Errorf("s3: %v, want %v", p.cacheTo[0].Attrs, want)
+	}
+}
+
+func TestParseIIDFile(t *testing.T) {
+	iid := filepath.Join(t.TempDir(), "iid")
+	p, err := parseWith(t, Options{BuildxFlags: BuildxFlags{IIDFile: iid, Outputs: []string{"type=registry"}}})
+	if err != nil || p.iidFile != iid {
+		t.Errorf("--iidfile %s: %v, %v", iid, p, err)
+	}
+}
