@@ -39,6 +39,7 @@ type (
 	TestCriteria    = tester.Criteria
 	TestResult      = tester.Result
 	BaseCheck       = runner.BaseCheck
+	CheckResult     = runner.CheckResult
 	FarmPlan        = farm.Plan
 	FarmChange      = farm.Change
 	FarmResult      = farm.Result

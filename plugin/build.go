@@ -86,6 +86,10 @@ written.`,
 }
 
 func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
+	opts.Stdout = dockerCli.Out()
+	if !opts.DryRun && opts.Call == "" && !opts.Push && !opts.PushByDigest && !opts.Load && len(opts.Outputs) == 0 {
+		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push, --load or --output: the results stay in the nodes' build cache")
+	}
 	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
 	if res != nil {
 		for _, n := range res.Notes {
@@ -103,15 +107,15 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	if res.DryRun {
 		return writeDryRun(dockerCli, res)
 	}
-	if !opts.Push && !opts.PushByDigest && !opts.Load {
-		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push or --load: the results stay in the nodes' build cache")
+	if res.Call != "" {
+		return writeCallResults(dockerCli, res)
 	}
 	if opts.Progress == "none" { // as buildx: nothing at all
 		return nil
 	}
-	if opts.Progress == "quiet" {
-		if res.Index.Digest != "" {
-			_, _ = fmt.Fprintln(dockerCli.Out(), res.Index.Digest)
+	if opts.Progress == "quiet" || opts.Quiet {
+		if id := res.ImageID(); id != "" {
+			_, _ = fmt.Fprintln(dockerCli.Out(), id)
 		}
 		return nil
 	}
@@ -296,4 +300,31 @@ func (v typedValue) IsBoolFlag() bool   { return v.typ == "bool" }
 // appendTo is a typedValue's set that appends prefix+value to a list.
 func appendTo(list *[]string, prefix string) func(string) error {
 	return func(s string) error { *list = append(*list, prefix+s); return nil }
+}
+
+// writeCallResults prints what --call found on every platform (buildx's rendering, a header per
+// platform when there are several); a method that reports a problem sets the exit status.
+func writeCallResults(dockerCli command.Cli, res *driver.BuildResult) error {
+	status := 0
+	for _, c := range res.Checks {
+		if len(res.Checks) > 1 && res.CallFormat != "json" {
+			_, _ = fmt.Fprintf(dockerCli.Out(), "%s (node %s, %s):\n", c.Platform, c.Node, c.Dockerfile)
+		}
+		report := c.Report
+		if res.Call == "lint" && res.CallFormat != "json" {
+			if c.Warnings == 0 && c.Error == "" {
+				report += "Check complete, no warnings found.\n"
+			} else if c.Warnings > 0 {
+				report = fmt.Sprintf("Check complete, %d warning(s) found!\n", c.Warnings) + report
+			}
+		}
+		_, _ = fmt.Fprint(dockerCli.Out(), report)
+		if c.StatusCode != 0 && status == 0 {
+			status = c.StatusCode
+		}
+	}
+	if status != 0 && !res.CallIgnoreStatus {
+		return cli.StatusError{StatusCode: status}
+	}
+	return nil
 }

@@ -53,8 +53,12 @@ type Result struct {
 	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
 	// a builder): what merge --from-metadata publishes.
 	Pushed []PushedImage `json:"-"`
-	// Checks are the results of --call check, per platform.
-	Checks []CheckResult `json:"-"`
+	// Checks are the results of --call (check, outline, targets), per platform.
+	Checks     []CheckResult `json:"-"`
+	Call       string        `json:"-"` // the method --call ran ("lint" for check)
+	CallFormat string        `json:"-"`
+	// CallIgnoreStatus: --call ...,ignorestatus=true: the method's status is not the exit code.
+	CallIgnoreStatus bool `json:"-"`
 	// Notes say what the build chose and why (the platforms, the builder it made).
 	Notes []string `json:"-"`
 	// Warnings are for the user: what the build did differently from what was asked, and why.
@@ -68,6 +72,10 @@ type StepResult struct {
 	Duration time.Duration `json:"-"`
 	Seconds  float64       `json:"durationSeconds"`
 	Loaded   bool          `json:"loaded,omitempty"`
+	// Ref is the build's reference on its node, as buildx.build.ref names it: BUILDER/NODE/REF.
+	Ref string `json:"ref,omitempty"`
+	// warnings are what BuildKit warned about while building the step.
+	warnings []*client.VertexWarning
 	// Test is how the variant did in the test gate (build --test), when there was one.
 	Test *tester.Result `json:"test,omitempty"`
 	// Bases are the external images the platform's build pulls, checked in their registries.
@@ -101,6 +109,7 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 	if err != nil {
 		return nil, nil, builders.Target{}, err
 	}
+	p.platformsBuilt = requested
 	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names}); err != nil {
 		return nil, nil, builders.Target{}, err
 	}
@@ -108,7 +117,7 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 	if t.Fallback {
 		res.Builder = "context " + t.Nodes[0].Name
 	}
-	res.Notes = append(res.Notes, platformsNote(t, p.platforms, requested))
+	res.Notes = append(res.Notes, platformsNote(t, p.platforms, requested), cacheScopeNote(p.cacheTo, requested))
 	for _, s := range steps {
 		if p.Strategy == plan.StrategyEngine {
 			s.Strategy = plan.StrategyEngine
@@ -146,7 +155,13 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if err != nil {
 		return res, err
 	}
+	if p.call != nil {
+		return res, r.call(ctx, p, res, nodes, out)
+	}
 	if err := r.run(ctx, p, t, res, nodes, out); err != nil {
+		return res, err
+	}
+	if err := writeIIDFile(p.iidFile, res); err != nil {
 		return res, err
 	}
 	return res, writeMetadata(p.MetadataFile, res)
@@ -254,8 +269,16 @@ func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Targ
 		}
 		defer p.layouts.close()
 	}
+	cleanup, err := p.prepareOutputs()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, engines, printer, out))
 	if err != nil {
+		return err
+	}
+	if err := p.finishOutputs(p.Stdout, stepPlatforms(res)); err != nil {
 		return err
 	}
 	if p.loadAll {
@@ -348,4 +371,18 @@ func stepPlatforms(res *Result) []string {
 		out[i] = s.Platform
 	}
 	return out
+}
+
+// call runs --call (check, outline, targets) on every platform's node instead of building.
+func (r *Runner) call(ctx context.Context, p *parsed, res *Result, nodes map[string]builder.Node, out io.Writer) error {
+	res.Call, res.CallFormat, res.CallIgnoreStatus = p.call.Name, p.call.Format, p.call.IgnoreStatus
+	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
+	if err != nil {
+		return err
+	}
+	err = r.checkAll(ctx, p, res, nodes, printer)
+	if werr := printer.Wait(); err == nil {
+		err = werr
+	}
+	return err
 }

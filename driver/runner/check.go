@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// CheckResult is what `--call check` found in one platform's Dockerfile, on the node that
+// CheckResult is what `--call check` (or another frontend method) found in one platform's Dockerfile, on the node that
 // would build it (the Dockerfile, its ARGs and its stages can differ per platform).
 type CheckResult struct {
 	Platform   string `json:"platform"`
@@ -58,7 +58,7 @@ func (r *Runner) checkOne(ctx context.Context, p *parsed, s *StepResult, node bu
 	}
 	so.Exports, so.CacheExports = nil, nil
 	attrs := so.FrontendAttrs
-	attrs["requestid"] = "frontend.lint"
+	attrs["requestid"] = "frontend." + p.call.Name
 	attrs["frontend.caps"] = "moby.buildkit.frontend.subrequests+forward"
 	so.Frontend, so.FrontendAttrs = "", nil
 	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
@@ -79,7 +79,23 @@ func (r *Runner) checkOne(ctx context.Context, p *parsed, s *StepResult, node bu
 	if err != nil {
 		return out, err
 	}
-	return out, readLint(&out, meta)
+	if p.call.Name == "lint" && p.call.Format != "json" {
+		return out, readLint(&out, meta)
+	}
+	return out, readCall(&out, meta, p.call.Format)
+}
+
+// readCall is another method's result (outline, targets, or lint as JSON), as buildx prints it.
+func readCall(out *CheckResult, meta map[string][]byte, format string) error {
+	if dt, ok := meta["result.json"]; ok && format == "json" {
+		out.Report = string(dt) + "\n"
+	} else if dt, ok := meta["result.txt"]; ok {
+		out.Report = string(dt)
+	}
+	if n, err := strconv.Atoi(string(meta["result.statuscode"])); err == nil {
+		out.StatusCode = n
+	}
+	return nil
 }
 
 // readLint turns the lint subrequest's result into a CheckResult, rendered as buildx renders it.

@@ -59,31 +59,53 @@ func (l *layouts) output(platform string) func(map[string]string) (io.WriteClose
 
 // load assembles one OCI layout from every platform's archive and loads it into the engine.
 func (l *layouts) load(ctx context.Context, api client.APIClient, tags []string, plats []string) error {
+	top, err := l.assemble(tags, plats)
+	if err != nil {
+		return err
+	}
+	return loadLayout(ctx, api, l.dir, top)
+}
+
+// writeArchive assembles the layout and writes it as an OCI archive (-o type=oci,dest=FILE).
+func (l *layouts) writeArchive(dest string, stdout io.Writer, tags, plats []string) error {
+	top, err := l.assemble(tags, plats)
+	if err != nil {
+		return err
+	}
+	w, err := fileOutput(dest, stdout)(nil)
+	if err != nil {
+		return err
+	}
+	err = writeLayoutTar(w, l.dir, top)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// assemble copies every platform's blobs into one layout and returns index.json's entries.
+func (l *layouts) assemble(tags []string, plats []string) ([]ocispec.Descriptor, error) {
 	blobs := filepath.Join(l.dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	var entries []ocispec.Descriptor
 	for _, p := range plats {
 		file, ok := l.files[p]
 		if !ok {
-			return fmt.Errorf("--load: BuildKit exported nothing for %s", p)
+			return nil, fmt.Errorf("BuildKit exported nothing for %s", p)
 		}
 		root, err := unpackLayout(file, blobs)
 		if err != nil {
-			return fmt.Errorf("--load: %s: %w", p, err)
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		es, err := platformEntries(root, p, blobs)
 		if err != nil {
-			return fmt.Errorf("--load: %s: %w", p, err)
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		entries = append(entries, es...)
 	}
-	top, err := writeIndex(blobs, entries, tags)
-	if err != nil {
-		return err
-	}
-	return loadLayout(ctx, api, l.dir, top)
+	return writeIndex(blobs, entries, tags)
 }
 
 // unpackLayout copies an OCI layout archive's blobs into blobs (each checked against its digest,

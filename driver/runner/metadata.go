@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/buildkit/client"
+
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 )
 
@@ -18,6 +20,7 @@ func writeMetadata(path string, res *Result) error {
 		return nil
 	}
 	md := map[string]any{"multiarch.platforms": res.Steps, "multiarch.builder": res.Builder}
+	buildxKeys(md, res)
 	if len(res.Pushed) > 0 {
 		var plats []string
 		for _, s := range res.Steps {
@@ -38,22 +41,7 @@ func writeMetadata(path string, res *Result) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing --metadata-file: %w", err)
-	}
-	_, err = f.Write(dt)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
+	if err := atomicWrite(path, dt); err != nil {
 		return fmt.Errorf("writing --metadata-file %s: %w", path, err)
 	}
 	return nil
@@ -69,4 +57,67 @@ func removeStaleMetadata(path string) error {
 		return fmt.Errorf("--metadata-file %s: %w", path, err)
 	}
 	return nil
+}
+
+// ImageID is what --iidfile and -q give: the published index, else the one result pushed by
+// digest, else the image of a one-platform build.
+func (res *Result) ImageID() string {
+	switch {
+	case res.Index.Digest != "":
+		return res.Index.Digest.String()
+	case len(res.Pushed) == 1:
+		return res.Pushed[0].Digest
+	case len(res.Steps) == 1:
+		return res.Steps[0].Digest
+	}
+	return ""
+}
+
+// writeIIDFile writes --iidfile (atomically, as the metadata file).
+func writeIIDFile(path string, res *Result) error {
+	if path == "" {
+		return nil
+	}
+	id := res.ImageID()
+	if id == "" {
+		return fmt.Errorf("--iidfile %s: the build made no single image to name (push it, or build one platform)", path)
+	}
+	return atomicWrite(path, []byte(id))
+}
+
+// atomicWrite writes a file through a temp file beside it and a rename: a reader never sees half.
+func atomicWrite(path string, dt []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(dt)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}
+
+// buildxKeys are buildx's own metadata keys: the build's reference (the first platform's; every
+// platform's is in multiarch.platforms) and the warnings BuildKit sent.
+func buildxKeys(md map[string]any, res *Result) {
+	var warnings []*client.VertexWarning
+	for _, s := range res.Steps {
+		if s.Ref != "" && md["buildx.build.ref"] == nil {
+			md["buildx.build.ref"] = s.Ref
+		}
+		warnings = append(warnings, s.warnings...)
+	}
+	if len(warnings) > 0 {
+		md["buildx.build.warnings"] = warnings
+	}
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,7 @@ import (
 
 // Options are the flags of `docker multiarch build`, as the user gave them.
 type Options struct {
+	Stdout       io.Writer // where an output to "-" (-o type=tar,dest=-) writes: the plugin's standard output
 	ContextPath  string
 	Builder      string
 	Tags         []string
@@ -94,7 +96,7 @@ func parseOptions(o Options) (*parsed, error) {
 	steps := []func() error{
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs, p.parseTest,
-		p.parseSolveFlags, p.parseExportFlags, p.parseLegacyFlags,
+		p.parseSolveFlags, p.parseExportFlags, p.applyOutputs, p.parseLegacyFlags,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -66,6 +66,12 @@ type buildxParsed struct {
 	call *callFunc
 	// allowLocalDelete is --allow buildx.local.delete (checked against -o type=local,mode=delete).
 	allowLocalDelete bool
+	// platformsBuilt are the platforms the plan builds (set once routed).
+	platformsBuilt []string
+	// staging holds the per-platform folders of a multi-platform tar output; ociOutputs the
+	// per-platform layouts of a multi-platform oci output, by the output's index.
+	staging    string
+	ociOutputs map[int]*layouts
 }
 
 func (p *parsed) parseArgs() error {
@@ -199,6 +205,9 @@ func (p *parsed) parseExportFlags() error {
 	}
 	if p.annotations, err = parseAnnotations(p.Annotations); err != nil {
 		return err
+	}
+	if idx := annotationsAt(p.annotations, "index", ""); len(idx) > 0 {
+		p.indexAnnotations = idx
 	}
 	p.call, err = parseCall(p.Call)
 	return err

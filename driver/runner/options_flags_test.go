@@ -75,7 +75,7 @@ func TestParseBuildxFlagsForTheLead(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	p, err := parseWith(t, Options{Labels: []string{"bare"}, BuildxFlags: BuildxFlags{
+	p, err := parseWith(t, Options{Labels: []string{"bare"}, Tags: []string{"reg.example/app:v1"}, BuildxFlags: BuildxFlags{
 		Quiet: true, Call: "check,format=json", Allow: []string{"buildx.local.delete"},
 		Outputs:     []string{"type=registry", "type=local,dest=/tmp/out-delete,mode=delete", "type=oci,dest=img.tar", "type=docker"},
 		Annotations: []string{"index:org.opencontainers.image.source=https://github.com/o/r", "manifest:k=all", "manifest[linux/arm64]:k=arm", "plain=yes", "manifest-descriptor:d=1", "index-descriptor:i=2"},
@@ -94,8 +94,9 @@ func TestParseBuildxFlagsForTheLead(t *testing.T) {
 	for _, o := range p.outputs {
 		types = append(types, o.Type+":"+o.Dest)
 	}
-	if !slices.Equal(types, []string{"image:", "local:/tmp/out-delete", "oci:img.tar", "docker:"}) || p.outputs[0].Attrs["push"] != "true" || !p.outputs[1].DestIsDir {
-		t.Errorf("outputs %+v", p.outputs)
+	// type=registry is a push to the tags, type=docker without dest a load; the rest stay outputs.
+	if !slices.Equal(types, []string{"local:/tmp/out-delete", "oci:img.tar"}) || !p.outputs[0].DestIsDir || !p.Push || !p.Load {
+		t.Errorf("outputs %+v, push %v, load %v", p.outputs, p.Push, p.Load)
 	}
 	for _, tc := range []struct {
 		level, platform string
@@ -143,8 +144,8 @@ func TestParseCacheCredentialsFromTheEnvironment(t *testing.T) {
 
 func TestParseIIDFile(t *testing.T) {
 	iid := filepath.Join(t.TempDir(), "iid")
-	p, err := parseWith(t, Options{BuildxFlags: BuildxFlags{IIDFile: iid, Outputs: []string{"type=registry"}}})
-	if err != nil || p.iidFile != iid {
+	p, err := parseWith(t, Options{BuildxFlags: BuildxFlags{IIDFile: iid, Outputs: []string{"type=registry,name=reg.example/app:v1"}}})
+	if err != nil || p.iidFile != iid || !p.Push || !slices.Equal(p.Tags, []string{"reg.example/app:v1"}) {
 		t.Errorf("--iidfile %s: %v, %v", iid, p, err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/buildkit/identity"
+
 	"github.com/distribution/reference"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker/buildx/builder"
@@ -37,6 +39,8 @@ func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node bui
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	so.Ref = identity.NewID()
+	s.Ref = node.Builder + "/" + node.Name + "/" + so.Ref
 	resp, err := solve(ctx, node, so, pw, live, p.Timeout)
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -128,6 +132,9 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 	}
 	so.Session = append(sessions, so.Session...)
 	so.CacheImports, so.CacheExports = slices.Clip(p.cacheFrom), slices.Clip(p.cacheTo) // each step appends its own cache ref
+	if len(p.platformsBuilt) > 1 {
+		so.CacheImports, so.CacheExports = scopeCaches(so.CacheImports, so.CacheExports, s.Platform)
+	}
 	if p.CacheRef != "" {
 		ref := p.CacheRef + ":" + cacheSuffix(s.Platform)
 		so.CacheImports = append(so.CacheImports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref}})
@@ -209,6 +216,7 @@ func (r *Runner) exports(ctx context.Context, p *parsed, s *StepResult) []client
 			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
 		}})
 	}
+	out = append(out, r.outputExports(p, s, p.Stdout)...)
 	if s.Loaded && p.loadAll { // every platform into a containerd image store: assembled after the steps
 		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: map[string]string{"oci-mediatypes": "true"},
 			Output: p.layouts.output(s.Platform)})

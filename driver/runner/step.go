@@ -46,6 +46,7 @@ func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *e
 			desc, err = r.runStep(ctx, p, s, node, pw, live)
 			return err
 		})
+		s.warnings = pw.buildWarnings()
 		if err != nil {
 			return ocispec.Descriptor{}, err // desc may still be written by an abandoned step
 		}

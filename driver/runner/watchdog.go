@@ -99,14 +99,23 @@ type detachable struct {
 	progress.Writer
 	mu       sync.Mutex
 	detached bool
+	warnings []*client.VertexWarning // what BuildKit warned about (buildx.build.warnings)
 }
 
 func (d *detachable) Write(s *client.SolveStatus) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.detached {
+		d.warnings = append(d.warnings, s.Warnings...)
 		d.Writer.Write(s)
 	}
+}
+
+// buildWarnings are the warnings BuildKit sent so far.
+func (d *detachable) buildWarnings() []*client.VertexWarning {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*client.VertexWarning(nil), d.warnings...)
 }
 
 func (d *detachable) detach() {
