@@ -46,7 +46,7 @@ func TestRegressEngineStrategyPushesOnlyWithPush(t *testing.T) {
 	if !regexpLine(res.Stdout, "linux/amd64", "farm-b") {
 		t.Errorf("the build did not report building linux/amd64 on farm-b:\n%s", res.Combined())
 	}
-	if !strings.Contains(res.Stderr, "no --push or --load") {
+	if !strings.Contains(res.Stderr, "no --push, --load or --output") {
 		t.Errorf("no warning that the result stays on the nodes: %q", tail(res.Stderr, 400))
 	}
 	if slices.Contains(c.reg().catalog(), repo) || tagDigest(t, repo, "v1") != "" {
