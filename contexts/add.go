@@ -15,11 +15,14 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
-// AddOptions describe a node to add: a new context for Host, or the existing context Context.
+// AddOptions describe a node to add: a new context for Host, the existing context Context, or a
+// new context for the BuildKit daemon at BuildKit.
 type AddOptions struct {
 	Name        string
 	Host        string
 	Context     string
+	BuildKit    string // tcp://HOST:PORT or unix:///PATH of a standalone buildkitd
+	ServerName  string // BuildKit: the TLS server name, when it is not the address's host
 	TLS         TLSFiles
 	Platforms   []string // as the user wrote them; empty means: detect from the engine
 	Description string
@@ -51,6 +54,9 @@ type addPlan struct {
 // probe runs unlocked; the check of an existing context is then done again, and the write made,
 // under the store's lock, so that concurrent adds of one name do not both win.
 func (n *Nodes) Add(ctx context.Context, opts AddOptions) (AddResult, error) {
+	if opts.BuildKit != "" {
+		return n.addBuildKit(ctx, opts)
+	}
 	plan, err := n.planAdd(opts)
 	if err != nil {
 		return AddResult{}, err
@@ -91,8 +97,11 @@ func (n *Nodes) planAdd(opts AddOptions) (addPlan, error) {
 	if err := store.ValidateContextName(opts.Name); err != nil {
 		return plan, fmt.Errorf("invalid node name: %w", err)
 	}
-	if (opts.Host == "") == (opts.Context == "") {
-		return plan, errors.New("give exactly one of --host (a new context) or --context (an existing one)")
+	if (opts.Host == "") == (opts.Context == "") || opts.BuildKit != "" {
+		return plan, errors.New("give exactly one of --host (an engine), --context (an existing context) or --buildkit (a BuildKit daemon)")
+	}
+	if opts.ServerName != "" {
+		return plan, errors.New("--tls-servername applies to BuildKit nodes (--buildkit) only")
 	}
 	if err := deadline.CheckTimeout(opts.Timeout); err != nil {
 		return plan, err
@@ -129,13 +138,16 @@ func (n *Nodes) planTarget(plan *addPlan, opts AddOptions) error {
 // is adopted (or a node re-added), another endpoint needs --force.
 func (n *Nodes) planExisting(plan *addPlan, opts AddOptions) error {
 	meta := *plan.existing
-	current, err := docker.EndpointFromContext(meta)
-	if err != nil {
-		return fmt.Errorf("context %q: %w", opts.Name, err)
-	}
 	node, isNode, err := nodeFromMetadata(meta)
 	if err != nil {
 		return err
+	}
+	if isNode && node.IsBuildKit() {
+		return errBuildKitNode(node)
+	}
+	current, err := docker.EndpointFromContext(meta)
+	if err != nil {
+		return fmt.Errorf("context %q: %w", opts.Name, err)
 	}
 	what := "context"
 	if isNode {
@@ -158,6 +170,12 @@ func (n *Nodes) planExisting(plan *addPlan, opts AddOptions) error {
 		plan.endpoint = ep
 	}
 	return nil
+}
+
+// errBuildKitNode refuses to make a BuildKit node an engine.
+func errBuildKitNode(node Node) error {
+	return fmt.Errorf("node %q exists and is BuildKit at %s, not a Docker engine (remove it first: docker multiarch node rm %s)",
+		node.Name, redact.URL(node.Endpoint), node.Name)
 }
 
 // contextEndpoint is the endpoint of the context given with --context.

@@ -78,6 +78,9 @@ func (n *Nodes) diffExisting(ctx context.Context, opts AddOptions, plan addPlan)
 	if err != nil {
 		return AddDiff{}, err
 	}
+	if isNode && node.IsBuildKit() {
+		return AddDiff{}, errBuildKitNode(node)
+	}
 	current, err := docker.EndpointFromContext(meta)
 	if err != nil {
 		return AddDiff{}, fmt.Errorf("context %q: %w", opts.Name, err)

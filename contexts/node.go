@@ -1,6 +1,8 @@
 // Package contexts keeps builder nodes as Docker contexts: a node is a context whose metadata carries
 // the node's platforms, so `docker context ls` shows every node and no second database exists.
-// It creates, adopts, lists and removes nodes and probes their engines, each within a deadline.
+// A node is a Docker engine (the context's Docker endpoint) or a standalone BuildKit daemon (a
+// context with a "buildkit" endpoint and no Docker endpoint, see buildkit.go). It creates, adopts,
+// lists and removes nodes and probes them, each within a deadline.
 package contexts
 
 import (
@@ -17,8 +19,15 @@ const MetadataKey = "multiarch"
 
 // Where a node's platforms came from.
 const (
-	SourceEngine = "engine" // detected from the engine's OS type and architecture
-	SourceUser   = "user"   // given with --platform
+	SourceEngine   = "engine"   // detected from the engine's OS type and architecture
+	SourceBuildKit = "buildkit" // detected from the BuildKit daemon's workers (the first platform they list)
+	SourceUser     = "user"     // given with --platform
+)
+
+// The kinds of node.
+const (
+	KindEngine   = "engine"   // a Docker engine: BuildKit runs in a container on it (buildx's docker-container driver)
+	KindBuildKit = "buildkit" // a standalone BuildKit daemon (buildx's remote driver)
 )
 
 // Node is a Docker context used as a builder node.
@@ -31,12 +40,28 @@ type Node struct {
 
 // Data is what a node adds to its context's metadata.
 type Data struct {
+	// Kind is KindEngine or KindBuildKit; nodes stored before there were kinds have none: engines.
+	Kind           string   `json:"kind,omitempty"`
 	Platforms      []string `json:"platforms"`
 	PlatformSource string   `json:"platformSource"`
 	// Engine is what the engine reported when the node was added; empty when added offline.
 	Engine Engine `json:"engine"`
 	// Adopted is true when the context existed before the node: removing the node keeps it.
 	Adopted bool `json:"adopted,omitempty"`
+	// BuildKit is what a BuildKit node's daemon reported when it was added; nil for engines and
+	// for a BuildKit node added offline.
+	BuildKit *BuildKitInfo `json:"buildkit,omitempty"`
+}
+
+// IsBuildKit reports whether the node is a standalone BuildKit daemon.
+func (d Data) IsBuildKit() bool { return d.Kind == KindBuildKit }
+
+// KindName is the node's kind, KindEngine for nodes stored before there were kinds.
+func (d Data) KindName() string {
+	if d.Kind == "" {
+		return KindEngine
+	}
+	return d.Kind
 }
 
 // Engine is what a probe learns about a node's Docker engine.
@@ -64,8 +89,15 @@ func nodeFromMetadata(meta store.Metadata) (Node, bool, error) {
 	if err := remarshal(raw, &data); err != nil {
 		return Node{}, false, fmt.Errorf("context %q: node data: %w", meta.Name, err)
 	}
-	ep, _ := docker.EndpointFromContext(meta)
-	return Node{Name: meta.Name, Endpoint: ep.Host, Description: dc.Description, Data: data}, true, nil
+	host := ""
+	if data.IsBuildKit() {
+		bk, _ := buildKitEndpointOf(meta)
+		host = bk.Host
+	} else {
+		ep, _ := docker.EndpointFromContext(meta)
+		host = ep.Host
+	}
+	return Node{Name: meta.Name, Endpoint: host, Description: dc.Description, Data: data}, true, nil
 }
 
 // withNodeData returns the context metadata with the node's data set (or removed, for nil).

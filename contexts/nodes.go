@@ -18,7 +18,8 @@ import (
 type Nodes struct {
 	store    store.Store
 	prober   Prober
-	lockPath string // serializes writes across processes
+	bkProber BuildKitProber // nil: BuildKit nodes cannot be probed
+	lockPath string         // serializes writes across processes
 }
 
 // New returns the node service for a context store; prober nil means EngineProber. Its writes
@@ -72,7 +73,7 @@ func (n *Nodes) List() ([]Node, error) {
 	return nodes, nil
 }
 
-// Probe asks one node's engine what it is, within timeout.
+// Probe asks one node (its engine, or its BuildKit daemon) what it is, within timeout.
 func (n *Nodes) Probe(ctx context.Context, node Node, timeout time.Duration) Status {
 	return n.ProbeAll(ctx, []Node{node}, timeout)[0]
 }

@@ -96,30 +96,49 @@ func cleanError(err error) error {
 // bypassed: the user checks the key and adds it to known_hosts.
 var ErrHostKey = errors.New("the host key is not in known_hosts; verify it and add it (for example by connecting once with ssh)")
 
-// Status is the outcome of probing one node.
+// Status is the outcome of probing one node: its engine, or its BuildKit daemon.
 type Status struct {
 	Node   Node
 	Engine Engine
-	Err    error
+	// BuildKit is what a BuildKit node's daemon reports, and the builds it runs now.
+	BuildKit *BuildKitStatus
+	Err      error
 }
 
-// ProbeAll probes nodes in parallel, each within timeout; the result keeps the nodes' order.
+// ProbeAll probes nodes in parallel, each within timeout: an engine through the Docker API, a
+// BuildKit daemon through BuildKit's. The result keeps the nodes' order.
 func (n *Nodes) ProbeAll(ctx context.Context, nodes []Node, timeout time.Duration) []Status {
 	out := make([]Status, len(nodes))
 	var wg sync.WaitGroup
 	for i, node := range nodes {
-		wg.Go(func() {
-			out[i] = Status{Node: node}
-			ep, err := n.endpoint(node.Name)
-			if err != nil {
-				out[i].Err = err
-				return
-			}
-			out[i].Engine, out[i].Err = probe(ctx, n.prober, ep, timeout)
-		})
+		wg.Go(func() { out[i] = n.probeNode(ctx, node, timeout) })
 	}
 	wg.Wait()
 	return out
+}
+
+func (n *Nodes) probeNode(ctx context.Context, node Node, timeout time.Duration) Status {
+	st := Status{Node: node}
+	if node.IsBuildKit() {
+		t, err := n.BuildKitTarget(node.Name)
+		if err != nil {
+			st.Err = err
+			return st
+		}
+		bk, err := probeBuildKit(ctx, n.bkProber, t, timeout)
+		if err == nil {
+			st.BuildKit = &bk
+		}
+		st.Err = err
+		return st
+	}
+	ep, err := n.endpoint(node.Name)
+	if err != nil {
+		st.Err = err
+		return st
+	}
+	st.Engine, st.Err = probe(ctx, n.prober, ep, timeout)
+	return st
 }
 
 // windowsOSVersion turns a Windows engine's kernel version, "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",

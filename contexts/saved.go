@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/docker/cli/cli/context/docker"
 )
 
 // Saved is a context as it was before a write, or the fact that it did not exist, so that a
@@ -18,7 +16,7 @@ type Saved struct {
 // Name is the name of the saved context.
 func (s Saved) Name() string { return s.name }
 
-// Save records a context as it is now: its metadata and its Docker endpoint's TLS files.
+// Save records a context as it is now: its metadata and its endpoints' TLS files.
 func (n *Nodes) Save(name string) (Saved, error) {
 	existing, err := n.lookup(name)
 	if err != nil || existing == nil {
@@ -55,7 +53,7 @@ func (n *Nodes) Restore(ctx context.Context, s Saved, timeout time.Duration) err
 	if err := n.store.CreateOrUpdate(meta); err != nil {
 		return fmt.Errorf("putting context %q back: %w", s.name, err)
 	}
-	if err := n.store.ResetEndpointTLSMaterial(s.name, docker.DockerEndpoint, s.before.tls); err != nil {
+	if err := n.putTLS(s.name, s.before); err != nil {
 		return fmt.Errorf("putting the TLS files of context %q back: %w", s.name, err)
 	}
 	return nil

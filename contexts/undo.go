@@ -3,37 +3,51 @@ package contexts
 import (
 	"fmt"
 	"maps"
-	"slices"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 )
 
-// snapshot is a context as it was before a write: its metadata and its Docker endpoint's TLS files.
+// tlsEndpoints are the endpoints whose TLS files a node's context may hold.
+var tlsEndpoints = []string{docker.DockerEndpoint, BuildKitEndpointName}
+
+// snapshot is a context as it was before a write: its metadata and its endpoints' TLS files.
 type snapshot struct {
 	meta store.Metadata
-	tls  *store.EndpointTLSData // nil when the endpoint has no TLS files
+	tls  map[string]*store.EndpointTLSData // by endpoint; nil when the endpoint has no TLS files
 }
 
-// snapshot copies a context's metadata and reads its Docker endpoint's TLS files.
+// snapshot copies a context's metadata and reads its endpoints' TLS files.
 func (n *Nodes) snapshot(meta store.Metadata) (*snapshot, error) {
-	snap := &snapshot{meta: cloneMetadata(meta)}
+	snap := &snapshot{meta: cloneMetadata(meta), tls: map[string]*store.EndpointTLSData{}}
 	files, err := n.store.ListTLSFiles(meta.Name)
 	if err != nil {
 		return nil, fmt.Errorf("context %q: reading TLS files: %w", meta.Name, err)
 	}
-	for _, f := range files[docker.DockerEndpoint] {
-		b, err := n.store.GetTLSData(meta.Name, docker.DockerEndpoint, f)
-		if err != nil {
-			return nil, fmt.Errorf("context %q: reading TLS file %s: %w", meta.Name, f, err)
+	for _, ep := range tlsEndpoints {
+		for _, f := range files[ep] {
+			b, err := n.store.GetTLSData(meta.Name, ep, f)
+			if err != nil {
+				return nil, fmt.Errorf("context %q: reading TLS file %s: %w", meta.Name, f, err)
+			}
+			if snap.tls[ep] == nil {
+				snap.tls[ep] = &store.EndpointTLSData{Files: map[string][]byte{}}
+			}
+			snap.tls[ep].Files[f] = b
 		}
-		if snap.tls == nil {
-			snap.tls = &store.EndpointTLSData{Files: map[string][]byte{}}
-		}
-		snap.tls.Files[f] = b
 	}
 	return snap, nil
+}
+
+// putTLS writes back the TLS files of every endpoint as the snapshot holds them.
+func (n *Nodes) putTLS(name string, s *snapshot) error {
+	for _, ep := range tlsEndpoints {
+		if err := n.store.ResetEndpointTLSMaterial(name, ep, s.tls[ep]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // undo puts a context back as it was before a failed write (before nil: it did not exist), its
@@ -46,7 +60,7 @@ func (n *Nodes) undo(name string, before *snapshot, tlsTouched bool, cause error
 	default:
 		err = n.store.CreateOrUpdate(before.meta)
 		if err == nil && tlsTouched {
-			err = n.store.ResetEndpointTLSMaterial(name, docker.DockerEndpoint, before.tls)
+			err = n.putTLS(name, before)
 		}
 	}
 	if err != nil {
@@ -100,15 +114,15 @@ func cloneValue(v any) any {
 	case docker.EndpointMeta:
 		return v
 	case Data:
-		v.Platforms = slices.Clone(v.Platforms)
-		return v
+		return v.clone()
 	case *Data:
 		if v == nil {
 			return v
 		}
-		c := *v
-		c.Platforms = slices.Clone(v.Platforms)
+		c := v.clone()
 		return &c
+	case BuildKitEndpoint:
+		return v
 	case map[string]string:
 		return maps.Clone(v)
 	}

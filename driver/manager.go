@@ -3,11 +3,13 @@ package driver
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/bake"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/farm"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
@@ -43,6 +45,8 @@ type (
 	FarmPlan        = farm.Plan
 	FarmChange      = farm.Change
 	FarmResult      = farm.Result
+	BakeOptions     = bake.Options
+	BakeResult      = bake.Result
 )
 
 // DefaultBuilder is the name of the builder `create` makes when none is given.
@@ -64,20 +68,27 @@ func ValidateBuilderName(name string) (string, error) { return builders.Validate
 // Manager is what the commands call: builders, builds and registry work, each done in its room
 // (driver/builders, driver/runner, driver/registry; routing in driver/plan).
 type Manager struct {
+	nodes    *contexts.Nodes
 	builders *builders.Manager
 	runner   *runner.Runner
 	registry *registry.Client
 	tester   *tester.Tester
 	farm     *farm.Farm
+	bake     *bake.Baker
 }
 
 // NewManager returns the driver of a Docker CLI.
 func NewManager(dockerCli command.Cli) *Manager {
-	nodes := contexts.New(dockerCli.ContextStore(), nil)
+	nodes := NodeService(dockerCli) // engines and BuildKit daemons
 	b := builders.New(dockerCli, nodes)
 	reg := registry.New(dockerCli.ConfigFile())
 	t := tester.New(dockerCli, b, reg)
-	return &Manager{builders: b, runner: runner.New(dockerCli, nodes, b, t), registry: reg, tester: t, farm: farm.New(nodes, b)}
+	r := runner.New(dockerCli, nodes, b, t)
+	var configDir string
+	if f := dockerCli.ConfigFile().Filename; f != "" {
+		configDir = filepath.Dir(f)
+	}
+	return &Manager{nodes: nodes, builders: b, runner: r, registry: reg, tester: t, farm: farm.New(nodes, b), bake: bake.New(r, reg, configDir)}
 }
 
 // Apply creates or updates a builder to match spec (see builders.Manager.Apply).
@@ -131,6 +142,12 @@ func (m *Manager) CheckNodesUnused(names []string) error { return m.builders.Che
 // Build runs a build (see runner.Runner.Build).
 func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
 	return m.runner.Build(ctx, o, in, out)
+}
+
+// Bake builds the targets of a bake definition, resolved by buildx, each through build's path,
+// and publishes every target's tags in one transaction (see bake.Baker.Run).
+func (m *Manager) Bake(ctx context.Context, o BakeOptions, in io.Reader, out io.Writer) (*BakeResult, error) {
+	return m.bake.Run(ctx, o, in, out)
 }
 
 // Inspect lists the platforms behind a reference.

@@ -28,6 +28,9 @@ type farmEnv struct {
 	AuthRegistry, AuthUser  string
 	AuthPasswordFile        string
 	BuildKitdConfig         string // a buildkitd.toml mirroring docker.io to the farm registry (SBOM scanner)
+	// Two standalone buildkitd on tcp://127.0.0.1 with mutual TLS, and their TLS files (ca.pem,
+	// cert.pem, key.pem; their own CA, not the engines').
+	BuildKitA, BuildKitB, BuildKitTLS string
 }
 
 var (
@@ -93,6 +96,7 @@ func loadFarm() (farmEnv, error) {
 		EngineBTLS: kv["FARM_ENGINE_B_TLS"], TLSDir: kv["FARM_TLS_DIR"],
 		AuthRegistry: kv["FARM_AUTH_REGISTRY"], AuthUser: kv["FARM_AUTH_USER"], AuthPasswordFile: kv["FARM_AUTH_PASSWORD_FILE"],
 		BuildKitdConfig: kv["FARM_BUILDKITD_CONFIG"],
+		BuildKitA:       kv["FARM_BUILDKIT_A"], BuildKitB: kv["FARM_BUILDKIT_B"], BuildKitTLS: kv["FARM_BUILDKIT_TLS_DIR"],
 	}
 	if env.EngineA == "" || env.EngineB == "" || env.Registry == "" || env.SSH == "" || env.EngineBTLS == "" || env.AuthRegistry == "" || env.BuildKitdConfig == "" {
 		return env, fmt.Errorf("%s lacks engine, registry, ssh or TLS entries (bring the farm up again)", path)

@@ -29,6 +29,11 @@ func newCreateCommand(dockerCli command.Cli) *cobra.Command {
 its native platforms, so nothing is emulated unless --emulate asks for it.
 
 The builder (default name "multiarch") is a normal buildx builder: "docker buildx ls" lists it.
+Engine nodes get a BuildKit container (buildx's docker-container driver); BuildKit daemons
+(node add --buildkit) join through buildx's remote driver. buildx takes one driver per builder,
+so a builder with both is stored as two buildx builders: NAME (the engines) and NAME-buildkit
+(the daemons); docker multiarch uses them as one. --driver-opt, --buildkitd-flags and
+--buildkitd-config apply to the engine nodes' containers.
 Running create again changes nothing when the nodes are the same; new nodes are appended and
 nodes no longer selected leave. Every node must answer within --timeout, or nothing changes.
 docker multiarch build finds the builder by name; only --use makes it the current builder of the
@@ -110,7 +115,13 @@ func printApply(dockerCli command.Cli, name string, specs []driver.NodeSpec, res
 		if len(s.Emulate) > 0 {
 			line += " + emulated " + strings.Join(s.Emulate, ",")
 		}
+		if s.Node.IsBuildKit() {
+			line += " (BuildKit daemon at " + redact.URL(s.Node.Endpoint) + ")"
+		}
 		_, _ = fmt.Fprintln(w, line)
+	}
+	if len(res.Buildx) > 1 {
+		_, _ = fmt.Fprintf(w, "  in buildx: %s (buildx takes one driver per builder)\n", strings.Join(res.Buildx, " and "))
 	}
 	if !res.Created && len(res.Added) > 0 {
 		_, _ = fmt.Fprintf(w, "  joined: %s\n", strings.Join(res.Added, ", "))

@@ -13,8 +13,8 @@ import (
 
 func sampleNodes() []nodeView {
 	return []nodeView{
-		{Name: "amd64-box", Endpoint: "tcp://10.0.0.5:2376", Platforms: []string{"linux/amd64"}, Status: "ok"},
-		{Name: "pi", Endpoint: "ssh://pi@pi.local", Platforms: []string{"linux/arm64", "linux/arm/v7"}, Status: "error", Error: "no answer within 3s"},
+		{Name: "amd64-box", Kind: "engine", Endpoint: "tcp://10.0.0.5:2376", Platforms: []string{"linux/amd64"}, Status: "ok"},
+		{Name: "pi", Kind: "buildkit", Endpoint: "ssh://pi@pi.local", Platforms: []string{"linux/arm64", "linux/arm/v7"}, Status: "error", Error: "no answer within 3s"},
 	}
 }
 
@@ -40,7 +40,7 @@ func TestNodeListDefaultTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "NAME ENDPOINT PLATFORMS STATUS ENGINE" ||
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "NAME KIND ENDPOINT PLATFORMS STATUS VERSION RUNNING" ||
 		!strings.Contains(lines[2], "error: no answer within 3s") {
 		t.Errorf("node ls table:\n%s", b.String())
 	}
@@ -60,7 +60,7 @@ func TestNodeListJSONLines(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"name", "endpoint", "platforms", "platformSource", "adopted", "status", "error", "engine"} {
+	for _, key := range []string{"name", "kind", "endpoint", "platforms", "platformSource", "adopted", "status", "error", "engine", "running"} {
 		if _, ok := got[key]; !ok {
 			t.Errorf("node JSON lacks %q: %s", key, lines[1])
 		}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,13 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 func newNodeCommand(dockerCli command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Manage builder nodes (Docker contexts whose engines build for their native platforms)",
+		Short: "Manage builder nodes (Docker engines and BuildKit daemons that build for their native platforms)",
 		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
@@ -31,7 +33,7 @@ func newNodeCommand(dockerCli command.Cli) *cobra.Command {
 }
 
 func nodeService(dockerCli command.Cli) *contexts.Nodes {
-	return contexts.New(dockerCli.ContextStore(), nil)
+	return driver.NodeService(dockerCli)
 }
 
 func addTimeoutFlag(cmd *cobra.Command, dst *time.Duration, what string) {
@@ -41,6 +43,7 @@ func addTimeoutFlag(cmd *cobra.Command, dst *time.Duration, what string) {
 // nodeView is a node as `node ls` and `node inspect` show it; its JSON keys are part of the CLI surface.
 type nodeView struct {
 	Name           string          `json:"name"`
+	Kind           string          `json:"kind"` // "engine" or "buildkit"
 	Endpoint       string          `json:"endpoint"`
 	Description    string          `json:"description,omitempty"`
 	Platforms      []string        `json:"platforms"`
@@ -49,13 +52,18 @@ type nodeView struct {
 	Status         string          `json:"status"` // "ok" or "error"
 	Error          string          `json:"error,omitempty"`
 	Engine         contexts.Engine `json:"engine"`
+	// BuildKit is what a BuildKit daemon reports: its version, and its workers' platforms.
+	BuildKit *contexts.BuildKitInfo `json:"buildkit,omitempty"`
+	// Running is how many builds the node runs now; null when it is not known.
+	Running *int `json:"running"`
 }
 
 // viewOf is the view of a probed node; URL credentials (a context adopted with --context may hold
 // some) are redacted from its endpoint and error.
-func viewOf(st contexts.Status) nodeView {
+func viewOf(st driver.NodeStatus) nodeView {
 	v := nodeView{
 		Name:           st.Node.Name,
+		Kind:           st.Node.KindName(),
 		Endpoint:       redact.URL(st.Node.Endpoint),
 		Description:    st.Node.Description,
 		Platforms:      st.Node.Platforms,
@@ -63,12 +71,37 @@ func viewOf(st contexts.Status) nodeView {
 		Adopted:        st.Node.Adopted,
 		Status:         "ok",
 		Engine:         st.Engine,
+		BuildKit:       st.Node.BuildKit, // what was recorded when the node was added
+	}
+	if st.Status.BuildKit != nil {
+		v.BuildKit = &st.Status.BuildKit.Info
+	}
+	if st.RunningKnown {
+		v.Running = &st.Running
 	}
 	if st.Err != nil {
 		v.Status, v.Error = "error", redact.Text(st.Err.Error())
 		v.Engine = st.Node.Engine // what was recorded when the node was added
 	}
 	return v
+}
+
+// versionText is the VERSION column: the engine's version, or the BuildKit daemon's.
+func (v nodeView) versionText() string {
+	if v.Kind == contexts.KindBuildKit {
+		if v.BuildKit == nil || v.BuildKit.Version == "" {
+			return "-"
+		}
+		return v.BuildKit.Version
+	}
+	return v.engineText()
+}
+
+func (v nodeView) runningText() string {
+	if v.Running == nil {
+		return "-"
+	}
+	return strconv.Itoa(*v.Running)
 }
 
 // statusText is the STATUS column: ok, or the error.

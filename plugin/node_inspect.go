@@ -3,11 +3,16 @@ package plugin
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 type nodeInspectOptions struct {
@@ -19,7 +24,7 @@ func newNodeInspectCommand(dockerCli command.Cli) *cobra.Command {
 	var opts nodeInspectOptions
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] NAME",
-		Short: "Show a builder node and probe its engine",
+		Short: "Show a builder node and probe it",
 		Example: `  docker multiarch node inspect arm-box
   docker multiarch node inspect arm-box --format json`,
 		Args: cli.ExactArgs(1),
@@ -28,7 +33,7 @@ func newNodeInspectCommand(dockerCli command.Cli) *cobra.Command {
 		},
 	}
 	addFormatFlag(cmd, &opts.format)
-	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for the engine to answer")
+	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for the node to answer")
 	return cmd
 }
 
@@ -44,13 +49,15 @@ func runNodeInspect(cmd *cobra.Command, dockerCli command.Cli, name string, opts
 	if err != nil {
 		return err
 	}
-	return writeNodeInspect(dockerCli.Out(), opts.format, viewOf(svc.Probe(cmd.Context(), node, opts.timeout)))
+	st := driver.NewManager(dockerCli).NodeStatus(cmd.Context(), []contexts.Node{node}, opts.timeout)[0]
+	return writeNodeInspect(dockerCli.Out(), opts.format, viewOf(st))
 }
 
 // writeNodeInspect prints a node view as `node inspect` does.
 func writeNodeInspect(out io.Writer, format string, v nodeView) error {
 	return writeFormatted(out, format, v, func(t *table) {
 		t.row("Name:", v.Name)
+		t.row("Kind:", kindText(v.Kind))
 		t.row("Endpoint:", v.Endpoint)
 		if v.Description != "" {
 			t.row("Description:", v.Description)
@@ -58,6 +65,14 @@ func writeNodeInspect(out io.Writer, format string, v nodeView) error {
 		t.row("Platforms:", fmt.Sprintf("%s (%s)", joinOrDash(v.Platforms), sourceText(v.PlatformSource)))
 		t.row("Adopted context:", yesNo(v.Adopted))
 		t.row("Status:", v.statusText())
+		t.row("Running builds:", v.runningText())
+		if v.Kind == contexts.KindBuildKit {
+			t.row("BuildKit:", v.versionText())
+			if v.BuildKit != nil {
+				t.row("Workers' platforms:", buildKitPlatforms(*v.BuildKit))
+			}
+			return
+		}
 		t.row("Engine:", v.engineText())
 		if v.Engine.Platform != "" {
 			t.row("Engine platform:", v.Engine.Platform+osVersionText(v.Engine.OSVersion))
@@ -66,9 +81,34 @@ func writeNodeInspect(out io.Writer, format string, v nodeView) error {
 	})
 }
 
+func kindText(kind string) string {
+	if kind == contexts.KindBuildKit {
+		return "buildkit (a standalone BuildKit daemon)"
+	}
+	return "engine (a Docker engine)"
+}
+
+// buildKitPlatforms lists a daemon's platforms, the native one first, the emulated ones marked.
+func buildKitPlatforms(info contexts.BuildKitInfo) string {
+	var out []string
+	for _, p := range info.Platforms {
+		if slices.Contains(info.Emulated, p) {
+			p += " (emulated)"
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, ", ")
+}
+
 func sourceText(source string) string {
-	if source == "engine" {
+	switch source {
+	case contexts.SourceEngine:
 		return "detected from the engine"
+	case contexts.SourceBuildKit:
+		return "detected from BuildKit's workers"
 	}
 	return "given with --platform"
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/formatter"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 type nodeLsOptions struct {
@@ -20,13 +22,17 @@ func newNodeLsCommand(dockerCli command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
-		Short:   "List builder nodes and probe their engines",
-		Long: `List builder nodes. Every node's engine is probed in parallel, each within --timeout;
-a node that does not answer is listed with its error. -q prints the names only, without probing.
+		Short:   "List builder nodes and probe them",
+		Long: `List builder nodes: Docker engines and BuildKit daemons (KIND engine or buildkit). Every
+node is probed in parallel, each within --timeout (an engine through the Docker API, a BuildKit
+daemon through BuildKit's); a node that does not answer is listed with its error. RUNNING is how
+many builds the node runs now: a BuildKit daemon's own, or those of the multiarch builders'
+BuildKit containers on an engine ("-" when not known). -q prints the names only, without probing.
 
---format json prints one JSON object per node and line; a Go template sees .Name, .Endpoint,
-.Description, .Platforms, .PlatformSource, .Adopted, .Status, .Error and .Engine (its version),
-and "table TEMPLATE" adds a header row.`,
+--format json prints one JSON object per node and line; a Go template sees .Name, .Kind,
+.Endpoint, .Description, .Platforms, .PlatformSource, .Adopted, .Status, .Error, .Engine (the
+engine's version), .Version (the engine's or the BuildKit daemon's) and .Running, and
+"table TEMPLATE" adds a header row.`,
 		Example: `  docker multiarch node ls
   docker multiarch node ls -q
   docker multiarch node ls --format json
@@ -38,7 +44,7 @@ and "table TEMPLATE" adds a header row.`,
 		},
 	}
 	addListFlags(cmd, &opts.list, "Only print the names of the nodes")
-	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each engine to answer")
+	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node to answer")
 	return cmd
 }
 
@@ -62,18 +68,19 @@ func runNodeLs(cmd *cobra.Command, dockerCli command.Cli, opts nodeLsOptions) er
 		}
 		return writeNodes(dockerCli.Out(), format, views)
 	}
-	for _, st := range svc.ProbeAll(cmd.Context(), nodes, opts.timeout) {
+	for _, st := range driver.NewManager(dockerCli).NodeStatus(cmd.Context(), nodes, opts.timeout) {
 		views = append(views, viewOf(st))
 	}
 	return writeNodes(dockerCli.Out(), format, views)
 }
 
 // nodeTable is `node ls`'s default table.
-const nodeTable = "table {{.Name}}\t{{.Endpoint}}\t{{.Platforms}}\t{{.Status}}\t{{.Engine}}"
+const nodeTable = "table {{.Name}}\t{{.Kind}}\t{{.Endpoint}}\t{{.Platforms}}\t{{.Status}}\t{{.Version}}\t{{.Running}}"
 
 var nodeHeader = formatter.SubHeaderContext{
-	"Name": "NAME", "Endpoint": "ENDPOINT", "Description": "DESCRIPTION", "Platforms": "PLATFORMS",
+	"Name": "NAME", "Kind": "KIND", "Endpoint": "ENDPOINT", "Description": "DESCRIPTION", "Platforms": "PLATFORMS",
 	"PlatformSource": "PLATFORM SOURCE", "Adopted": "ADOPTED", "Status": "STATUS", "Error": "ERROR", "Engine": "ENGINE",
+	"Version": "VERSION", "Running": "RUNNING",
 }
 
 // writeNodeList prints node views as `node ls --format format` does.
@@ -106,3 +113,6 @@ func (c *nodeContext) Adopted() bool                { return c.v.Adopted }
 func (c *nodeContext) Status() string               { return c.v.statusText() }
 func (c *nodeContext) Error() string                { return c.v.Error }
 func (c *nodeContext) Engine() string               { return c.v.engineText() }
+func (c *nodeContext) Kind() string                 { return c.v.Kind }
+func (c *nodeContext) Version() string              { return c.v.versionText() }
+func (c *nodeContext) Running() string              { return c.v.runningText() }

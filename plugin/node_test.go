@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 func TestNodeOutputRedactsEndpointCredentials(t *testing.T) {
@@ -15,7 +16,7 @@ func TestNodeOutputRedactsEndpointCredentials(t *testing.T) {
 		Node: contexts.Node{Name: "x86", Endpoint: host, Data: contexts.Data{Platforms: []string{"linux/amd64"}}},
 		Err:  errors.New(`error during connect: Get "https://admin:hunter2@10.0.0.5:2376/v1.41/info": EOF`),
 	}
-	v := viewOf(st)
+	v := viewOf(driver.NodeStatus{Status: st})
 	for _, format := range []string{"table", "json", "{{.Endpoint}} {{.Error}}"} {
 		var ls, inspect bytes.Buffer
 		if err := writeNodeList(&ls, format, []nodeView{v}); err != nil {

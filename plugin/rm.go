@@ -66,6 +66,9 @@ func runRm(cmd *cobra.Command, dockerCli command.Cli, name string, opts rmOption
 	for _, n := range res.Removed {
 		_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: BuildKit container removed\n", n)
 	}
+	for _, n := range res.Left {
+		_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: left the builder (a BuildKit daemon: it keeps running)\n", n)
+	}
 	for n, err := range res.Unreachable {
 		_, _ = fmt.Fprintf(dockerCli.Err(), "WARNING: node %s could not be reached (%v); its BuildKit container may remain\n", n, redact.Error(err))
 	}

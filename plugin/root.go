@@ -54,6 +54,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 	cmd.AddCommand(
 		newNodeCommand(dockerCli),
 		newBuildCommand(dockerCli),
+		newBakeCommand(dockerCli, &opts),
 		newCreateCommand(dockerCli),
 		newApplyCommand(dockerCli),
 		newInspectCommand(dockerCli),
@@ -63,7 +64,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newRmCommand(dockerCli, &opts),
 		newVersionCommand(dockerCli, info),
 	)
-	hideBuilderFlag(cmd, "build", "test", "rm")
+	hideBuilderFlag(cmd, "build", "bake", "test", "rm")
 	registerCompletions(cmd, dockerCli, &opts)
 	wrapRunE(cmd)
 	return cmd

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker/buildx/store"
@@ -21,6 +21,9 @@ type ApplyResult struct {
 	Changed bool     // false: the stored builder already matched the spec
 	Added   []string // nodes that joined
 	Removed []string // nodes that left (their BuildKit containers removed where reachable)
+	// Buildx are the buildx builders the builder is stored as, with their drivers ("NAME (driver)"):
+	// one, or two when it has engines and BuildKit daemons (see groups).
+	Buildx []string
 	// Unreachable holds, for nodes that left, why their BuildKit container could not be removed.
 	Unreachable map[string]error
 }
@@ -34,41 +37,92 @@ func (m *Manager) Apply(ctx context.Context, spec BuilderSpec, timeout time.Dura
 	return res.Apply, err
 }
 
-// apply makes the stored builder match desired, under the store lock the caller holds. It returns
-// the builder's store files as they were before it wrote them (nil when nothing changed), and the
-// nodes that left, whose BuildKit containers go once the whole create succeeds. If the builder
-// cannot be written or loaded, its files are put back before apply returns.
-func (m *Manager) apply(ctx context.Context, txn *store.Txn, cfg *confutil.Config, desired *store.NodeGroup, timeout time.Duration) (ApplyResult, *fileSet, []builderNode, error) {
-	current, err := nodeGroup(txn, desired.Name)
+// apply makes the stored builder (its groups, see groups) match desired, under the store lock the
+// caller holds. It returns the builder's store files as they were before it wrote them (nil when
+// nothing changed), and the nodes that left, whose BuildKit containers go once the whole create
+// succeeds. If the builder cannot be written or loaded, its files are put back before apply returns.
+func (m *Manager) apply(ctx context.Context, txn *store.Txn, cfg *confutil.Config, desired groups, timeout time.Duration) (ApplyResult, *fileSet, []builderNode, error) {
+	name := desired.primary.Name
+	idx, err := m.index()
 	if err != nil {
 		return ApplyResult{}, nil, nil, err
 	}
-	if current != nil && current.Driver != containerDriver {
-		return ApplyResult{}, nil, nil, fmt.Errorf("builder %q exists with the %s driver; multiarch builders use %s (choose another name, or `docker buildx rm %s`)",
-			desired.Name, current.Driver, containerDriver, desired.Name)
+	current, err := currentGroups(txnReader(txn), name, idx)
+	if err != nil {
+		return ApplyResult{}, nil, nil, err
 	}
-	merged, res := merge(current, desired)
+	merged, res := mergeGroups(current, desired, idx)
+	for _, ng := range merged.list() {
+		res.Buildx = append(res.Buildx, ng.Name+" ("+ng.Driver+")")
+	}
 	if !res.Changed {
 		return res, nil, nil, nil
 	}
-	files, err := snapshotFiles(cfg, fmt.Sprintf("builder %q", merged.Name), builderFiles(merged.Name)...)
+	files, err := snapshotFiles(cfg, fmt.Sprintf("builder %q", name), slices.Concat(builderFiles(name), builderFiles(companionName(name)))...)
 	if err != nil {
 		return res, nil, nil, err
 	}
-	leaving := leavingNodes(ctx, m.dockerCli, txn, current, res.Removed, timeout)
-	err = txn.Save(merged) // writes activity/NAME, then instances/NAME
-	if err != nil {
-		err = fmt.Errorf("saving builder %q: %w", merged.Name, err)
-	} else {
-		var nodes []builderNode
-		if _, nodes, err = loadNodes(ctx, m.dockerCli, txn, merged.Name, timeout, true); err == nil {
-			err = nodesError(nodes)
-		}
-	}
-	if err != nil {
-		return res, nil, nil, putBack(merged.Name, "unchanged", err, files)
+	cc, _ := current.byDriver()
+	leaving := leavingNodes(ctx, m.dockerCli, txn, cc, res.Removed, timeout)
+	if err := m.save(ctx, txn, cfg, current, merged, idx, timeout); err != nil {
+		return res, nil, nil, putBack(name, "unchanged", err, files)
 	}
 	return res, files, leaving, nil
+}
+
+// save writes the merged groups (removing a companion the builder no longer needs) and loads
+// their nodes, which must all load.
+func (m *Manager) save(ctx context.Context, txn *store.Txn, cfg *confutil.Config, current, merged groups, idx nodeIndex, timeout time.Duration) error {
+	for _, ng := range merged.list() {
+		if err := txn.Save(ng); err != nil { // writes activity/NAME, then instances/NAME
+			return fmt.Errorf("saving builder %q: %w", ng.Name, err)
+		}
+	}
+	if current.companion != nil && merged.companion == nil {
+		for _, rel := range builderFiles(current.companion.Name) {
+			if err := (storeFile{rel: rel}).put(cfg); err != nil {
+				return fmt.Errorf("removing builder %q: %w", current.companion.Name, err)
+			}
+		}
+	}
+	nodes, err := loadGroups(ctx, m.dockerCli, txn, merged, idx, timeout, true)
+	if err != nil {
+		return err
+	}
+	return nodesError(nodes)
+}
+
+// currentGroups reads the stored builder a create writes: NAME and NAME-buildkit. A NAME of another
+// driver, or a NAME-buildkit that is not this builder's, is refused: create does not take over a
+// builder it did not make.
+func currentGroups(read func(string) (*store.NodeGroup, error), name string, idx nodeIndex) (groups, error) {
+	primary, err := read(name)
+	if err != nil {
+		return groups{}, err
+	}
+	if primary != nil && (primary.Driver != containerDriver && primary.Driver != remoteDriver ||
+		primary.Driver == remoteDriver && !isMultiarch(primary, idx)) {
+		return groups{}, fmt.Errorf("builder %q exists with the %s driver and is not a multiarch builder (choose another name, or `docker buildx rm %s`)",
+			name, primary.Driver, name)
+	}
+	companion, err := read(companionName(name))
+	if err != nil || companion == nil {
+		return groups{primary: primary}, err
+	}
+	if companion.Driver != remoteDriver || !slices.ContainsFunc(companion.Nodes, func(sn store.Node) bool { return strings.HasPrefix(sn.Name, strings.ToLower(name)+"-") }) {
+		return groups{}, fmt.Errorf("builder %q exists and is not %q's BuildKit daemons (choose another name, or `docker buildx rm %s`)",
+			companionName(name), name, companionName(name))
+	}
+	return groups{primary: primary, companion: companion}, nil
+}
+
+// index is the multiarch nodes by name.
+func (m *Manager) index() (nodeIndex, error) {
+	all, err := m.nodes.List()
+	if err != nil {
+		return nil, err
+	}
+	return indexNodes(all), nil
 }
 
 // putBack restores the store files create wrote, after err, and says how the builder was left.
@@ -109,56 +163,4 @@ func (m *Manager) checkReachable(ctx context.Context, nodes []NodeSpec, timeout 
 		list = append(list, n.Node)
 	}
 	return m.Unreachable(ctx, list, timeout)
-}
-
-// merge applies the desired nodes to the stored builder: kept nodes keep their place, new ones are
-// appended, the rest leave. Changed is false when the result equals what is stored.
-func merge(current, desired *store.NodeGroup) (*store.NodeGroup, ApplyResult) {
-	res := ApplyResult{Created: current == nil}
-	if current == nil {
-		for _, n := range desired.Nodes {
-			res.Added = append(res.Added, n.Endpoint)
-		}
-		res.Changed = true
-		return desired, res
-	}
-	out := &store.NodeGroup{Name: current.Name, Driver: current.Driver}
-	for _, n := range current.Nodes {
-		i := slices.IndexFunc(desired.Nodes, func(d store.Node) bool { return d.Endpoint == n.Endpoint })
-		if i < 0 {
-			res.Removed = append(res.Removed, n.Endpoint)
-			continue
-		}
-		out.Nodes = append(out.Nodes, desired.Nodes[i])
-	}
-	for _, d := range desired.Nodes {
-		if !slices.ContainsFunc(current.Nodes, func(n store.Node) bool { return n.Endpoint == d.Endpoint }) {
-			out.Nodes = append(out.Nodes, d)
-			res.Added = append(res.Added, d.Endpoint)
-		}
-	}
-	res.Changed = !reflect.DeepEqual(normalized(current), normalized(out))
-	return out, res
-}
-
-// normalized is a node group as it compares after a round trip through the store (nil and empty
-// maps and slices alike).
-func normalized(ng *store.NodeGroup) *store.NodeGroup {
-	out := &store.NodeGroup{Name: ng.Name, Driver: ng.Driver, Dynamic: ng.Dynamic}
-	for _, n := range ng.Nodes {
-		if len(n.DriverOpts) == 0 {
-			n.DriverOpts = nil
-		}
-		if len(n.BuildkitdFlags) == 0 {
-			n.BuildkitdFlags = nil
-		}
-		if len(n.Files) == 0 {
-			n.Files = nil
-		}
-		if len(n.Platforms) == 0 {
-			n.Platforms = nil
-		}
-		out.Nodes = append(out.Nodes, n)
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package builders
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -19,13 +20,24 @@ type BootResult struct {
 }
 
 // Bootstrap starts the BuildKit container of every node of a builder in parallel, each within
-// timeout, and reports per node; nodes already running report at once.
+// timeout (a BuildKit daemon is waited for), and reports per node; nodes already running report at once.
 func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Duration) ([]BootResult, error) {
+	idx, err := m.index()
+	if err != nil {
+		return nil, err
+	}
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return nil, err
 	}
-	_, nodes, err := loadNodes(ctx, m.dockerCli, txn, name, timeout, true)
+	g, err := readGroups(txnReader(txn), name)
+	if err == nil && g.primary == nil {
+		err = fmt.Errorf("builder %q not found (see `docker multiarch ls`)", name)
+	}
+	var nodes []builderNode
+	if err == nil {
+		nodes, err = loadGroups(ctx, m.dockerCli, txn, g, idx, timeout, true)
+	}
 	release() // not held while containers start
 	if err != nil {
 		return nil, err

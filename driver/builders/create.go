@@ -33,14 +33,15 @@ type CreateResult struct {
 // buildx's store lock is held while the store is read and written (Apply's read-merge-write and
 // Use in one hold), not while BuildKit boots; putting things back after a failed boot takes it again.
 func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptions, timeout time.Duration) (CreateResult, error) {
-	desired, err := m.nodeGroup(spec)
+	desired, err := m.desired(spec)
 	if err != nil {
 		return CreateResult{}, err
 	}
+	name := desired.primary.Name
 	if err := m.checkReachable(ctx, spec.Nodes, timeout); err != nil {
-		return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", desired.Name, err)
+		return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", name, err)
 	}
-	tx := &createTx{m: m, cfg: confutil.NewConfig(m.dockerCli), name: desired.Name, opts: opts, timeout: timeout}
+	tx := &createTx{m: m, cfg: confutil.NewConfig(m.dockerCli), name: name, opts: opts, timeout: timeout}
 	if err := tx.write(ctx, desired); err != nil || !opts.Bootstrap {
 		return CreateResult{Apply: tx.res}, err
 	}
@@ -67,7 +68,7 @@ type createTx struct {
 // write runs Apply and Use under one hold of the store lock and, with Bootstrap, loads the nodes
 // to boot. Without Bootstrap, create is done when it returns nil. On failure, everything it wrote
 // is put back before it returns.
-func (tx *createTx) write(ctx context.Context, desired *store.NodeGroup) error {
+func (tx *createTx) write(ctx context.Context, desired groups) error {
 	txn, release, err := openStore(tx.m.dockerCli)
 	if err != nil {
 		return err
@@ -96,7 +97,15 @@ func (tx *createTx) steps(ctx context.Context, txn *store.Txn) error {
 		}
 	}
 	if tx.opts.Bootstrap {
-		_, nodes, err := loadNodes(ctx, tx.m.dockerCli, txn, tx.name, tx.timeout, true)
+		idx, err := tx.m.index()
+		if err != nil {
+			return err
+		}
+		g, err := readGroups(txnReader(txn), tx.name)
+		if err != nil {
+			return err
+		}
+		nodes, err := loadGroups(ctx, tx.m.dockerCli, txn, g, idx, tx.timeout, true)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/docker/buildx/store"
 	"github.com/docker/buildx/util/confutil"
 	"github.com/docker/buildx/util/dockerutil"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // Diff is what Create with a spec would change in buildx's store, decided without writing.
@@ -46,29 +48,30 @@ func ValidateOptions(spec BuilderSpec) error {
 // spec, then the stored builder compared as Apply compares it. It reads buildx's store files
 // without opening the store (which would create its directories), so it writes nothing.
 func (m *Manager) Diff(spec BuilderSpec, use bool) (Diff, error) {
-	desired, err := m.nodeGroup(spec)
+	desired, err := m.desired(spec)
+	if err != nil {
+		return Diff{}, err
+	}
+	name := desired.primary.Name
+	idx, err := m.index()
 	if err != nil {
 		return Diff{}, err
 	}
 	cfg := confutil.NewConfig(m.dockerCli)
-	current, err := readNodeGroup(cfg, desired.Name)
+	current, err := currentGroups(func(n string) (*store.NodeGroup, error) { return readNodeGroup(cfg, n) }, name, idx)
 	if err != nil {
 		return Diff{}, err
 	}
-	if current != nil && current.Driver != containerDriver {
-		return Diff{}, fmt.Errorf("builder %q exists with the %s driver; multiarch builders use %s (choose another name, or `docker buildx rm %s`)",
-			desired.Name, current.Driver, containerDriver, desired.Name)
-	}
-	merged, res := merge(current, desired)
+	merged, res := mergeGroups(current, desired, idx)
 	d := Diff{Created: res.Created}
 	switch {
 	case res.Created:
-		d.Changes = []string{"nodes " + nodeList(merged.Nodes)}
+		d.Changes = []string{"nodes " + nodeList(merged, idx)}
 	case res.Changed:
-		d.Changes = nodeChanges(current, merged, res)
+		d.Changes = groupChanges(current, merged, res, idx)
 	}
 	if use {
-		if d.Use, err = m.notCurrent(cfg, desired.Name); err != nil {
+		if d.Use, err = m.notCurrent(cfg, name); err != nil {
 			return Diff{}, err
 		}
 	}
@@ -88,23 +91,26 @@ func readNodeGroup(cfg *confutil.Config, name string) (*store.NodeGroup, error) 
 	return &ng, nil
 }
 
-// nodeChanges lists how the merged builder differs from the stored one, node by node.
-func nodeChanges(current, merged *store.NodeGroup, res ApplyResult) []string {
+// groupChanges lists how the merged builder differs from the stored one, node by node.
+func groupChanges(current, merged groups, res ApplyResult, idx nodeIndex) []string {
 	var out []string
-	for _, n := range merged.Nodes {
-		if slices.Contains(res.Added, n.Endpoint) {
-			out = append(out, fmt.Sprintf("add node %s (%s)", n.Endpoint, platformsOf(n)))
+	for _, ng := range merged.list() {
+		for _, n := range ng.Nodes {
+			if name := idx.memberName(ng, n); slices.Contains(res.Added, name) {
+				out = append(out, fmt.Sprintf("add node %s (%s)", name, platformsOf(n)))
+			}
 		}
 	}
 	for _, e := range res.Removed {
 		out = append(out, "remove node "+e)
 	}
-	for _, n := range normalized(merged).Nodes {
-		i := slices.IndexFunc(current.Nodes, func(c store.Node) bool { return c.Endpoint == n.Endpoint })
-		if i < 0 {
-			continue
+	for _, ng := range merged.list() {
+		for _, n := range normalized(ng).Nodes {
+			was, ok := storedNode(current, n.Name)
+			if ok {
+				out = append(out, settingChanges(idx.memberName(ng, n), was, n)...)
+			}
 		}
-		out = append(out, settingChanges(normalized(&store.NodeGroup{Nodes: current.Nodes[i : i+1]}).Nodes[0], n)...)
 	}
 	if len(out) == 0 { // merge compares more than is listed here
 		out = append(out, "stored settings differ")
@@ -112,29 +118,44 @@ func nodeChanges(current, merged *store.NodeGroup, res ApplyResult) []string {
 	return out
 }
 
+// storedNode is a buildx node of the stored builder, by its buildx name, as it compares.
+func storedNode(g groups, name string) (store.Node, bool) {
+	for _, ng := range g.list() {
+		if i := slices.IndexFunc(ng.Nodes, func(c store.Node) bool { return c.Name == name }); i >= 0 {
+			return normalized(&store.NodeGroup{Nodes: ng.Nodes[i : i+1]}).Nodes[0], true
+		}
+	}
+	return store.Node{}, false
+}
+
 // settingChanges lists what differs between the stored form of a node and the desired one.
-func settingChanges(was, want store.Node) []string {
+func settingChanges(node string, was, want store.Node) []string {
 	var out []string
 	if a, b := platformsOf(was), platformsOf(want); a != b {
-		out = append(out, fmt.Sprintf("node %s platforms %s -> %s", want.Endpoint, a, b))
+		out = append(out, fmt.Sprintf("node %s platforms %s -> %s", node, a, b))
 	}
 	if !maps.Equal(was.DriverOpts, want.DriverOpts) {
-		out = append(out, fmt.Sprintf("node %s driver-opts %s -> %s", want.Endpoint, kvList(was.DriverOpts), kvList(want.DriverOpts)))
+		out = append(out, fmt.Sprintf("node %s driver-opts %s -> %s", node, kvList(was.DriverOpts), kvList(want.DriverOpts)))
 	}
 	if !slices.Equal(was.BuildkitdFlags, want.BuildkitdFlags) {
-		out = append(out, fmt.Sprintf("node %s buildkitd-flags %q -> %q", want.Endpoint,
+		out = append(out, fmt.Sprintf("node %s buildkitd-flags %q -> %q", node,
 			strings.Join(was.BuildkitdFlags, " "), strings.Join(want.BuildkitdFlags, " ")))
 	}
 	if !reflect.DeepEqual(was.Files, want.Files) {
-		out = append(out, fmt.Sprintf("node %s buildkitd-config", want.Endpoint))
+		out = append(out, fmt.Sprintf("node %s buildkitd-config", node))
+	}
+	if was.Endpoint != want.Endpoint {
+		out = append(out, fmt.Sprintf("node %s endpoint %s -> %s", node, redact.URL(was.Endpoint), redact.URL(want.Endpoint)))
 	}
 	return out
 }
 
-func nodeList(nodes []store.Node) string {
+func nodeList(g groups, idx nodeIndex) string {
 	var out []string
-	for _, n := range nodes {
-		out = append(out, fmt.Sprintf("%s (%s)", n.Endpoint, platformsOf(n)))
+	for _, ng := range g.list() {
+		for _, n := range ng.Nodes {
+			out = append(out, fmt.Sprintf("%s (%s)", idx.memberName(ng, n), platformsOf(n)))
+		}
 	}
 	return strings.Join(out, ", ")
 }

@@ -32,38 +32,32 @@ type BuilderNodeInfo struct {
 	Status     string   // running, inactive, stopped, or error
 	Err        error
 	BuildKit   string // BuildKit version, when running
+	// BuildKitDaemon: the node is a standalone BuildKit daemon (buildx's remote driver).
+	BuildKitDaemon bool
 }
 
-// List returns the multiarch builders (docker-container builders whose nodes are all multiarch
-// nodes), probing every node within timeout.
+// List returns the multiarch builders (see groups), probing every node within timeout.
 func (m *Manager) List(ctx context.Context, timeout time.Duration) ([]BuilderInfo, error) {
-	nodes, err := m.nodes.List()
+	idx, err := m.index()
 	if err != nil {
 		return nil, err
-	}
-	endpoints := map[string]string{}
-	for _, n := range nodes {
-		endpoints[n.Name] = n.Endpoint
 	}
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	groups, err := txn.List()
+	all, err := txn.List()
 	if err != nil {
 		return nil, err
 	}
 	current := m.currentBuilder(txn)
-	var out []BuilderInfo
-	for _, ng := range groups {
-		if isMultiarch(ng, endpoints) {
-			out = append(out, BuilderInfo{Name: ng.Name, Current: ng.Name == current})
-		}
-	}
+	builders := multiarchGroups(all, idx)
+	out := make([]BuilderInfo, len(builders))
 	var wg sync.WaitGroup
-	for i := range out {
-		wg.Go(func() { out[i].Nodes = m.nodeInfos(ctx, txn, out[i].Name, endpoints, timeout) })
+	for i, g := range builders {
+		out[i] = BuilderInfo{Name: g.primary.Name, Current: g.primary.Name == current}
+		wg.Go(func() { out[i].Nodes = m.nodeInfos(ctx, txn, g, idx, timeout) })
 	}
 	wg.Wait()
 	slices.SortFunc(out, func(a, b BuilderInfo) int { return strings.Compare(a.Name, b.Name) })
@@ -82,29 +76,16 @@ func (m *Manager) currentBuilder(txn *store.Txn) string {
 	return ng.Name
 }
 
-func isMultiarch(ng *store.NodeGroup, nodeEndpoints map[string]string) bool {
-	if ng.Driver != containerDriver || len(ng.Nodes) == 0 {
-		return false
-	}
-	for _, n := range ng.Nodes {
-		if _, ok := nodeEndpoints[n.Endpoint]; !ok {
-			return false
+func (m *Manager) nodeInfos(ctx context.Context, txn *store.Txn, g groups, idx nodeIndex, timeout time.Duration) []BuilderNodeInfo {
+	var infos []BuilderNodeInfo
+	for _, ng := range g.list() {
+		for _, n := range ng.Nodes {
+			member, _ := idx.member(ng, n)
+			infos = append(infos, BuilderNodeInfo{Node: member.Name, BuildxNode: n.Name, Endpoint: redact.URL(member.Endpoint),
+				Platforms: formatPlatforms(n), Status: "error", BuildKitDaemon: member.IsBuildKit()})
 		}
 	}
-	return true
-}
-
-func (m *Manager) nodeInfos(ctx context.Context, txn *store.Txn, name string, endpoints map[string]string, timeout time.Duration) []BuilderNodeInfo {
-	ng, err := nodeGroup(txn, name)
-	if err != nil || ng == nil {
-		return nil
-	}
-	infos := make([]BuilderNodeInfo, len(ng.Nodes))
-	for i, n := range ng.Nodes {
-		infos[i] = BuilderNodeInfo{Node: n.Endpoint, BuildxNode: n.Name, Endpoint: redact.URL(endpoints[n.Endpoint]),
-			Platforms: formatPlatforms(n), Status: "error"}
-	}
-	_, loaded, err := loadNodes(ctx, m.dockerCli, txn, name, timeout, true)
+	loaded, err := loadGroups(ctx, m.dockerCli, txn, g, idx, timeout, true)
 	for i := range infos {
 		switch {
 		case err != nil:
@@ -145,20 +126,28 @@ func statusText(s bxdriver.Status) string {
 
 // CheckNodesUnused refuses to let nodes go that a buildx builder still has, naming the builder.
 func (m *Manager) CheckNodesUnused(names []string) error {
+	idx, err := m.index()
+	if err != nil {
+		return err
+	}
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return err
 	}
 	defer release()
-	groups, err := txn.List()
+	all, err := txn.List()
 	if err != nil {
 		return err
 	}
-	for _, ng := range groups {
+	for _, ng := range all {
+		base := ng.Name
+		if isCompanion(ng, all, idx) {
+			base = strings.TrimSuffix(ng.Name, companionSuffix)
+		}
 		for _, n := range ng.Nodes {
-			if slices.Contains(names, n.Endpoint) {
+			if name := idx.memberName(ng, n); slices.Contains(names, name) {
 				return fmt.Errorf("node %q is part of builder %q: drop it first (docker multiarch create %s --node ...), or remove the builder (docker multiarch rm %s)",
-					n.Endpoint, ng.Name, ng.Name, ng.Name)
+					name, base, base, base)
 			}
 		}
 	}

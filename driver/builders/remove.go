@@ -3,41 +3,57 @@ package builders
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // RemoveResult says which nodes' BuildKit containers a removal reached.
 type RemoveResult struct {
 	Removed     []string         // nodes whose BuildKit container (and state volume) is gone
+	Left        []string         // BuildKit daemons that left the builder (they keep running: they are not its)
 	Unreachable map[string]error // nodes that could not be reached; their containers may remain
 }
 
-// Remove deletes a multiarch builder: its BuildKit containers on every reachable node (each within
-// timeout, in parallel), then the builder itself.
+// Remove deletes a multiarch builder: its BuildKit containers on every reachable engine node (each
+// within timeout, in parallel), then the builder itself, with the buildx builder of its BuildKit
+// daemons (which keep running: they are not the builder's).
 func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error) {
 	var res RemoveResult
+	idx, err := m.index()
+	if err != nil {
+		return res, err
+	}
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return res, err
 	}
 	defer release()
-	ng, err := nodeGroup(txn, name)
+	g, err := readGroups(txnReader(txn), name)
 	if err != nil {
 		return res, err
 	}
-	if ng == nil {
+	if g.primary == nil {
 		return res, fmt.Errorf("builder %q not found (see `docker multiarch ls`)", name)
 	}
-	if ng.Driver != containerDriver {
-		return res, fmt.Errorf("builder %q uses the %s driver and is not a multiarch builder; remove it with `docker buildx rm %s`", name, ng.Driver, name)
+	if g.primary.Driver != containerDriver && (g.primary.Driver != remoteDriver || !isMultiarch(g.primary, idx)) {
+		return res, fmt.Errorf("builder %q uses the %s driver and is not a multiarch builder; remove it with `docker buildx rm %s`", name, g.primary.Driver, name)
 	}
-	_, nodes, err := loadNodes(ctx, m.dockerCli, txn, name, timeout, false)
+	nodes, err := loadGroups(ctx, m.dockerCli, txn, g, idx, timeout, false)
 	if err != nil {
 		return res, err
 	}
+	nodes = slices.DeleteFunc(nodes, func(n builderNode) bool {
+		if daemon := idx[n.Endpoint].IsBuildKit(); daemon {
+			res.Left = append(res.Left, n.Endpoint)
+			return true
+		}
+		return false
+	})
 	res.Removed, res.Unreachable = removeNodes(ctx, nodes, timeout)
-	if err := txn.Remove(ng.Name); err != nil {
-		return res, fmt.Errorf("removing builder %q: %w", name, err)
+	for _, ng := range g.list() {
+		if err := txn.Remove(ng.Name); err != nil {
+			return res, fmt.Errorf("removing builder %q: %w", ng.Name, err)
+		}
 	}
 	return res, nil
 }

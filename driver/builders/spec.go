@@ -18,11 +18,13 @@ import (
 // DefaultBuilder is the name of the builder `create` makes when none is given.
 const DefaultBuilder = "multiarch"
 
-// BuilderSpec is the builder `create` makes or updates: one BuildKit node per multiarch node.
+// BuilderSpec is the builder `create` makes or updates: one BuildKit node per multiarch node (a
+// BuildKit container on each engine node, the daemon itself for each BuildKit node).
 type BuilderSpec struct {
 	Name  string
 	Nodes []NodeSpec
-	// DriverOpts are docker-container driver options (image=..., network=host, ...), as k=v.
+	// DriverOpts are docker-container driver options (image=..., network=host, ...), as k=v; they,
+	// the flags and the config apply to engine nodes.
 	DriverOpts      []string
 	BuildkitdFlags  string
 	BuildkitdConfig string // path of a buildkitd.toml
@@ -51,15 +53,50 @@ func nodeName(builderName, node string) string {
 	return strings.ToLower(builderName + "-" + node)
 }
 
-// nodeGroup turns the spec into the buildx node group it describes, checking every value first.
-func (m *Manager) nodeGroup(spec BuilderSpec) (*store.NodeGroup, error) {
+// desired turns the spec into the buildx node groups it describes (see groups), checking every
+// value first. The builder's driver options, BuildKit flags and config apply to its engine nodes:
+// buildx's remote driver takes none of them.
+func (m *Manager) desired(spec BuilderSpec) (groups, error) {
 	name, err := ValidateBuilderName(spec.Name)
 	if err != nil {
-		return nil, err
+		return groups{}, err
 	}
 	if len(spec.Nodes) == 0 {
-		return nil, errors.New("no nodes: add one with `docker multiarch node add`")
+		return groups{}, errors.New("no nodes: add one with `docker multiarch node add`")
 	}
+	container, err := containerGroup(name, spec)
+	if err != nil {
+		return groups{}, err
+	}
+	if len(container.Nodes) == 0 && (len(spec.DriverOpts) > 0 || spec.BuildkitdFlags != "" || spec.BuildkitdConfig != "") {
+		return groups{}, fmt.Errorf("builder %q has only BuildKit daemons: --driver-opt, --buildkitd-flags and --buildkitd-config apply to engine nodes (configure the daemons themselves)", name)
+	}
+	remote := &store.NodeGroup{Name: name, Driver: remoteDriver}
+	for _, n := range spec.Nodes {
+		if !n.Node.IsBuildKit() {
+			continue
+		}
+		sn, err := m.remoteNode(name, n)
+		if err != nil {
+			return groups{}, err
+		}
+		remote.Nodes = append(remote.Nodes, sn)
+	}
+	switch {
+	case len(remote.Nodes) == 0:
+		return groups{primary: container}, nil
+	case len(container.Nodes) == 0:
+		return groups{primary: remote}, nil
+	}
+	remote.Name = companionName(name)
+	if _, err := store.ValidateName(remote.Name); err != nil {
+		return groups{}, fmt.Errorf("builder %q: its BuildKit daemons' builder %q: %w", name, remote.Name, err)
+	}
+	return groups{primary: container, companion: remote}, nil
+}
+
+// containerGroup is the docker-container group of the spec's engine nodes (none: no nodes).
+func containerGroup(name string, spec BuilderSpec) (*store.NodeGroup, error) {
 	driverOpts, err := parseDriverOpts(spec.DriverOpts)
 	if err != nil {
 		return nil, err
@@ -76,13 +113,12 @@ func (m *Manager) nodeGroup(spec BuilderSpec) (*store.NodeGroup, error) {
 	}
 	ng := &store.NodeGroup{Name: name, Driver: containerDriver}
 	for _, n := range spec.Nodes {
-		var pp []ocispec.Platform
-		for _, p := range n.Platforms() {
-			parsed, err := platforms.Parse(p)
-			if err != nil {
-				return nil, fmt.Errorf("node %q platform %q: %w", n.Node.Name, p, err)
-			}
-			pp = append(pp, platforms.Normalize(parsed))
+		if n.Node.IsBuildKit() {
+			continue
+		}
+		pp, err := pinned(n)
+		if err != nil {
+			return nil, err
 		}
 		ng.Nodes = append(ng.Nodes, store.Node{
 			Name:           nodeName(name, n.Node.Name),
@@ -94,6 +130,39 @@ func (m *Manager) nodeGroup(spec BuilderSpec) (*store.NodeGroup, error) {
 		})
 	}
 	return ng, nil
+}
+
+// remoteNode is a BuildKit daemon as a node of buildx's remote driver: its address, and its TLS
+// files where the context store keeps them (the driver reads them there).
+func (m *Manager) remoteNode(name string, n NodeSpec) (store.Node, error) {
+	pp, err := pinned(n)
+	if err != nil {
+		return store.Node{}, err
+	}
+	t, err := m.nodes.BuildKitTarget(n.Node.Name)
+	if err != nil {
+		return store.Node{}, err
+	}
+	opts := map[string]string{}
+	for k, v := range map[string]string{"cacert": t.CA, "cert": t.Cert, "key": t.Key, "servername": t.ServerName} {
+		if v != "" {
+			opts[k] = v
+		}
+	}
+	return store.Node{Name: nodeName(name, n.Node.Name), Endpoint: t.Host, Platforms: pp, DriverOpts: opts}, nil
+}
+
+// pinned are the platforms a node is pinned to, parsed.
+func pinned(n NodeSpec) ([]ocispec.Platform, error) {
+	var pp []ocispec.Platform
+	for _, p := range n.Platforms() {
+		parsed, err := platforms.Parse(p)
+		if err != nil {
+			return nil, fmt.Errorf("node %q platform %q: %w", n.Node.Name, p, err)
+		}
+		pp = append(pp, platforms.Normalize(parsed))
+	}
+	return pp, nil
 }
 
 // ValidateBuilderName checks a builder name the way buildx's store does; "default" is reserved.

@@ -12,16 +12,15 @@ import (
 	"github.com/docker/buildx/store/storeutil"
 	"github.com/docker/cli/cli/command"
 
-	// The buildx driver of every multiarch builder, and the one of a context's own BuildKit (the
-	// fallback when there is no multiarch builder).
+	// The buildx drivers of multiarch builders (docker-container for engine nodes, remote for
+	// BuildKit daemons), and the one of a context's own BuildKit (the fallback when there is no
+	// multiarch builder).
 	_ "github.com/docker/buildx/driver/docker"
 	_ "github.com/docker/buildx/driver/docker-container"
+	_ "github.com/docker/buildx/driver/remote"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
-
-// containerDriver is the buildx driver of every multiarch builder: one BuildKit container per node.
-const containerDriver = "docker-container"
 
 // openStore opens buildx's builder store under its file lock; release unlocks it.
 func openStore(dockerCli command.Cli) (*store.Txn, func(), error) {

@@ -35,31 +35,26 @@ func (s Stored) Platforms() []string {
 // context store and buildx's store): no engine is asked, so it is fit for `ls -q` and shell
 // completion.
 func (m *Manager) Stored() ([]Stored, error) {
-	nodes, err := m.nodes.List()
+	idx, err := m.index()
 	if err != nil {
 		return nil, err
-	}
-	endpoints := map[string]string{}
-	for _, n := range nodes {
-		endpoints[n.Name] = n.Endpoint
 	}
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	groups, err := txn.List()
+	all, err := txn.List()
 	if err != nil {
 		return nil, err
 	}
 	var out []Stored
-	for _, ng := range groups {
-		if !isMultiarch(ng, endpoints) {
-			continue
-		}
-		s := Stored{Name: ng.Name}
-		for _, n := range ng.Nodes {
-			s.Nodes = append(s.Nodes, StoredNode{Node: n.Endpoint, Platforms: formatPlatforms(n)})
+	for _, g := range multiarchGroups(all, idx) {
+		s := Stored{Name: g.primary.Name}
+		for _, ng := range g.list() {
+			for _, n := range ng.Nodes {
+				s.Nodes = append(s.Nodes, StoredNode{Node: idx.memberName(ng, n), Platforms: formatPlatforms(n)})
+			}
 		}
 		out = append(out, s)
 	}

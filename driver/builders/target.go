@@ -21,9 +21,11 @@ import (
 
 // Target is the builder a build runs on and how routing sees its nodes.
 type Target struct {
-	Name     string // buildx builder name; "" for the current context's own BuildKit
-	Nodes    []plan.RouteNode
-	Fallback bool // no multiarch builder: the current context builds everything, emulating the rest
+	Name string // buildx builder name; "" for the current context's own BuildKit
+	// Companion is the buildx builder of its BuildKit daemons beside its engines (see groups).
+	Companion string
+	Nodes     []plan.RouteNode
+	Fallback  bool // no multiarch builder: the current context builds everything, emulating the rest
 }
 
 // Resolve picks the builder: --builder, then $BUILDX_BUILDER, then the current buildx builder
@@ -35,10 +37,7 @@ func (m *Manager) Resolve(ctx context.Context, name string, timeout time.Duratio
 	if err != nil {
 		return Target{}, err
 	}
-	endpoints := map[string]contexts.Node{}
-	for _, n := range nodes {
-		endpoints[n.Name] = n
-	}
+	idx := indexNodes(nodes)
 	txn, release, err := openStore(m.dockerCli)
 	if err != nil {
 		return Target{}, err
@@ -53,15 +52,19 @@ func (m *Manager) Resolve(ctx context.Context, name string, timeout time.Duratio
 		if candidate == "" {
 			continue
 		}
-		ng, err := nodeGroup(txn, candidate)
+		g, err := readGroups(txnReader(txn), candidate)
 		if err != nil {
 			return Target{}, err
 		}
-		if ng != nil && isMultiarch(ng, nodeEndpointMap(endpoints)) {
-			return Target{Name: ng.Name, Nodes: append(routeNodes(ng, endpoints), windowsNodes(nodes, ng)...)}, nil
+		if g.primary != nil && isMultiarch(g.primary, idx) {
+			t := Target{Name: g.primary.Name, Nodes: append(routeNodes(g, idx), windowsNodes(nodes, g, idx)...)}
+			if g.companion != nil && isMultiarch(g.companion, idx) {
+				t.Companion = g.companion.Name
+			}
+			return t, nil
 		}
 		if explicit {
-			return Target{}, notMultiarch(candidate, ng)
+			return Target{}, notMultiarch(candidate, g.primary)
 		}
 	}
 	return m.currentContextTarget(ctx, timeout)
@@ -81,39 +84,38 @@ func notMultiarch(name string, ng *store.NodeGroup) error {
 	return fmt.Errorf("builder %q is not a multiarch builder: its nodes are not all multiarch nodes (see `docker multiarch ls`)", name)
 }
 
-func nodeEndpointMap(nodes map[string]contexts.Node) map[string]string {
-	out := map[string]string{}
-	for k, v := range nodes {
-		out[k] = v.Endpoint
-	}
-	return out
-}
-
 // routeNodes: a node's pinned platforms that are its own are native, the others emulated.
-func routeNodes(ng *store.NodeGroup, nodes map[string]contexts.Node) []plan.RouteNode {
+func routeNodes(g groups, idx nodeIndex) []plan.RouteNode {
 	var out []plan.RouteNode
-	for _, n := range ng.Nodes {
-		native := nodes[n.Endpoint].Platforms
-		rn := plan.RouteNode{Name: n.Endpoint, BuildxNode: n.Name}
-		for _, p := range n.Platforms {
-			f := platforms.Format(platforms.Normalize(p))
-			if slices.Contains(native, f) {
-				rn.Native = append(rn.Native, f)
-			} else {
-				rn.Emulated = append(rn.Emulated, f)
-			}
+	for _, ng := range g.list() {
+		if ng == g.companion && !isMultiarch(ng, idx) {
+			continue
 		}
-		out = append(out, rn)
+		for _, n := range ng.Nodes {
+			member, _ := idx.member(ng, n)
+			rn := plan.RouteNode{Name: member.Name, BuildxNode: n.Name, BuildKit: member.IsBuildKit()}
+			for _, p := range n.Platforms {
+				f := platforms.Format(platforms.Normalize(p))
+				if slices.Contains(member.Platforms, f) {
+					rn.Native = append(rn.Native, f)
+				} else {
+					rn.Emulated = append(rn.Emulated, f)
+				}
+			}
+			out = append(out, rn)
+		}
 	}
 	return out
 }
 
 // windowsNodes are the Windows nodes outside the builder (BuildKit has no Windows workers here):
 // their own engines build the Windows platforms.
-func windowsNodes(nodes []contexts.Node, ng *store.NodeGroup) []plan.RouteNode {
+func windowsNodes(nodes []contexts.Node, g groups, idx nodeIndex) []plan.RouteNode {
 	var out []plan.RouteNode
 	for _, n := range nodes {
-		if slices.ContainsFunc(ng.Nodes, func(s store.Node) bool { return s.Endpoint == n.Name }) {
+		if n.IsBuildKit() || slices.ContainsFunc(g.list(), func(ng *store.NodeGroup) bool {
+			return slices.ContainsFunc(ng.Nodes, func(s store.Node) bool { return idx.memberName(ng, s) == n.Name })
+		}) {
 			continue
 		}
 		var win []string
@@ -166,31 +168,48 @@ func (t Target) WithEmulation(requested []string) Target {
 	return t
 }
 
-// BuildNodes loads the target's buildx nodes by name, within timeout: the builder's nodes, or the
-// current context's own BuildKit for the fallback (keyed by the context's name).
+// BuildNodes loads the target's buildx nodes by name, within timeout: the builder's nodes (its
+// companion's too), or the current context's own BuildKit for the fallback (keyed by the context's
+// name). A BuildKit daemon's node names its multiarch node in Endpoint, as engine nodes do.
 func (m *Manager) BuildNodes(ctx context.Context, t Target, timeout time.Duration) (map[string]builder.Node, error) {
-	opts := []builder.Option{builder.WithSkippedValidation()}
-	if !t.Fallback {
-		opts = append(opts, builder.WithName(t.Name))
-	}
-	b, err := builder.New(m.dockerCli, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("builder %q: %w", t.Name, redact.Error(err))
-	}
-	lctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	loaded, err := b.LoadNodes(lctx)
-	if err != nil {
-		return nil, fmt.Errorf("builder %q: %w", b.Name, redact.Error(err))
+	if t.Fallback {
+		b, err := builder.New(m.dockerCli, builder.WithSkippedValidation())
+		if err != nil {
+			return nil, fmt.Errorf("builder %q: %w", t.Name, redact.Error(err))
+		}
+		lctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		loaded, err := b.LoadNodes(lctx)
+		if err != nil {
+			return nil, fmt.Errorf("builder %q: %w", b.Name, redact.Error(err))
+		}
+		out := map[string]builder.Node{}
+		for _, n := range loaded {
+			n.Err = redact.Error(n.Err)
+			out[t.Nodes[0].BuildxNode] = n
+		}
+		return out, nil
 	}
 	out := map[string]builder.Node{}
-	for _, n := range loaded {
-		key := n.Name
-		n.Err = redact.Error(n.Err)
-		if t.Fallback {
-			key = t.Nodes[0].BuildxNode
+	byBuildx := map[string]string{}
+	for _, n := range t.Nodes {
+		byBuildx[n.BuildxNode] = n.Name
+	}
+	for _, name := range []string{t.Name, t.Companion} {
+		if name == "" {
+			continue
 		}
-		out[key] = n
+		loaded, err := loadBuilder(ctx, m.dockerCli, name, timeout)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range loaded {
+			n.Err = redact.Error(n.Err)
+			if member, ok := byBuildx[n.Name]; ok {
+				n.Endpoint = member
+			}
+			out[n.Name] = n
+		}
 	}
 	return out, nil
 }

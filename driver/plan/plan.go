@@ -29,6 +29,8 @@ type RouteNode struct {
 	Emulated   []string
 	// EngineOnly nodes are not BuildKit nodes of the builder (Windows engines): their engine builds.
 	EngineOnly bool
+	// BuildKit nodes are standalone BuildKit daemons: they have no engine (no --strategy engine).
+	BuildKit bool
 }
 
 // Step is one platform of a build: where it runs and from which Dockerfile.
@@ -39,6 +41,10 @@ type Step struct {
 	Dockerfile string `json:"dockerfile"`
 	Emulated   bool   `json:"emulated"`
 	Strategy   string `json:"strategy"`
+	// BuildKit: the node is a standalone BuildKit daemon.
+	BuildKit bool `json:"-"`
+	// Running is how many builds the node ran when it was chosen (when it was asked).
+	Running int `json:"-"`
 }
 
 // DefaultPlatforms is every platform the builder's nodes build, native or emulated, in node order
@@ -56,62 +62,6 @@ func DefaultPlatforms(nodes []RouteNode) []string {
 		}
 	}
 	return out
-}
-
-// Route assigns each platform to a node: one native to it, else one that emulates it. Among
-// several candidates the one with the fewest platforms so far wins, so a build spreads over the
-// nodes. A platform no node serves stops the plan before anything runs; there is no fallback.
-func Route(nodes []RouteNode, requested []string) ([]Step, error) {
-	load := map[string]int{}
-	var steps []Step
-	for _, p := range requested {
-		n, emulated, ok := pick(nodes, p, load)
-		if !ok {
-			return nil, fmt.Errorf("no node builds %s: %s (add a node native to it, or emulate it with `docker multiarch create --emulate %s=NODE`)",
-				p, describeNodes(nodes), p)
-		}
-		load[n.Name]++
-		strategy := StrategyBuildKit
-		if n.EngineOnly {
-			strategy = StrategyEngine
-		}
-		steps = append(steps, Step{Platform: p, Node: n.Name, BuildxNode: n.BuildxNode, Emulated: emulated, Strategy: strategy})
-	}
-	return steps, nil
-}
-
-func pick(nodes []RouteNode, p string, load map[string]int) (RouteNode, bool, bool) {
-	for _, emulated := range []bool{false, true} {
-		var best *RouteNode
-		for i := range nodes {
-			list := nodes[i].Native
-			if emulated {
-				list = nodes[i].Emulated
-			}
-			if slices.Contains(list, p) && (best == nil || load[nodes[i].Name] < load[best.Name]) {
-				best = &nodes[i]
-			}
-		}
-		if best != nil {
-			return *best, emulated, true
-		}
-	}
-	return RouteNode{}, false, false
-}
-
-func describeNodes(nodes []RouteNode) string {
-	var parts []string
-	for _, n := range nodes {
-		s := n.Name + " (" + strings.Join(n.Native, ",")
-		if len(n.Emulated) > 0 {
-			s += "; emulated " + strings.Join(n.Emulated, ",")
-		}
-		parts = append(parts, s+")")
-	}
-	if len(parts) == 0 {
-		return "the builder has no nodes"
-	}
-	return "nodes are " + strings.Join(parts, ", ")
 }
 
 // DockerfileOptions say where each platform's Dockerfile comes from.

@@ -50,7 +50,9 @@ func (r *Runner) checkBases(ctx context.Context, p *parsed, t builders.Target, r
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		for _, b := range bases {
-			s.Bases = append(s.Bases, BaseCheck{Base: b})
+			if !p.namedContext(b.Ref) { // a --build-context of that name replaces the image
+				s.Bases = append(s.Bases, BaseCheck{Base: b})
+			}
 		}
 		s.dockerfileName = name
 	}
@@ -200,4 +202,16 @@ func baseWarnings(res *Result) []string {
 		}
 	}
 	return out
+}
+
+// namedContext reports whether a name a Dockerfile pulls is given with --build-context NAME=...,
+// which BuildKit uses instead of the image.
+func (p *parsed) namedContext(ref string) bool {
+	short := strings.TrimSuffix(strings.TrimPrefix(ref, "docker.io/library/"), ":latest")
+	for _, c := range p.contexts {
+		if c.Name == ref || c.Name == short {
+			return true
+		}
+	}
+	return false
 }

@@ -53,6 +53,8 @@ type Result struct {
 	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
 	// a builder): what merge --from-metadata publishes.
 	Pushed []PushedImage `json:"-"`
+	// Deferred is the publish a build with Options.DeferPublish left to its caller: no tag moved.
+	Deferred *registry.PublishSet `json:"-"`
 	// Checks are the results of --call (check, outline, targets), per platform.
 	Checks     []CheckResult `json:"-"`
 	Call       string        `json:"-"` // the method --call ran ("lint" for check)
@@ -79,7 +81,9 @@ type StepResult struct {
 	// Test is how the variant did in the test gate (build --test), when there was one.
 	Test *tester.Result `json:"test,omitempty"`
 	// Bases are the external images the platform's build pulls, checked in their registries.
-	Bases          []BaseCheck `json:"bases,omitempty"`
+	Bases []BaseCheck `json:"bases,omitempty"`
+	// Alternatives are the other nodes that could build the platform, as routing saw them.
+	Alternatives   []plan.Alternative `json:"alternatives,omitempty"`
 	dockerfileName string
 }
 
@@ -105,10 +109,11 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 		requested = plan.DefaultPlatforms(t.Nodes)
 	}
 	t = t.WithEmulation(requested)
-	steps, err := plan.Route(t.Nodes, requested)
+	routing, err := plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Strategy: p.Strategy}) // unprobed; route() weighs the facts
 	if err != nil {
 		return nil, nil, builders.Target{}, err
 	}
+	steps := routing.Steps
 	p.platformsBuilt = requested
 	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names}); err != nil {
 		return nil, nil, builders.Target{}, err
@@ -143,6 +148,9 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	err = r.checkBases(ctx, p, t, res)
 	res.Warnings = append(res.Warnings, baseWarnings(res)...)
 	if p.DryRun {
+		if rerr := r.routeDryRun(ctx, p, t, res); rerr != nil {
+			return res, rerr
+		}
 		return res, nil // the plan shows every base and whether it has its platform
 	}
 	if err != nil {
@@ -151,10 +159,11 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if t, err = r.contextBuilder(ctx, p, t, res); err != nil {
 		return res, err
 	}
-	nodes, err := r.prepare(ctx, p, t, res)
+	nodes, release, err := r.prepare(ctx, p, t, res)
 	if err != nil {
 		return res, err
 	}
+	defer release()
 	if p.call != nil {
 		return res, r.call(ctx, p, res, nodes, out)
 	}
@@ -205,142 +214,6 @@ func platformsNote(t builders.Target, given, requested []string) string {
 			strings.Join(requested, ", "))
 	}
 	return fmt.Sprintf("no --platform: building every platform of builder %s's nodes: %s", t.Name, strings.Join(requested, ", "))
-}
-
-// prepare checks what must hold before anything runs (the engine --load loads into, every node
-// of the plan answering), clears stale metadata and loads the builder's nodes.
-func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res *Result) (map[string]builder.Node, error) {
-	if err := r.checkLoad(ctx, p, res); err != nil {
-		return nil, err
-	}
-	if err := r.checkStepNodes(ctx, t, res, p.Timeout); err != nil {
-		return nil, err
-	}
-	if err := removeStaleMetadata(p.MetadataFile); err != nil {
-		return nil, err
-	}
-	if p.Strategy != plan.StrategyBuildKit || !slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != plan.StrategyEngine }) {
-		return nil, nil
-	}
-	nodes, err := r.builders.BuildNodes(ctx, t, p.Timeout)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range nodes {
-		_, warnings := proxyArgs(n.ProxyConfig)
-		for _, w := range warnings {
-			if !slices.Contains(res.Warnings, w) {
-				res.Warnings = append(res.Warnings, w)
-			}
-		}
-	}
-	return nodes, nil
-}
-
-// run builds every step with buildx's progress display on out and, with --push, publishes.
-func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node, out io.Writer) error {
-	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
-	if err != nil {
-		return err
-	}
-	var cleanups tester.Cleanups
-	defer cleanups.Wait()
-	if t.Fallback && p.pushes && p.Strategy == plan.StrategyBuildKit {
-		err = r.pushFromContext(ctx, p, t, res, nodes[t.Nodes[0].BuildxNode], printer, &cleanups)
-	} else {
-		err = r.buildAndPublish(ctx, p, t, res, nodes, printer, out, &cleanups)
-	}
-	if werr := printer.Wait(); err == nil {
-		err = werr
-	}
-	return err
-}
-
-// buildAndPublish builds every step; then, each phase shown in the progress display: loads every
-// platform (--load into a containerd store), runs the test gate, and publishes the tags.
-func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node,
-	printer *progress.Printer, out io.Writer, cleanups *tester.Cleanups) error {
-	engines := r.newEngineClients()
-	defer engines.close()
-	if p.loadAll {
-		var err error
-		if p.layouts, err = newLayouts(); err != nil {
-			return err
-		}
-		defer p.layouts.close()
-	}
-	cleanup, err := p.prepareOutputs()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, engines, printer, out))
-	if err != nil {
-		return err
-	}
-	if err := p.finishOutputs(p.Stdout, stepPlatforms(res)); err != nil {
-		return err
-	}
-	if p.loadAll {
-		err := progress.Write(printer, fmt.Sprintf("[load] %d platforms into the current engine as one image", len(res.Steps)), func() error {
-			return p.layouts.load(ctx, r.dockerCli.Client(), p.Tags, stepPlatforms(res))
-		})
-		if err != nil {
-			return err
-		}
-	}
-	if !p.pushes {
-		return nil
-	}
-	if err := r.gate(ctx, p, t, res, descs, printer, cleanups); err != nil {
-		return err
-	}
-	recordPushed(p, res, descs)
-	if p.PushByDigest {
-		return nil // no tag moves: merge --from-metadata publishes
-	}
-	return progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() error {
-		return r.publish(ctx, p, res, descs)
-	})
-}
-
-// publish combines the platforms' results into one index on every tag, verified.
-func (r *Runner) publish(ctx context.Context, p *parsed, res *Result, descs []ocispec.Descriptor) error {
-	var want []string
-	for i, d := range descs {
-		if d.Digest == "" {
-			return fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)
-		}
-		want = append(want, res.Steps[i].Platform)
-	}
-	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], descs, want, p.Tags, p.indexAnnotations)
-	if err != nil {
-		return err
-	}
-	res.Index, res.Published = pub.Index, pub.Tags
-	return nil
-}
-
-// checkStepNodes probes, in parallel and within the deadline, the engine of every node the plan
-// uses, so an unreachable node stops the build before it starts, named with its endpoint.
-func (r *Runner) checkStepNodes(ctx context.Context, t builders.Target, res *Result, timeout time.Duration) error {
-	if t.Fallback {
-		return nil // the current context answered while the target was resolved
-	}
-	all, err := r.nodes.List()
-	if err != nil {
-		return err
-	}
-	var used []contexts.Node
-	for _, n := range all {
-		if slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Node == n.Name }) {
-			used = append(used, n)
-		}
-	}
-	if err := r.builders.Unreachable(ctx, used, timeout); err != nil {
-		return fmt.Errorf("nothing built: %w", err)
-	}
-	return nil
 }
 
 // resultDescriptor is what a push by digest produced (an image manifest, or an index with

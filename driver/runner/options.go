@@ -42,6 +42,7 @@ type Options struct {
 	Target       string
 	Push         bool
 	PushByDigest bool // push every platform by digest to the tags' repositories; no tag moves (merge --from-metadata publishes)
+	DeferPublish bool // with --push: everything up to the publish, which is left in Result.Deferred for the caller (bake)
 	Load         bool
 	CacheFrom    []string
 	CacheTo      []string

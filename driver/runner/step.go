@@ -18,14 +18,24 @@ import (
 )
 
 // stepRunner builds one step, on its node's BuildKit or, with the engine strategy, on its engine,
-// while a watchdog checks the node.
+// while a watchdog checks the node (its engine, then its BuildKit; a BuildKit daemon's BuildKit).
 func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *engineClients, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
 		var desc ocispec.Descriptor
 		pw := &detachable{Writer: progress.WithPrefix(printer, s.Platform, true)}
 		live := &liveness{}
 		endpoint := s.Node
-		if api, ep, err := engines.get(s.Node); err == nil {
+		if bk, ok := nodes[s.BuildxNode]; ok && s.BuildKit && bk.Driver != nil {
+			// A BuildKit daemon has no engine: the watchdog asks BuildKit from the start.
+			endpoint = bk.Driver.Config().EndpointAddr
+			live.set("BuildKit", func(ctx context.Context) error {
+				c, err := bk.Driver.Client(context.WithoutCancel(ctx))
+				if err != nil {
+					return err
+				}
+				return buildkitProbe(c)(ctx)
+			})
+		} else if api, ep, err := engines.get(s.Node); err == nil {
 			endpoint = ep
 			live.set("engine", func(ctx context.Context) error {
 				_, err := api.Ping(ctx, mobyclient.PingOptions{})

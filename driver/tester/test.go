@@ -104,7 +104,9 @@ func (t *Tester) Assign(ctx context.Context, builder string, variants []Variant,
 	for _, v := range variants {
 		plats = append(plats, v.Platform)
 	}
-	steps, err := plan.Route(target.WithEmulation(plats).Nodes, plats)
+	// BuildKit daemons run builds, not containers: the variants run on engines.
+	runners := slices.DeleteFunc(target.WithEmulation(plats).Nodes, func(n plan.RouteNode) bool { return n.BuildKit })
+	steps, err := plan.Route(runners, plats)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The e2e build farm: two Docker engines of different versions (as two hosts would be), QEMU for arm,
-# a registry and an sshd on 127.0.0.1, a local BuildKit image for buildx's docker-container driver and a
+# a registry and an sshd on 127.0.0.1, two standalone buildkitd on TCP with mutual TLS (BuildKit nodes), a
+# local BuildKit image for buildx's docker-container driver and a
 # multi-platform busybox base image in the registry. Run as root on a Debian 12 machine:
 #
 #   e2e/farm/farm.sh up      bring everything up; whatever is already up is reused
@@ -27,6 +28,9 @@ SSH_PORT=${FARM_SSH_PORT:-2222}
 TLS_PORT=${FARM_TLS_PORT:-2376} # engine b also listens on tcp://127.0.0.1:$TLS_PORT, TLS-verified
 TLS_DIR=$FARM_ROOT/tls
 PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates openssh-server openssh-client openssl)
+
+# shellcheck source=buildkitd.sh
+. "$here/buildkitd.sh" # the standalone buildkitds
 
 log() { echo "farm: $*" >&2; }
 die() {
@@ -115,6 +119,7 @@ runtime_for() {
 		return
 	fi
 	local wrapper=$FARM_ROOT/$e/runc-capwrap
+	mkdir -p "$FARM_ROOT/$e"
 	printf '#!/bin/sh\nexec %s capwrap %s "$@"\n' "$BIN/farmctl" "$runc" >"$wrapper"
 	chmod 755 "$wrapper"
 	echo "$wrapper"
@@ -342,6 +347,9 @@ write_env() {
 		echo "FARM_ENGINE_B_TLS=tcp://127.0.0.1:$TLS_PORT"
 		echo "FARM_TLS_DIR=$TLS_DIR"
 		echo "FARM_SSH=ssh://root@127.0.0.1:$SSH_PORT"
+		echo "FARM_BUILDKIT_A=$(buildkitd_addr a)"
+		echo "FARM_BUILDKIT_B=$(buildkitd_addr b)"
+		echo "FARM_BUILDKIT_TLS_DIR=$BUILDKIT_TLS_DIR"
 		echo "FARM_SSH_KEY=$FARM_ROOT/ssh/client_ed25519"
 		echo "FARM_SSH_HOST_KEY=$FARM_ROOT/ssh/host_ed25519.pub"
 	} >"$FARM_RUN/env.tmp"
@@ -370,6 +378,8 @@ up() {
 	for e in "${ENGINES[@]}"; do buildkit_image "$e"; done
 	seed_busybox
 	seed_sbom_scanner
+	buildkit_certs
+	for e in "${BUILDKITDS[@]}"; do start_buildkitd "$e"; done
 	write_env
 	log "up: engines $(engine_host a) ($(dockerx a version -f '{{.Server.Version}}')) and" \
 		"$(engine_host b) ($(dockerx b version -f '{{.Server.Version}}')), registry http://$REGISTRY"
@@ -383,6 +393,9 @@ status() {
 	if registry_up; then echo "registry: up (http://$REGISTRY)"; else echo "registry: down" && ok=1; fi
 	if auth_registry_up; then echo "registry with login: up (http://$AUTH_REGISTRY)"; else echo "registry with login: down" && ok=1; fi
 	if sshd_up; then echo "sshd: up (127.0.0.1:$SSH_PORT)"; else echo "sshd: down" && ok=1; fi
+	for e in "${BUILDKITDS[@]}"; do
+		if buildkitd_up "$e"; then echo "buildkitd $e: up ($(buildkitd_addr "$e"))"; else echo "buildkitd $e: down" && ok=1; fi
+	done
 	return $ok
 }
 
@@ -394,6 +407,11 @@ down() {
 		while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 	done
 	pkill -f "$BIN/registry serve" 2>/dev/null && log "stopping the registries" || true
+	for e in "${BUILDKITDS[@]}"; do
+		pid=$(cat "$FARM_RUN/buildkitd-$e/buildkitd.pid" 2>/dev/null || true)
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null && log "stopping buildkitd $e"
+		while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	done
 	pid=$(cat "$FARM_RUN/sshd.pid" 2>/dev/null || true)
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && log "stopping sshd" || true
 }

@@ -1,0 +1,177 @@
+package bake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+)
+
+// Options are the flags of `docker multiarch bake`.
+type Options struct {
+	Files   []string // -f: bake files (HCL, JSON, compose); none: buildx's defaults
+	Targets []string // targets and groups; none: "default"
+	Set     []string // --set PATTERN.KEY=VALUE
+	Vars    []string // --var NAME=VALUE
+	// Given to buildx's resolution as its own flags (they become keys of every target).
+	NoCache, Pull    bool
+	Provenance, SBOM string
+	Allow            []string // --allow: entitlements granted to the targets (and buildx's file access)
+	// Applied to every target as build applies them (not through buildx's conditional overrides).
+	Push, Load   bool
+	Print        bool // buildx's resolved definition, unchanged
+	DryRun       bool // every target's plan
+	MetadataFile string
+	Builder      string
+	Progress     string
+	Timeout      time.Duration
+	Test         string // the test gate, for every target's variants (see runner.Options)
+	TestImageCmd bool
+	TestCriteria tester.Criteria
+	Stdout       io.Writer // where an output to "-" writes
+}
+
+// Result is what a bake did: buildx's definition with --print, else every target's build.
+type Result struct {
+	Print    []byte
+	Targets  []TargetResult // by name
+	Warnings []string       // what the user should know of the whole bake (targets' own are in their Build)
+}
+
+// TargetResult is one target's build; Build is nil for a target that did not start.
+type TargetResult struct {
+	Name  string
+	Build *runner.Result
+}
+
+// buildRunner is what bakes a target: runner.Runner.
+type buildRunner interface {
+	Build(ctx context.Context, o runner.Options, in io.Reader, out io.Writer) (*runner.Result, error)
+}
+
+// publisher publishes every target's index to its tags at once: registry.Client.
+type publisher interface {
+	PublishMany(ctx context.Context, sets []registry.PublishSet) ([]registry.Publication, error)
+}
+
+// Baker runs bake definitions.
+type Baker struct {
+	runner  buildRunner
+	publish func(timeout time.Duration) publisher
+	resolve func(ctx context.Context, args []string, stdin io.Reader) ([]byte, error)
+}
+
+// New returns the baker of a Docker CLI whose configuration directory is configDir.
+func New(r *runner.Runner, reg *registry.Client, configDir string) *Baker {
+	return &Baker{
+		runner:  r,
+		publish: func(d time.Duration) publisher { return reg.WithTimeout(d) },
+		resolve: func(ctx context.Context, args []string, stdin io.Reader) ([]byte, error) {
+			return runBuildx(ctx, configDir, args, stdin)
+		},
+	}
+}
+
+// Run resolves the definition with buildx and, unless it only prints it, builds every target:
+// all in parallel (a target waits for the targets it uses as contexts), every platform pushed by
+// digest, then every target's tags moved in one transaction.
+func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writer) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if err := removeStale(o.MetadataFile); err != nil { // a failed bake leaves no earlier results
+		return nil, err
+	}
+	dt, err := b.resolve(ctx, resolveArgs(o), stdinFor(o, stdin))
+	if err != nil {
+		return nil, err
+	}
+	if o.Print {
+		return &Result{Print: dt}, nil
+	}
+	def, err := Parse(dt)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "multiarch-bake-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	jobs, err := newJobs(def, o, dir)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if o.DryRun {
+		err = b.planAll(ctx, jobs)
+		return res.collect(jobs), err
+	}
+	res.Warnings = outputWarnings(jobs)
+	setDisplay(jobs, o.Progress)
+	if err = b.buildAll(ctx, jobs, o, dir, out); err != nil {
+		err = fmt.Errorf("%w\nnothing published: every target's tags are as they were", err)
+	} else {
+		err = b.publishAll(ctx, jobs, o.Timeout)
+	}
+	if err == nil {
+		err = writeMetadata(o.MetadataFile, jobs)
+	}
+	return res.collect(jobs), err
+}
+
+func (o *Options) check() error {
+	if o.Print && o.DryRun {
+		return errors.New("give --print (buildx's definition) or --dry-run (the plan of every target), not both")
+	}
+	if o.Print || o.DryRun {
+		o.MetadataFile = "" // nothing is built: an earlier file stays
+	}
+	if o.Print {
+		return nil
+	}
+	if o.MetadataFile != "" {
+		if st, err := os.Stat(filepath.Dir(o.MetadataFile)); err != nil || !st.IsDir() {
+			return fmt.Errorf("invalid --metadata-file %q: directory %s does not exist", o.MetadataFile, filepath.Dir(o.MetadataFile))
+		}
+	}
+	return deadline.CheckTimeout(o.Timeout)
+}
+
+// collect lists every target's result, by name.
+func (r *Result) collect(jobs []*job) *Result {
+	for _, j := range sortedJobs(jobs) {
+		r.Targets = append(r.Targets, TargetResult{Name: j.name, Build: j.res})
+	}
+	return r
+}
+
+// outputWarnings name the targets whose results stay in the nodes' build cache.
+func outputWarnings(jobs []*job) []string {
+	var out []string
+	for _, j := range sortedJobs(jobs) {
+		if o := j.conv.opts; !o.Push && !o.Load && len(o.Outputs) == 0 && !j.conv.cacheOnly && !j.usedAsContext {
+			out = append(out, fmt.Sprintf("target %s: no --push, --load or output: the results stay in the nodes' build cache", j.name))
+		}
+	}
+	return out
+}
+
+// removeStale removes an earlier bake's metadata before this one starts, as build does.
+func removeStale(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("--metadata-file %s: %w", path, err)
+	}
+	return nil
+}

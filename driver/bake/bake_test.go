@@ -1,0 +1,279 @@
+package bake
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+)
+
+// fakeRunner builds a target by its context path: it records the options, fails where told,
+// writes an OCI archive for an oci output and leaves the publish to the bake (DeferPublish).
+type fakeRunner struct {
+	mu    sync.Mutex
+	order []string
+	opts  map[string]runner.Options
+	fail  map[string]error
+}
+
+func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _ io.Writer) (*runner.Result, error) {
+	name := o.ContextPath
+	f.mu.Lock()
+	f.order, f.opts[name] = append(f.order, name), o
+	f.mu.Unlock()
+	res := &runner.Result{Builder: "farm", DryRun: o.DryRun, Tags: o.Tags}
+	for _, p := range o.Platforms {
+		res.Steps = append(res.Steps, runner.StepResult{Step: plan.Step{Platform: p, Node: "n"}})
+	}
+	if err := f.fail[name]; err != nil {
+		return res, err
+	}
+	for _, out := range o.Outputs {
+		if dest, ok := strings.CutPrefix(out, "type=oci,dest="); ok {
+			if _, err := writeOCIArchive(dest, []byte("image of "+name)); err != nil {
+				return res, err
+			}
+		}
+	}
+	if o.Push && o.DeferPublish {
+		res.Deferred = &registry.PublishSet{Repo: "r/" + name, Tags: o.Tags, Platforms: o.Platforms,
+			Results: []ocispec.Descriptor{{Digest: digest.FromString(name)}}}
+	}
+	if o.MetadataFile != "" {
+		if err := os.WriteFile(o.MetadataFile, []byte(`{"multiarch.builder": "farm"}`), 0o600); err != nil {
+			return res, err
+		}
+	}
+	return res, ctx.Err()
+}
+
+// writeOCIArchive writes an OCI layout archive of one blob named by index.json.
+func writeOCIArchive(path string, blob []byte) (digest.Digest, error) {
+	d := digest.FromBytes(blob)
+	idx, _ := json.Marshal(ocispec.Index{Manifests: []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageIndex, Digest: d, Size: int64(len(blob))}}})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)}, {"index.json", idx}, {"blobs/sha256/" + d.Encoded(), blob}} {
+		_ = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(f.data)
+	}
+	_ = tw.Close()
+	return d, os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+type fakePublisher struct {
+	calls [][]registry.PublishSet
+	err   error
+}
+
+func (p *fakePublisher) PublishMany(_ context.Context, sets []registry.PublishSet) ([]registry.Publication, error) {
+	p.calls = append(p.calls, sets)
+	var out []registry.Publication
+	for _, s := range sets {
+		idx := digest.FromString("index of " + s.Repo)
+		out = append(out, registry.Publication{Index: ocispec.Descriptor{Digest: idx}, Tags: []registry.TagState{{Tag: s.Tags[0], Now: idx, Index: idx}}})
+	}
+	return out, p.err
+}
+
+// newTestBaker is a baker whose buildx prints def and whose builds and publish are fakes.
+func newTestBaker(def string) (*Baker, *fakeRunner, *fakePublisher, *[][]string) {
+	r := &fakeRunner{opts: map[string]runner.Options{}, fail: map[string]error{}}
+	p := &fakePublisher{}
+	var args [][]string
+	b := &Baker{runner: r, publish: func(time.Duration) publisher { return p },
+		resolve: func(_ context.Context, a []string, _ io.Reader) ([]byte, error) {
+			args = append(args, a)
+			return []byte(def), nil
+		}}
+	return b, r, p, &args
+}
+
+const threeTargets = `{
+  "group": {"default": {"targets": ["app", "tool"]}},
+  "target": {
+    "app":  {"context": "app", "contexts": {"base": "target:base"}, "tags": ["r/app:1"], "platforms": ["linux/amd64", "linux/arm64"]},
+    "base": {"context": "base", "tags": ["r/base:1"], "platforms": ["linux/amd64", "linux/arm64"]},
+    "tool": {"context": "tool", "tags": ["r/tool:1"], "platforms": ["linux/arm64"]}
+  }
+}`
+
+func TestBakeBuildsTheContextFirstAndPublishesOnce(t *testing.T) {
+	b, r, p, _ := newTestBaker(threeTargets)
+	md := filepath.Join(t.TempDir(), "md.json")
+	res, err := b.Run(context.Background(), Options{Push: true, MetadataFile: md, Timeout: time.Minute}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Index(r.order, "base") > slices.Index(r.order, "app") {
+		t.Errorf("app built before base: %v", r.order)
+	}
+	base, app := r.opts["base"], r.opts["app"]
+	if len(base.Outputs) != 1 || !strings.HasPrefix(base.Outputs[0], "type=oci,dest=") {
+		t.Errorf("base is not exported as an OCI layout: %v", base.Outputs)
+	}
+	if len(app.BuildContexts) != 1 || !strings.HasPrefix(app.BuildContexts[0], "base=oci-layout://") ||
+		!strings.HasSuffix(app.BuildContexts[0], "@"+digest.FromString("image of base").String()) {
+		t.Errorf("app's context base: %v", app.BuildContexts)
+	}
+	if len(r.opts["tool"].Outputs) != 0 || !base.DeferPublish || !base.Push {
+		t.Errorf("tool %+v, base %+v", r.opts["tool"], base)
+	}
+	if len(p.calls) != 1 || len(p.calls[0]) != 3 {
+		t.Fatalf("publishes: %+v", p.calls)
+	}
+	for i, name := range []string{"app", "base", "tool"} {
+		if s := p.calls[0][i]; s.Name != "target "+name || s.Repo != "r/"+name {
+			t.Errorf("set %d: %+v", i, s)
+		}
+		if got := res.Targets[i]; got.Name != name || got.Build.Index.Digest != digest.FromString("index of r/"+name) {
+			t.Errorf("target %d: %+v", i, got)
+		}
+	}
+	var meta map[string]map[string]any
+	dt, _ := os.ReadFile(md)
+	if err := json.Unmarshal(dt, &meta); err != nil || len(meta) != 3 ||
+		meta["tool"]["containerimage.digest"] != digest.FromString("index of r/tool").String() ||
+		meta["tool"]["image.name"] != "r/tool:1" || meta["tool"]["multiarch.builder"] != "farm" {
+		t.Errorf("metadata %s (%v)", dt, err)
+	}
+}
+
+func TestBakeFailureStopsBeforeAnyPublish(t *testing.T) {
+	b, r, p, _ := newTestBaker(threeTargets)
+	r.fail["base"] = errors.New("linux/arm64 on node n: exit code 1")
+	md := filepath.Join(t.TempDir(), "md.json")
+	if err := os.WriteFile(md, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Run(context.Background(), Options{Push: true, MetadataFile: md, Timeout: time.Minute}, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "target base: linux/arm64 on node n: exit code 1") ||
+		!strings.Contains(err.Error(), "nothing published") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, ok := r.opts["app"]; ok {
+		t.Error("app was built although its context failed")
+	}
+	if len(p.calls) != 0 {
+		t.Errorf("published after a failure: %+v", p.calls)
+	}
+	if _, err := os.Stat(md); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an earlier metadata file was left: %v", err)
+	}
+}
+
+func TestBakePrintAndDryRun(t *testing.T) {
+	b, r, p, args := newTestBaker(threeTargets)
+	res, err := b.Run(context.Background(), Options{Print: true, Push: true, Files: []string{"a.hcl"}, Targets: []string{"app"}}, nil, io.Discard)
+	if err != nil || string(res.Print) != threeTargets || len(r.order) != 0 {
+		t.Fatalf("print: %v, built %v", err, r.order)
+	}
+	want := []string{"buildx", "bake", "--file", "a.hcl", "--push", "--progress", "quiet", "--print", "--", "app"}
+	if !slices.Equal((*args)[0], want) {
+		t.Errorf("buildx args %v, want %v", (*args)[0], want)
+	}
+
+	res, err = b.Run(context.Background(), Options{DryRun: true, Push: true, Timeout: time.Minute}, nil, io.Discard)
+	if err != nil || len(res.Targets) != 3 || !res.Targets[0].Build.DryRun || len(p.calls) != 0 {
+		t.Fatalf("dry run: %v %+v", err, res)
+	}
+	if ctxs := r.opts["app"].BuildContexts; !slices.Equal(ctxs, []string{"base=target:base"}) {
+		t.Errorf("dry run contexts %v", ctxs)
+	}
+	if !slices.Contains((*args)[1], "--print") || slices.Contains((*args)[1], "--push") {
+		t.Errorf("resolving for a build: %v", (*args)[1])
+	}
+	if _, err := b.Run(context.Background(), Options{DryRun: true, Print: true}, nil, io.Discard); err == nil {
+		t.Error("--print with --dry-run accepted")
+	}
+}
+
+func TestResolveArgs(t *testing.T) {
+	o := Options{Files: []string{"a.hcl", "-"}, Set: []string{"*.platform=linux/arm64"}, Vars: []string{"TAG=1"}, Allow: []string{"network.host"},
+		NoCache: true, Pull: true, Provenance: "mode=max", SBOM: "true", Builder: "farm", Push: true, Load: true, Targets: []string{"app", "db"}}
+	want := "buildx bake --file a.hcl --file - --set *.platform=linux/arm64 --var TAG=1 --allow network.host --no-cache --pull " +
+		"--provenance mode=max --sbom true --builder farm --progress quiet --print -- app db"
+	if got := strings.Join(resolveArgs(o), " "); got != want {
+		t.Errorf("args\n got %s\nwant %s", got, want)
+	}
+	in := strings.NewReader("")
+	if stdinFor(o, in) != in || stdinFor(Options{}, in) != nil {
+		t.Error("standard input goes to buildx only for -f -")
+	}
+	env := pluginFreeEnv([]string{"A=1", "DOCKER_CLI_PLUGIN_SOCKET=x", "DOCKER_CONFIG=/c"})
+	if !slices.Equal(env, []string{"A=1", "DOCKER_CONFIG=/c"}) {
+		t.Errorf("env %v", env)
+	}
+}
+
+func TestExtractLayout(t *testing.T) {
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "l.tar")
+	d, err := writeOCIArchive(archive, []byte("content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := extractLayout(archive, filepath.Join(dir, "layout"))
+	if err != nil || got != d {
+		t.Fatalf("digest %s (%v), want %s", got, err, d)
+	}
+	if dt, err := os.ReadFile(filepath.Join(dir, "layout", "blobs", "sha256", d.Encoded())); err != nil || string(dt) != "content" {
+		t.Errorf("blob %q (%v)", dt, err)
+	}
+
+	// A blob that does not hold its digest, or a path out of the layout, is refused or skipped.
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	bad := digest.FromString("other")
+	for _, f := range [][2]string{{"../escape", "x"}, {"index.json", `{"manifests":[{"digest":"` + bad.String() + `"}]}`}, {"blobs/sha256/" + bad.Encoded(), "not it"}} {
+		_ = tw.WriteHeader(&tar.Header{Name: f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg})
+		_, _ = tw.Write([]byte(f[1]))
+	}
+	_ = tw.Close()
+	if err := os.WriteFile(archive, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := extractLayout(archive, filepath.Join(dir, "bad")); err == nil || !strings.Contains(err.Error(), "does not hold") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "escape")); err == nil {
+		t.Error("a path out of the layout was written")
+	}
+}
+
+func TestProgressWriterPrefixesWholeLines(t *testing.T) {
+	var out bytes.Buffer
+	var mu sync.Mutex
+	w := progressWriter(&out, &mu, "app", "plain", 2)
+	_, _ = w.Write([]byte("#1 one\n#2 t"))
+	_, _ = w.Write([]byte("wo\n#3 three"))
+	_ = w.Close()
+	if want := "app | #1 one\napp | #2 two\napp | #3 three\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	if w := progressWriter(&out, &mu, "app", "plain", 1); w.(nopCloser).Writer != &out {
+		t.Error("a single target's progress is prefixed")
+	}
+	if !sharedDisplay("auto", 2) || sharedDisplay("rawjson", 2) || sharedDisplay("tty", 1) {
+		t.Error("sharedDisplay")
+	}
+}

@@ -1,0 +1,263 @@
+package bake
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/docker/buildx/util/urlutil"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+)
+
+// targetPrefix marks a context that is another target's result: contexts = { base = "target:base" }.
+const targetPrefix = "target:"
+
+// converted is a target as build options, and the targets whose results it takes as contexts
+// (context name -> target), given to it as OCI layouts once they are built.
+type converted struct {
+	opts runner.Options
+	deps map[string]string
+	// cacheOnly: nothing of the target leaves BuildKit (output cacheonly, as buildx gives a target
+	// that is only another's context): --push and --load do not apply to it.
+	cacheOnly bool
+}
+
+// convert turns a resolved target into the options of `docker multiarch build`, with buildx's
+// meaning for every key (bake's toBuildOpt): the flags of the bake (o) apply to every target.
+// A dockerfile-inline is written into dir.
+func (t *Target) convert(name string, o Options, dir string) (converted, error) {
+	c := converted{deps: map[string]string{}}
+	if t.Call != nil && *t.Call != "" && *t.Call != "build" {
+		return c, fmt.Errorf("target %s: call %q: bake builds (run `docker multiarch build --call %s` for one target)", name, *t.Call, *t.Call)
+	}
+	ro := runner.Options{
+		Builder: o.Builder, Progress: o.Progress, Timeout: o.Timeout, DryRun: o.DryRun, Stdout: o.Stdout,
+		Tags: t.Tags, Platforms: t.Platforms, Target: deref(t.Target), Network: deref(t.Network),
+		Pull: derefBool(t.Pull), NoCache: derefBool(t.NoCache), DeferPublish: true,
+		Test: o.Test, TestImageCmd: o.TestImageCmd, TestCriteria: o.TestCriteria,
+	}
+	if err := t.inputs(name, &ro, dir); err != nil {
+		return c, err
+	}
+	ro.BuildArgs, ro.Labels = keyValues(t.Args), keyValues(t.Labels)
+	for _, h := range keyValues(t.ExtraHosts) {
+		ro.AddHosts = append(ro.AddHosts, h) // HOST=IP, as buildx passes them
+	}
+	for _, a := range t.Annotations {
+		ro.Annotations = append(ro.Annotations, unescape(a))
+	}
+	ro.NoCacheFilter, ro.Ulimits, ro.ShmSize = t.NoCacheFilter, t.Ulimits, deref(t.ShmSize)
+	ro.CacheFrom, ro.CacheTo = csvEntries(t.CacheFrom, "type"), csvEntries(t.CacheTo, "type")
+	ro.Secrets, ro.Outputs = csvEntries(t.Secrets, "id"), csvEntries(t.Outputs, "type", "dest")
+	ro.Attests = csvEntries(t.Attest, "type", "disabled")
+	ro.Resources = resources(t.Resources)
+	ro.Policy = policies(t.Policy)
+	for _, k := range t.SSH {
+		ro.SSH = append(ro.SSH, sshValue(k))
+	}
+	allow, err := entitlements(name, t.Entitlements, o.Allow)
+	if err != nil {
+		return c, err
+	}
+	ro.Allow = allow
+	for ctxName, v := range t.Contexts {
+		if dep, ok := strings.CutPrefix(v, targetPrefix); ok {
+			c.deps[ctxName] = dep
+			if !o.DryRun {
+				continue // an OCI layout of the target's result, once it is built
+			}
+		}
+		ro.BuildContexts = append(ro.BuildContexts, ctxName+"="+strings.TrimPrefix(v, "cwd://"))
+	}
+	slices.Sort(ro.BuildContexts)
+	c.cacheOnly = slices.ContainsFunc(t.Outputs, func(e map[string]any) bool { return fmt.Sprint(e["type"]) == "cacheonly" })
+	ro.Push, ro.Load = o.Push && !c.cacheOnly, o.Load && !c.cacheOnly
+	c.opts = ro
+	return c, nil
+}
+
+// inputs sets the context and the Dockerfile as buildx reads them: the context "." by default,
+// the Dockerfile relative to the context ("cwd://" ones to the working directory). The default
+// Dockerfile keeps per-platform Dockerfiles (Dockerfile.linux-arm64 beside it) in use.
+func (t *Target) inputs(name string, ro *runner.Options, dir string) error {
+	ro.ContextPath = "."
+	if t.Context != nil && *t.Context != "" {
+		ro.ContextPath = strings.TrimPrefix(*t.Context, "cwd://")
+	}
+	if ro.ContextPath == "-" {
+		return fmt.Errorf("target %s: a context from standard input is not allowed in bake", name)
+	}
+	local := !urlutil.IsRemoteURL(ro.ContextPath)
+	if t.DockerfileInline != nil {
+		path := filepath.Join(dir, "dockerfile-inline", name, "Dockerfile")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(unescape(*t.DockerfileInline)), 0o600); err != nil {
+			return fmt.Errorf("target %s: dockerfile-inline: %w", name, err)
+		}
+		ro.File = path
+		return nil
+	}
+	df := deref(t.Dockerfile)
+	switch {
+	case df == "" || df == "Dockerfile":
+		return nil // PATH/Dockerfile, or PATH/Dockerfile.<os>-<arch> for its platform
+	case strings.HasPrefix(df, "cwd://"):
+		ro.File = filepath.Clean(strings.TrimPrefix(df, "cwd://"))
+	case df == "-":
+		return fmt.Errorf("target %s: a Dockerfile from standard input is not allowed in bake", name)
+	case !local:
+		return fmt.Errorf("target %s: dockerfile %q inside the remote context %s: only the context's own Dockerfile is supported", name, df, ro.ContextPath)
+	case filepath.IsAbs(df):
+		ro.File = df
+	default:
+		ro.File = filepath.Join(ro.ContextPath, df)
+	}
+	return nil
+}
+
+// keyValues are a map's KEY=VALUE, sorted; null values are left out, as buildx does.
+func keyValues(m map[string]*string) []string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		if v := m[k]; v != nil {
+			out = append(out, k+"="+unescape(*v))
+		}
+	}
+	return out
+}
+
+// csvEntries turns buildx's printed entries (cache, secret, output, attest: one flat object each)
+// back into the CSV values of the build flags: the first keys in order, then the others sorted,
+// each field quoted as buildx's csvBuilder quotes it.
+func csvEntries(entries []map[string]any, first ...string) []string {
+	var out []string
+	for _, e := range entries {
+		var fields []string
+		for _, k := range first {
+			if v, ok := e[k]; ok {
+				fields = append(fields, csvField(k, v))
+			}
+		}
+		for _, k := range sortedKeys(e) {
+			if !slices.Contains(first, k) {
+				fields = append(fields, csvField(k, e[k]))
+			}
+		}
+		out = append(out, strings.Join(fields, ","))
+	}
+	return out
+}
+
+func csvField(k string, v any) string {
+	pair := k + "=" + scalar(v)
+	if !strings.ContainsAny(pair, ",\"") {
+		return pair
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{pair})
+	w.Flush()
+	return strings.TrimSpace(b.String())
+}
+
+// scalar is a printed value as a flag's text: strings as they are, numbers and booleans as Go prints them.
+func scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// resources are the resources block as --resource KEY=VALUE.
+func resources(m map[string]any) []string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		out = append(out, k+"="+scalar(m[k]))
+	}
+	return out
+}
+
+// policies are the policy entries as --policy values (a policy file is refused by the build: no policy engine).
+func policies(in []policyConfig) []string {
+	var out []string
+	for _, p := range in {
+		var fields []string
+		for _, f := range p.Files {
+			fields = append(fields, csvField("filename", f.Filename))
+		}
+		if p.Reset {
+			fields = append(fields, "reset=true")
+		}
+		if p.Disabled {
+			fields = append(fields, "disabled=true")
+		}
+		if p.Strict != nil {
+			fields = append(fields, "strict="+strconv.FormatBool(*p.Strict))
+		}
+		if p.LogLevel != nil {
+			fields = append(fields, "log-level="+*p.LogLevel)
+		}
+		out = append(out, strings.Join(fields, ","))
+	}
+	return out
+}
+
+func sshValue(k sshKey) string {
+	id := k.ID
+	if id == "" {
+		id = "default"
+	}
+	if len(k.Paths) == 0 {
+		return id
+	}
+	return id + "=" + strings.Join(k.Paths, ",")
+}
+
+// entitlements are what a target asks beyond a plain build (network.host, security.insecure,
+// device...): each must be granted with --allow, as buildx asks before building.
+func entitlements(name string, want, granted []string) ([]string, error) {
+	var out []string
+	for _, e := range want {
+		base, _, _ := strings.Cut(e, "=")
+		if !slices.Contains(granted, e) && !slices.Contains(granted, base) {
+			return nil, fmt.Errorf("target %s asks for entitlement %s: give --allow %s", name, e, e)
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefBool(b *bool) bool { return b != nil && *b }

@@ -1,0 +1,74 @@
+package bake
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// writeMetadata writes --metadata-file in buildx's bake shape, {"TARGET": {...}, ...}: each
+// target's object is its build's metadata (what `build --metadata-file` writes), with the index
+// the bake published. Written atomically (a temp file beside it, then a rename).
+func writeMetadata(path string, jobs []*job) error {
+	if path == "" {
+		return nil
+	}
+	md := map[string]map[string]any{}
+	for _, j := range jobs {
+		m, err := targetMetadata(j)
+		if err != nil {
+			return fmt.Errorf("target %s: --metadata-file: %w", j.name, err)
+		}
+		md[j.name] = m
+	}
+	dt, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicWrite(path, dt); err != nil {
+		return fmt.Errorf("writing --metadata-file %s: %w", path, err)
+	}
+	return nil
+}
+
+// targetMetadata is the metadata the target's build wrote, and the index published to its tags
+// under buildx's keys (the build itself left the publish to the bake).
+func targetMetadata(j *job) (map[string]any, error) {
+	m := map[string]any{}
+	dt, err := os.ReadFile(j.metadata)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(dt, &m); err != nil {
+		return nil, err
+	}
+	if r := j.res; r != nil && r.Index.Digest != "" {
+		m["containerimage.digest"] = r.Index.Digest.String()
+		m["containerimage.descriptor"] = r.Index
+		m["image.name"] = strings.Join(r.Tags, ",")
+	}
+	return m, nil
+}
+
+func atomicWrite(path string, dt []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(dt)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}

@@ -1,0 +1,107 @@
+package bake
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+)
+
+// resolveArgs are the arguments of `docker buildx bake --print` for the bake's files, targets
+// and the flags that are buildx's to resolve. --push and --load go to buildx only with --print
+// (so its output is `docker buildx bake --print --push`'s); otherwise the bake applies them to
+// every target itself, as build does.
+func resolveArgs(o Options) []string {
+	args := []string{"buildx", "bake"}
+	for _, f := range o.Files {
+		args = append(args, "--file", f)
+	}
+	for _, s := range o.Set {
+		args = append(args, "--set", s)
+	}
+	for _, v := range o.Vars {
+		args = append(args, "--var", v)
+	}
+	for _, a := range o.Allow {
+		args = append(args, "--allow", a)
+	}
+	if o.NoCache {
+		args = append(args, "--no-cache")
+	}
+	if o.Pull {
+		args = append(args, "--pull")
+	}
+	if o.Provenance != "" {
+		args = append(args, "--provenance", o.Provenance)
+	}
+	if o.SBOM != "" {
+		args = append(args, "--sbom", o.SBOM)
+	}
+	if o.Builder != "" {
+		args = append(args, "--builder", o.Builder) // only used by buildx to read a remote definition
+	}
+	if o.Print && o.Push {
+		args = append(args, "--push")
+	}
+	if o.Print && o.Load {
+		args = append(args, "--load")
+	}
+	args = append(args, "--progress", "quiet", "--print", "--")
+	return append(args, o.Targets...)
+}
+
+// stdinFor is standard input for buildx when a file is read from it (-f -), else nothing: an
+// unused reader that is not a file would keep the subprocess waiting.
+func stdinFor(o Options, in io.Reader) io.Reader {
+	if slices.Contains(o.Files, "-") {
+		return in
+	}
+	return nil
+}
+
+// runBuildx runs the docker CLI that started the plugin (else `docker` from PATH) with the same
+// configuration directory and environment: buildx is the plugin installed beside this one. Its
+// standard output is returned as it is; a failure returns buildx's standard error.
+func runBuildx(ctx context.Context, configDir string, args []string, stdin io.Reader) ([]byte, error) {
+	bin := os.Getenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND")
+	if bin == "" {
+		bin = "docker"
+	}
+	if configDir != "" {
+		args = append([]string{"--config", configDir}, args...)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = pluginFreeEnv(os.Environ())
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("resolving the bake definition (docker buildx bake --print): %w", context.Cause(ctx))
+	}
+	msg := strings.TrimSpace(stderr.String())
+	var exit *exec.ExitError
+	switch {
+	case !errors.As(err, &exit):
+		return nil, fmt.Errorf("resolving the bake definition: running %s buildx bake --print: %w", bin, err)
+	case strings.Contains(msg, "'buildx' is not a docker command") || strings.Contains(msg, "unknown command: docker buildx"):
+		return nil, fmt.Errorf("resolving the bake definition needs docker buildx (bake files are read by buildx): install the buildx plugin: %s", msg)
+	}
+	return nil, fmt.Errorf("resolving the bake definition (docker buildx bake --print): %w: %s", err, strings.TrimPrefix(msg, "ERROR: "))
+}
+
+// pluginFreeEnv is the environment without what the docker CLI set for this plugin: the CLI run
+// here sets its own for buildx.
+func pluginFreeEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return strings.HasPrefix(kv, "DOCKER_CLI_PLUGIN_")
+	})
+}

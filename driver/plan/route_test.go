@@ -1,0 +1,100 @@
+package plan
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Two nodes for linux/amd64 (an engine and a BuildKit daemon), one for linux/arm64 that also
+// emulates linux/amd64 (create --emulate).
+var poolRoute = []RouteNode{
+	{Name: "eng", BuildxNode: "m-eng", Native: []string{"linux/amd64"}},
+	{Name: "bk", BuildxNode: "m-bk", Native: []string{"linux/amd64"}, BuildKit: true},
+	{Name: "arm", BuildxNode: "m-arm", Native: []string{"linux/arm64"}, Emulated: []string{"linux/amd64"}, BuildKit: true},
+}
+
+func nodesOf(r Routing) []string {
+	var out []string
+	for _, s := range r.Steps {
+		out = append(out, s.Node)
+	}
+	return out
+}
+
+func TestRouteWithPicksTheLeastBusyAnsweringNode(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		health map[string]Health
+		want   string
+	}{
+		{"idle: the first node", nil, "eng"},
+		{"eng runs a build", map[string]Health{"eng": {Running: 1}}, "bk"},
+		{"this machine started one on eng", map[string]Health{"eng": {Local: 1}}, "bk"},
+		{"both busy, bk more", map[string]Health{"eng": {Running: 2}, "bk": {Running: 3}}, "eng"},
+		{"eng does not answer", map[string]Health{"eng": {Err: `node "eng": no answer`}}, "bk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := RouteWith(poolRoute, []string{"linux/amd64"}, RouteOptions{Health: tc.health})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Steps[0]; got.Node != tc.want || got.Emulated {
+				t.Errorf("step %+v, want node %s natively", got, tc.want)
+			}
+			if len(r.Alternatives[0]) != 2 {
+				t.Errorf("alternatives %+v, want the two other nodes", r.Alternatives[0])
+			}
+		})
+	}
+}
+
+func TestRouteWithSkipsAndWarnsThenFailsNamingEveryNode(t *testing.T) {
+	down := map[string]Health{"bk": {Err: `node "bk" (tcp://10.0.0.2:1234): no answer within 3s`}}
+	r, err := RouteWith(poolRoute, []string{"linux/amd64"}, RouteOptions{Health: down})
+	if err != nil || r.Steps[0].Node != "eng" {
+		t.Fatalf("routing %+v, %v", r, err)
+	}
+	if len(r.Skipped) != 1 || r.Skipped[0].Node != "bk" || r.Skipped[0].Platform != "linux/amd64" {
+		t.Errorf("skipped %+v", r.Skipped)
+	}
+	// Both native nodes down: the node that emulates linux/amd64 (--emulate) takes it, saying so.
+	down["eng"] = Health{Err: `node "eng" (unix:///x.sock): connection refused`}
+	r, err = RouteWith(poolRoute, []string{"linux/amd64"}, RouteOptions{Health: down})
+	if err != nil || r.Steps[0].Node != "arm" || !r.Steps[0].Emulated || len(r.Skipped) != 2 {
+		t.Fatalf("routing %+v, %v", r, err)
+	}
+	// Without a node that emulates it: the plan fails, naming both.
+	_, err = RouteWith(poolRoute[:2], []string{"linux/amd64"}, RouteOptions{Health: down})
+	if err == nil || !strings.Contains(err.Error(), `node "eng"`) || !strings.Contains(err.Error(), `node "bk"`) {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestRouteWithSpreadsOneBuild(t *testing.T) {
+	nodes := []RouteNode{
+		{Name: "x", Native: []string{"linux/amd64", "linux/arm64"}},
+		{Name: "y", Native: []string{"linux/amd64"}},
+	}
+	// amd64 on x (the first node), then arm64 (x only), then amd64 again on y (x has two).
+	r, err := RouteWith(nodes, []string{"linux/amd64", "linux/arm64", "linux/amd64"}, RouteOptions{})
+	if err != nil || !slices.Equal(nodesOf(r), []string{"x", "x", "y"}) {
+		t.Errorf("routing %v, %v", nodesOf(r), err)
+	}
+	// With x busy, amd64 goes to y first.
+	r, err = RouteWith(nodes, []string{"linux/amd64", "linux/arm64"}, RouteOptions{Health: map[string]Health{"x": {Running: 1}}})
+	if err != nil || !slices.Equal(nodesOf(r), []string{"y", "x"}) {
+		t.Errorf("routing %v, %v", nodesOf(r), err)
+	}
+}
+
+func TestRouteWithEngineStrategyLeavesBuildKitDaemonsOut(t *testing.T) {
+	r, err := RouteWith(poolRoute, []string{"linux/amd64"}, RouteOptions{Strategy: StrategyEngine, Health: map[string]Health{"eng": {Running: 5}}})
+	if err != nil || r.Steps[0].Node != "eng" {
+		t.Fatalf("routing %+v, %v", r, err)
+	}
+	_, err = RouteWith(poolRoute, []string{"linux/arm64"}, RouteOptions{Strategy: StrategyEngine})
+	if err == nil || !strings.Contains(err.Error(), "--strategy engine") || !strings.Contains(err.Error(), "arm is a BuildKit daemon") {
+		t.Errorf("error = %v", err)
+	}
+}

@@ -1,0 +1,195 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/docker/buildx/util/imagetools"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// PublishSet is one build's part of a publish over several builds (the targets of a bake): its
+// per-platform results pushed by digest to Repo, combined into one index (with Annotations) for
+// Tags, holding exactly Platforms.
+type PublishSet struct {
+	Name        string // what errors call the set ("target app"); "" is Repo
+	Repo        string
+	Results     []ocispec.Descriptor
+	Platforms   []string
+	Tags        []string
+	Annotations map[string]string
+}
+
+// PublishMany publishes every set's index to its tags as one transaction: under this machine's
+// lock of every repository involved, it reads every tag of every set, pushes every index by
+// digest, moves all the tags (set after set, in order), then reads every tag back. A tag that
+// cannot be moved, a read-back that fails, or an interrupt before every tag is verified puts back
+// every tag already moved, of every set, and the error says where each tag is. A tag named by two
+// sets is refused before anything is written. The publications are in the order of sets.
+func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publication, error) {
+	locs, err := setLocations(sets)
+	if err != nil {
+		return nil, err
+	}
+	merged := make([]MergeResult, len(sets))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, s := range sets {
+		eg.Go(func() (err error) {
+			merged[i], err = c.setIndex(ectx, s)
+			return setError(s, err)
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	release, err := c.lockRepos(ctx, slices.Concat(locs...))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	txs, err := c.beginAll(ctx, sets, locs, merged)
+	if err != nil {
+		return nil, err
+	}
+	for i, tx := range txs {
+		if err := tx.moveAll(ctx); err != nil {
+			return nil, abortAll(ctx, txs, setError(sets[i], err))
+		}
+	}
+	for i, tx := range txs {
+		if err := tx.verifyAll(ctx, sets[i].Platforms); err != nil {
+			return nil, failVerifyAll(ctx, txs, setError(sets[i], err))
+		}
+	}
+	out := make([]Publication, len(txs))
+	for i, tx := range txs {
+		out[i] = Publication{Index: merged[i].Index, Entries: merged[i].Entries, Tags: tx.moved()}
+	}
+	return out, nil
+}
+
+// setLocations parses every set's tags; a tag of two sets (or twice in one) is refused, naming them.
+func setLocations(sets []PublishSet) ([][]*imagetools.Location, error) {
+	out := make([][]*imagetools.Location, len(sets))
+	owner := map[string]string{}
+	for i, s := range sets {
+		locs, err := tagLocations(s.Tags)
+		if err != nil {
+			return nil, setError(s, err)
+		}
+		if len(locs) == 0 {
+			return nil, setError(s, errors.New("no tag to publish to"))
+		}
+		for _, l := range locs {
+			if other, ok := owner[l.String()]; ok {
+				return nil, fmt.Errorf("tag %s is published by both %s and %s: nothing written", l, other, setName(s))
+			}
+			owner[l.String()] = setName(s)
+		}
+		out[i] = locs
+	}
+	return out, nil
+}
+
+// setIndex is one set's index: its results, read from its repository, merged as PublishBuild does.
+func (c *Client) setIndex(ctx context.Context, s PublishSet) (MergeResult, error) {
+	found := make([][]candidate, len(s.Results))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, d := range s.Results {
+		eg.Go(func() (err error) {
+			found[i], err = c.candidates(ectx, s.Repo+"@"+d.Digest.String())
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return MergeResult{}, err
+	}
+	chosen, err := choose(slices.Concat(found...), nil)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	merged, err := indexOf(chosen, false, s.Annotations)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	if got := merged.platforms(); !samePlatforms(got, s.Platforms) {
+		return MergeResult{}, fmt.Errorf("the platforms built are %s, not the %s requested: no tag written",
+			strings.Join(got, ", "), strings.Join(s.Platforms, ", "))
+	}
+	return merged, nil
+}
+
+// beginAll reads every set's tags and pushes its index by digest; no tag has moved yet.
+func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imagetools.Location, merged []MergeResult) ([]*tagTx, error) {
+	txs := make([]*tagTx, len(sets))
+	for i := range sets {
+		tx, err := c.begin(ctx, locs[i], merged[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: no tag written", setError(sets[i], err))
+		}
+		txs[i] = tx
+	}
+	return txs, nil
+}
+
+// abortAll puts back every tag of every set that may have moved, then says where every tag is.
+func abortAll(ctx context.Context, txs []*tagTx, cause error) error {
+	states := make([][]TagState, len(txs))
+	var wg sync.WaitGroup
+	for i, tx := range txs {
+		wg.Go(func() {
+			var pe *PublishError
+			if errors.As(tx.abort(ctx, cause), &pe) {
+				states[i] = pe.Tags
+			}
+		})
+	}
+	wg.Wait()
+	return &PublishError{Err: cause, Tags: slices.Concat(states...)}
+}
+
+// failVerifyAll decides what a failed read-back means for the whole publish, as failVerify does
+// for one: interrupted or the wrong platforms, every set's tags go back; another publisher's
+// index, or a tag that could not be read, is reported and nothing is undone.
+func failVerifyAll(ctx context.Context, txs []*tagTx, err error) error {
+	var other *otherIndexError
+	var unread *unreadableError
+	switch {
+	case ctx.Err() != nil:
+		return abortAll(ctx, txs, fmt.Errorf("publishing interrupted while verifying: %w", context.Cause(ctx)))
+	case errors.As(err, &other):
+		return &PublishError{Err: err, Tags: allStates(ctx, txs)}
+	case errors.As(err, &unread):
+		return &PublishError{Err: fmt.Errorf("%w (every tag was moved to its index; not verified)", err), Tags: allStates(ctx, txs)}
+	}
+	return abortAll(ctx, txs, err)
+}
+
+// allStates reads every tag of every set back, to report where it is.
+func allStates(ctx context.Context, txs []*tagTx) []TagState {
+	var out []TagState
+	for _, tx := range txs {
+		out = append(out, tx.states(context.WithoutCancel(ctx))...)
+	}
+	return out
+}
+
+func setName(s PublishSet) string {
+	if s.Name == "" {
+		return s.Repo
+	}
+	return s.Name
+}
+
+// setError names the set an error is about.
+func setError(s PublishSet, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", setName(s), err)
+}

@@ -1,0 +1,235 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/docker/buildx/builder"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/nodes"
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
+)
+
+// prepare checks what must hold before anything runs (the engine --load loads into), loads the
+// builder's nodes, places every platform on a node that answers (route: the nodes probed, and the
+// choice recorded until release), and clears stale metadata.
+func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res *Result) (map[string]builder.Node, func(), error) {
+	if err := r.checkLoad(ctx, p, res); err != nil {
+		return nil, nil, err
+	}
+	nodes, err := r.buildNodes(ctx, p, t)
+	if err != nil {
+		// The builder does not load: the build fails as one that started, its old metadata gone.
+		return nil, nil, errors.Join(err, removeStaleMetadata(p.MetadataFile))
+	}
+	release, err := r.route(ctx, p, t, res, nodes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := removeStaleMetadata(p.MetadataFile); err != nil {
+		release()
+		return nil, nil, err
+	}
+	if p.Strategy != plan.StrategyBuildKit || !slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != plan.StrategyEngine }) {
+		return nil, release, nil
+	}
+	for _, n := range nodes {
+		_, warnings := proxyArgs(n.ProxyConfig)
+		for _, w := range warnings {
+			if !slices.Contains(res.Warnings, w) {
+				res.Warnings = append(res.Warnings, w)
+			}
+		}
+	}
+	return nodes, release, nil
+}
+
+// route places every platform of the plan on a node that answers (plan.RouteWith), from facts
+// gathered within the deadline, in parallel: the nodes that can build each platform probed (an
+// engine through the Docker API, a BuildKit daemon through BuildKit's), the builds their BuildKits
+// run (asked where a platform has several nodes to choose from), and the builds this Docker config's
+// other docker multiarch processes started on them. The nodes that emulate a platform are probed
+// only when none native to it answers. A node that does not answer is passed over with a warning;
+// a platform none of whose nodes answers stops the build, naming them. The choice is recorded (a
+// lease, see contexts.Nodes.Reserve) before the next build chooses; release ends it.
+func (r *Runner) route(ctx context.Context, p *parsed, t builders.Target, res *Result, loaded map[string]builder.Node) (release func(), err error) {
+	if t.Fallback || len(res.Steps) == 0 {
+		return func() {}, nil // one node: the current context, which answered while the target was resolved
+	}
+	requested := stepPlatforms(res)
+	facts := r.gather(ctx, p, t, requested, loaded)
+	var routing plan.Routing
+	release, err = r.nodes.Reserve(ctx, p.Timeout, func(local map[string]int) ([]string, error) {
+		for name, n := range local {
+			h := facts[name]
+			h.Local = n
+			facts[name] = h
+		}
+		var err error
+		if routing, err = plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy}); err != nil {
+			return nil, fmt.Errorf("nothing built: %w", err)
+		}
+		var chosen []string
+		for _, s := range routing.Steps {
+			chosen = append(chosen, s.Node)
+		}
+		return chosen, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	applyRouting(p, res, routing)
+	return release, nil
+}
+
+// routeDryRun is route for --dry-run: where a platform has several nodes to choose from, they are
+// probed and the choice made as the build would make it (nothing is recorded); otherwise the plan
+// stands as it is, unprobed.
+func (r *Runner) routeDryRun(ctx context.Context, p *parsed, t builders.Target, res *Result) error {
+	requested := stepPlatforms(res)
+	if t.Fallback || !slices.ContainsFunc(requested, func(pl string) bool { return len(choices(t, pl, p.Strategy)) > 1 }) {
+		return nil
+	}
+	loaded, err := r.buildNodes(ctx, p, t)
+	if err != nil {
+		return err
+	}
+	facts := r.gather(ctx, p, t, requested, loaded)
+	routing, err := plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy})
+	if err != nil {
+		return err
+	}
+	applyRouting(p, res, routing)
+	return nil
+}
+
+// buildNodes loads the builder's buildx nodes for a build on BuildKit (none for --strategy engine).
+func (r *Runner) buildNodes(ctx context.Context, p *parsed, t builders.Target) (map[string]builder.Node, error) {
+	if p.Strategy != plan.StrategyBuildKit {
+		return nil, nil
+	}
+	return r.builders.BuildNodes(ctx, t, p.Timeout)
+}
+
+// choices are the nodes of a platform's first tier: the ones native to it, else those emulating it.
+func choices(t builders.Target, platform, strategy string) []plan.RouteNode {
+	tiers := plan.Tiers(t.Nodes, platform, strategy)
+	if len(tiers[0]) > 0 {
+		return tiers[0]
+	}
+	return tiers[1]
+}
+
+// applyRouting sets the steps' nodes from a routing, and warns of the nodes passed over.
+func applyRouting(p *parsed, res *Result, routing plan.Routing) {
+	for i, s := range routing.Steps {
+		st := &res.Steps[i]
+		s.Dockerfile = st.Dockerfile
+		if p.Strategy == plan.StrategyEngine {
+			s.Strategy = plan.StrategyEngine
+		}
+		st.Step, st.Alternatives = s, routing.Alternatives[i]
+	}
+	for _, sk := range routing.Skipped {
+		i := slices.IndexFunc(res.Steps, func(s StepResult) bool { return s.Platform == sk.Platform })
+		how := ""
+		if res.Steps[i].Emulated {
+			how = ", emulated"
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s; %s is built on node %s instead%s", sk.Err, sk.Platform, res.Steps[i].Node, how))
+	}
+}
+
+// gather probes the nodes routing chooses among (see route) and returns what it found, by node.
+func (r *Runner) gather(ctx context.Context, p *parsed, t builders.Target, requested []string, loaded map[string]builder.Node) map[string]plan.Health {
+	facts := map[string]plan.Health{}
+	answers := func(n plan.RouteNode) bool { return facts[n.Name].Err == "" }
+	for phase := range 2 {
+		probe, load := map[string]plan.RouteNode{}, map[string]bool{}
+		for _, pl := range requested {
+			tiers := plan.Tiers(t.Nodes, pl, p.Strategy)
+			var tier []plan.RouteNode
+			switch {
+			case phase == 0 && len(tiers[0]) > 0:
+				tier = tiers[0]
+			case phase == 0:
+				tier = tiers[1] // no node is native to it
+			case len(tiers[0]) > 0 && !slices.ContainsFunc(tiers[0], answers):
+				tier = tiers[1] // none native to it answers: the nodes that emulate it
+			}
+			for _, n := range tier {
+				if _, done := facts[n.Name]; !done {
+					probe[n.Name] = n
+					load[n.Name] = load[n.Name] || len(tier) > 1
+				}
+			}
+		}
+		for name, h := range r.probeNodes(ctx, probe, load, loaded, p.Timeout) {
+			facts[name] = h
+		}
+	}
+	return facts
+}
+
+// probeNodes probes nodes in parallel, each within timeout (the probe and the count of its builds
+// together); load says whose builds to count.
+func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode, load map[string]bool, loaded map[string]builder.Node, timeout time.Duration) map[string]plan.Health {
+	all, err := r.nodes.List()
+	out := map[string]plan.Health{}
+	if len(probe) == 0 {
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, rn := range probe {
+		i := slices.IndexFunc(all, func(n contexts.Node) bool { return n.Name == name })
+		if err == nil && i < 0 {
+			continue // not a node: the current context a builder was made on, which answered already
+		}
+		wg.Go(func() {
+			var h plan.Health
+			if err != nil {
+				h.Err = fmt.Sprintf("node %q: %v", name, err)
+			} else {
+				h = r.health(ctx, all[i], rn, load[name], loaded, timeout)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out[name] = h
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// health is one node's probe: it answers (its engine, or its BuildKit daemon), and the builds it
+// runs, within timeout.
+func (r *Runner) health(ctx context.Context, node contexts.Node, rn plan.RouteNode, load bool, loaded map[string]builder.Node, timeout time.Duration) plan.Health {
+	h, err := deadline.Value(ctx, timeout, func(ctx context.Context) (plan.Health, error) {
+		st := r.nodes.Probe(ctx, node, timeout)
+		if st.Err != nil {
+			return plan.Health{}, st.Err
+		}
+		if st.BuildKit != nil {
+			return plan.Health{Running: st.BuildKit.Running}, nil
+		}
+		bn, ok := loaded[rn.BuildxNode]
+		if !load || !ok || rn.EngineOnly {
+			return plan.Health{}, nil
+		}
+		running, err := nodes.Running(ctx, bn)
+		return plan.Health{Running: running}, err
+	})
+	if err != nil {
+		h.Err = fmt.Sprintf("node %q (%s) did not answer: %v", node.Name, redact.URL(node.Endpoint), redact.Error(err))
+	}
+	return h
+}

@@ -1,0 +1,71 @@
+# The farm's standalone buildkitd processes (BuildKit nodes, as a BuildKit pool or a Kubernetes
+# Service has them): two on tcp://127.0.0.1:PORT with mutual TLS, their CA their own (not the
+# engines'), run as root with their own state and a runc worker. Sourced by farm.sh, whose helpers
+# (log, die, runtime_for) and variables (BIN, FARM_ROOT, FARM_RUN) they use.
+
+# Two standalone buildkitd (BuildKit nodes, as a BuildKit pool or a Kubernetes Service has them) on
+# tcp://127.0.0.1:PORT with mutual TLS; their CA is their own, not the engines'.
+BUILDKITDS=(a b)
+declare -A BUILDKITD_PORT=([a]=${FARM_BUILDKITD_A_PORT:-1234} [b]=${FARM_BUILDKITD_B_PORT:-1235})
+BUILDKIT_TLS_DIR=$FARM_ROOT/buildkit-tls
+
+# buildkit_certs: the buildkitds' own CA, a server certificate for 127.0.0.1 (and the name
+# buildkitd.farm, for --tls-servername) and a client certificate.
+buildkit_certs() {
+	[ -f "$BUILDKIT_TLS_DIR/key.pem" ] && return 0
+	mkdir -p "$BUILDKIT_TLS_DIR"
+	(
+		cd "$BUILDKIT_TLS_DIR"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=farm-buildkit-ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=buildkitd.farm" -keyout server-key.pem -out server.csr 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1,DNS:buildkitd.farm\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile server.ext -out server-cert.pem 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=farm-buildkit-client" -keyout key.pem -out client.csr 2>/dev/null
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null
+		rm -f ./*.csr ./*.ext
+		chmod 600 ./*key.pem
+	)
+}
+
+buildkitd_addr() { echo "tcp://127.0.0.1:${BUILDKITD_PORT[$1]}"; }
+# buildctlx NAME ARGS...: buildctl against one farm buildkitd, with the client certificate.
+buildctlx() {
+	local b=$1
+	shift
+	"$BIN/buildctl" --addr "$(buildkitd_addr "$b")" --tlscacert "$BUILDKIT_TLS_DIR/ca.pem" \
+		--tlscert "$BUILDKIT_TLS_DIR/cert.pem" --tlskey "$BUILDKIT_TLS_DIR/key.pem" "$@"
+}
+buildkitd_up() { timeout 10 "$BIN/buildctl" --timeout 5 --addr "$(buildkitd_addr "$1")" --tlscacert "$BUILDKIT_TLS_DIR/ca.pem" \
+	--tlscert "$BUILDKIT_TLS_DIR/cert.pem" --tlskey "$BUILDKIT_TLS_DIR/key.pem" debug workers >/dev/null 2>&1; }
+
+# start_buildkitd NAME: a standalone buildkitd run as root with its own state, a runc worker (the
+# farm's runc, through capwrap where this VM needs it), host networking for RUN, and the farm's
+# registry config; it listens only on TCP with mutual TLS.
+start_buildkitd() {
+	local b=$1 data=$FARM_ROOT/buildkitd-$1 run=$FARM_RUN/buildkitd-$1
+	if buildkitd_up "$b"; then
+		log "buildkitd $b is up ($(buildkitd_addr "$b"))"
+		return 0
+	fi
+	mkdir -p "$data" "$run"
+	local pid
+	pid=$(cat "$run/buildkitd.pid" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		die "buildkitd $b (pid $pid) runs but does not answer on $(buildkitd_addr "$b"); see $data/buildkitd.log"
+	fi
+	log "starting buildkitd $b on $(buildkitd_addr "$b")"
+	setsid "$BIN/buildkitd" --root "$data/root" --addr "$(buildkitd_addr "$b")" --config "$FARM_ROOT/buildkitd.toml" \
+		--tlscacert "$BUILDKIT_TLS_DIR/ca.pem" --tlscert "$BUILDKIT_TLS_DIR/server-cert.pem" --tlskey "$BUILDKIT_TLS_DIR/server-key.pem" \
+		--oci-worker=true --containerd-worker=false --oci-worker-net=host \
+		--oci-worker-binary "$(runtime_for "buildkitd-$b" "$BIN/runc")" >"$data/buildkitd.log" 2>&1 </dev/null &
+	echo $! >"$run/buildkitd.pid"
+	local i
+	for i in $(seq 1 60); do
+		buildkitd_up "$b" && return 0
+		kill -0 "$(cat "$run/buildkitd.pid")" 2>/dev/null || break
+		sleep 0.5
+	done
+	tail -n 30 "$data/buildkitd.log" >&2
+	die "buildkitd $b did not come up"
+}
