@@ -26,14 +26,36 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Targ
 			return errors.New("per-platform Dockerfiles need a multiarch builder (docker multiarch create) to push one tag")
 		}
 	}
-	start := time.Now()
-	so, err := r.solveOpt(ctx, p, &first, node)
-	if err != nil {
-		return err
-	}
 	var plats []string
 	for _, s := range res.Steps {
 		plats = append(plats, s.Platform)
+	}
+	desc, err := r.solveAllByDigest(ctx, p, res, node, plats, printer)
+	if err != nil {
+		return err
+	}
+	perStep := make([]ocispec.Descriptor, len(res.Steps)) // one index holds every platform
+	for i := range perStep {
+		perStep[i] = desc
+	}
+	if err := r.gate(ctx, p, t, res, perStep, printer, cleanups); err != nil {
+		return err
+	}
+	res.Pushed = []PushedImage{{Repositories: p.repos, Digest: desc.Digest.String(), Platforms: plats}}
+	if p.PushByDigest {
+		return nil // no tag moves: merge --from-metadata publishes
+	}
+	return r.publishFromContext(ctx, p, res, desc, plats, printer)
+}
+
+// solveAllByDigest builds every platform in one solve on the context's BuildKit and pushes the
+// index by digest, recording each step's duration.
+func (r *Runner) solveAllByDigest(ctx context.Context, p *parsed, res *Result, node builder.Node, plats []string, printer *progress.Printer) (ocispec.Descriptor, error) {
+	first := res.Steps[0]
+	start := time.Now()
+	so, err := r.solveOpt(ctx, p, &first, node)
+	if err != nil {
+		return ocispec.Descriptor{}, err
 	}
 	so.FrontendAttrs["platform"] = strings.Join(plats, ",")
 	so.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
@@ -50,32 +72,26 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Targ
 		if strings.Contains(err.Error(), "exporting multiple references") || strings.Contains(err.Error(), "push-by-digest") {
 			err = fmt.Errorf("%w (this engine's image store cannot push a multi-platform image by digest: enable the containerd image store, or build on a multiarch builder: docker multiarch node add, docker multiarch create)", err)
 		}
-		return fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, err)
+		return ocispec.Descriptor{}, fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, err)
 	}
 	desc, err := resultDescriptor(resp)
 	if err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
 	for i := range res.Steps {
 		res.Steps[i].Duration = time.Since(start)
 		res.Steps[i].Seconds = res.Steps[i].Duration.Round(time.Millisecond).Seconds()
 	}
 	if desc.Digest == "" {
-		return fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, errNoDescriptor)
+		return ocispec.Descriptor{}, fmt.Errorf("%s on context %s: %w", strings.Join(plats, ","), first.Node, errNoDescriptor)
 	}
-	perStep := make([]ocispec.Descriptor, len(res.Steps)) // one index holds every platform
-	for i := range perStep {
-		perStep[i] = desc
-	}
-	if err := r.gate(ctx, p, t, res, perStep, printer, cleanups); err != nil {
-		return err
-	}
-	res.Pushed = []PushedImage{{Repositories: p.repos, Digest: desc.Digest.String(), Platforms: plats}}
-	if p.PushByDigest {
-		return nil // no tag moves: merge --from-metadata publishes
-	}
+	return desc, nil
+}
+
+// publishFromContext moves the tags to the pushed index, together or not at all, and reads it back.
+func (r *Runner) publishFromContext(ctx context.Context, p *parsed, res *Result, desc ocispec.Descriptor, plats []string, printer *progress.Printer) error {
 	var pub registry.Publication
-	err = progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() (err error) {
+	err := progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() (err error) {
 		pub, err = r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags, p.indexAnnotations)
 		return err
 	})
