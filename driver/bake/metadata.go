@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
 )
 
 // writeMetadata writes --metadata-file in buildx's bake shape, {"TARGET": {...}, ...}: each
@@ -27,8 +28,8 @@ func writeMetadata(path string, jobs []*job) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicWrite(path, dt); err != nil {
-		return fmt.Errorf("writing --metadata-file %s: %w", path, err)
+	if err := atomicfile.WriteFile(path, dt, 0o644); err != nil {
+		return fmt.Errorf("--metadata-file: %w", err)
 	}
 	return nil
 }
@@ -50,25 +51,4 @@ func targetMetadata(j *job) (map[string]any, error) {
 		m["image.name"] = strings.Join(r.Tags, ",")
 	}
 	return m, nil
-}
-
-func atomicWrite(path string, dt []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(dt)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
 }

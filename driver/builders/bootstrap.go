@@ -22,11 +22,7 @@ type BootResult struct {
 // Bootstrap starts the BuildKit container of every node of a builder in parallel, each within
 // timeout (a BuildKit daemon is waited for), and reports per node; nodes already running report at once.
 func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Duration) ([]BootResult, error) {
-	idx, err := m.index()
-	if err != nil {
-		return nil, err
-	}
-	txn, release, err := openStore(m.dockerCli)
+	idx, txn, release, err := m.openIndexed()
 	if err != nil {
 		return nil, err
 	}

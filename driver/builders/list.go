@@ -38,21 +38,16 @@ type BuilderNodeInfo struct {
 
 // List returns the multiarch builders (see groups), probing every node within timeout.
 func (m *Manager) List(ctx context.Context, timeout time.Duration) ([]BuilderInfo, error) {
-	idx, err := m.index()
-	if err != nil {
-		return nil, err
-	}
-	txn, release, err := openStore(m.dockerCli)
+	idx, txn, release, err := m.openIndexed()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	all, err := txn.List()
+	builders, err := storedGroups(txn, idx)
 	if err != nil {
 		return nil, err
 	}
 	current := m.currentBuilder(txn)
-	builders := multiarchGroups(all, idx)
 	out := make([]BuilderInfo, len(builders))
 	var wg sync.WaitGroup
 	for i, g := range builders {
@@ -126,11 +121,7 @@ func statusText(s bxdriver.Status) string {
 
 // CheckNodesUnused refuses to let nodes go that a buildx builder still has, naming the builder.
 func (m *Manager) CheckNodesUnused(names []string) error {
-	idx, err := m.index()
-	if err != nil {
-		return err
-	}
-	txn, release, err := openStore(m.dockerCli)
+	idx, txn, release, err := m.openIndexed()
 	if err != nil {
 		return err
 	}

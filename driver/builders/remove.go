@@ -19,11 +19,7 @@ type RemoveResult struct {
 // daemons (which keep running: they are not the builder's).
 func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error) {
 	var res RemoveResult
-	idx, err := m.index()
-	if err != nil {
-		return res, err
-	}
-	txn, release, err := openStore(m.dockerCli)
+	idx, txn, release, err := m.openIndexed()
 	if err != nil {
 		return res, err
 	}

@@ -17,18 +17,18 @@ import (
 // is left out when one of its containers did not answer (its count is not known); a node without
 // a running container counts none.
 func (m *Manager) RunningBuilds(ctx context.Context, names []string, timeout time.Duration) map[string]int {
-	idx, err := m.index()
+	idx, txn, release, err := m.openIndexed()
 	if err != nil {
 		return nil
 	}
-	txn, release, err := openStore(m.dockerCli)
+	builders, err := storedGroups(txn, idx)
 	if err != nil {
-		return nil
+		release()
+		return nil // not known
 	}
-	all, err := txn.List()
 	var loaded []builderNode
-	for _, g := range multiarchGroups(all, idx) {
-		if err != nil || g.primary.Driver != containerDriver ||
+	for _, g := range builders {
+		if g.primary.Driver != containerDriver ||
 			!slices.ContainsFunc(g.primary.Nodes, func(n store.Node) bool { return slices.Contains(names, n.Endpoint) }) {
 			continue
 		}

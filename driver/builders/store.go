@@ -75,3 +75,25 @@ func removeNode(ctx context.Context, n builder.Node) error {
 	}
 	return n.Driver.Rm(ctx, true, true, true)
 }
+
+// openIndexed reads the multiarch nodes, then opens buildx's store under its lock (see openStore).
+func (m *Manager) openIndexed() (nodeIndex, *store.Txn, func(), error) {
+	idx, err := m.index()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	txn, release, err := openStore(m.dockerCli)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return idx, txn, release, nil
+}
+
+// storedGroups lists the multiarch builders of buildx's store (see multiarchGroups).
+func storedGroups(txn *store.Txn, idx nodeIndex) ([]groups, error) {
+	all, err := txn.List()
+	if err != nil {
+		return nil, fmt.Errorf("listing the buildx builders: %w", err)
+	}
+	return multiarchGroups(all, idx), nil
+}

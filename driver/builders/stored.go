@@ -35,21 +35,17 @@ func (s Stored) Platforms() []string {
 // context store and buildx's store): no engine is asked, so it is fit for `ls -q` and shell
 // completion.
 func (m *Manager) Stored() ([]Stored, error) {
-	idx, err := m.index()
-	if err != nil {
-		return nil, err
-	}
-	txn, release, err := openStore(m.dockerCli)
+	idx, txn, release, err := m.openIndexed()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	all, err := txn.List()
+	builders, err := storedGroups(txn, idx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Stored
-	for _, g := range multiarchGroups(all, idx) {
+	for _, g := range builders {
 		s := Stored{Name: g.primary.Name}
 		for _, ng := range g.list() {
 			for _, n := range ng.Nodes {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
 	"github.com/moby/buildkit/client"
 
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
@@ -41,8 +41,8 @@ func writeMetadata(path string, res *Result) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicWrite(path, dt); err != nil {
-		return fmt.Errorf("writing --metadata-file %s: %w", path, err)
+	if err := atomicfile.WriteFile(path, dt, 0o644); err != nil {
+		return fmt.Errorf("--metadata-file: %w", err)
 	}
 	return nil
 }
@@ -82,29 +82,10 @@ func writeIIDFile(path string, res *Result) error {
 	if id == "" {
 		return fmt.Errorf("--iidfile %s: the build made no single image to name (push it, or build one platform)", path)
 	}
-	return atomicWrite(path, []byte(id))
-}
-
-// atomicWrite writes a file through a temp file beside it and a rename: a reader never sees half.
-func atomicWrite(path string, dt []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
+	if err := atomicfile.WriteFile(path, []byte(id), 0o644); err != nil {
+		return fmt.Errorf("--iidfile: %w", err)
 	}
-	_, err = f.Write(dt)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
+	return nil
 }
 
 // buildxKeys are buildx's own metadata keys: the build's reference (the first platform's; every
