@@ -2,6 +2,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/docker/cli/cli-plugins/metadata"
 	cliplugin "github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
@@ -17,14 +19,27 @@ var (
 )
 
 func main() {
+	meta := pluginMetadata()
+	// The metadata call runs before every docker command that lists plugins (docker --help too):
+	// answer it without building the Docker CLI and the command tree.
+	if len(os.Args) == 2 && os.Args[1] == metadata.MetadataSubcommandName {
+		if err := plugin.WriteMetadata(os.Stdout, meta); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	info := plugin.BuildInfo{Version: version, Commit: commit}
 	cliplugin.Run(func(dockerCli command.Cli) *cobra.Command {
 		return plugin.NewRootCommand(dockerCli, info)
-	}, metadata.Metadata{
+	}, meta)
+}
+
+func pluginMetadata() metadata.Metadata {
+	return metadata.Metadata{
 		SchemaVersion:    "0.1.0",
 		Vendor:           plugin.Vendor,
 		Version:          version,
 		ShortDescription: plugin.ShortDescription,
 		URL:              plugin.URL,
-	})
+	}
 }
