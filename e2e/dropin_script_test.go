@@ -122,6 +122,14 @@ func TestDropInScript(t *testing.T) {
 	if md["containerimage.digest"] != tagDigest(t, repo, "1.0") || md["buildx.build.ref"] == nil {
 		t.Errorf("metadata: digest %v, ref %v", md["containerimage.digest"], md["buildx.build.ref"])
 	}
+	// buildx's provenance keys, one per platform as buildx writes them for a multi-platform build
+	// on one node (buildx itself drops them when a build spans nodes: it writes only the digest).
+	for p := range unameFor {
+		prv, _ := md["buildx.build.provenance/"+p].(map[string]any)
+		if prv["buildType"] != "https://mobyproject.org/buildkit@v1" || prv["metadata"] != nil {
+			t.Errorf("metadata buildx.build.provenance/%s (min, SLSA v0.2): %v", p, md["buildx.build.provenance/"+p])
+		}
+	}
 	// One registry cache per platform, and a second build hits them on every platform.
 	caches := reg.tags(cacheRepo)
 	slices.Sort(caches)

@@ -78,6 +78,8 @@ type StepResult struct {
 	Ref string `json:"ref,omitempty"`
 	// warnings are what BuildKit warned about while building the step.
 	warnings []*client.VertexWarning
+	// provenance is the SLSA provenance BuildKit recorded (buildx.build.provenance), when asked for.
+	provenance json.RawMessage
 	// Test is how the variant did in the test gate (build --test), when there was one.
 	Test *tester.Result `json:"test,omitempty"`
 	// Bases are the external images the platform's build pulls, checked in their registries.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/buildkit/identity"
+
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
@@ -57,6 +59,7 @@ func (r *Runner) solveAllByDigest(ctx context.Context, p *parsed, res *Result, n
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	so.Ref = identity.NewID()
 	so.FrontendAttrs["platform"] = strings.Join(plats, ",")
 	so.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
 		"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true",
@@ -65,7 +68,15 @@ func (r *Runner) solveAllByDigest(ctx context.Context, p *parsed, res *Result, n
 	var resp *client.SolveResponse
 	live := &liveness{}
 	err = watch(ctx, first.Node, first.Node, p.Timeout, live, pw, func(ctx context.Context) (err error) {
-		resp, err = solve(ctx, node, so, pw, live, p.Timeout)
+		var c *client.Client
+		if resp, c, err = solve(ctx, node, so, pw, live, p.Timeout); err != nil {
+			return err
+		}
+		prv, err := recordProvenance(ctx, node, c, so.Ref, p.provenanceMode(), p.Timeout)
+		for i := range res.Steps {
+			res.Steps[i].Ref = node.Builder + "/" + node.Name + "/" + so.Ref
+			res.Steps[i].provenance = prv[res.Steps[i].Platform]
+		}
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
+	"github.com/docker/buildx/util/confutil"
 	"github.com/moby/buildkit/client"
 
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
@@ -89,16 +90,25 @@ func writeIIDFile(path string, res *Result) error {
 }
 
 // buildxKeys are buildx's own metadata keys: the build's reference (the first platform's; every
-// platform's is in multiarch.platforms) and the warnings BuildKit sent.
+// platform's is in multiarch.platforms), the provenance BuildKit recorded (one key for a
+// one-platform build, one per platform otherwise, as buildx) and, with BUILDX_METADATA_WARNINGS,
+// the warnings BuildKit sent.
 func buildxKeys(md map[string]any, res *Result) {
 	var warnings []*client.VertexWarning
 	for _, s := range res.Steps {
 		if s.Ref != "" && md["buildx.build.ref"] == nil {
 			md["buildx.build.ref"] = s.Ref
 		}
+		if s.provenance != nil {
+			key := "buildx.build.provenance"
+			if len(res.Steps) > 1 {
+				key += "/" + s.Platform
+			}
+			md[key] = s.provenance
+		}
 		warnings = append(warnings, s.warnings...)
 	}
-	if len(warnings) > 0 {
+	if len(warnings) > 0 && confutil.MetadataWarningsEnabled() {
 		md["buildx.build.warnings"] = warnings
 	}
 }

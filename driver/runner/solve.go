@@ -41,22 +41,27 @@ func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node bui
 	}
 	so.Ref = identity.NewID()
 	s.Ref = node.Builder + "/" + node.Name + "/" + so.Ref
-	resp, err := solve(ctx, node, so, pw, live, p.Timeout)
+	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	prv, err := recordProvenance(ctx, node, c, so.Ref, p.provenanceMode(), p.Timeout)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	s.provenance = firstProvenance(prv)
 	return resultDescriptor(resp)
 }
 
 // solve boots a node's BuildKit if needed and runs one solve, its progress going to pw; from then
 // on the watchdog checks that BuildKit itself answers.
-func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer, live *liveness, timeout time.Duration) (*client.SolveResponse, error) {
+func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer, live *liveness, timeout time.Duration) (*client.SolveResponse, *client.Client, error) {
 	if node.Driver == nil {
-		return nil, fmt.Errorf("node %s: %w", node.Endpoint, node.Err)
+		return nil, nil, fmt.Errorf("node %s: %w", node.Endpoint, node.Err)
 	}
 	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
 	if err != nil {
-		return nil, fmt.Errorf("starting BuildKit: %w", err)
+		return nil, nil, fmt.Errorf("starting BuildKit: %w", err)
 	}
 	live.set("BuildKit", buildkitProbe(c))
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -67,9 +72,9 @@ func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progr
 	resp, err := c.Solve(ctx, nil, *so, ch)
 	<-done
 	if err != nil && ctx.Err() != nil {
-		return resp, context.Cause(ctx)
+		return resp, c, context.Cause(ctx)
 	}
-	return resp, err
+	return resp, c, err
 }
 
 // pushRegistry is the registry a solve pushes to, for naming it when it stops answering.
