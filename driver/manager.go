@@ -121,11 +121,6 @@ func (m *Manager) ApplyFarm(ctx context.Context, plan *FarmPlan) (FarmResult, er
 // Use makes the builder the current buildx builder of the current Docker context.
 func (m *Manager) Use(name string) error { return m.builders.Use(name) }
 
-// Bootstrap starts every node's BuildKit of a builder.
-func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Duration) ([]BootResult, error) {
-	return m.builders.Bootstrap(ctx, name, timeout)
-}
-
 // List returns the multiarch builders with their nodes' state.
 func (m *Manager) List(ctx context.Context, timeout time.Duration) ([]BuilderInfo, error) {
 	return m.builders.List(ctx, timeout)

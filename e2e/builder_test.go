@@ -96,6 +96,12 @@ func TestBuilderAcrossEngines(t *testing.T) {
 	if strings.TrimSpace(res.Stdout) != "multiarch" || !strings.Contains(res.Stderr, "created") {
 		t.Errorf("create printed %q / %q", res.Stdout, res.Stderr)
 	}
+	// --bootstrap shows each node booting in BuildKit's progress display, as buildx does.
+	for _, n := range []string{"multiarch-farm-a", "multiarch-farm-b"} {
+		if !strings.Contains(res.Stderr, "["+n+" internal] booting buildkit") {
+			t.Errorf("create --bootstrap does not show %s booting:\n%s", n, res.Stderr)
+		}
+	}
 
 	b, ok := c.builders()["multiarch"]
 	if !ok || !b.Current || len(b.Nodes) != 2 {

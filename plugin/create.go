@@ -85,7 +85,10 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 		DriverOpts:      opts.driverOpts,
 		BuildkitdFlags:  opts.buildkitdFlags,
 		BuildkitdConfig: opts.buildkitdConfig,
-	}, driver.CreateOptions{Use: opts.use, Bootstrap: opts.bootstrap}, opts.timeout)
+	}, driver.CreateOptions{
+		Use: opts.use, Bootstrap: opts.bootstrap,
+		Progress: dockerCli.Err(), ProgressMode: "auto", // as buildx create --bootstrap (BUILDKIT_PROGRESS applies)
+	}, opts.timeout)
 	if err == nil {
 		printApply(dockerCli, name, specs, res.Apply)
 	}

@@ -2,11 +2,13 @@ package builders
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"sync"
 	"time"
 
 	bxdriver "github.com/docker/buildx/driver"
+	"github.com/docker/buildx/util/progress"
+	"github.com/moby/buildkit/util/progress/progressui"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
@@ -19,52 +21,63 @@ type BootResult struct {
 	Err      error
 }
 
-// Bootstrap starts the BuildKit container of every node of a builder in parallel, each within
-// timeout (a BuildKit daemon is waited for), and reports per node; nodes already running report at once.
-func (m *Manager) Bootstrap(ctx context.Context, name string, timeout time.Duration) ([]BootResult, error) {
-	idx, txn, release, err := m.openIndexed()
-	if err != nil {
-		return nil, err
-	}
-	g, err := readGroups(txnReader(txn), name)
-	if err == nil && g.primary == nil {
-		err = fmt.Errorf("builder %q not found (see `docker multiarch ls`)", name)
-	}
-	var nodes []builderNode
-	if err == nil {
-		nodes, err = loadGroups(ctx, m.dockerCli, txn, g, idx, timeout, true)
-	}
-	release() // not held while containers start
-	if err != nil {
-		return nil, err
-	}
-	return bootNodes(ctx, nodes, timeout), nil
-}
-
 // needsBoot tells whether booting starts a node: it loaded, and its BuildKit is not running.
 func needsBoot(n builderNode) bool {
 	return n.Err == nil && (n.DriverInfo == nil || n.DriverInfo.Status != bxdriver.Running)
 }
 
 // bootNodes starts the BuildKit of nodes (loaded with their status) in parallel, each within
-// timeout. It writes nothing to buildx's store: call it without the store lock.
-func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration) []BootResult {
-	out := make([]BootResult, len(nodes))
+// timeout, showing it in BuildKit's progress display on out as buildx's create --bootstrap does
+// ("[internal] booting buildkit", prefixed with the node when there are several; mode "auto" also
+// reads BUILDKIT_PROGRESS). A nil out shows nothing. It writes nothing to buildx's store: call it
+// without the store lock.
+func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration, out io.Writer, mode string) []BootResult {
+	printer := bootPrinter(ctx, out, mode)
+	toBoot := 0
+	for _, n := range nodes {
+		if needsBoot(n) {
+			toBoot++
+		}
+	}
+	res := make([]BootResult, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Go(func() {
 			start := time.Now()
-			out[i] = BootResult{Node: n.Endpoint, Err: n.Err}
+			res[i] = BootResult{Node: n.Endpoint, Err: n.Err}
 			if needsBoot(n) {
-				out[i].Err = deadline.Call(ctx, timeout, func(ctx context.Context) error {
-					_, err := bxdriver.Boot(ctx, ctx, n.Driver, nil)
+				var pw progress.Writer
+				if printer != nil {
+					pw = progress.WithPrefix(printer, n.Name, toBoot > 1)
+				}
+				res[i].Err = deadline.Call(ctx, timeout, func(ctx context.Context) error {
+					_, err := bxdriver.Boot(ctx, ctx, n.Driver, pw)
 					return err
 				})
 			}
-			out[i].Err = redact.Error(out[i].Err)
-			out[i].Duration = time.Since(start)
+			res[i].Err = redact.Error(res[i].Err)
+			res[i].Duration = time.Since(start)
 		})
 	}
 	wg.Wait()
-	return out
+	if printer != nil {
+		_ = printer.Wait() // the display's own error: each node's is in its result
+	}
+	return res
+}
+
+// bootPrinter is the progress display for booting, or nil when there is nowhere to show it (or the
+// mode cannot be shown: the boot itself is not to fail for its display).
+func bootPrinter(ctx context.Context, out io.Writer, mode string) *progress.Printer {
+	if out == nil || mode == "none" || mode == "quiet" {
+		return nil
+	}
+	if mode == "" {
+		mode = string(progressui.AutoMode)
+	}
+	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, progressui.DisplayMode(mode))
+	if err != nil {
+		return nil
+	}
+	return printer
 }

@@ -3,6 +3,7 @@ package builders
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 type CreateOptions struct {
 	Use       bool // make the builder the current buildx builder of the current Docker context
 	Bootstrap bool // start every node's BuildKit
+	// Progress shows booting in BuildKit's progress display (nil: not shown), in ProgressMode
+	// (auto, tty, plain, rawjson, quiet or none; "" is auto).
+	Progress     io.Writer
+	ProgressMode string
 }
 
 // CreateResult is what Create did.
@@ -45,7 +50,7 @@ func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptio
 	if err := tx.write(ctx, desired); err != nil || !opts.Bootstrap {
 		return CreateResult{Apply: tx.res}, err
 	}
-	boot := bootNodes(ctx, tx.nodes, timeout)
+	boot := bootNodes(ctx, tx.nodes, timeout, opts.Progress, opts.ProgressMode)
 	err = tx.finish(ctx, boot)
 	return CreateResult{Apply: tx.res, Boot: boot}, err
 }

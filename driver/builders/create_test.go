@@ -1,6 +1,7 @@
 package builders
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -40,9 +41,16 @@ func TestCreateFailedBootOfANewBuilderLeavesNothing(t *testing.T) {
 	initStore(t, m)
 	before := storeState(t, dir)
 
-	res, err := m.Create(t.Context(), testSpec("t", "a", "b"), CreateOptions{Use: true, Bootstrap: true}, testTimeout)
+	var display bytes.Buffer
+	res, err := m.Create(t.Context(), testSpec("t", "a", "b"), CreateOptions{Use: true, Bootstrap: true, Progress: &display, ProgressMode: "plain"}, testTimeout)
 	if err == nil || !strings.Contains(err.Error(), `builder "t" left as it was: nodes a, b did not boot`) {
 		t.Fatalf("create with nodes that do not boot: %v", err)
+	}
+	// Booting is in BuildKit's progress display, per node, as buildx create --bootstrap shows it.
+	for _, want := range []string{"[t-a internal] booting buildkit", "[t-b internal] booting buildkit", "ERROR"} {
+		if !strings.Contains(display.String(), want) {
+			t.Errorf("the progress display lacks %q:\n%s", want, display.String())
+		}
 	}
 	if !res.Apply.Created || len(res.Boot) != 2 || res.Boot[0].Err == nil || res.Boot[1].Err == nil {
 		t.Errorf("result %+v", res)
