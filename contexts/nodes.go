@@ -22,13 +22,14 @@ type Nodes struct {
 	lockPath string         // serializes writes across processes
 }
 
-// New returns the node service for a context store; prober nil means EngineProber. Its writes
-// take the lock at DefaultLockPath; WithLock sets another.
+// New returns the node service for a context store (BuildKit nodes are kept beside it: see
+// nodeStore); prober nil means EngineProber. Its writes take the lock at DefaultLockPath; WithLock
+// sets another.
 func New(s store.Store, prober Prober) *Nodes {
 	if prober == nil {
 		prober = EngineProber{}
 	}
-	return &Nodes{store: s, prober: prober, lockPath: DefaultLockPath()}
+	return &Nodes{store: newNodeStore(s), prober: prober, lockPath: DefaultLockPath()}
 }
 
 // ErrNotFound is returned (wrapped) for a name that is not a node.
