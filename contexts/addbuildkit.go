@@ -57,8 +57,8 @@ type bkPlan struct {
 
 // addBuildKit adds a standalone BuildKit daemon as a node: its address checked, its TLS files read,
 // the daemon probed within the deadline through BuildKit's API (its workers' platforms: the native
-// one first), then, under the store's lock, a context of its own written with a "buildkit" endpoint in the BuildKit store (nodestore.go)
-// (no Docker endpoint) and its TLS files. An existing BuildKit node of that name is updated (another
+// one first), then, under the store's lock, a context of its own written with a "buildkit"
+// endpoint (no Docker endpoint: it goes to the BuildKit store, see nodestore.go) and its TLS files. An existing BuildKit node of that name is updated (another
 // address needs Force); any other context of that name is refused.
 func (n *Nodes) addBuildKit(ctx context.Context, opts AddOptions) (AddResult, error) {
 	plan, err := n.planBuildKit(opts)
