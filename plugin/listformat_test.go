@@ -125,6 +125,11 @@ func TestLsFormats(t *testing.T) {
 		"ci pi error linux/arm64\nmultiarch amd64-box,pi running linux/amd64,linux/arm/v7,linux/arm64\n"; got != want {
 		t.Errorf("template: got %q, want %q", got, want)
 	}
+	// A template written for docker buildx ls: its field names work.
+	if got, want := writeBuildersAs(t, "table {{.Name}}\t{{.DriverEndpoint}}\t{{.Buildkit}}"),
+		"NAME         DRIVER/ENDPOINT                         BUILDKIT\nci                                                   \nmultiarch*   tcp://10.0.0.5:2376,ssh://pi@pi.local   v0.34.2\n"; got != want {
+		t.Errorf("buildx's template: got %q, want %q", got, want)
+	}
 	tree := strings.Split(strings.TrimSpace(writeBuildersAs(t, "table")), "\n")
 	if len(tree) != 6 || !strings.HasPrefix(tree[0], "NAME/NODE") || !strings.HasPrefix(tree[3], "multiarch*") ||
 		!strings.HasPrefix(tree[4], ` \_ amd64-box`) || !strings.Contains(tree[2], "error: EOF") {

@@ -22,6 +22,7 @@ func lsHeader(tree bool) formatter.SubHeaderContext {
 	return formatter.SubHeaderContext{
 		"Name": name, "Current": "CURRENT", "Nodes": "NODES", "Endpoint": "ENDPOINT", "Status": "STATUS",
 		"BuildKit": "BUILDKIT", "Platforms": "PLATFORMS", "Error": "ERROR",
+		"Buildkit": "BUILDKIT", "DriverEndpoint": "DRIVER/ENDPOINT", // docker buildx ls's names
 	}
 }
 
@@ -105,6 +106,17 @@ func (c *lsContext) BuildKit() string {
 		return ""
 	}
 	return c.each(func(n builderNodeView) []string { return []string{n.BuildKit} })
+}
+
+// Buildkit and DriverEndpoint are the fields of `docker buildx ls --format` templates, so that a
+// template written for buildx works here (a builder's row shows its nodes' endpoints).
+func (c *lsContext) Buildkit() string { return c.BuildKit() }
+
+func (c *lsContext) DriverEndpoint() string {
+	if c.node != nil || c.tree {
+		return c.Endpoint()
+	}
+	return c.each(func(n builderNodeView) []string { return []string{n.Endpoint} })
 }
 
 func (c *lsContext) Platforms() string {
