@@ -57,6 +57,9 @@ func (d AddDiff) Has(field string) bool {
 // another endpoint, or had its platforms given before. A context that is not a node is adopted
 // when it has the same endpoint, and refused otherwise: Diff never repoints a user's context.
 func (n *Nodes) Diff(ctx context.Context, opts AddOptions) (AddDiff, error) {
+	if opts.BuildKit != "" {
+		return n.diffBuildKit(ctx, opts)
+	}
 	opts.Force = true // an endpoint change is reported here; diffExisting refuses it for plain contexts
 	plan, err := n.planAdd(opts)
 	if err != nil {
@@ -108,7 +111,8 @@ func (n *Nodes) diffExisting(ctx context.Context, opts AddOptions, plan addPlan)
 		}
 		return d, err
 	}
-	if err := n.diffPlatforms(ctx, opts, plan, node, &d); err != nil {
+	detect := func() ([]string, error) { return n.detect(ctx, opts, plan.endpoint) }
+	if err := diffPlatforms(plan.platforms, node, &d, detect); err != nil {
 		return AddDiff{}, err
 	}
 	if opts.Description != "" && opts.Description != node.Description {
@@ -121,26 +125,26 @@ func (n *Nodes) diffExisting(ctx context.Context, opts AddOptions, plan addPlan)
 	return d, nil
 }
 
-// diffPlatforms compares the node's platforms with the ones the add gives, or would detect.
-func (n *Nodes) diffPlatforms(ctx context.Context, opts AddOptions, plan addPlan, node Node, d *AddDiff) error {
-	d.Platforms = plan.platforms
-	given := len(plan.platforms) > 0
-	if !given && !d.Has(FieldEndpoint) && node.PlatformSource != SourceUser {
+// diffPlatforms compares the node's platforms with the ones the add gives (none: kept as
+// detected, or detected again by detect when the node moves or had its platforms given before).
+func diffPlatforms(given []string, node Node, d *AddDiff, detect func() ([]string, error)) error {
+	d.Platforms = given
+	if len(given) == 0 && !d.Has(FieldEndpoint) && node.PlatformSource != SourceUser {
 		d.Platforms = node.Platforms // detected when the node was added: kept
 		return nil
 	}
-	if !given {
+	if len(given) == 0 {
 		var err error
-		if d.Platforms, err = n.detect(ctx, opts, plan.endpoint); err != nil {
+		if d.Platforms, err = detect(); err != nil {
 			return err
 		}
 	}
 	wasGiven := node.PlatformSource == SourceUser
-	if slices.Equal(d.Platforms, node.Platforms) && (given || !wasGiven) {
+	if slices.Equal(d.Platforms, node.Platforms) && (len(given) > 0 || !wasGiven) {
 		return nil
 	}
 	d.Changes = append(d.Changes, Change{Field: FieldPlatforms,
-		From: platformList(node.Platforms, wasGiven), To: platformList(d.Platforms, given)})
+		From: platformList(node.Platforms, wasGiven), To: platformList(d.Platforms, len(given) > 0)})
 	return nil
 }
 

@@ -313,3 +313,47 @@ func (c *cli) concurrentBuildsSpread(builder, dir string) {
 		t.Errorf("histories: the daemon built %v, the engine's BuildKit %v; want one build each", onDaemon, onEngine)
 	}
 }
+
+// A farm file declares a BuildKit daemon (mutual TLS, a server name) beside an engine: apply
+// --dry-run writes nothing; apply adds the daemon as node add --buildkit does and makes the
+// builder over both, which builds one verified 2-platform tag; a second apply writes nothing.
+func TestBuildKitNodesInAFarmFile(t *testing.T) {
+	needBuildKitFarm(t)
+	c := newCLI(t).withBuildx()
+	builder := fmt.Sprintf("bkfarm%d", time.Now().UnixNano())
+	c.removeBuilderAtCleanup(builder)
+	tls := func(name string) string { return filepath.Join(farm.BuildKitTLS, name) }
+	path := writeFarmFile(t, t.TempDir(), "nodes:\n  - name: farm-a\n    host: "+farm.EngineA+"\n"+
+		"  - name: bk-b\n    buildkit: "+farm.BuildKitB+"\n    tls: {ca: "+tls("ca.pem")+", cert: "+tls("cert.pem")+", key: "+tls("key.pem")+", servername: buildkitd.farm}\n"+
+		"builders:\n  - name: "+builder+"\n    emulate: {linux/arm64: bk-b}\n    driver-opts: [image="+farm.BuildKitImage+", network=host]\n")
+	created := map[string]string{"node farm-a": "create", "node bk-b": "create", "builder " + builder: "create"}
+	empty := c.storeHashes()
+	got, _ := c.apply(path, "--dry-run")
+	wantActions(t, "dry run", got, created)
+	if ch := got["node bk-b"].Changes; !slices.Equal(ch, []string{"BuildKit daemon " + farm.BuildKitB, "platforms linux/amd64 (detected)"}) {
+		t.Errorf("bk-b would be created with %q", ch)
+	}
+	if changed := changedPaths(empty, c.storeHashes()); len(changed) != 0 {
+		t.Errorf("--dry-run wrote %v", changed)
+	}
+	got, _ = c.apply(path)
+	wantActions(t, "apply", got, created)
+	if n := c.bkNodes()["bk-b"]; n.Kind != "buildkit" || n.Status != "ok" || n.BuildKit == nil || n.BuildKit.Version != farmBuildKitVersion() {
+		t.Errorf("node ls bk-b: %+v", n)
+	}
+	if ls := c.ok(time.Minute, "buildx", "ls").Stdout; !regexpLine(ls, builder+"-buildkit", "remote") || !regexpLine(ls, farm.BuildKitB, "running") {
+		t.Errorf("docker buildx ls:\n%s", ls)
+	}
+	repo := uniqueRepo("bkfarm")
+	c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64,linux/arm64", "-t", farm.Registry+"/"+repo+":v1", "--push", nonceContext(t, 0))
+	if got := imagePlatforms(c.reg().index(repo, "v1")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("index platforms %v", got)
+	}
+	before := c.storeHashes()
+	got, _ = c.apply(path)
+	wantActions(t, "second apply", got, map[string]string{"node farm-a": "unchanged", "node bk-b": "unchanged", "builder " + builder: "unchanged"})
+	activity := filepath.Join("buildx", "activity", builder)
+	if changed := slices.DeleteFunc(changedPaths(before, c.storeHashes()), func(p string) bool { return strings.HasPrefix(p, activity) }); len(changed) != 0 {
+		t.Errorf("the second apply changed %v", changed)
+	}
+}

@@ -24,16 +24,17 @@ func newApplyCommand(dockerCli command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE [OPTIONS]",
 		Short: "Create or update the nodes and builders declared in a farm file",
-		Long: `Create or update the nodes (Docker contexts) and builders declared in a farm file
-(multiarch.yaml, see docs/farmfile.md), for CI machines with the plugin preinstalled.
+		Long: `Create or update the nodes (engines, as Docker contexts, and BuildKit daemons) and builders
+declared in a farm file (multiarch.yaml, see docs/farmfile.md), for CI machines with the plugin
+preinstalled.
 
 The file is the desired state: a node whose endpoint, TLS files, platforms or description differ
 is updated, a builder whose nodes, pinned platforms or options differ is updated, and what
 already matches is not written at all, so applying the same file twice changes nothing. Nodes
 and builders that the file does not declare are left alone. Every value is checked, and the
-engines whose platforms must be detected are probed, before anything is written; nodes are
-written as "node add" writes them, builders as "create" does, and a failure puts back the nodes
-this apply wrote. --dry-run prints the changes and writes nothing.`,
+engines and daemons whose platforms must be detected are probed, before anything is written;
+nodes are written as "node add" writes them, builders as "create" does, and a failure puts back
+the nodes this apply wrote. --dry-run prints the changes and writes nothing.`,
 		Example: `  docker multiarch apply -f multiarch.yaml
   docker multiarch apply -f multiarch.yaml --dry-run
   docker multiarch apply -f - --format json < multiarch.yaml`,

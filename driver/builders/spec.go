@@ -28,6 +28,9 @@ type BuilderSpec struct {
 	DriverOpts      []string
 	BuildkitdFlags  string
 	BuildkitdConfig string // path of a buildkitd.toml
+	// Planned are the targets of BuildKit nodes as a plan will write them (a farm file planned
+	// before its nodes are written); the others are read from the node store.
+	Planned map[string]contexts.BuildKitTarget
 }
 
 // NodeSpec is one node of a builder and the platforms it is pinned to.
@@ -76,7 +79,7 @@ func (m *Manager) desired(spec BuilderSpec) (groups, error) {
 		if !n.Node.IsBuildKit() {
 			continue
 		}
-		sn, err := m.remoteNode(name, n)
+		sn, err := m.remoteNode(name, n, spec.Planned)
 		if err != nil {
 			return groups{}, err
 		}
@@ -134,14 +137,16 @@ func containerGroup(name string, spec BuilderSpec) (*store.NodeGroup, error) {
 
 // remoteNode is a BuildKit daemon as a node of buildx's remote driver: its address, and its TLS
 // files where the context store keeps them (the driver reads them there).
-func (m *Manager) remoteNode(name string, n NodeSpec) (store.Node, error) {
+func (m *Manager) remoteNode(name string, n NodeSpec, planned map[string]contexts.BuildKitTarget) (store.Node, error) {
 	pp, err := pinned(n)
 	if err != nil {
 		return store.Node{}, err
 	}
-	t, err := m.nodes.BuildKitTarget(n.Node.Name)
-	if err != nil {
-		return store.Node{}, err
+	t, ok := planned[n.Node.Name]
+	if !ok {
+		if t, err = m.nodes.BuildKitTarget(n.Node.Name); err != nil {
+			return store.Node{}, err
+		}
 	}
 	opts := map[string]string{}
 	for k, v := range map[string]string{"cacert": t.CA, "cert": t.Cert, "key": t.Key, "servername": t.ServerName} {

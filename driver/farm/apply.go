@@ -61,7 +61,7 @@ func (fm *Farm) applyNodes(ctx context.Context, p *Plan, res *Result) ([]context
 		}
 		opts := step.opts
 		opts.Force = step.diff.Has(contexts.FieldEndpoint)
-		if !opts.Force && !step.diff.Has(contexts.FieldTLS) {
+		if step.diff.Action == contexts.DiffUpdate && !opts.Force && !step.diff.Has(contexts.FieldTLS) && !step.diff.Has(contexts.FieldServerName) {
 			opts.TLS = contexts.TLSFiles{} // the stored TLS material is kept as it is
 		}
 		added, err := fm.nodes.Add(ctx, opts)
@@ -70,8 +70,12 @@ func (fm *Farm) applyNodes(ctx context.Context, p *Plan, res *Result) ([]context
 		}
 		saved = append(saved, s)
 		if added.ProbeErr != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("node %q: engine at %s did not answer (%v); written with the platforms given",
-				opts.Name, redact.URL(added.Node.Endpoint), redact.Error(added.ProbeErr)))
+			what := "engine"
+			if added.Node.IsBuildKit() {
+				what = "BuildKit"
+			}
+			res.Warnings = append(res.Warnings, fmt.Sprintf("node %q: %s at %s did not answer (%v); written with the platforms given",
+				opts.Name, what, redact.URL(added.Node.Endpoint), redact.Error(added.ProbeErr)))
 		}
 	}
 	return saved, nil

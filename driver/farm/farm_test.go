@@ -49,6 +49,7 @@ type fakeBuilders struct {
 	stored  map[string]string
 	current string
 	created []builders.BuilderSpec
+	diffed  []builders.BuilderSpec // the specs plans compared
 	fail    error
 }
 
@@ -61,6 +62,7 @@ func summaryOf(spec builders.BuilderSpec) string {
 }
 
 func (f *fakeBuilders) Diff(spec builders.BuilderSpec, use bool) (builders.Diff, error) {
+	f.diffed = append(f.diffed, spec)
 	d := builders.Diff{Use: use && f.current != spec.Name}
 	switch was, ok := f.stored[spec.Name]; {
 	case !ok:

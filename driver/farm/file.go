@@ -27,21 +27,24 @@ type File struct {
 	dir  string // relative TLS and config paths are read from here
 }
 
-// Node is a node of the farm: a Docker context named Name.
+// Node is a node of the farm: an engine (a Docker context named Name) or a BuildKit daemon.
 type Node struct {
 	Name        string   `yaml:"name"`
 	Host        string   `yaml:"host"`
 	Context     string   `yaml:"context"`
+	BuildKit    string   `yaml:"buildkit"` // a BuildKit daemon's address, as node add --buildkit
 	Platforms   []string `yaml:"platforms"`
 	Description string   `yaml:"description"`
 	TLS         *TLS     `yaml:"tls"`
 }
 
-// TLS names the client TLS files of a tcp:// host, relative to the farm file.
+// TLS names the client TLS files of a tcp:// host or BuildKit daemon, relative to the farm file;
+// a daemon may be reached with another TLS server name than its host's.
 type TLS struct {
-	CA   string `yaml:"ca"`
-	Cert string `yaml:"cert"`
-	Key  string `yaml:"key"`
+	CA         string `yaml:"ca"`
+	Cert       string `yaml:"cert"`
+	Key        string `yaml:"key"`
+	ServerName string `yaml:"servername"`
 }
 
 // Builder is a multiarch builder across nodes of the farm.

@@ -58,7 +58,7 @@ func TestParseIsStrict(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"top level", "nodes: []\nbuilder: []\n", `line 2: unknown key "builder" in the top level (known keys: nodes, builders)`},
 		{"node", "nodes:\n  - name: na\n    hostt: unix:///a\n", `line 3: unknown key "hostt" in a node`},
-		{"tls", "nodes:\n  - name: na\n    host: tcp://h:2376\n    tls: {ca: x, certificate: y}\n", `unknown key "certificate" in tls (known keys: ca, cert, key)`},
+		{"tls", "nodes:\n  - name: na\n    host: tcp://h:2376\n    tls: {ca: x, certificate: y}\n", `unknown key "certificate" in tls (known keys: ca, cert, key, servername)`},
 		{"builder", "nodes: [{name: na, host: unix:///a}]\nbuilders:\n  - name: b\n    driver-opt: [x=y]\n", `line 4: unknown key "driver-opt" in a builder`},
 		{"type", "nodes: [{name: na, host: unix:///a, platforms: {linux: amd64}}]\n", "line 1: cannot unmarshal"},
 		{"duplicate key", "nodes: [{name: na, name: nb, host: unix:///a}]\n", `"name" already defined`},
@@ -83,12 +83,16 @@ func TestParseValidatesEveryValue(t *testing.T) {
 		{"bad name", "nodes: [{name: -x, host: unix:///a}]\n", `nodes[0] (-x): name "-x"`},
 		{"reserved name", "nodes: [{name: default, host: unix:///a}]\n", `"default"`},
 		{"no endpoint", "nodes: [{name: na}]\n", "nodes[0] (na): give host"},
-		{"both endpoints", "nodes: [{name: na, host: unix:///a, context: c}]\n", `host "unix:///a" and context "c"`},
+		{"both endpoints", "nodes: [{name: na, host: unix:///a, context: c}]\n", "host unix:///a, context c: give one of host, context and buildkit"},
+		{"host and buildkit", "nodes: [{name: na, host: unix:///a, buildkit: \"tcp://bk:1234\"}]\n", "host unix:///a, buildkit tcp://bk:1234: give one of"},
+		{"bad buildkit", "nodes: [{name: na, buildkit: \"http://bk:1234\"}]\n", `invalid BuildKit address "http://bk:1234"`},
+		{"buildkit credentials", "nodes: [{name: na, buildkit: \"tcp://u:secret@bk:1234\"}]\n", "no credentials"},
+		{"servername on an engine", "nodes: [{name: na, host: \"tcp://h:2376\", tls: {ca: ca.pem, servername: x}}]\n", `servername "x" applies to BuildKit daemons only`},
 		{"bad host", "nodes: [{name: na, host: ftp://box}]\n", `nodes[0] (na): invalid host "ftp://box"`},
 		{"credentials", "nodes: [{name: na, host: \"tcp://u:secret@box:2376\"}]\n", "credentials"},
 		{"bad platform", node("    platforms: [linux/amd64, linux/sparc]\n"), `nodes[0] (na): invalid platform "linux/sparc"`},
 		{"duplicate node", two + "  - {name: na, host: unix:///c}\n", `nodes[2] (na): node name "na" is declared twice`},
-		{"tls on unix", node("    tls: {ca: ca.pem}\n"), `tls applies to tcp:// hosts only, not "unix:///a"`},
+		{"tls on unix", node("    tls: {ca: ca.pem}\n"), `tls applies to tcp:// hosts and BuildKit daemons only, not "host unix:///a"`},
 		{"cert without key", "nodes: [{name: na, host: \"tcp://h:2376\", tls: {cert: c.pem}}]\n", `cert "c.pem" and key ""`},
 		{"unknown builder node", two + "builders: [{name: m, nodes: [na, nc]}]\n", `builders[0] (m): nodes: unknown node "nc"`},
 		{"node listed twice", two + "builders: [{name: m, nodes: [na, na]}]\n", `node "na" is listed twice`},
@@ -106,6 +110,9 @@ func TestParseValidatesEveryValue(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), "multiarch.yaml", t.TempDir())
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "multiarch.yaml: ") {
 				t.Errorf("error %v, want one naming the file and %s", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("the error shows the URL's password: %v", err)
 			}
 		})
 	}

@@ -107,13 +107,16 @@ func (fm *Farm) Plan(ctx context.Context, f *File, timeout time.Duration) (*Plan
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	var desired []contexts.Node
+	desired, planned, err := fm.desiredNodes(p)
+	if err != nil {
+		return nil, err
+	}
 	for i, n := range f.Nodes {
-		desired = append(desired, contexts.Node{Name: n.Name, Data: contexts.Data{Platforms: p.nodes[i].diff.Platforms}})
 		p.Changes = append(p.Changes, nodeChange(n, p.nodes[i].diff))
 	}
 	for i, b := range f.Builders {
 		spec, err := f.builderSpecOf(b, desired)
+		spec.Planned = planned
 		var d builders.Diff
 		if err == nil {
 			d, err = fm.builders.Diff(spec, b.Use)
@@ -127,12 +130,32 @@ func (fm *Farm) Plan(ctx context.Context, f *File, timeout time.Duration) (*Plan
 	return p, nil
 }
 
+// desiredNodes are the file's nodes as applying the plan leaves them, for planning its builders:
+// their platforms, and how a builder reaches each BuildKit daemon once it is written.
+func (fm *Farm) desiredNodes(p *Plan) ([]contexts.Node, map[string]contexts.BuildKitTarget, error) {
+	var desired []contexts.Node
+	planned := map[string]contexts.BuildKitTarget{}
+	for i, n := range p.File.Nodes {
+		node := contexts.Node{Name: n.Name, Data: contexts.Data{Platforms: p.nodes[i].diff.Platforms}}
+		if n.BuildKit != "" {
+			t, err := fm.nodes.PlannedBuildKitTarget(p.nodes[i].opts)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %s: %w", p.File.path, nodeEntry(i, n.Name), err)
+			}
+			node.Kind, node.Endpoint, planned[n.Name] = contexts.KindBuildKit, n.BuildKit, t
+		}
+		desired = append(desired, node)
+	}
+	return desired, planned, nil
+}
+
 // addOptions is the node add a node entry asks for; TLS paths are resolved against the file.
 func (f *File) addOptions(n Node, timeout time.Duration) contexts.AddOptions {
-	o := contexts.AddOptions{Name: n.Name, Host: n.Host, Context: n.Context, Platforms: n.Platforms,
+	o := contexts.AddOptions{Name: n.Name, Host: n.Host, Context: n.Context, BuildKit: n.BuildKit, Platforms: n.Platforms,
 		Description: n.Description, Timeout: timeout}
 	if n.TLS != nil {
 		o.TLS = contexts.TLSFiles{CA: f.resolve(n.TLS.CA), Cert: f.resolve(n.TLS.Cert), Key: f.resolve(n.TLS.Key)}
+		o.ServerName = n.TLS.ServerName
 	}
 	return o
 }
@@ -161,9 +184,12 @@ func nodeChange(n Node, d contexts.AddDiff) Change {
 	c := Change{Kind: KindNode, Name: n.Name, Action: d.Action}
 	switch d.Action {
 	case contexts.DiffCreate, contexts.DiffAdopt:
-		if n.Host != "" {
+		switch {
+		case n.BuildKit != "":
+			c.Changes = append(c.Changes, "BuildKit daemon "+redact.URL(n.BuildKit))
+		case n.Host != "":
 			c.Changes = append(c.Changes, "endpoint "+redact.URL(n.Host))
-		} else {
+		default:
 			c.Changes = append(c.Changes, "context "+n.Context)
 		}
 		c.Changes = append(c.Changes, "platforms "+platformList(d.Platforms, len(n.Platforms) > 0))

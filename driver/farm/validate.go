@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // validate checks every value of the file; errors name the file, the entry and the value.
@@ -56,11 +57,15 @@ func (f *File) validateNode(n Node) error {
 	if err := store.ValidateContextName(n.Name); err != nil {
 		return fmt.Errorf("name %q: %w", n.Name, err)
 	}
-	switch {
-	case n.Host == "" && n.Context == "":
-		return errors.New("give host (a Docker endpoint URL) or context (an existing Docker context)")
-	case n.Host != "" && n.Context != "":
-		return fmt.Errorf("host %q and context %q: give one of them", n.Host, n.Context)
+	switch given := countGiven(n.Host, n.Context, n.BuildKit); {
+	case given == 0:
+		return errors.New("give host (a Docker endpoint URL), context (an existing Docker context) or buildkit (a BuildKit daemon's address)")
+	case given > 1:
+		return fmt.Errorf("%s: give one of host, context and buildkit", hostOrContext(n))
+	case n.BuildKit != "":
+		if err := contexts.ValidateBuildKitHost(n.BuildKit); err != nil {
+			return err
+		}
 	case n.Host != "":
 		if err := contexts.ValidateHost(n.Host); err != nil {
 			return err
@@ -82,9 +87,11 @@ func (f *File) validateTLS(n Node) error {
 	}
 	t := *n.TLS
 	switch {
-	case n.Host == "" || !strings.HasPrefix(n.Host, "tcp://"):
-		return fmt.Errorf("tls applies to tcp:// hosts only, not %q", hostOrContext(n))
-	case t == TLS{}:
+	case !strings.HasPrefix(n.Host, "tcp://") && !strings.HasPrefix(n.BuildKit, "tcp://"):
+		return fmt.Errorf("tls applies to tcp:// hosts and BuildKit daemons only, not %q", hostOrContext(n))
+	case t.ServerName != "" && n.BuildKit == "":
+		return fmt.Errorf("tls: servername %q applies to BuildKit daemons only (a Docker context has no server name)", t.ServerName)
+	case t.CA == "" && t.Cert == "" && t.Key == "":
 		return errors.New("tls: give ca, and cert with key")
 	case (t.Cert == "") != (t.Key == ""):
 		return fmt.Errorf("tls: cert %q and key %q go together", t.Cert, t.Key)
@@ -92,11 +99,25 @@ func (f *File) validateTLS(n Node) error {
 	return nil
 }
 
+// hostOrContext names what a node entry points at, for errors.
 func hostOrContext(n Node) string {
-	if n.Host != "" {
-		return n.Host
+	var named []string
+	for _, v := range []struct{ key, value string }{{"host", n.Host}, {"context", n.Context}, {"buildkit", n.BuildKit}} {
+		if v.value != "" {
+			named = append(named, v.key+" "+redact.URL(v.value))
+		}
 	}
-	return "context " + n.Context
+	return strings.Join(named, ", ")
+}
+
+func countGiven(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *File) validateBuilder(b Builder) error {

@@ -1,0 +1,147 @@
+package farm
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+)
+
+// fakeBuildKit answers for the daemons it knows.
+type fakeBuildKit map[string]string // address -> native platform
+
+func (f fakeBuildKit) ProbeBuildKit(_ context.Context, t contexts.BuildKitTarget) (contexts.BuildKitStatus, error) {
+	p, ok := f[t.Host]
+	if !ok {
+		return contexts.BuildKitStatus{}, errors.New("connection refused")
+	}
+	info, err := contexts.NewBuildKitInfo("v0.34.2", []string{p})
+	return contexts.BuildKitStatus{Info: info}, err
+}
+
+// A farm file declares BuildKit daemons as node add --buildkit adds them: planned (probed),
+// applied, unchanged the second time; a builder over them reaches each with its stored TLS files;
+// a new server name is an update that keeps the files.
+func TestFarmBuildKitNodes(t *testing.T) {
+	tf := newTestFarm(t)
+	tf.nodes.WithBuildKitProber(fakeBuildKit{"tcp://10.0.0.9:1234": "linux/arm64"})
+	certs := writeSelfSigned(t)
+	file := func(servername string) string {
+		return `nodes:
+  - {name: amd, host: "` + hostA + `"}
+  - name: arm-pool
+    buildkit: tcp://10.0.0.9:1234
+    tls: {ca: ` + filepath.Join(certs, "ca.pem") + `, cert: ` + filepath.Join(certs, "cert.pem") + `, key: ` + filepath.Join(certs, "key.pem") + `, servername: ` + servername + `}
+builders:
+  - name: mix
+`
+	}
+	p, err := tf.plan(t, file("bk.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(p.Changes); !slices.Equal(got, []string{"node amd: create", "node arm-pool: create", "builder mix: create"}) {
+		t.Errorf("plan %v", got)
+	}
+	if c := p.Changes[1].Changes; len(c) != 2 || c[0] != "BuildKit daemon tcp://10.0.0.9:1234" || c[1] != "platforms linux/arm64 (detected)" {
+		t.Errorf("arm-pool's changes %q", c)
+	}
+	if _, err := tf.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	n, err := tf.nodes.Get("arm-pool")
+	if err != nil || !n.IsBuildKit() || n.Endpoint != "tcp://10.0.0.9:1234" || !slices.Equal(n.Platforms, []string{"linux/arm64"}) {
+		t.Fatalf("stored node %+v, %v", n, err)
+	}
+	stored, err := tf.nodes.BuildKitTarget("arm-pool")
+	if err != nil || stored.ServerName != "bk.example" || stored.Key == "" {
+		t.Fatalf("stored target %+v, %v", stored, err)
+	}
+	// The builder was planned with the target the node got once written, and created over it.
+	if got := tf.builders.diffed[0].Planned["arm-pool"]; got != stored {
+		t.Errorf("planned target %+v, stored %+v", got, stored)
+	}
+	spec := tf.builders.created[0]
+	if i := slices.IndexFunc(spec.Nodes, func(s builders.NodeSpec) bool { return s.Node.Name == "arm-pool" }); i < 0 || !spec.Nodes[i].Node.IsBuildKit() {
+		t.Errorf("builder nodes %+v", spec.Nodes)
+	}
+
+	before := fileState(t, tf.dir)
+	if got := actions(tf.apply(t, file("bk.example"))); !slices.Equal(got, []string{"node amd: unchanged", "node arm-pool: unchanged", "builder mix: unchanged"}) {
+		t.Errorf("second apply %v", got)
+	}
+	if changed := changedFiles(before, fileState(t, tf.dir)); len(changed) != 0 {
+		t.Errorf("a second apply wrote %v", changed)
+	}
+	p, err = tf.plan(t, file("other.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Changes[1]; c.Action != "update" || len(c.Changes) != 1 || !strings.Contains(c.Changes[0], "servername bk.example -> other.example") {
+		t.Errorf("new server name: %+v", c)
+	}
+	if _, err := tf.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tf.nodes.BuildKitTarget("arm-pool"); err != nil || got.ServerName != "other.example" || got.Key == "" {
+		t.Errorf("after the update: %+v, %v", got, err)
+	}
+}
+
+// writeSelfSigned writes a self-signed certificate as ca.pem and cert.pem, its key as key.pem.
+func writeSelfSigned(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "farm test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	for name, b := range map[string][]byte{"ca.pem": cert, "cert.pem": cert, "key.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// A new tcp:// engine node of a farm file gets the TLS files the file names.
+func TestFarmCreatesATLSEngineNodeWithItsFiles(t *testing.T) {
+	tf := newTestFarm(t)
+	certs := writeSelfSigned(t)
+	tf.apply(t, `nodes:
+  - name: remote
+    host: tcp://10.0.0.5:2376
+    platforms: [linux/amd64]
+    tls: {ca: `+filepath.Join(certs, "ca.pem")+`, cert: `+filepath.Join(certs, "cert.pem")+`, key: `+filepath.Join(certs, "key.pem")+`}
+`)
+	files, err := tf.store.ListTLSFiles("remote")
+	if err != nil || len(files["docker"]) != 3 {
+		t.Errorf("the node's TLS files: %v, %v", files, err)
+	}
+}
