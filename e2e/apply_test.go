@@ -263,3 +263,27 @@ func applyBadFiles(t *testing.T, c *cli, dir, builder string) {
 		}
 	}
 }
+
+// A farm file's tcp:// engine with TLS files: apply stores them (0600) and the node answers
+// through them; a second apply writes nothing.
+func TestApplyFarmFileTLSEngine(t *testing.T) {
+	c := newCLI(t)
+	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
+	path := writeFarmFile(t, t.TempDir(), "nodes:\n  - name: tls-b\n    host: "+farm.EngineBTLS+"\n"+
+		"    tls: {ca: "+tls("ca.pem")+", cert: "+tls("cert.pem")+", key: "+tls("key.pem")+"}\n")
+	got, _ := c.apply(path)
+	wantActions(t, "apply", got, map[string]string{"node tls-b": "create"})
+	if n := c.nodes()["tls-b"]; n.Status != "ok" || n.Engine.Version != farm.EngineBVersion {
+		t.Errorf("node ls tls-b: %+v", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(c.config, "contexts", "tls", "*", "docker", "*.pem"))
+	if len(files) != 3 {
+		t.Errorf("TLS files %v, want ca, cert and key", files)
+	}
+	before := c.storeHashes()
+	got, _ = c.apply(path)
+	wantActions(t, "second apply", got, map[string]string{"node tls-b": "unchanged"})
+	if changed := changedPaths(before, c.storeHashes()); len(changed) != 0 {
+		t.Errorf("the second apply changed %v", changed)
+	}
+}
