@@ -112,7 +112,13 @@ func (n *Nodes) diffExisting(ctx context.Context, opts AddOptions, plan addPlan)
 		return d, err
 	}
 	detect := func() ([]string, error) { return n.detect(ctx, opts, plan.endpoint) }
-	if err := diffPlatforms(plan.platforms, node, &d, detect); err != nil {
+	return diffNode(d, opts, plan.platforms, node, detect)
+}
+
+// diffNode ends the diff of a stored node: its platforms (given, or detect) and description
+// compared, the action set.
+func diffNode(d AddDiff, opts AddOptions, given []string, node Node, detect func() ([]string, error)) (AddDiff, error) {
+	if err := diffPlatforms(given, node, &d, detect); err != nil {
 		return AddDiff{}, err
 	}
 	if opts.Description != "" && opts.Description != node.Description {

@@ -55,17 +55,7 @@ func (n *Nodes) diffBuildKit(ctx context.Context, opts AddOptions) (AddDiff, err
 		}
 	}
 	detect := func() ([]string, error) { return n.detectBuildKit(ctx, opts, plan.probeAt) }
-	if err := diffPlatforms(plan.platforms, node, &d, detect); err != nil {
-		return AddDiff{}, err
-	}
-	if opts.Description != "" && opts.Description != node.Description {
-		d.Changes = append(d.Changes, Change{Field: FieldDescription, From: node.Description, To: opts.Description})
-	}
-	d.Action = DiffUnchanged
-	if len(d.Changes) > 0 {
-		d.Action = DiffUpdate
-	}
-	return d, nil
+	return diffNode(d, opts, plan.platforms, node, detect)
 }
 
 // detectBuildKit probes the daemon for its native platform, as Add does when none is given.
