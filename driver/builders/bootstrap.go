@@ -8,6 +8,7 @@ import (
 
 	bxdriver "github.com/docker/buildx/driver"
 	"github.com/docker/buildx/util/progress"
+	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
@@ -40,6 +41,7 @@ func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration, 
 		}
 	}
 	res := make([]BootResult, len(nodes))
+	writers := make([]*lateDropped, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Go(func() {
@@ -48,7 +50,8 @@ func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration, 
 			if needsBoot(n) {
 				var pw progress.Writer
 				if printer != nil {
-					pw = progress.WithPrefix(printer, n.Name, toBoot > 1)
+					writers[i] = &lateDropped{Writer: progress.WithPrefix(printer, n.Name, toBoot > 1)}
+					pw = writers[i]
 				}
 				res[i].Err = deadline.Call(ctx, timeout, func(ctx context.Context) error {
 					_, err := bxdriver.Boot(ctx, ctx, n.Driver, pw)
@@ -61,9 +64,37 @@ func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration, 
 	}
 	wg.Wait()
 	if printer != nil {
+		for _, w := range writers {
+			w.stop() // a boot cut off at its deadline may still write: dropped, the display is done
+		}
 		_ = printer.Wait() // the display's own error: each node's is in its result
 	}
 	return res
+}
+
+// lateDropped forwards progress until stop; what a boot that was cut off at its deadline writes
+// later is dropped instead of reaching a display that has finished (which would panic).
+type lateDropped struct {
+	progress.Writer
+	mu      sync.Mutex
+	stopped bool
+}
+
+func (w *lateDropped) Write(s *client.SolveStatus) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.Writer.Write(s)
+	}
+}
+
+func (w *lateDropped) stop() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
 }
 
 // bootPrinter is the progress display for booting, or nil when there is nowhere to show it (or the

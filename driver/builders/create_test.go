@@ -193,3 +193,32 @@ func TestCreateRejectedDriverOptionLeavesTheBuilder(t *testing.T) {
 	sameState(t, "buildx store after a rejected create", storeState(t, dir), before)
 	noUnexpected(t, a)
 }
+
+// A boot cut off by Ctrl-C may write progress later, once create has returned and its display
+// has finished: that progress is dropped (a write to the finished display would panic).
+func TestCreateBootProgressAfterTheDisplayEnds(t *testing.T) {
+	a := &fakeEngine{}
+	m, _ := testCLI(t, map[string]string{"a": startFakeEngine(t, a)})
+	initStore(t, m)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	release, answered := make(chan struct{}), make(chan struct{})
+	a.onStart = func() { // called holding the engine's lock: let the rollback's calls through meanwhile
+		cancel()
+		a.mu.Unlock()
+		<-release
+		a.mu.Lock()
+		close(answered)
+	}
+	var display bytes.Buffer
+	_, err := m.Create(ctx, testSpec("t", "a"), CreateOptions{Bootstrap: true, Progress: &display, ProgressMode: "plain"}, testTimeout)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted create: %v", err)
+	}
+	close(release) // the start is refused now: the abandoned boot reports it to its writer
+	<-answered
+	time.Sleep(200 * time.Millisecond) // the boot reads the answer and writes its progress
+	if !strings.Contains(display.String(), "booting buildkit") {
+		t.Errorf("the display showed no boot:\n%s", display.String())
+	}
+}
