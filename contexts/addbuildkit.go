@@ -125,13 +125,20 @@ func (n *Nodes) planBuildKit(opts AddOptions) (bkPlan, error) {
 	if plan.existing, err = n.checkBuildKitName(opts); err != nil {
 		return plan, err
 	}
-	if plan.existing != nil && plan.tls == nil && sameHost(opts.BuildKit, n.storedHost(*plan.existing)) {
+	if plan.existing == nil || !sameHost(opts.BuildKit, n.storedHost(*plan.existing)) {
+		return plan, nil
+	}
+	stored, err := n.BuildKitTarget(opts.Name)
+	if err != nil {
+		return plan, err
+	}
+	switch {
+	case plan.tls == nil:
 		// The node again at its address without TLS options: probed, and kept, with its stored TLS.
-		stored, err := n.BuildKitTarget(opts.Name)
-		if err != nil {
-			return plan, err
-		}
 		plan.probeAt, plan.endpoint.ServerName = stored, stored.ServerName
+	case opts.ServerName == "":
+		// New TLS files at the same address: the stored server name stays unless another is given.
+		plan.probeAt.ServerName, plan.endpoint.ServerName = stored.ServerName, stored.ServerName
 	}
 	return plan, nil
 }

@@ -38,10 +38,10 @@ func newNodeStore(s store.Store) store.Store {
 	return nodeStore{docker: s, bk: store.New(dir, command.DefaultContextStoreConfig())}
 }
 
-// in is the store holding name: the BuildKit store first, else the Docker one (also when neither
-// does).
+// in is the store holding name: the BuildKit store first (also when its entry cannot be read, so
+// that its error shows and its removal works), else the Docker one (also when neither does).
 func (s nodeStore) in(name string) store.Store {
-	if _, err := s.bk.GetMetadata(name); err == nil {
+	if _, err := s.bk.GetMetadata(name); err == nil || !errdefs.IsNotFound(err) {
 		return s.bk
 	}
 	return s.docker
@@ -81,7 +81,7 @@ func (s nodeStore) List() ([]store.Metadata, error) {
 // CreateOrUpdate writes a context where it is; a new one with a BuildKit endpoint goes to the
 // BuildKit store, any other to Docker's.
 func (s nodeStore) CreateOrUpdate(meta store.Metadata) error {
-	if _, err := s.bk.GetMetadata(meta.Name); err == nil {
+	if s.in(meta.Name) == s.bk {
 		return s.bk.CreateOrUpdate(meta)
 	}
 	_, err := s.docker.GetMetadata(meta.Name)

@@ -324,10 +324,23 @@ func TestBuildWithoutBuilderUsesTheCurrentContext(t *testing.T) {
 	}
 	repo := uniqueRepo("nobuilder")
 	ref := farm.Registry + "/" + repo + ":v1"
-	c.ok(10*time.Minute, "multiarch", "build", "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push", "--progress", "plain", dir)
+	md := filepath.Join(t.TempDir(), "md.json")
+	c.ok(10*time.Minute, "multiarch", "build", "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push", "--progress", "plain", "--metadata-file", md, dir)
 	reg := c.reg()
 	if tags := reg.tags(repo); !slices.Equal(tags, []string{"v1"}) {
 		t.Errorf("tags %v, want only v1", tags)
+	}
+	// buildx's provenance keys from the engine's BuildKit: per platform; one key for one platform.
+	var meta map[string]any
+	readJSONFile(t, md, &meta)
+	if meta["buildx.build.provenance/linux/amd64"] == nil || meta["buildx.build.provenance/linux/arm64"] == nil || meta["buildx.build.ref"] == nil {
+		t.Errorf("metadata of the 2-platform push: %v", meta)
+	}
+	c.ok(10*time.Minute, "multiarch", "build", "--platform", "linux/amd64", "-t", farm.Registry+"/"+repo+"-one:v1", "--push", "--progress", "quiet", "--metadata-file", md, dir)
+	meta = nil
+	readJSONFile(t, md, &meta)
+	if prv, _ := meta["buildx.build.provenance"].(map[string]any); prv["buildType"] == nil {
+		t.Errorf("metadata of the 1-platform push: %v", meta)
 	}
 	if got := imagePlatforms(reg.index(repo, "v1")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
 		t.Errorf("index platforms %v", got)

@@ -33,12 +33,15 @@ func needsBoot(n builderNode) bool {
 // reads BUILDKIT_PROGRESS). A nil out shows nothing. It writes nothing to buildx's store: call it
 // without the store lock.
 func bootNodes(ctx context.Context, nodes []builderNode, timeout time.Duration, out io.Writer, mode string) []BootResult {
-	printer := bootPrinter(ctx, out, mode)
 	toBoot := 0
 	for _, n := range nodes {
 		if needsBoot(n) {
 			toBoot++
 		}
+	}
+	var printer *progress.Printer
+	if toBoot > 0 { // as buildx: no display when nothing boots
+		printer = bootPrinter(ctx, out, mode)
 	}
 	res := make([]BootResult, len(nodes))
 	writers := make([]*lateDropped, len(nodes))

@@ -62,7 +62,7 @@ func (fm *Farm) applyNodes(ctx context.Context, p *Plan, res *Result) ([]context
 		opts := step.opts
 		opts.Force = step.diff.Has(contexts.FieldEndpoint)
 		if step.diff.Action == contexts.DiffUpdate && !opts.Force && !step.diff.Has(contexts.FieldTLS) && !step.diff.Has(contexts.FieldServerName) {
-			opts.TLS = contexts.TLSFiles{} // the stored TLS material is kept as it is
+			opts.TLS, opts.ServerName = contexts.TLSFiles{}, "" // the stored TLS material is kept as it is
 		}
 		added, err := fm.nodes.Add(ctx, opts)
 		if err != nil {

@@ -100,6 +100,24 @@ builders:
 	if got, err := tf.nodes.BuildKitTarget("arm-pool"); err != nil || got.ServerName != "other.example" || got.Key == "" {
 		t.Errorf("after the update: %+v, %v", got, err)
 	}
+
+	// Only the platforms change (the server name as stored): applied, the server name kept.
+	withPlatforms := strings.Replace(file("other.example"), "    buildkit:", "    platforms: [linux/arm64, linux/arm/v7]\n    buildkit:", 1)
+	if got := actions(tf.apply(t, withPlatforms)); !slices.Equal(got, []string{"node amd: unchanged", "node arm-pool: update", "builder mix: update"}) {
+		t.Errorf("platforms change %v", got)
+	}
+	if got, err := tf.nodes.BuildKitTarget("arm-pool"); err != nil || got.ServerName != "other.example" {
+		t.Errorf("after the platforms change: %+v, %v", got, err)
+	}
+	// The same TLS files without servername keep the stored one: unchanged, and the builder is
+	// planned with it (else every apply would rewrite the builder).
+	noServerName := strings.Replace(withPlatforms, ", servername: other.example", "", 1)
+	if got := actions(tf.apply(t, noServerName)); !slices.Equal(got, []string{"node amd: unchanged", "node arm-pool: unchanged", "builder mix: unchanged"}) {
+		t.Errorf("without servername %v", got)
+	}
+	if got := tf.builders.diffed[len(tf.builders.diffed)-1].Planned["arm-pool"]; got.ServerName != "other.example" {
+		t.Errorf("the builder is planned with %+v", got)
+	}
 }
 
 // writeSelfSigned writes a self-signed certificate as ca.pem and cert.pem, its key as key.pem.

@@ -76,6 +76,9 @@ func (r *Runner) solveAllByDigest(ctx context.Context, p *parsed, res *Result, n
 		for i := range res.Steps {
 			res.Steps[i].Ref = node.Builder + "/" + node.Name + "/" + so.Ref
 			res.Steps[i].provenance = prv[res.Steps[i].Platform]
+			if len(res.Steps) == 1 { // one platform: BuildKit records a single result
+				res.Steps[i].provenance = firstProvenance(prv)
+			}
 		}
 		return err
 	})
