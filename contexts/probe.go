@@ -61,6 +61,27 @@ func (EngineProber) Probe(ctx context.Context, ep docker.Endpoint) (Engine, erro
 	return e, nil
 }
 
+// Pinger is a Prober that can also just check that an engine answers (the Docker API's ping,
+// without the cost of `docker info`): what routing asks of each node before a build.
+type Pinger interface {
+	Ping(ctx context.Context, ep docker.Endpoint) error
+}
+
+// Ping checks that the engine answers the Docker API.
+func (EngineProber) Ping(ctx context.Context, ep docker.Endpoint) error {
+	opts, err := ep.ClientOpts()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(opts...)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Ping(ctx, client.PingOptions{})
+	return err
+}
+
 // probe runs a prober under a deadline, returning when the deadline passes even if the prober
 // does not (an ssh helper or a half-open connection may not honour cancellation promptly): the
 // error then says "no answer within TIMEOUT". URL credentials in the error are redacted.
@@ -115,6 +136,27 @@ func (n *Nodes) ProbeAll(ctx context.Context, nodes []Node, timeout time.Duratio
 	}
 	wg.Wait()
 	return out
+}
+
+// Answers checks within timeout that a node answers: an engine's Docker API ping (its whole probe
+// when the prober cannot ping), a BuildKit daemon's probe, which also counts the builds it runs.
+// Status.Engine is not filled for an engine that was pinged.
+func (n *Nodes) Answers(ctx context.Context, node Node, timeout time.Duration) Status {
+	p, ok := n.prober.(Pinger)
+	if node.IsBuildKit() || !ok {
+		return n.probeNode(ctx, node, timeout)
+	}
+	st := Status{Node: node}
+	ep, err := n.endpoint(node.Name)
+	if err != nil {
+		st.Err = err
+		return st
+	}
+	_, err = deadline.Value(ctx, timeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, cleanError(p.Ping(ctx, ep))
+	})
+	st.Err = redact.Error(err)
+	return st
 }
 
 func (n *Nodes) probeNode(ctx context.Context, node Node, timeout time.Duration) Status {

@@ -19,9 +19,9 @@ func Running(ctx context.Context, n builder.Node) (int, error) {
 		}
 		return 0, errors.New("builder node not loaded")
 	}
-	info, err := n.Driver.Info(ctx)
+	info, err := n.Driver.Info(ctx) // the engine, asked for the BuildKit container's state
 	if err != nil {
-		return 0, fmt.Errorf("its BuildKit: %w", err)
+		return 0, fmt.Errorf("its engine: %w", err)
 	}
 	if info.Status != bxdriver.Running {
 		return 0, nil

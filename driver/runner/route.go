@@ -214,19 +214,20 @@ func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode
 // runs, within timeout.
 func (r *Runner) health(ctx context.Context, node contexts.Node, rn plan.RouteNode, load bool, loaded map[string]builder.Node, timeout time.Duration) plan.Health {
 	h, err := deadline.Value(ctx, timeout, func(ctx context.Context) (plan.Health, error) {
-		st := r.nodes.Probe(ctx, node, timeout)
+		if bn, ok := loaded[rn.BuildxNode]; ok && load && !rn.EngineOnly && !node.IsBuildKit() {
+			// Counting its builds asks the engine (its BuildKit container), then BuildKit: the
+			// engine answering is part of it, so no probe of its own.
+			running, err := nodes.Running(ctx, bn)
+			return plan.Health{Running: running}, err
+		}
+		st := r.nodes.Answers(ctx, node, timeout)
 		if st.Err != nil {
 			return plan.Health{}, st.Err
 		}
 		if st.BuildKit != nil {
 			return plan.Health{Running: st.BuildKit.Running}, nil
 		}
-		bn, ok := loaded[rn.BuildxNode]
-		if !load || !ok || rn.EngineOnly {
-			return plan.Health{}, nil
-		}
-		running, err := nodes.Running(ctx, bn)
-		return plan.Health{Running: running}, err
+		return plan.Health{}, nil
 	})
 	if err != nil {
 		h.Err = fmt.Sprintf("node %q (%s) did not answer: %v", node.Name, redact.URL(node.Endpoint), redact.Error(err))
