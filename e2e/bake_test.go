@@ -266,3 +266,36 @@ target "bad" {
 		t.Errorf("%s:v1 now holds %q", good, got)
 	}
 }
+
+// bake --push as buildx applies it: a target with a local output and no tags is not pushed (its
+// files are written), the tagged one is; --test runs on the pushed target only.
+func TestBakePushLeavesLocalOutputTargets(t *testing.T) {
+	c, builder := buildFarm(t)
+	repo := uniqueRepo("bake-app")
+	from := "FROM " + farm.Busybox + "\n"
+	dir := bakeContexts(t, map[string]string{
+		"app/Dockerfile": from + "RUN echo app > /which\n",
+		"bin/Dockerfile": "FROM scratch\nCOPY tool.txt /tool.txt\n",
+		"bin/tool.txt":   "a binary\n",
+		"docker-bake.hcl": fmt.Sprintf(`group "default" { targets = ["app", "bin"] }
+target "app" {
+  context = "app"
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags = ["%s/%s:v1"]
+}
+target "bin" {
+  context = "bin"
+  platforms = ["linux/amd64"]
+  output = ["type=local,dest=out"]
+}
+`, farm.Registry, repo),
+	})
+	c = c.inDir(dir)
+	c.ok(20*time.Minute, "multiarch", "bake", "--builder", builder, "--push", "--test", "cat /which", "--progress", "quiet")
+	if got := imagePlatforms(c.reg().index(repo, "v1")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("app's index platforms %v", got)
+	}
+	if got := readFile(t, filepath.Join(dir, "out", "tool.txt")); got != "a binary\n" {
+		t.Errorf("bin's local output: %q", got)
+	}
+}

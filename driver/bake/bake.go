@@ -90,7 +90,9 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	if err := removeStale(o.MetadataFile); err != nil { // a failed bake leaves no earlier results
 		return nil, err
 	}
-	dt, err := b.resolve(ctx, resolveArgs(o), stdinFor(o, stdin))
+	rctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("docker buildx bake --print did not finish within --timeout %s", o.Timeout))
+	dt, err := b.resolve(rctx, resolveArgs(o), stdinFor(o, stdin))
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +131,9 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 }
 
 func (o *Options) check() error {
+	if err := deadline.CheckTimeout(o.Timeout); err != nil { // --print waits for buildx too
+		return err
+	}
 	if o.Print && o.DryRun {
 		return errors.New("give --print (buildx's definition) or --dry-run (the plan of every target), not both")
 	}
@@ -143,7 +148,7 @@ func (o *Options) check() error {
 			return fmt.Errorf("invalid --metadata-file %q: directory %s does not exist", o.MetadataFile, filepath.Dir(o.MetadataFile))
 		}
 	}
-	return deadline.CheckTimeout(o.Timeout)
+	return nil
 }
 
 // collect lists every target's result, by name.
@@ -158,7 +163,7 @@ func (r *Result) collect(jobs []*job) *Result {
 func outputWarnings(jobs []*job) []string {
 	var out []string
 	for _, j := range sortedJobs(jobs) {
-		if o := j.conv.opts; !o.Push && !o.Load && len(o.Outputs) == 0 && !j.conv.cacheOnly && !j.usedAsContext {
+		if o := j.conv.opts; len(o.Outputs) == 0 && !o.Load && !j.conv.cacheOnly && !j.usedAsContext {
 			out = append(out, fmt.Sprintf("target %s: no --push, --load or output: the results stay in the nodes' build cache", j.name))
 		}
 	}

@@ -51,7 +51,7 @@ func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _
 			}
 		}
 	}
-	if o.Push && o.DeferPublish {
+	if pushesTo(o) && o.DeferPublish {
 		res.Deferred = &registry.PublishSet{Repo: "r/" + name, Tags: o.Tags, Platforms: o.Platforms,
 			Results: []ocispec.Descriptor{{Digest: digest.FromString(name)}}}
 	}
@@ -61,6 +61,43 @@ func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _
 		}
 	}
 	return res, ctx.Err()
+}
+
+// pushesTo is the runner's reading of --push and of the outputs that push (type=registry,
+// type=image,push=true).
+func pushesTo(o runner.Options) bool {
+	return o.Push || slices.ContainsFunc(o.Outputs, func(out string) bool {
+		return strings.HasPrefix(out, "type=registry") || (strings.HasPrefix(out, "type=image") && strings.Contains(out, "push=true"))
+	})
+}
+
+// withPushOverride is buildx bake's --push on a printed definition (setPushOverride): an image
+// output gets push=true, and a target whose outputs are all docker ones (or none) gets an image
+// output that pushes.
+func withPushOverride(t *testing.T, def string) string {
+	var d map[string]any
+	if err := json.Unmarshal([]byte(def), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range d["target"].(map[string]any) {
+		target := v.(map[string]any)
+		outs, _ := target["output"].([]any)
+		add := true
+		for _, o := range outs {
+			e := o.(map[string]any)
+			if e["type"] != "docker" {
+				add = false
+			}
+			if e["type"] == "image" {
+				e["push"] = "true"
+			}
+		}
+		if add {
+			target["output"] = append(outs, map[string]any{"type": "image", "push": "true"})
+		}
+	}
+	dt, _ := json.Marshal(d)
+	return string(dt)
 }
 
 // writeOCIArchive writes an OCI layout archive of one blob named by index.json.
@@ -96,13 +133,22 @@ func (p *fakePublisher) PublishMany(_ context.Context, sets []registry.PublishSe
 }
 
 // newTestBaker is a baker whose buildx prints def and whose builds and publish are fakes.
-func newTestBaker(def string) (*Baker, *fakeRunner, *fakePublisher, *[][]string) {
+func newTestBaker(t *testing.T, def string) (*Baker, *fakeRunner, *fakePublisher, *[][]string) {
+	t.Chdir(t.TempDir()) // the targets' contexts: checked before anything is built
+	for _, d := range []string{"app", "base", "tool"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := &fakeRunner{opts: map[string]runner.Options{}, fail: map[string]error{}}
 	p := &fakePublisher{}
 	var args [][]string
 	b := &Baker{runner: r, publish: func(time.Duration) publisher { return p },
 		resolve: func(_ context.Context, a []string, _ io.Reader) ([]byte, error) {
 			args = append(args, a)
+			if slices.Contains(a, "--push") {
+				return []byte(withPushOverride(t, def)), nil
+			}
 			return []byte(def), nil
 		}}
 	return b, r, p, &args
@@ -118,7 +164,7 @@ const threeTargets = `{
 }`
 
 func TestBakeBuildsTheContextFirstAndPublishesOnce(t *testing.T) {
-	b, r, p, _ := newTestBaker(threeTargets)
+	b, r, p, _ := newTestBaker(t, threeTargets)
 	md := filepath.Join(t.TempDir(), "md.json")
 	res, err := b.Run(context.Background(), Options{Push: true, MetadataFile: md, Timeout: time.Minute}, nil, io.Discard)
 	if err != nil {
@@ -128,14 +174,14 @@ func TestBakeBuildsTheContextFirstAndPublishesOnce(t *testing.T) {
 		t.Errorf("app built before base: %v", r.order)
 	}
 	base, app := r.opts["base"], r.opts["app"]
-	if len(base.Outputs) != 1 || !strings.HasPrefix(base.Outputs[0], "type=oci,dest=") {
-		t.Errorf("base is not exported as an OCI layout: %v", base.Outputs)
+	if len(base.Outputs) != 2 || base.Outputs[0] != "type=image,push=true" || !strings.HasPrefix(base.Outputs[1], "type=oci,dest=") {
+		t.Errorf("base is not pushed and exported as an OCI layout: %v", base.Outputs)
 	}
 	if len(app.BuildContexts) != 1 || !strings.HasPrefix(app.BuildContexts[0], "base=oci-layout://") ||
 		!strings.HasSuffix(app.BuildContexts[0], "@"+digest.FromString("image of base").String()) {
 		t.Errorf("app's context base: %v", app.BuildContexts)
 	}
-	if len(r.opts["tool"].Outputs) != 0 || !base.DeferPublish || !base.Push {
+	if !slices.Equal(r.opts["tool"].Outputs, []string{"type=image,push=true"}) || !base.DeferPublish {
 		t.Errorf("tool %+v, base %+v", r.opts["tool"], base)
 	}
 	if len(p.calls) != 1 || len(p.calls[0]) != 3 {
@@ -159,7 +205,7 @@ func TestBakeBuildsTheContextFirstAndPublishesOnce(t *testing.T) {
 }
 
 func TestBakeFailureStopsBeforeAnyPublish(t *testing.T) {
-	b, r, p, _ := newTestBaker(threeTargets)
+	b, r, p, _ := newTestBaker(t, threeTargets)
 	r.fail["base"] = errors.New("linux/arm64 on node n: exit code 1")
 	md := filepath.Join(t.TempDir(), "md.json")
 	if err := os.WriteFile(md, []byte("{}"), 0o600); err != nil {
@@ -182,9 +228,9 @@ func TestBakeFailureStopsBeforeAnyPublish(t *testing.T) {
 }
 
 func TestBakePrintAndDryRun(t *testing.T) {
-	b, r, p, args := newTestBaker(threeTargets)
-	res, err := b.Run(context.Background(), Options{Print: true, Push: true, Files: []string{"a.hcl"}, Targets: []string{"app"}}, nil, io.Discard)
-	if err != nil || string(res.Print) != threeTargets || len(r.order) != 0 {
+	b, r, p, args := newTestBaker(t, threeTargets)
+	res, err := b.Run(context.Background(), Options{Print: true, Push: true, Files: []string{"a.hcl"}, Targets: []string{"app"}, Timeout: time.Minute}, nil, io.Discard)
+	if err != nil || string(res.Print) != withPushOverride(t, threeTargets) || len(r.order) != 0 {
 		t.Fatalf("print: %v, built %v", err, r.order)
 	}
 	want := []string{"buildx", "bake", "--file", "a.hcl", "--push", "--progress", "quiet", "--print", "--", "app"}
@@ -199,8 +245,8 @@ func TestBakePrintAndDryRun(t *testing.T) {
 	if ctxs := r.opts["app"].BuildContexts; !slices.Equal(ctxs, []string{"base=target:base"}) {
 		t.Errorf("dry run contexts %v", ctxs)
 	}
-	if !slices.Contains((*args)[1], "--print") || slices.Contains((*args)[1], "--push") {
-		t.Errorf("resolving for a build: %v", (*args)[1])
+	if !slices.Contains((*args)[1], "--print") || !slices.Contains((*args)[1], "--push") {
+		t.Errorf("resolving for a build: %v (buildx applies --push to the outputs)", (*args)[1])
 	}
 	if _, err := b.Run(context.Background(), Options{DryRun: true, Print: true}, nil, io.Discard); err == nil {
 		t.Error("--print with --dry-run accepted")
@@ -211,7 +257,7 @@ func TestResolveArgs(t *testing.T) {
 	o := Options{Files: []string{"a.hcl", "-"}, Set: []string{"*.platform=linux/arm64"}, Vars: []string{"TAG=1"}, Allow: []string{"network.host"},
 		NoCache: true, Pull: true, Provenance: "mode=max", SBOM: "true", Builder: "farm", Push: true, Load: true, Targets: []string{"app", "db"}}
 	want := "buildx bake --file a.hcl --file - --set *.platform=linux/arm64 --var TAG=1 --allow network.host --no-cache --pull " +
-		"--provenance mode=max --sbom true --builder farm --progress quiet --print -- app db"
+		"--provenance mode=max --sbom true --builder farm --push --load --progress quiet --print -- app db"
 	if got := strings.Join(resolveArgs(o), " "); got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)
 	}
@@ -275,5 +321,18 @@ func TestProgressWriterPrefixesWholeLines(t *testing.T) {
 	}
 	if !sharedDisplay("auto", 2) || sharedDisplay("rawjson", 2) || sharedDisplay("tty", 1) {
 		t.Error("sharedDisplay")
+	}
+}
+
+// A bad value in a target that waits for another is refused before any target is built.
+func TestBakeChecksEveryTargetFirst(t *testing.T) {
+	bad := strings.Replace(threeTargets, `"tags": ["r/app:1"]`, `"tags": ["r/app:1"], "shm-size": "lots"`, 1)
+	b, r, p, _ := newTestBaker(t, bad)
+	_, err := b.Run(context.Background(), Options{Push: true, Timeout: time.Minute}, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "target app") || !strings.Contains(err.Error(), "lots") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(r.order) != 0 || len(p.calls) != 0 {
+		t.Errorf("built %v, published %v before the bad value was found", r.order, p.calls)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/buildx/util/urlutil"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // targetPrefix marks a context that is another target's result: contexts = { base = "target:base" }.
@@ -26,6 +27,9 @@ type converted struct {
 	// cacheOnly: nothing of the target leaves BuildKit (output cacheonly, as buildx gives a target
 	// that is only another's context): --push and --load do not apply to it.
 	cacheOnly bool
+	// pushes: buildx's outputs of the target push it (with --push: it has no local, tar or oci
+	// output, or it has an image output).
+	pushes bool
 }
 
 // convert turns a resolved target into the options of `docker multiarch build`, with buildx's
@@ -40,7 +44,6 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 		Builder: o.Builder, Progress: o.Progress, Timeout: o.Timeout, DryRun: o.DryRun, Stdout: o.Stdout,
 		Tags: t.Tags, Platforms: t.Platforms, Target: deref(t.Target), Network: deref(t.Network),
 		Pull: derefBool(t.Pull), NoCache: derefBool(t.NoCache), DeferPublish: true,
-		Test: o.Test, TestImageCmd: o.TestImageCmd, TestCriteria: o.TestCriteria,
 	}
 	if err := t.inputs(name, &ro, dir); err != nil {
 		return c, err
@@ -77,9 +80,22 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 	}
 	slices.Sort(ro.BuildContexts)
 	c.cacheOnly = slices.ContainsFunc(t.Outputs, func(e map[string]any) bool { return fmt.Sprint(e["type"]) == "cacheonly" })
-	ro.Push, ro.Load = o.Push && !c.cacheOnly, o.Load && !c.cacheOnly
+	if c.pushes = pushes(t.Outputs); c.pushes { // the test gate runs on what is published
+		ro.Test, ro.TestImageCmd, ro.TestCriteria = o.Test, o.TestImageCmd, o.TestCriteria
+	}
 	c.opts = ro
 	return c, nil
+}
+
+// pushes tells whether a target's outputs, as buildx resolved them (--push is buildx's
+// setPushOverride: an image output pushes, a registry one is added unless the target has an
+// output other than docker), push its image.
+func pushes(outputs []map[string]any) bool {
+	return slices.ContainsFunc(outputs, func(e map[string]any) bool {
+		typ := fmt.Sprint(e["type"])
+		push, _ := strconv.ParseBool(fmt.Sprint(e["push"]))
+		return typ == "registry" || (typ == "image" && push)
+	})
 }
 
 // inputs sets the context and the Dockerfile as buildx reads them: the context "." by default,
@@ -114,7 +130,7 @@ func (t *Target) inputs(name string, ro *runner.Options, dir string) error {
 	case df == "-":
 		return fmt.Errorf("target %s: a Dockerfile from standard input is not allowed in bake", name)
 	case !local:
-		return fmt.Errorf("target %s: dockerfile %q inside the remote context %s: only the context's own Dockerfile is supported", name, df, ro.ContextPath)
+		return fmt.Errorf("target %s: dockerfile %q inside the remote context %s: only the context's own Dockerfile is supported", name, df, redact.URL(ro.ContextPath))
 	case filepath.IsAbs(df):
 		ro.File = df
 	default:

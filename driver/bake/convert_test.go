@@ -1,6 +1,7 @@
 package bake
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -63,7 +64,7 @@ func TestConvertEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := runner.Options{
-		ContextPath: "src", Builder: "farm", Progress: "plain", Timeout: time.Minute, DeferPublish: true, Push: true, Load: true,
+		ContextPath: "src", Builder: "farm", Progress: "plain", Timeout: time.Minute, DeferPublish: true,
 		Tags:      []string{"registry.example.com/app:1.4", "registry.example.com/app:latest"},
 		Platforms: []string{"linux/amd64", "linux/arm64"},
 		File:      filepath.Join("src", "build/app.Dockerfile"),
@@ -74,7 +75,6 @@ func TestConvertEveryKey(t *testing.T) {
 		CacheTo:   []string{"type=registry,mode=max,ref=registry.example.com/app:cache"},
 		Secrets:   []string{"id=token,src=/run/token", "id=npm,env=NPM_TOKEN"},
 		SSH:       []string{"default", "git=/k1,/k2"},
-		Test:      "app --version",
 		BuildxFlags: runner.BuildxFlags{
 			AddHosts:      []string{"db=10.0.0.5"},
 			Allow:         []string{"network.host"},
@@ -92,8 +92,17 @@ func TestConvertEveryKey(t *testing.T) {
 	if !reflect.DeepEqual(c.opts, want) {
 		t.Errorf("options:\n got %+v\nwant %+v", c.opts, want)
 	}
-	if !reflect.DeepEqual(c.deps, map[string]string{"base": "base"}) || c.cacheOnly {
-		t.Errorf("deps %v, cacheOnly %v", c.deps, c.cacheOnly)
+	if !reflect.DeepEqual(c.deps, map[string]string{"base": "base"}) || c.cacheOnly || c.pushes {
+		t.Errorf("deps %v, cacheOnly %v, pushes %v (a local output: buildx's --push leaves it alone)", c.deps, c.cacheOnly, c.pushes)
+	}
+	// An output that pushes (as buildx's --push resolves an image output): the test gate applies.
+	var pushed Target
+	if err := json.Unmarshal([]byte(`{"tags": ["r/app:1"], "output": [{"type": "image", "push": "true"}]}`), &pushed); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := pushed.convert("pushed", o, t.TempDir()); err != nil || !p.pushes || p.opts.Test != "app --version" ||
+		!slices.Equal(p.opts.Outputs, []string{"type=image,push=true"}) {
+		t.Errorf("pushed: %+v, %v", p, err)
 	}
 
 	// The target only used as a context: nothing leaves BuildKit, whatever --push says.

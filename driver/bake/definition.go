@@ -69,6 +69,7 @@ type sshKey struct {
 type policyConfig struct {
 	Files []struct {
 		Filename string `json:"Filename"`
+		Data     []byte `json:"Data"` // the file's content, as buildx prints it
 	} `json:"Files"`
 	Reset    bool    `json:"Reset"`
 	Disabled bool    `json:"Disabled"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,6 +38,9 @@ func newJobs(def *Definition, o Options, dir string) ([]*job, error) {
 		c, err := def.Target[name].convert(name, o, dir)
 		if err != nil {
 			return nil, err
+		}
+		if err := runner.Check(c.opts); err != nil { // every target's input, before any is built
+			return nil, fmt.Errorf("target %s: %w", name, err)
 		}
 		byName[name] = &job{name: name, conv: c, done: make(chan struct{})}
 		deps[name] = slices.Sorted(func(yield func(string) bool) {
@@ -139,6 +143,7 @@ func (b *Baker) buildOne(ctx context.Context, j *job, byName map[string]*job, di
 		if err != nil {
 			return fmt.Errorf("target %s: its OCI layout for the targets that use it: %w", j.name, err)
 		}
+		_ = os.Remove(archive) // extracted: not kept twice on disk (the bake's dir goes at the end)
 		j.layout = "oci-layout://" + layout + "@" + dgst.String()
 	}
 	return nil

@@ -26,8 +26,11 @@ func setDisplay(jobs []*job, mode string) {
 // progressWriter is where a target's build writes its progress: out itself for a single target
 // or raw JSON, else whole lines prefixed with the target's name ("first | #3 [linux/arm64 ...]").
 func progressWriter(out io.Writer, mu *sync.Mutex, name, mode string, targets int) io.WriteCloser {
-	if targets < 2 || mode == "rawjson" {
+	switch {
+	case targets < 2:
 		return nopCloser{out}
+	case mode == "rawjson": // whole JSON lines, not interleaved, as they are
+		return &prefixWriter{out: out, mu: mu}
 	}
 	return &prefixWriter{out: out, mu: mu, prefix: []byte(name + " | ")}
 }

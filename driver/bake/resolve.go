@@ -10,12 +10,13 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"time"
 )
 
 // resolveArgs are the arguments of `docker buildx bake --print` for the bake's files, targets
-// and the flags that are buildx's to resolve. --push and --load go to buildx only with --print
-// (so its output is `docker buildx bake --print --push`'s); otherwise the bake applies them to
-// every target itself, as build does.
+// and the flags that are buildx's to resolve. --push and --load are buildx's too: it turns them
+// into each target's outputs by its own rules (a target with a local, tar or oci output is not
+// pushed; an image output gets push=true), which the build then follows.
 func resolveArgs(o Options) []string {
 	args := []string{"buildx", "bake"}
 	for _, f := range o.Files {
@@ -45,10 +46,10 @@ func resolveArgs(o Options) []string {
 	if o.Builder != "" {
 		args = append(args, "--builder", o.Builder) // only used by buildx to read a remote definition
 	}
-	if o.Print && o.Push {
+	if o.Push {
 		args = append(args, "--push")
 	}
-	if o.Print && o.Load {
+	if o.Load {
 		args = append(args, "--load")
 	}
 	args = append(args, "--progress", "quiet", "--print", "--")
@@ -67,6 +68,8 @@ func stdinFor(o Options, in io.Reader) io.Reader {
 // runBuildx runs the docker CLI that started the plugin (else `docker` from PATH) with the same
 // configuration directory and environment: buildx is the plugin installed beside this one. Its
 // standard output is returned as it is; a failure returns buildx's standard error.
+// When ctx ends (Ctrl-C, --timeout) it is stopped, and the wait for its output ends soon after
+// even when a process it started keeps the pipes open.
 func runBuildx(ctx context.Context, configDir string, args []string, stdin io.Reader) ([]byte, error) {
 	bin := os.Getenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND")
 	if bin == "" {
@@ -76,6 +79,7 @@ func runBuildx(ctx context.Context, configDir string, args []string, stdin io.Re
 		args = append([]string{"--config", configDir}, args...)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.WaitDelay = 2 * time.Second
 	cmd.Env = pluginFreeEnv(os.Environ())
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer

@@ -92,12 +92,20 @@ type parsed struct {
 }
 
 // parseOptions checks every option; an error names the bad value and nothing has run.
+// Check checks build options as Build does before anything runs (bake checks every target's
+// before it builds any).
+func Check(o Options) error {
+	_, err := parseOptions(o)
+	return err
+}
+
 func parseOptions(o Options) (*parsed, error) {
 	p := &parsed{Options: o}
 	steps := []func() error{
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
-		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs, p.parseTest,
+		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
 		p.parseSolveFlags, p.parseExportFlags, p.applyOutputs, p.parseLegacyFlags,
+		p.parseTest, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
