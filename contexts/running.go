@@ -36,11 +36,17 @@ func (n *Nodes) Reserve(ctx context.Context, timeout time.Duration, pick func(lo
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	unlock, err := lockfile.Acquire(lctx, filepath.Join(dir, ".lock"))
-	if err != nil {
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, context.Cause(ctx)
+	case lctx.Err() != nil:
 		return nil, fmt.Errorf("another build is choosing its nodes: %w", err)
+	default:
+		return nil, fmt.Errorf("the builds' leases in %s: %w", dir, err)
 	}
 	defer unlock()
-	nodes, err := pick(readLeases(dir))
+	nodes, err := pick(readLeases(dir, true))
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +59,27 @@ type lease struct {
 	Started time.Time `json:"started"`
 }
 
-// readLeases counts the live leases' nodes, removing the leases whose process is gone.
-func readLeases(dir string) map[string]int {
+// Leases counts, without writing anything, how many builds of this Docker config run on each
+// node, as Reserve would show them to pick (for --dry-run). Without the leases' lock within
+// timeout it says none run.
+func (n *Nodes) Leases(ctx context.Context, timeout time.Duration) map[string]int {
+	dir := n.runningDir()
+	if _, err := os.Stat(dir); err != nil {
+		return map[string]int{} // no build ever ran here: nothing to read, nothing made
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	unlock, err := lockfile.Acquire(lctx, filepath.Join(dir, ".lock"))
+	if err != nil {
+		return map[string]int{}
+	}
+	defer unlock()
+	return readLeases(dir, false)
+}
+
+// readLeases counts the live leases' nodes; with sweep, it removes the leases whose process is gone
+// (else it only leaves them out).
+func readLeases(dir string, sweep bool) map[string]int {
 	out := map[string]int{}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -63,13 +88,20 @@ func readLeases(dir string) map[string]int {
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok {
+			if sweep {
+				removeOrphanLock(dir, e.Name())
+			}
 			continue
 		}
 		lock := flock.New(filepath.Join(dir, id+".lock"))
 		if free, err := lock.TryLock(); err == nil && free { // its process is gone
-			_ = os.Remove(filepath.Join(dir, e.Name()))
-			_ = os.Remove(lock.Path())
-			_ = lock.Unlock()
+			if sweep {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+			_ = lock.Unlock() // before the removal: Windows keeps an open file
+			if sweep {
+				_ = os.Remove(lock.Path())
+			}
 			continue
 		}
 		var l lease
@@ -99,10 +131,27 @@ func writeLease(dir string, nodes []string) (func(), error) {
 		return nil, fmt.Errorf("recording the build's nodes: %w", err)
 	}
 	return func() {
-		_ = os.Remove(base + ".json")
+		_ = os.Remove(base + ".json") // first: the lease no longer counts
+		_ = lock.Unlock()             // then the lock, closed before its removal (Windows keeps an open file)
 		_ = os.Remove(base + ".lock")
-		_ = lock.Unlock()
 	}, nil
+}
+
+// removeOrphanLock removes a lease's lock file left without its lease (its process ended between
+// the two removals), once it is free. Called under the leases' lock, as leases are written.
+func removeOrphanLock(dir, name string) {
+	id, ok := strings.CutSuffix(name, ".lock")
+	if !ok || id == "" {
+		return // not a lease's lock (".lock" is the leases' own)
+	}
+	if _, err := os.Stat(filepath.Join(dir, id+".json")); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	lock := flock.New(filepath.Join(dir, name))
+	if free, err := lock.TryLock(); err == nil && free {
+		_ = lock.Unlock()
+		_ = os.Remove(lock.Path())
+	}
 }
 
 var errLeaseTaken = errors.New("lease file in use")

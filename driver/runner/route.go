@@ -103,6 +103,11 @@ func (r *Runner) routeDryRun(ctx context.Context, p *parsed, t builders.Target, 
 		return err
 	}
 	facts := r.gather(ctx, p, t, requested, loaded)
+	for name, n := range r.nodes.Leases(ctx, p.Timeout) { // the builds this Docker config runs, as route weighs them
+		h := facts[name]
+		h.Local = n
+		facts[name] = h
+	}
 	routing, err := plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy})
 	if err != nil {
 		return err
@@ -151,6 +156,7 @@ func applyRouting(p *parsed, res *Result, routing plan.Routing) {
 // gather probes the nodes routing chooses among (see route) and returns what it found, by node.
 func (r *Runner) gather(ctx context.Context, p *parsed, t builders.Target, requested []string, loaded map[string]builder.Node) map[string]plan.Health {
 	facts := map[string]plan.Health{}
+	counted := map[string]bool{} // whose builds were counted (a choice between nodes needs them)
 	answers := func(n plan.RouteNode) bool { return facts[n.Name].Err == "" }
 	for phase := range 2 {
 		probe, load := map[string]plan.RouteNode{}, map[string]bool{}
@@ -166,14 +172,16 @@ func (r *Runner) gather(ctx context.Context, p *parsed, t builders.Target, reque
 				tier = tiers[1] // none native to it answers: the nodes that emulate it
 			}
 			for _, n := range tier {
-				if _, done := facts[n.Name]; !done {
+				h, done := facts[n.Name]
+				// Again when it answered without its builds counted, and now they weigh in a choice.
+				if again := done && h.Err == "" && len(tier) > 1 && !counted[n.Name]; !done || again {
 					probe[n.Name] = n
 					load[n.Name] = load[n.Name] || len(tier) > 1
 				}
 			}
 		}
 		for name, h := range r.probeNodes(ctx, probe, load, loaded, p.Timeout) {
-			facts[name] = h
+			facts[name], counted[name] = h, counted[name] || load[name]
 		}
 	}
 	return facts

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -32,25 +33,34 @@ import (
 	"github.com/tonistiigi/fsutil"
 )
 
-// runStep builds one platform on its node through BuildKit's Dockerfile frontend and returns what
-// the push by digest produced.
-func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer, live *liveness) (ocispec.Descriptor, error) {
+// stepOut is what one platform's build produced: the push by digest's descriptor, the build's
+// reference (BUILDER/NODE/REF) and its provenance for the metadata file.
+type stepOut struct {
+	desc       ocispec.Descriptor
+	ref        string
+	provenance json.RawMessage
+}
+
+// runStep builds one platform on its node through BuildKit's Dockerfile frontend. It only reads s:
+// a step the watchdog abandoned may still be running, and its caller owns s.
+func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer, live *liveness) (stepOut, error) {
 	so, err := r.solveOpt(ctx, p, s, node)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return stepOut{}, err
 	}
 	so.Ref = identity.NewID()
-	s.Ref = node.Builder + "/" + node.Name + "/" + so.Ref
+	out := stepOut{ref: node.Builder + "/" + node.Name + "/" + so.Ref}
 	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return stepOut{}, err
 	}
 	prv, err := recordProvenance(ctx, node, c, so.Ref, p.provenanceMode(), p.Timeout)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return stepOut{}, err
 	}
-	s.provenance = firstProvenance(prv)
-	return resultDescriptor(resp)
+	out.provenance = firstProvenance(prv)
+	out.desc, err = resultDescriptor(resp)
+	return out, err
 }
 
 // solve boots a node's BuildKit if needed and runs one solve, its progress going to pw; from then

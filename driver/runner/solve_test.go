@@ -457,6 +457,9 @@ func TestRunStepOnANodeThatDidNotLoad(t *testing.T) {
 	s := &StepResult{Step: plan.Step{Platform: "linux/arm64", Dockerfile: filepath.Join(p.ContextPath, "Dockerfile")}}
 	node := builder.Node{Node: store.Node{Name: "arm0", Endpoint: "ssh://arm-box"}, Err: errors.New("no such context")}
 	_, err := r.runStep(t.Context(), p, s, node, discard{}, &liveness{})
+	if s.Ref != "" {
+		t.Errorf("runStep wrote the step's ref %q (its caller owns the step)", s.Ref)
+	}
 	if err == nil || !strings.Contains(err.Error(), "ssh://arm-box") || !strings.Contains(err.Error(), "no such context") {
 		t.Errorf("err %v, want the node's endpoint and its load error", err)
 	}

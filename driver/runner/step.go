@@ -22,6 +22,7 @@ import (
 func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *engineClients, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
 		var desc ocispec.Descriptor
+		var built stepOut // a BuildKit step's reference and provenance
 		pw := &detachable{Writer: progress.WithPrefix(printer, s.Platform, true)}
 		live := &liveness{}
 		endpoint := s.Node
@@ -53,13 +54,15 @@ func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *e
 			if !ok {
 				return fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
 			}
-			desc, err = r.runStep(ctx, p, s, node, pw, live)
+			out, err := r.runStep(ctx, p, s, node, pw, live)
+			desc, built = out.desc, out
 			return err
 		})
 		s.warnings = pw.buildWarnings()
 		if err != nil {
-			return ocispec.Descriptor{}, err // desc may still be written by an abandoned step
+			return ocispec.Descriptor{}, err // desc and built may still be written by an abandoned step
 		}
+		s.Ref, s.provenance = built.ref, built.provenance
 		return desc, nil
 	}
 }
