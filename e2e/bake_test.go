@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -297,5 +298,38 @@ target "bin" {
 	}
 	if got := readFile(t, filepath.Join(dir, "out", "tool.txt")); got != "a binary\n" {
 		t.Errorf("bin's local output: %q", got)
+	}
+}
+
+// A bake file that reads a secret outside the working directory stops before anything is built,
+// naming the --allow flag buildx would ask for; with it, the bake runs.
+func TestBakeFilesystemEntitlements(t *testing.T) {
+	c, builder := buildFarm(t)
+	secret := filepath.Join(t.TempDir(), "token")
+	writeFile(t, secret, "s3cret")
+	repo := uniqueRepo("bake-ent")
+	dir := bakeContexts(t, map[string]string{
+		"app/Dockerfile": "FROM " + farm.Busybox + "\nRUN --mount=type=secret,id=token [ \"$(cat /run/secrets/token)\" = s3cret ]\n",
+		"docker-bake.hcl": fmt.Sprintf(`target "default" {
+  context = "app"
+  platforms = ["linux/amd64"]
+  tags = ["%s/%s:v1"]
+  secret = ["id=token,src=%s"]
+}
+`, farm.Registry, repo, secret),
+	})
+	c = c.inDir(dir)
+	res := c.run(5*time.Minute, "multiarch", "bake", "--builder", builder, "--push")
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "--allow=fs.read=") || !strings.Contains(res.Stderr, "additional privileges requested") {
+		t.Errorf("a secret outside the working directory: exit %d, %s", res.ExitCode, tail(res.Stderr, 600))
+	}
+	if resp, err := http.Get("http://" + farm.Registry + "/v2/" + repo + "/tags/list"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("refused, yet %s answers %v (%v): something was pushed", repo, resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	c.ok(10*time.Minute, "multiarch", "bake", "--builder", builder, "--push", "--allow", "fs.read="+filepath.Dir(secret), "--progress", "quiet")
+	if tags := c.reg().tags(repo); !slices.Equal(tags, []string{"v1"}) {
+		t.Errorf("granted: tags %v", tags)
 	}
 }

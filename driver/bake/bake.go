@@ -103,6 +103,13 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	if err != nil {
 		return nil, err
 	}
+	needs := &fsNeeds{read: map[string]bool{}, write: map[string]bool{}}
+	for _, name := range def.Names() {
+		needs.add(def.Target[name])
+	}
+	if err := checkFS(needs, o.Allow); err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "multiarch-bake-")
 	if err != nil {
 		return nil, err

@@ -1,0 +1,211 @@
+package bake
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/docker/buildx/util/urlutil"
+)
+
+// fsNeeds is what a bake's targets read and write on this machine, and whether one forwards the
+// default SSH agent: buildx bake's filesystem entitlements (bake/entitlements.go) are asked of it.
+type fsNeeds struct {
+	read, write map[string]bool
+	sshAgent    bool
+}
+
+// add records what a target reads (its context and Dockerfile, local named contexts and OCI
+// layouts, secret files, SSH keys, local cache sources) and writes (every output's destination but
+// standard output, local cache destinations), as buildx collects them.
+func (n *fsNeeds) add(t *Target) {
+	ctxPath := "."
+	if t.Context != nil && *t.Context != "" {
+		ctxPath = *t.Context
+	}
+	if p, ok := localPath(ctxPath); ok {
+		n.read[p] = true
+		if df := deref(t.Dockerfile); t.DockerfileInline == nil && df != "" && df != "-" {
+			n.read[dockerfilePath(p, df)] = true
+		}
+	}
+	for _, v := range t.Contexts {
+		if layout, ok := strings.CutPrefix(v, "oci-layout://"); ok {
+			n.read[ociLayoutPath(layout)] = true
+		} else if p, ok := localPath(v); ok {
+			n.read[p] = true
+		}
+	}
+	for _, s := range t.Secrets {
+		if src := field(s, "src", "source"); src != "" {
+			n.read[src] = true
+		}
+	}
+	for _, k := range t.SSH {
+		n.sshAgent = n.sshAgent || len(k.Paths) == 0
+		for _, p := range k.Paths {
+			n.read[p] = true
+		}
+	}
+	n.caches(t)
+	for _, o := range t.Outputs {
+		if dest := field(o, "dest"); dest != "" && dest != "-" {
+			n.write[dest] = true
+		}
+	}
+}
+
+func (n *fsNeeds) caches(t *Target) {
+	for _, c := range t.CacheFrom {
+		if field(c, "type") == "local" && field(c, "src") != "" {
+			n.read[field(c, "src")] = true
+		}
+	}
+	for _, c := range t.CacheTo {
+		if field(c, "type") == "local" && field(c, "dest") != "" {
+			n.write[field(c, "dest")] = true
+		}
+	}
+}
+
+// checkFS refuses, before anything is built, a bake whose targets read or write outside the
+// working directory without --allow fs.read=PATH, fs.write=PATH or fs=PATH (fs=* allows any), or
+// forward the default SSH agent without --allow ssh, naming the flags that grant them: buildx
+// bake's check as it runs without a terminal to ask. BUILDX_BAKE_ENTITLEMENTS_FS=0 turns it off,
+// as in buildx.
+func checkFS(n *fsNeeds, allow []string) error {
+	if v, ok := os.LookupEnv("BUILDX_BAKE_ENTITLEMENTS_FS"); ok {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid BUILDX_BAKE_ENTITLEMENTS_FS %q: want true or false", v)
+		}
+		if !on {
+			return nil
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	granted := func(key string) []string {
+		out := []string{wd}
+		for _, a := range allow {
+			if k, v, ok := strings.Cut(a, "="); ok && (k == key || k == "fs") {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	var flags []string
+	for _, p := range missing(n.read, granted("fs.read")) {
+		flags = append(flags, "--allow=fs.read="+shownPath(p, wd))
+	}
+	for _, p := range missing(n.write, granted("fs.write")) {
+		flags = append(flags, "--allow=fs.write="+shownPath(p, wd))
+	}
+	if n.sshAgent && !slices.Contains(allow, "ssh") {
+		flags = append(flags, "--allow=ssh")
+	}
+	if len(flags) == 0 {
+		return nil
+	}
+	return fmt.Errorf("additional privileges requested: pass %q to grant requested privileges (the targets read or write outside the working directory, or forward the SSH agent; BUILDX_BAKE_ENTITLEMENTS_FS=0 turns the filesystem checks off)",
+		strings.Join(flags, " "))
+}
+
+// missing are the paths (symlinks resolved as far as they exist) under none of the granted ones.
+func missing(paths map[string]bool, granted []string) []string {
+	if slices.Contains(granted, "*") {
+		return nil
+	}
+	var roots []string
+	for _, g := range granted {
+		roots = append(roots, resolved(g))
+	}
+	var out []string
+	for p := range paths {
+		r := resolved(p)
+		if !slices.ContainsFunc(roots, func(root string) bool { return within(r, root) }) && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// resolved is a path made absolute, with the symlinks of its longest existing prefix resolved.
+func resolved(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	rest := ""
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return abs
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs
+		}
+		rest, cur = filepath.Join(filepath.Base(cur), rest), parent
+	}
+}
+
+func within(p, root string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// shownPath is a path as buildx shows it in the flags: relative to the working directory when it
+// is at most one level above it.
+func shownPath(p, wd string) string {
+	if rel, err := filepath.Rel(resolved(wd), p); err == nil && !strings.HasPrefix(rel, ".."+string(filepath.Separator)+"..") {
+		return rel
+	}
+	return p
+}
+
+// localPath is a context on this machine (not a URL, an image or another target), as buildx
+// tells them apart.
+func localPath(v string) (string, bool) {
+	if urlutil.IsRemoteURL(v) || strings.HasPrefix(v, targetPrefix) || strings.HasPrefix(v, "docker-image:") {
+		return "", false
+	}
+	return strings.TrimPrefix(v, "cwd://"), true
+}
+
+func dockerfilePath(ctxPath, df string) string {
+	if p, ok := strings.CutPrefix(df, "cwd://"); ok {
+		return p
+	}
+	if filepath.IsAbs(df) {
+		return df
+	}
+	return filepath.Join(ctxPath, df)
+}
+
+// ociLayoutPath is the folder of oci-layout://PATH[:TAG][@DIGEST].
+func ociLayoutPath(v string) string {
+	v, _, _ = strings.Cut(v, "@")
+	if i := strings.LastIndex(v, ":"); i > strings.LastIndex(v, "/") && i > 1 { // a tag, not C:\ on Windows
+		v = v[:i]
+	}
+	return v
+}
+
+// field is the first of keys an entry of the printed definition has, as a string.
+func field(e map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := e[k]; ok && v != nil {
+			return fmt.Sprint(v)
+		}
+	}
+	return ""
+}
