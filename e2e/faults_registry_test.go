@@ -178,16 +178,18 @@ func TestFaultsRegistryDuringPublish(t *testing.T) {
 		<-done
 		head.remove()
 		get.remove()
+		// The move landed but cannot be verified: the build fails and tries to put the tag back,
+		// which the registry, refusing every read of the tag, does not allow either; the error says
+		// so, and where the tag was.
 		now := tagDigest(t, repo, "solo")
-		if res.ExitCode == 0 || !strings.Contains(res.Stderr, "verifying "+ref("solo")) || !strings.Contains(res.Stderr, "moved to "+now) ||
-			!strings.Contains(res.Stderr, "not verified") {
-			t.Errorf("exit %d; the error must say what the tag holds (%s): %s\n%s", res.ExitCode, now, tail(res.Stderr, 800), px.dump())
+		if res.ExitCode == 0 || !strings.Contains(res.Stderr, "verifying "+ref("solo")) ||
+			!strings.Contains(res.Stderr, "not verified, so this publish's tags are put back") ||
+			!strings.Contains(res.Stderr, "1 of this publish's tags could not be put back") ||
+			!strings.Contains(res.Stderr, "before this publish it was "+before["solo"]) {
+			t.Errorf("exit %d; the error must say the tag was not verified, could not go back, and where it was: %s\n%s", res.ExitCode, tail(res.Stderr, 1500), px.dump())
 		}
 		if now == before["solo"] {
 			t.Error("the tag did not move: nothing was pushed to verify")
-		}
-		if got := imagePlatforms(c.reg().index(repo, "solo")); !samePlatformSet(got, strings.Split(faultTwoPlatforms, ",")) {
-			t.Errorf("the tag holds %v", got)
 		}
 		before["solo"] = now
 	})

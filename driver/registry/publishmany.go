@@ -153,30 +153,10 @@ func abortAll(ctx context.Context, txs []*tagTx, cause error) error {
 	return &PublishError{Err: cause, Tags: slices.Concat(states...)}
 }
 
-// failVerifyAll decides what a failed read-back means for the whole publish, as failVerify does
-// for one: interrupted or the wrong platforms, every set's tags go back; another publisher's
-// index, or a tag that could not be read, is reported and nothing is undone.
+// failVerifyAll is a failed read-back of the whole publish, as failVerify is for one: every
+// set's tags go back.
 func failVerifyAll(ctx context.Context, txs []*tagTx, err error) error {
-	var other *otherIndexError
-	var unread *unreadableError
-	switch {
-	case ctx.Err() != nil:
-		return abortAll(ctx, txs, fmt.Errorf("publishing interrupted while verifying: %w", context.Cause(ctx)))
-	case errors.As(err, &other):
-		return &PublishError{Err: err, Tags: allStates(ctx, txs)}
-	case errors.As(err, &unread):
-		return &PublishError{Err: fmt.Errorf("%w (every tag was moved to its index; not verified)", err), Tags: allStates(ctx, txs)}
-	}
-	return abortAll(ctx, txs, err)
-}
-
-// allStates reads every tag of every set back, to report where it is.
-func allStates(ctx context.Context, txs []*tagTx) []TagState {
-	var out []TagState
-	for _, tx := range txs {
-		out = append(out, tx.states(context.WithoutCancel(ctx))...)
-	}
-	return out
+	return abortAll(ctx, txs, verifyCause(ctx, err))
 }
 
 func setName(s PublishSet) string {

@@ -22,8 +22,8 @@ type tagTx struct {
 	index     ocispec.Descriptor
 	json      []byte
 	before    []*manifest // nil: the tag did not exist
-	attempted int         // tags[:attempted] may have moved
-	nMoved    int         // tags[:nMoved] did move (their PUT succeeded)
+	attempted []bool      // the tag may have moved (its PUT was sent)
+	didMove   []bool      // the tag did move (its PUT succeeded)
 }
 
 type manifest struct {
@@ -34,7 +34,8 @@ type manifest struct {
 // begin reads every tag's current manifest, then pushes the index by digest to every repository
 // of the tags: nothing a user pulls by tag has changed yet.
 func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx MergeResult) (*tagTx, error) {
-	tx := &tagTx{c: c, tags: tags, index: idx.Index, json: idx.JSON, before: make([]*manifest, len(tags))}
+	tx := &tagTx{c: c, tags: tags, index: idx.Index, json: idx.JSON, before: make([]*manifest, len(tags)),
+		attempted: make([]bool, len(tags)), didMove: make([]bool, len(tags))}
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, t := range tags {
 		eg.Go(func() error {
@@ -78,19 +79,61 @@ func (c *Client) current(ctx context.Context, t *imagetools.Location) (*manifest
 	return &manifest{desc: desc, dt: dt}, nil
 }
 
-// moveAll points the tags at the index one by one; it stops at the first failure or interrupt.
+// moveAll points the tags at the index one by one, the tags that existed first and the new ones
+// last (a registry that cannot delete a tag cannot take a new one back, so the tags most likely
+// to fail go first); it stops at the first failure or interrupt. Each tag is read again just
+// before its move: one that another publisher moved since begin read it stops the publish,
+// rather than being overwritten and then, on a rollback, set back over their index.
 func (tx *tagTx) moveAll(ctx context.Context) error {
-	for i, t := range tx.tags {
+	for _, i := range tx.moveOrder() {
+		t := tx.tags[i]
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing interrupted before tag %s: %w", t, context.Cause(ctx))
 		}
-		tx.attempted = i + 1
+		if err := tx.unchangedSinceBegin(ctx, i); err != nil {
+			return err
+		}
+		tx.attempted[i] = true
 		if err := tx.c.put(ctx, t, tx.index, tx.json); err != nil {
 			return fmt.Errorf("pushing the index to tag %s: %w", t, err)
 		}
-		tx.nMoved = i + 1
+		tx.didMove[i] = true
 	}
 	return nil
+}
+
+// moveOrder is the tags' order of moving: those that existed, then the new ones.
+func (tx *tagTx) moveOrder() []int {
+	var old, created []int
+	for i := range tx.tags {
+		if tx.before[i] != nil {
+			old = append(old, i)
+		} else {
+			created = append(created, i)
+		}
+	}
+	return append(old, created...)
+}
+
+// unchangedSinceBegin reads a tag again: it must still be where begin found it.
+func (tx *tagTx) unchangedSinceBegin(ctx context.Context, i int) error {
+	t := tx.tags[i]
+	m, err := tx.c.current(ctx, t)
+	if err != nil {
+		return fmt.Errorf("reading tag %s before moving it: %w", t, err)
+	}
+	was, now := digestOf(tx.before[i]), digestOf(m)
+	if was != now {
+		return fmt.Errorf("tag %s was moved by another publisher while this one ran (it was %s, it is %s): this publish stops", t, orNone(was), orNone(now))
+	}
+	return nil
+}
+
+func digestOf(m *manifest) digest.Digest {
+	if m == nil {
+		return ""
+	}
+	return m.desc.Digest
 }
 
 // verifyAll reads every tag back: the index just pushed, with exactly the platforms wanted.
@@ -103,37 +146,49 @@ func (tx *tagTx) verifyAll(ctx context.Context, want []string) error {
 	return nil
 }
 
-// failVerify decides what a failed read-back means. Interrupted, or the wrong platforms: the tags
-// go back. Another index on a tag: someone published after this publish; it is reported and left.
-// The tag could not be read: it holds this index as far as the push said, unverified.
+// failVerify is a failed read-back: the publish failed, so its tags go back, whatever the cause
+// (interrupted, the wrong platforms, another publisher's index on a tag — which undo leaves to
+// them —, or a tag that could not be read back).
 func (tx *tagTx) failVerify(ctx context.Context, err error) error {
+	return tx.abort(ctx, verifyCause(ctx, err))
+}
+
+// verifyCause says why a read-back failed, and that the tags go back.
+func verifyCause(ctx context.Context, err error) error {
 	var other *otherIndexError
 	var unread *unreadableError
 	switch {
 	case ctx.Err() != nil:
-		return tx.abort(ctx, fmt.Errorf("publishing interrupted while verifying: %w", context.Cause(ctx)))
+		return fmt.Errorf("publishing interrupted while verifying: %w", context.Cause(ctx))
 	case errors.As(err, &other):
-		return &PublishError{Err: err, Tags: tx.states(context.WithoutCancel(ctx))}
+		return fmt.Errorf("%w: this publish's tags are put back (a tag another publisher holds is theirs)", err)
 	case errors.As(err, &unread):
-		return &PublishError{Err: fmt.Errorf("%w (every tag was moved to %s; not verified)", err, tx.index.Digest), Tags: tx.states(context.WithoutCancel(ctx))}
+		return fmt.Errorf("%w: not verified, so this publish's tags are put back", err)
 	}
-	return tx.abort(ctx, err)
+	return err
 }
 
 // abort puts back every tag that may have moved, then reads every tag to say where it is.
 func (tx *tagTx) abort(ctx context.Context, cause error) error {
 	rctx := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
-	undoErrs := make([]error, tx.attempted)
-	for i := range tx.attempted {
-		wg.Go(func() { undoErrs[i] = tx.undo(rctx, i) })
+	undoErrs := make([]error, len(tx.tags))
+	for i := range tx.tags {
+		if tx.attempted[i] {
+			wg.Go(func() { undoErrs[i] = tx.undo(rctx, i) })
+		}
 	}
 	wg.Wait()
 	states := tx.states(rctx)
+	failed := 0
 	for i, err := range undoErrs {
 		if err != nil {
 			states[i].Note = err.Error()
+			failed++
 		}
+	}
+	if failed > 0 {
+		cause = fmt.Errorf("%w (%d of this publish's tags could not be put back: see below)", cause, failed)
 	}
 	return &PublishError{Err: cause, Tags: states}
 }
@@ -164,7 +219,7 @@ func (tx *tagTx) states(ctx context.Context) []TagState {
 	var wg sync.WaitGroup
 	for i, t := range tx.tags {
 		wg.Go(func() {
-			s := TagState{Tag: t.String(), Index: tx.index.Digest, Touched: i < tx.nMoved}
+			s := TagState{Tag: t.String(), Index: tx.index.Digest, Touched: tx.didMove[i]}
 			if b := tx.before[i]; b != nil {
 				s.Before = b.desc.Digest
 			}

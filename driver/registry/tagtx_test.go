@@ -134,7 +134,6 @@ func TestPublishRemovesACreatedTagAgain(t *testing.T) {
 			f := newFakeRegistry(t)
 			f.setNoTagDelete(unsupported)
 			c := newTestClient(t, 5*time.Second)
-			old2 := f.seedIndex("app", "v2", "linux/amd64")
 			res := f.newIndex("app", "linux/amd64", "linux/arm64")
 			f.setHook(func(r *fakeReq) action {
 				if isTagPut(r, "app", "v2", res.Index.Digest) {
@@ -143,21 +142,23 @@ func TestPublishRemovesACreatedTagAgain(t *testing.T) {
 				return action{}
 			})
 
+			// Two new tags: the first is created, the second fails (tags that existed move first).
 			_, err := c.publish(context.Background(), f.locs("app", "new", "v2"), res, res.platforms())
 			pe := asPublishError(t, err)
 			if len(f.requests("DELETE", "/app/manifests/new")) != 1 {
 				t.Errorf("the created tag was not deleted: %v", f.requests("", ""))
 			}
 			if !unsupported {
-				f.wantTags(t, "app", map[string]digest.Digest{"new": "", "v2": old2.Digest})
+				f.wantTags(t, "app", map[string]digest.Digest{"new": "", "v2": ""})
 				wantLines(t, err, "\n  tag "+f.ref("app", "new")+" does not exist (as before)")
 				return
 			}
-			f.wantTags(t, "app", map[string]digest.Digest{"new": res.Index.Digest, "v2": old2.Digest})
+			f.wantTags(t, "app", map[string]digest.Digest{"new": res.Index.Digest, "v2": ""})
 			wantLines(t, err,
+				"(1 of this publish's tags could not be put back: see below)",
 				"\n  tag "+f.ref("app", "new")+" created at "+res.Index.Digest.String()+" (this publish's index): removing it again failed:",
 				"does not remove tags",
-				"\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String())
+				"\n  tag "+f.ref("app", "v2")+" does not exist (as before)")
 			if pe.Tags[0].Before != "" || pe.Tags[0].Now != res.Index.Digest {
 				t.Errorf("tag state %+v", pe.Tags[0])
 			}
@@ -221,7 +222,7 @@ func TestPublishReturnsWhenTheRegistryStopsAnswering(t *testing.T) {
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": ""})
 }
 
-func TestPublishUnreadableTagIsReportedMovedNotVerified(t *testing.T) {
+func TestPublishUnreadableTagIsPutBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
 	old1 := f.seedIndex("app", "v1", "linux/amd64")
@@ -248,14 +249,15 @@ func TestPublishUnreadableTagIsReportedMovedNotVerified(t *testing.T) {
 	if !errors.As(err, &unread) {
 		t.Errorf("error is not an unreadable tag: %v", err)
 	}
+	// Not verified is not published: the failed publish puts its tags back.
 	wantLines(t, err, "verifying "+f.ref("app", "v1")+": reading it back failed",
-		"(every tag was moved to "+res.Index.Digest.String()+"; not verified)",
-		"\n  tag "+f.ref("app", "v1")+" moved to "+res.Index.Digest.String()+" (this publish's index; was "+old1.Digest.String()+")",
-		"\n  tag "+f.ref("app", "v2")+" moved to "+res.Index.Digest.String()+" (this publish's index; was "+old2.Digest.String()+")")
-	f.wantTags(t, "app", map[string]digest.Digest{"v1": res.Index.Digest, "v2": res.Index.Digest})
+		"not verified, so this publish's tags are put back",
+		"\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
+		"\n  tag "+f.ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)")
+	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest})
 	for _, tag := range []string{"v1", "v2"} {
-		if puts := f.requests("PUT", "/app/manifests/"+tag); len(puts) != 1 {
-			t.Errorf("tag %s saw %d PUTs, want the move only (no rollback)", tag, len(puts))
+		if puts := f.requests("PUT", "/app/manifests/"+tag); len(puts) != 2 {
+			t.Errorf("tag %s saw %d PUTs, want the move and its undo", tag, len(puts))
 		}
 	}
 	if len(pe.Tags) != 2 {
@@ -267,7 +269,7 @@ func TestPublishReportsAnotherPublisher(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
 	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	f.seedIndex("app", "v2", "linux/amd64")
+	old2 := f.seedIndex("app", "v2", "linux/amd64")
 	other := f.seedIndex("app", "", "linux/s390x")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
 	f.setHook(func(r *fakeReq) action {
@@ -290,17 +292,18 @@ func TestPublishReportsAnotherPublisher(t *testing.T) {
 	if len(pub.Tags) != 0 {
 		t.Errorf("tags claimed as published: %+v", pub.Tags)
 	}
-	wantLines(t, err, "another publisher wrote it after this one",
-		"\n  tag "+f.ref("app", "v1")+" at "+other.Digest.String()+", written by another publisher (was "+old1.Digest.String()+")")
-	if strings.Contains(err.Error(), "verified") {
+	wantLines(t, err, "another publisher wrote it after this one", "this publish's tags are put back",
+		"\n  tag "+f.ref("app", "v1")+" at "+other.Digest.String()+", written by another publisher (was "+old1.Digest.String()+")",
+		"\n  tag "+f.ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)")
+	if strings.Contains(err.Error(), " verified") {
 		t.Errorf("a tag is claimed verified: %v", err)
 	}
-	// the other publisher's tag is left alone, and v2 keeps this publish's index (no rollback)
-	f.wantTags(t, "app", map[string]digest.Digest{"v1": other.Digest, "v2": res.Index.Digest})
+	// the other publisher's tag is left alone, and v2 goes back: this publish failed
+	f.wantTags(t, "app", map[string]digest.Digest{"v1": other.Digest, "v2": old2.Digest})
 	if puts := f.requests("PUT", "/app/manifests/v1"); len(puts) != 1 {
 		t.Errorf("tag v1 saw %d PUTs: the other publisher's index was overwritten", len(puts))
 	}
-	if pe.Tags[0].Now != other.Digest || pe.Tags[1].Now != res.Index.Digest {
+	if pe.Tags[0].Now != other.Digest || pe.Tags[1].Now != old2.Digest {
 		t.Errorf("tag states %+v", pe.Tags)
 	}
 }
@@ -316,7 +319,10 @@ func TestPublishUndoLeavesAnotherPublishersTag(t *testing.T) {
 			if existed {
 				old1 = f.seedIndex("app", "v1", "linux/amd64").Digest
 			}
-			old2 := f.seedIndex("app", "v2", "linux/amd64")
+			var old2 digest.Digest // v2 exists when v1 does: tags that existed move first
+			if existed {
+				old2 = f.seedIndex("app", "v2", "linux/amd64").Digest
+			}
 			other := f.seedIndex("app", "", "linux/s390x")
 			res := f.newIndex("app", "linux/amd64", "linux/arm64")
 			f.setHook(func(r *fakeReq) action {
@@ -331,7 +337,7 @@ func TestPublishUndoLeavesAnotherPublishersTag(t *testing.T) {
 
 			_, err := c.publish(context.Background(), f.locs("app", "v1", "v2"), res, res.platforms())
 			pe := asPublishError(t, err)
-			f.wantTags(t, "app", map[string]digest.Digest{"v1": other.Digest, "v2": old2.Digest})
+			f.wantTags(t, "app", map[string]digest.Digest{"v1": other.Digest, "v2": old2})
 			if n := len(f.requests("PUT", "/app/manifests/v1")) + len(f.requests("DELETE", "/app/manifests/v1")); n != 1 {
 				t.Errorf("tag v1 saw %d writes: the other publisher's index was undone", n)
 			}
@@ -553,4 +559,29 @@ func TestMergeOnTheRegistry(t *testing.T) {
 		}
 		f.wantTags(t, "app", map[string]digest.Digest{"v1": first, "v2": ""})
 	})
+}
+
+// Another publisher moves a tag between the read of every tag and this publish's move of it: the
+// publish stops there, puts back what it moved, and leaves their tag alone.
+func TestPublishStopsWhenATagMovedSinceItWasRead(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	old1 := f.seedIndex("app", "v1", "linux/amd64")
+	old2 := f.seedIndex("app", "v2", "linux/amd64")
+	other := f.seedIndex("app", "", "linux/s390x")
+	res := f.newIndex("app", "linux/amd64", "linux/arm64")
+	f.setHook(func(r *fakeReq) action {
+		if isTagPut(r, "app", "v1", res.Index.Digest) { // v1 moves; meanwhile someone takes v2
+			return action{After: func() { f.setTag("app", "v2", other.Digest) }}
+		}
+		return action{}
+	})
+	_, err := c.publish(context.Background(), f.locs("app", "v1", "v2"), res, res.platforms())
+	asPublishError(t, err)
+	wantLines(t, err, "tag "+f.ref("app", "v2")+" was moved by another publisher while this one ran (it was "+old2.Digest.String()+", it is "+other.Digest.String()+")",
+		"\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
+	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": other.Digest})
+	if puts := f.requests("PUT", "/app/manifests/v2"); len(puts) != 0 {
+		t.Errorf("tag v2 saw %d PUTs from this publish: another publisher's tag was overwritten", len(puts))
+	}
 }

@@ -9,7 +9,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
-	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 )
 
@@ -33,7 +32,7 @@ func (r *Runner) runGate(ctx context.Context, p *parsed, t builders.Target, res 
 		variants[i] = tester.Variant{Platform: s.Platform, Image: p.repos[0] + "@" + descs[i].Digest.String()}
 		plats[i] = s.Platform
 	}
-	steps, err := plan.Route(t.WithEmulation(plats).Nodes, plats)
+	steps, err := tester.Route(t, plats)
 	if err != nil {
 		return fmt.Errorf("testing the variants: %w: no tag written", err)
 	}

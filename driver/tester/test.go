@@ -104,9 +104,7 @@ func (t *Tester) Assign(ctx context.Context, builder string, variants []Variant,
 	for _, v := range variants {
 		plats = append(plats, v.Platform)
 	}
-	// BuildKit daemons run builds, not containers: the variants run on engines.
-	runners := slices.DeleteFunc(target.WithEmulation(plats).Nodes, func(n plan.RouteNode) bool { return n.BuildKit })
-	steps, err := plan.Route(runners, plats)
+	steps, err := Route(target, plats)
 	if err != nil {
 		return nil, err
 	}
@@ -115,4 +113,11 @@ func (t *Tester) Assign(ctx context.Context, builder string, variants []Variant,
 		out[i] = Assignment{Variant: v, Node: steps[i].Node, Emulated: steps[i].Emulated}
 	}
 	return out, nil
+}
+
+// Route places each platform's variant on an engine of the builder that runs it: native first,
+// else one that emulates it. BuildKit daemons run builds, not containers: they are left out.
+func Route(target builders.Target, plats []string) ([]plan.Step, error) {
+	runners := slices.DeleteFunc(target.WithEmulation(plats).Nodes, func(n plan.RouteNode) bool { return n.BuildKit })
+	return plan.Route(runners, plats)
 }
