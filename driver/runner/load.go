@@ -9,6 +9,7 @@ import (
 	mobyclient "github.com/moby/moby/client"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 )
 
 // checkLoad decides what --load loads into the current engine: with the containerd image store
@@ -29,7 +30,7 @@ func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
 		for i := range res.Steps {
 			res.Steps[i].Loaded = true
 		}
-		return nil
+		return engineLoads(res)
 	}
 	np, err := contexts.EnginePlatform(info.Info.OSType, info.Info.Architecture)
 	if err != nil {
@@ -42,7 +43,7 @@ func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
 			if len(res.Steps) > 1 {
 				res.Notes = append(res.Notes, fmt.Sprintf("--load: the current engine's classic image store holds one platform per tag: loading %s only (the containerd image store would load all %d)", native, len(res.Steps)))
 			}
-			return nil
+			return engineLoads(res)
 		}
 	}
 	return fmt.Errorf("--load: the build has no %s variant, the platform of the current Docker engine (its classic image store holds only that one)", native)
@@ -56,4 +57,15 @@ func containerdStore(status [][2]string) bool {
 		}
 	}
 	return false
+}
+
+// engineLoads refuses, before anything runs, --load of a platform built by a node's own engine
+// (--strategy engine, a Windows engine): its image stays on that engine, and is not loaded here.
+func engineLoads(res *Result) error {
+	for _, st := range res.Steps {
+		if st.Loaded && st.Strategy == plan.StrategyEngine {
+			return fmt.Errorf("--load: %s is built by the engine of node %s (classic builder), whose image docker multiarch does not load into the current engine: push it (--push), or build that platform on BuildKit", st.Platform, st.Node)
+		}
+	}
+	return nil
 }

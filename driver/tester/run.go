@@ -2,6 +2,7 @@ package tester
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/docker/buildx/util/dockerutil"
 	"github.com/docker/cli/cli/command"
+	"github.com/moby/buildkit/identity"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -109,6 +111,7 @@ type containerRun struct {
 	c      Criteria
 	auth   string
 	id     string // the container, once created
+	name   string // the container's name, chosen before its create is sent
 	pulled bool   // the image was not on the node before the run
 }
 
@@ -125,10 +128,8 @@ func (run *containerRun) do(ctx context.Context, r *Result) (string, error) {
 		return "", fmt.Errorf("starting the container: %w", err)
 	}
 	if run.c.Running > 0 {
-		if err := run.watch(ctx, r); err != nil {
-			return run.logs(ctx), err
-		}
-		return run.logs(ctx), nil
+		err := run.watch(ctx, r)
+		return run.logs(context.WithoutCancel(ctx)), err // what it printed, also when ctx ended
 	}
 	code, err := run.wait(ctx)
 	out := run.logs(context.WithoutCancel(ctx))
@@ -172,7 +173,10 @@ func (run *containerRun) create(ctx context.Context) error {
 	if run.c.Network != "" && run.c.Network != "default" {
 		host.NetworkMode = container.NetworkMode(run.c.Network)
 	}
-	res, err := run.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Platform: &p})
+	// Named before the create is sent: a create that Ctrl-C or the deadline cut off may still
+	// have made the container, and cleanup removes it by this name.
+	run.name = "multiarch-test-" + identity.NewID()[:12]
+	res, err := run.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: run.name, Config: cfg, HostConfig: host, Platform: &p})
 	if err != nil {
 		return fmt.Errorf("creating the container: %w", err)
 	}
@@ -234,9 +238,12 @@ func (run *containerRun) logs(ctx context.Context) string {
 // even when ctx was cancelled (an interrupt) or timed out.
 func (run *containerRun) cleanup(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	if run.id != "" {
+	if ref := cmp.Or(run.id, run.name); ref != "" {
 		_ = deadline.Call(ctx, cleanupTimeout, func(ctx context.Context) error {
-			_, err := run.api.ContainerRemove(ctx, run.id, client.ContainerRemoveOptions{Force: true})
+			_, err := run.api.ContainerRemove(ctx, ref, client.ContainerRemoveOptions{Force: true})
+			if errdefs.IsNotFound(err) {
+				return nil // a create that was cut off before it made the container
+			}
 			return err
 		})
 	}
