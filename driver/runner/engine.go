@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moby/patternmatcher"
+
 	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/containerd/platforms"
@@ -198,12 +200,13 @@ func engineContext(p *parsed, s *StepResult) (io.ReadCloser, string, error) {
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return nil, "", fmt.Errorf("the engine strategy needs the Dockerfile inside the build context: %s", s.Dockerfile)
 	}
-	tarball, err := contextTar(p.ContextPath)
+	tarball, err := contextTar(p.ContextPath, rel)
 	return tarball, rel, err
 }
 
-// contextTar tars a build context, leaving out what .dockerignore excludes.
-func contextTar(dir string) (io.ReadCloser, error) {
+// contextTar tars a build context, leaving out what .dockerignore excludes but the Dockerfile and
+// the .dockerignore itself, which the engine needs (docker build's TrimBuildFilesFromExcludes).
+func contextTar(dir, dockerfile string) (io.ReadCloser, error) {
 	var excludes []string
 	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
 		excludes, err = ignorefile.ReadAll(f)
@@ -212,7 +215,18 @@ func contextTar(dir string) (io.ReadCloser, error) {
 			return nil, fmt.Errorf(".dockerignore: %w", err)
 		}
 	}
-	return archive.TarWithOptions(dir, &archive.TarOptions{ExcludePatterns: excludes})
+	return archive.TarWithOptions(dir, &archive.TarOptions{ExcludePatterns: keepBuildFiles(excludes, dockerfile)})
+}
+
+// keepBuildFiles is docker/cli's TrimBuildFilesFromExcludes: exclusions that would leave out the
+// .dockerignore or the Dockerfile get an exception for them.
+func keepBuildFiles(excludes []string, dockerfile string) []string {
+	for _, f := range []string{".dockerignore", filepath.ToSlash(dockerfile)} {
+		if excluded, _ := patternmatcher.Matches(f, excludes); excluded {
+			excludes = append(excludes, "!"+f)
+		}
+	}
+	return excludes
 }
 
 func platformFrom(s string) ocispec.Platform {

@@ -182,9 +182,43 @@ func TestContextTarRefusesABadDockerignore(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("[\n"), 0o644)
 	// The pattern is refused when the tar is made (the error does not name .dockerignore).
-	if rc, err := contextTar(dir); err == nil {
+	if rc, err := contextTar(dir, "Dockerfile"); err == nil {
 		rc.Close()
 		t.Error("a bad .dockerignore pattern was accepted")
+	}
+}
+
+// A .dockerignore that excludes everything but the sources (or the Dockerfile itself) still sends
+// the Dockerfile and the .dockerignore, as docker build does.
+func TestContextTarKeepsTheBuildFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{".dockerignore": "*\n!src\n", "build/Dockerfile": "FROM scratch\n", "src/a": "a", "secret": "s"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc, err := contextTar(dir, filepath.Join("build", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var names []string
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Typeflag == tar.TypeReg {
+			names = append(names, h.Name)
+		}
+	}
+	slices.Sort(names)
+	if want := []string{".dockerignore", "build/Dockerfile", "src/a"}; !slices.Equal(names, want) {
+		t.Errorf("context files %v, want %v", names, want)
 	}
 }
 
