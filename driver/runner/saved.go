@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
@@ -198,8 +200,8 @@ func blobOf(path, mediaType string) (registry.Blob, error) {
 	return registry.Blob{Path: path, Desc: ocispec.Descriptor{MediaType: mediaType, Digest: dg.Digest(), Size: n}}, nil
 }
 
-// layerBlob is a saved layer as a gzip blob (as it is when already compressed, else compressed into
-// a file beside it) and the digest of its uncompressed content.
+// layerBlob is a saved layer as a compressed blob (gzip or zstd as the engine saved it, else
+// compressed with gzip into a file beside it) and the digest of its uncompressed content.
 func layerBlob(path, dir string) (registry.Blob, digest.Digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -207,18 +209,10 @@ func layerBlob(path, dir string) (registry.Blob, digest.Digest, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	diff := digest.Canonical.Digester()
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return registry.Blob{}, "", err
-		}
-		if _, err := io.Copy(diff.Hash(), gz); err != nil {
-			return registry.Blob{}, "", fmt.Errorf("layer %s: %w", filepath.Base(path), err)
-		}
-		b, err := blobOf(path, ocispec.MediaTypeImageLayerGzip)
-		return b, diff.Digest(), err
+	if b, diff, ok, err := compressedLayer(path, br); ok || err != nil {
+		return b, diff, err
 	}
+	diff := digest.Canonical.Digester()
 	out, err := os.CreateTemp(dir, "layer-*.tar.gz")
 	if err != nil {
 		return registry.Blob{}, "", err
@@ -249,4 +243,35 @@ func readJSON(path, name string, v any) error {
 		return fmt.Errorf("%s in the saved image: %w", name, err)
 	}
 	return nil
+}
+
+// compressedLayer reads a layer the engine saved compressed (a containerd image store keeps blobs
+// as they were pulled): gzip, or zstd; ok is false for an uncompressed one.
+func compressedLayer(path string, br *bufio.Reader) (b registry.Blob, diff digest.Digest, ok bool, err error) {
+	magic, _ := br.Peek(4)
+	var r io.Reader
+	var mediaType string
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return b, "", true, err
+		}
+		r, mediaType = gz, ocispec.MediaTypeImageLayerGzip
+	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return b, "", true, err
+		}
+		defer zr.Close()
+		r, mediaType = zr, ocispec.MediaTypeImageLayerZstd
+	default:
+		return b, "", false, nil
+	}
+	d := digest.Canonical.Digester()
+	if _, err := io.Copy(d.Hash(), r); err != nil {
+		return b, "", true, fmt.Errorf("layer %s: %w", filepath.Base(path), err)
+	}
+	b, err = blobOf(path, mediaType)
+	return b, d.Digest(), true, err
 }
