@@ -304,3 +304,46 @@ func TestGateKeepsABrokenVariantOffTheTag(t *testing.T) {
 	}
 	c.noTestContainers("after the passing gate")
 }
+
+// Without a multiarch builder (the context's BuildKit pushes one index of every platform), the
+// gate runs each platform's own image, so the variants on that one engine pull, run and remove
+// distinct images: every variant prints its own machine, and no image is left behind.
+func TestGateWithoutBuilderRunsEachPlatformsImage(t *testing.T) {
+	c := newCLI(t).withHost(farm.EngineB)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nCOPY greeting /greeting\n", "greeting": "hello\n"})
+	repo := uniqueRepo("gate-nobuilder")
+	md := filepath.Join(t.TempDir(), "md.json")
+	res := c.run(10*time.Minute, "multiarch", "build", "--platform", "linux/amd64,linux/arm64", "-t", farm.Registry+"/"+repo+":v1",
+		"--push", "--network", "none", "--test", "uname -m", "--metadata-file", md, "--progress", "quiet", dir)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s", res.ExitCode, tail(res.Combined(), 2000))
+	}
+	var meta struct {
+		Platforms []struct {
+			Platform string `json:"platform"`
+			Test     *struct {
+				Output []string `json:"output"`
+				Image  string   `json:"image"`
+			} `json:"test"`
+		} `json:"multiarch.platforms"`
+	}
+	readJSONFile(t, md, &meta)
+	want := map[string]string{"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+	images := map[string]bool{}
+	for _, p := range meta.Platforms {
+		if p.Test == nil || len(p.Test.Output) == 0 || strings.TrimSpace(p.Test.Output[len(p.Test.Output)-1]) != want[p.Platform] {
+			t.Errorf("%s ran %+v, want it to print %s", p.Platform, p.Test, want[p.Platform])
+			continue
+		}
+		images[p.Test.Image] = true
+	}
+	if len(images) != 2 {
+		t.Errorf("the variants ran %v: one image each expected", images)
+	}
+	c.noTestContainers("after the gate")
+	for image := range images { // what the gate pulled (the build's own index stays in the engine's store)
+		if res := c.run(time.Minute, "image", "inspect", image); res.ExitCode == 0 {
+			t.Errorf("the gate left %s on the engine", image)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -36,9 +38,9 @@ func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Targ
 	if err != nil {
 		return err
 	}
-	perStep := make([]ocispec.Descriptor, len(res.Steps)) // one index holds every platform
-	for i := range perStep {
-		perStep[i] = desc
+	perStep, err := r.platformResults(ctx, p, res, desc)
+	if err != nil {
+		return err
 	}
 	if err := r.gate(ctx, p, t, res, perStep, printer, cleanups); err != nil {
 		return err
@@ -121,4 +123,29 @@ func (r *Runner) publishFromContext(ctx context.Context, p *parsed, res *Result,
 		}
 	}
 	return nil
+}
+
+// platformResults are what the test gate runs of each step: the one index holds every platform,
+// and with several the gate runs each platform's own manifest (read from the index), so that
+// variants on one engine are distinct images (a classic store keeps one platform per reference).
+func (r *Runner) platformResults(ctx context.Context, p *parsed, res *Result, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	out := make([]ocispec.Descriptor, len(res.Steps))
+	for i := range out {
+		out[i] = desc
+	}
+	if p.test == nil || len(res.Steps) < 2 {
+		return out, nil
+	}
+	info, err := r.registry.WithTimeout(p.Timeout).Inspect(ctx, p.repos[0]+"@"+desc.Digest.String())
+	if err != nil {
+		return nil, fmt.Errorf("reading the pushed index for the test gate: %w", err)
+	}
+	for i, s := range res.Steps {
+		j := slices.IndexFunc(info.Manifests, func(e registry.ImageEntry) bool { return !e.Attestation && e.Platform == s.Platform })
+		if j < 0 {
+			return nil, fmt.Errorf("the pushed index %s has no %s image: no tag written", desc.Digest, s.Platform)
+		}
+		out[i] = ocispec.Descriptor{Digest: digest.Digest(info.Manifests[j].Digest)}
+	}
+	return out, nil
 }
