@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -24,6 +26,7 @@ type tagTx struct {
 	before    []*manifest // nil: the tag did not exist
 	attempted []bool      // the tag may have moved (its PUT was sent)
 	didMove   []bool      // the tag did move (its PUT succeeded)
+	timedOut  []bool      // its PUT got no answer in time: the registry may still apply it
 }
 
 type manifest struct {
@@ -35,7 +38,7 @@ type manifest struct {
 // of the tags: nothing a user pulls by tag has changed yet.
 func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx MergeResult) (*tagTx, error) {
 	tx := &tagTx{c: c, tags: tags, index: idx.Index, json: idx.JSON, before: make([]*manifest, len(tags)),
-		attempted: make([]bool, len(tags)), didMove: make([]bool, len(tags))}
+		attempted: make([]bool, len(tags)), didMove: make([]bool, len(tags)), timedOut: make([]bool, len(tags))}
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, t := range tags {
 		eg.Go(func() error {
@@ -95,6 +98,7 @@ func (tx *tagTx) moveAll(ctx context.Context) error {
 		}
 		tx.attempted[i] = true
 		if err := tx.c.put(ctx, t, tx.index, tx.json); err != nil {
+			tx.timedOut[i] = errors.Is(err, deadline.ErrNoAnswer)
 			return fmt.Errorf("pushing the index to tag %s: %w", t, err)
 		}
 		tx.didMove[i] = true
@@ -195,10 +199,11 @@ func (tx *tagTx) abort(ctx context.Context, cause error) error {
 
 // undo puts one tag back as it was: its old manifest, or no tag where there was none. A tag read
 // at anything but this publish's index is left alone: its move never happened, or another
-// publisher wrote it since, and their index is not this publish's to undo.
+// publisher wrote it since, and their index is not this publish's to undo. A tag whose PUT got no
+// answer in time is watched for one more timeout, in case the registry applies it late.
 func (tx *tagTx) undo(ctx context.Context, i int) error {
 	t := tx.tags[i]
-	if m, err := tx.c.current(ctx, t); err == nil && (m == nil || m.desc.Digest != tx.index.Digest) {
+	if !tx.atIndex(ctx, i) {
 		return nil
 	}
 	if b := tx.before[i]; b != nil {
@@ -212,6 +217,29 @@ func (tx *tagTx) undo(ctx context.Context, i int) error {
 	}
 	return nil
 }
+
+// atIndex tells whether tag i may point at this publish's index: it reads so, or cannot be read;
+// after a PUT that timed out, it is read again until the timeout passes, in case it lands late.
+func (tx *tagTx) atIndex(ctx context.Context, i int) bool {
+	until := time.Now().Add(tx.c.timeout)
+	for {
+		m, err := tx.c.current(ctx, tx.tags[i])
+		if err != nil {
+			return true
+		}
+		if m != nil && m.desc.Digest == tx.index.Digest {
+			tx.didMove[i] = true // (late, if its PUT timed out) so it is reported as put back
+			return true
+		}
+		if !tx.timedOut[i] || time.Now().After(until) {
+			return false
+		}
+		time.Sleep(lateLandingPoll)
+	}
+}
+
+// lateLandingPoll is how often a tag whose PUT timed out is read again.
+const lateLandingPoll = 100 * time.Millisecond
 
 // states reads every tag back (in parallel, each within the deadline) to report where it is.
 func (tx *tagTx) states(ctx context.Context) []TagState {

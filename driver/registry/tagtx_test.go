@@ -585,3 +585,28 @@ func TestPublishStopsWhenATagMovedSinceItWasRead(t *testing.T) {
 		t.Errorf("tag v2 saw %d PUTs from this publish: another publisher's tag was overwritten", len(puts))
 	}
 }
+
+// A tag PUT that gets no answer in time but that the registry applies a moment later is put back:
+// the undo watches a timed-out tag for one more timeout instead of trusting one read.
+func TestPublishPutsBackATagPutThatLandsLate(t *testing.T) {
+	f := newFakeRegistry(t)
+	const timeout = 300 * time.Millisecond
+	c := newTestClient(t, timeout)
+	old1 := f.seedIndex("app", "v1", "linux/amd64")
+	res := f.newIndex("app", "linux/amd64", "linux/arm64")
+	var once sync.Once
+	f.setHook(func(r *fakeReq) action {
+		if !isTagPut(r, "app", "v1", res.Index.Digest) {
+			return action{}
+		}
+		a := action{Hang: true}
+		once.Do(func() { // the first move: the registry commits it 100ms after the client gave up
+			a.After = func() { time.AfterFunc(100*time.Millisecond, func() { f.setTag("app", "v1", res.Index.Digest) }) }
+		})
+		return a
+	})
+	_, err := c.publish(context.Background(), f.locs("app", "v1"), res, res.platforms())
+	asPublishError(t, err)
+	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest})
+	wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
+}
