@@ -154,6 +154,14 @@ func TestAddBuildKitRefuses(t *testing.T) {
 	if err != nil || res.ProbeErr == nil || res.Node.PlatformSource != SourceUser || !res.Node.IsBuildKit() {
 		t.Errorf("offline: %+v, %v", res, err)
 	}
+	// --keep-context does not keep a BuildKit node's entry (no Docker context to keep): the name is free again.
+	removed, err := n.Remove(t.Context(), []string{"later"}, RemoveOptions{KeepContext: true, Timeout: time.Second})
+	if err != nil || len(removed) != 1 || !removed[0].ContextRemoved {
+		t.Fatalf("rm --keep-context of a BuildKit node: %+v, %v", removed, err)
+	}
+	if _, err := n.Add(t.Context(), AddOptions{Name: "later", BuildKit: "tcp://box:1234", Platforms: []string{"linux/arm64"}, Timeout: time.Second}); err != nil {
+		t.Errorf("adding the name again: %v", err)
+	}
 }
 
 func TestSaveRestoreKeepsBuildKitTLSFiles(t *testing.T) {

@@ -110,7 +110,8 @@ type RemoveResult struct {
 }
 
 // Remove removes nodes. A node's context goes too, unless KeepContext is set or the node adopted a
-// context that existed before it; then only the node's data leaves the context. Every name is
+// context that existed before it; then only the node's data leaves the context. A BuildKit
+// daemon's entry always goes (it is not a Docker context to keep). Every name is
 // checked before anything is removed; checks and removals hold the store's lock.
 func (n *Nodes) Remove(ctx context.Context, names []string, opts RemoveOptions) ([]RemoveResult, error) {
 	timeout := opts.Timeout
@@ -132,7 +133,8 @@ func (n *Nodes) removeLocked(names []string, opts RemoveOptions) ([]RemoveResult
 		if err != nil {
 			return nil, err
 		}
-		drop := !opts.KeepContext && !node.Adopted
+		// A BuildKit daemon's entry is the node's alone (it is no Docker context): it always goes.
+		drop := (!opts.KeepContext && !node.Adopted) || node.IsBuildKit()
 		if drop && name == opts.CurrentContext {
 			return nil, fmt.Errorf("node %q is the current Docker context: switch with `docker context use` first, or use --keep-context", name)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/docker/buildx/store"
@@ -101,7 +100,8 @@ func currentGroups(read func(string) (*store.NodeGroup, error), name string, idx
 		return groups{}, err
 	}
 	if primary != nil && (primary.Driver != containerDriver && primary.Driver != remoteDriver ||
-		primary.Driver == remoteDriver && !isMultiarch(primary, idx)) {
+		primary.Driver == remoteDriver && !isMultiarch(primary, idx) ||
+		primary.Driver == containerDriver && !ownNodes(primary)) {
 		return groups{}, fmt.Errorf("builder %q exists with the %s driver and is not a multiarch builder (choose another name, or `docker buildx rm %s`)",
 			name, primary.Driver, name)
 	}
@@ -109,7 +109,7 @@ func currentGroups(read func(string) (*store.NodeGroup, error), name string, idx
 	if err != nil || companion == nil {
 		return groups{primary: primary}, err
 	}
-	if companion.Driver != remoteDriver || !slices.ContainsFunc(companion.Nodes, func(sn store.Node) bool { return strings.HasPrefix(sn.Name, strings.ToLower(name)+"-") }) {
+	if !ownCompanion(companion, name, idx) {
 		return groups{}, fmt.Errorf("builder %q exists and is not %q's BuildKit daemons (choose another name, or `docker buildx rm %s`)",
 			companionName(name), name, companionName(name))
 	}

@@ -171,7 +171,12 @@ func platformsOf(n store.Node) string {
 func kvList(m map[string]string) string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, k+"="+m[k])
+		switch k {
+		case "cacert", "cert", "key": // a BuildKit daemon's TLS files: where they are is nobody's business
+			out = append(out, k+"=(TLS file)")
+		default:
+			out = append(out, k+"="+m[k])
+		}
 	}
 	if len(out) == 0 {
 		return "(none)"

@@ -48,6 +48,24 @@ func (g groups) list() []*store.NodeGroup {
 	return out
 }
 
+// ownNodes reports whether every node of a docker-container group is named as create names it,
+// NAME-NODE after the node's context: a builder made otherwise (docker buildx create names its
+// nodes NAME0, NAME1, ...) is not a multiarch builder, whatever its name.
+func ownNodes(ng *store.NodeGroup) bool {
+	return len(ng.Nodes) > 0 && !slices.ContainsFunc(ng.Nodes, func(sn store.Node) bool {
+		return sn.Name != nodeName(ng.Name, sn.Endpoint)
+	})
+}
+
+// ownCompanion reports whether NAME-buildkit is NAME's: a remote builder whose every node is
+// NAME-NODE for a BuildKit node NODE.
+func ownCompanion(c *store.NodeGroup, name string, idx nodeIndex) bool {
+	return c.Driver == remoteDriver && len(c.Nodes) > 0 && !slices.ContainsFunc(c.Nodes, func(sn store.Node) bool {
+		n, ok := idx.member(c, sn)
+		return !ok || sn.Name != nodeName(name, n.Name)
+	})
+}
+
 // readGroups reads a builder and, when NAME has the docker-container driver, its companion.
 func readGroups(read func(string) (*store.NodeGroup, error), name string) (groups, error) {
 	var g groups

@@ -31,8 +31,12 @@ func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration
 	if g.primary == nil {
 		return res, fmt.Errorf("builder %q not found (see `docker multiarch ls`)", name)
 	}
-	if g.primary.Driver != containerDriver && (g.primary.Driver != remoteDriver || !isMultiarch(g.primary, idx)) {
-		return res, fmt.Errorf("builder %q uses the %s driver and is not a multiarch builder; remove it with `docker buildx rm %s`", name, g.primary.Driver, name)
+	if g.primary.Driver == containerDriver && !ownNodes(g.primary) ||
+		g.primary.Driver != containerDriver && (g.primary.Driver != remoteDriver || !isMultiarch(g.primary, idx)) {
+		return res, fmt.Errorf("builder %q (%s driver) is not a multiarch builder; remove it with `docker buildx rm %s`", name, g.primary.Driver, name)
+	}
+	if g.companion != nil && !ownCompanion(g.companion, name, idx) {
+		g.companion = nil // a builder of the user's that only shares the name: not this builder's
 	}
 	nodes, err := loadGroups(ctx, m.dockerCli, txn, g, idx, timeout, false)
 	if err != nil {
@@ -46,6 +50,9 @@ func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration
 		return false
 	})
 	res.Removed, res.Unreachable = removeNodes(ctx, nodes, timeout)
+	if ctx.Err() != nil { // interrupted: the builder stays, so that rm can be run again
+		return res, fmt.Errorf("builder %q not removed: %w", name, context.Cause(ctx))
+	}
 	for _, ng := range g.list() {
 		if err := txn.Remove(ng.Name); err != nil {
 			return res, fmt.Errorf("removing builder %q: %w", ng.Name, err)
