@@ -140,12 +140,38 @@ func (n *Nodes) removeLocked(names []string, opts RemoveOptions) ([]RemoveResult
 		}
 		out = append(out, RemoveResult{Node: node, ContextRemoved: drop})
 	}
+	saved := make([]Saved, 0, len(out))
 	for _, res := range out {
-		if err := n.remove(res); err != nil {
+		s, err := n.Save(res.Node.Name)
+		if err != nil {
 			return nil, err
+		}
+		saved = append(saved, s)
+	}
+	for i, res := range out {
+		if err := n.remove(res); err != nil {
+			return nil, n.putBackRemoved(saved[:i], fmt.Errorf("node %q: %w", res.Node.Name, err))
 		}
 	}
 	return out, nil
+}
+
+// putBackRemoved restores, newest first, the nodes a failed removal had already removed (their
+// contexts and TLS files as they were), so that node rm removes all its nodes or none.
+func (n *Nodes) putBackRemoved(saved []Saved, cause error) error {
+	var errs []error
+	for _, s := range slices.Backward(saved) {
+		if err := n.restoreLocked(s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w (putting back the nodes removed before it failed too: %w)", cause, errors.Join(errs...))
+	}
+	if len(saved) > 0 {
+		return fmt.Errorf("%w (the nodes removed before it were put back)", cause)
+	}
+	return cause
 }
 
 func (n *Nodes) remove(res RemoveResult) error {

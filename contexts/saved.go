@@ -37,6 +37,11 @@ func (n *Nodes) Restore(ctx context.Context, s Saved, timeout time.Duration) err
 		return fmt.Errorf("putting context %q back: %w", s.name, err)
 	}
 	defer release()
+	return n.restoreLocked(s)
+}
+
+// restoreLocked is Restore with the store's lock held.
+func (n *Nodes) restoreLocked(s Saved) error {
 	if s.before == nil {
 		if err := n.store.Remove(s.name); err != nil {
 			return fmt.Errorf("removing context %q again: %w", s.name, err)
