@@ -270,12 +270,12 @@ func TestGateKeepsABrokenVariantOffTheTag(t *testing.T) {
 	if after == before || after == "" {
 		t.Errorf("the passing build did not move %s (%s before, %s after)", ref, before, after)
 	}
-	if !regexpLine(res.Stdout, "PLATFORM", "TEST") {
-		t.Errorf("the summary has no TEST column:\n%s", res.Stdout)
+	if !regexpLine(res.Stdout, "PLATFORM", "TEST", "OUTPUT") {
+		t.Errorf("the summary has no TEST and OUTPUT columns:\n%s", res.Stdout)
 	}
 	for p, node := range wantRoute {
-		if !regexpLine(res.Stdout, p+" ", node, "sha256:", "pass on "+node) {
-			t.Errorf("the summary does not show %s passing on %s:\n%s", p, node, res.Stdout)
+		if !regexpLine(res.Stdout, p+" ", node, "sha256:", "pass on "+node, "app on ") {
+			t.Errorf("the summary does not show %s passing on %s with what it printed:\n%s", p, node, res.Stdout)
 		}
 	}
 	var meta struct {

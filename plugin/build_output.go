@@ -24,15 +24,24 @@ func writeSummary(dockerCli command.Cli, res *driver.BuildResult) error {
 	header := []string{"PLATFORM", "NODE", "DIGEST", "DURATION", "EMULATED"}
 	tested := len(res.Steps) > 0 && res.Steps[0].Test != nil
 	if tested {
-		header = append(header, "TEST")
+		header = append(header, "TEST", "OUTPUT")
 	}
 	return writeList(dockerCli.Out(), formatTable, res.Steps, header, func(s driver.StepResult) []string {
 		row := []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), yesNo(s.Emulated)}
 		if tested {
-			row = append(row, testCell(s.Test))
+			row = append(row, testCell(s.Test), testOutput(s.Test))
 		}
 		return row
 	})
+}
+
+// testOutput is the last line a variant printed in the test gate, as `docker multiarch test`
+// shows it (every line is in --metadata-file).
+func testOutput(r *driver.TestResult) string {
+	if r == nil {
+		return "-"
+	}
+	return (&testContext{r: *r}).Output()
 }
 
 func testCell(r *driver.TestResult) string {
