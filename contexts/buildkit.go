@@ -209,7 +209,12 @@ func (n *Nodes) BuildKitTarget(name string) (BuildKitTarget, error) {
 		return t, fmt.Errorf("node %q: TLS files: %w", name, err)
 	}
 	dir := filepath.Join(n.store.GetStorageInfo(name).TLSPath, BuildKitEndpointName)
-	for _, f := range files[BuildKitEndpointName] {
+	return t.withTLSFiles(dir, files[BuildKitEndpointName]), nil
+}
+
+// withTLSFiles sets the paths of the target's TLS files (ca.pem, cert.pem, key.pem of files) in dir.
+func (t BuildKitTarget) withTLSFiles(dir string, files []string) BuildKitTarget {
+	for _, f := range files {
 		switch f {
 		case caFile:
 			t.CA = filepath.Join(dir, f)
@@ -219,7 +224,7 @@ func (n *Nodes) BuildKitTarget(name string) (BuildKitTarget, error) {
 			t.Key = filepath.Join(dir, f)
 		}
 	}
-	return t, nil
+	return t
 }
 
 func (d Data) clone() Data {

@@ -109,17 +109,7 @@ func (n *Nodes) PlannedBuildKitTarget(opts AddOptions) (BuildKitTarget, error) {
 		dir = filepath.Join(n.bkStoreTLSPath(opts.Name), BuildKitEndpointName) // where a new node goes
 	}
 	t := BuildKitTarget{Host: opts.BuildKit, ServerName: plan.endpoint.ServerName}
-	for f := range plan.tls.Files {
-		switch f {
-		case caFile:
-			t.CA = filepath.Join(dir, f)
-		case certFile:
-			t.Cert = filepath.Join(dir, f)
-		case keyFile:
-			t.Key = filepath.Join(dir, f)
-		}
-	}
-	return t, nil
+	return t.withTLSFiles(dir, slices.Collect(maps.Keys(plan.tls.Files))), nil
 }
 
 // bkStoreTLSPath is where the store writes the TLS files of a new BuildKit node.
