@@ -87,7 +87,7 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	if err := removeStale(o.MetadataFile); err != nil { // a failed bake leaves no earlier results
+	if err := runner.RemoveStaleMetadata(o.MetadataFile); err != nil { // a failed bake leaves no earlier results
 		return nil, err
 	}
 	rctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("docker buildx bake --print did not finish within --timeout %s", o.Timeout))
@@ -175,15 +175,4 @@ func outputWarnings(jobs []*job) []string {
 		}
 	}
 	return out
-}
-
-// removeStale removes an earlier bake's metadata before this one starts, as build does.
-func removeStale(path string) error {
-	if path == "" {
-		return nil
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("--metadata-file %s: %w", path, err)
-	}
-	return nil
 }

@@ -4,9 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
+	"github.com/docker-multiarch/docker-multiarch/driver/runner"
 )
 
 // writeMetadata writes --metadata-file in buildx's bake shape, {"TARGET": {...}, ...}: each
@@ -24,14 +23,7 @@ func writeMetadata(path string, jobs []*job) error {
 		}
 		md[j.name] = m
 	}
-	dt, err := json.MarshalIndent(md, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, dt, 0o644); err != nil {
-		return fmt.Errorf("--metadata-file: %w", err)
-	}
-	return nil
+	return runner.WriteMetadataFile(path, md)
 }
 
 // targetMetadata is the metadata the target's build wrote, and the index published to its tags
@@ -46,9 +38,7 @@ func targetMetadata(j *job) (map[string]any, error) {
 		return nil, err
 	}
 	if r := j.res; r != nil && r.Index.Digest != "" {
-		m["containerimage.digest"] = r.Index.Digest.String()
-		m["containerimage.descriptor"] = r.Index
-		m["image.name"] = strings.Join(r.Tags, ",")
+		runner.SetIndexMetadata(m, r.Index, r.Tags)
 	}
 	return m, nil
 }

@@ -10,12 +10,12 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
 	"github.com/docker/buildx/util/confutil"
 	"github.com/moby/buildkit/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 )
 
-// writeMetadata writes --metadata-file atomically (a temp file beside it, then a rename), so a
-// reader never sees half a file.
+// writeMetadata writes a build's --metadata-file (see WriteMetadataFile).
 func writeMetadata(path string, res *Result) error {
 	if path == "" {
 		return nil
@@ -34,10 +34,21 @@ func writeMetadata(path string, res *Result) error {
 		}
 	}
 	if res.Index.Digest != "" {
-		md[exptypes.ExporterImageDigestKey] = res.Index.Digest.String()
-		md[exptypes.ExporterImageDescriptorKey] = res.Index
-		md["image.name"] = strings.Join(res.Tags, ",")
+		SetIndexMetadata(md, res.Index, res.Tags)
 	}
+	return WriteMetadataFile(path, md)
+}
+
+// SetIndexMetadata sets buildx's keys of an index published to tags.
+func SetIndexMetadata(md map[string]any, index ocispec.Descriptor, tags []string) {
+	md[exptypes.ExporterImageDigestKey] = index.Digest.String()
+	md[exptypes.ExporterImageDescriptorKey] = index
+	md["image.name"] = strings.Join(tags, ",")
+}
+
+// WriteMetadataFile writes md as --metadata-file: indented JSON, written atomically (a temp file
+// beside it, then a rename), so a reader never sees half a file.
+func WriteMetadataFile(path string, md any) error {
 	dt, err := json.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return err
@@ -48,9 +59,9 @@ func writeMetadata(path string, res *Result) error {
 	return nil
 }
 
-// removeStaleMetadata removes the metadata of an earlier build before this one starts, so a build
-// that fails does not leave another build's results behind for CI to read.
-func removeStaleMetadata(path string) error {
+// RemoveStaleMetadata removes the metadata of an earlier build (or bake) before this one starts,
+// so that one that fails does not leave another's results behind for CI to read.
+func RemoveStaleMetadata(path string) error {
 	if path == "" {
 		return nil
 	}

@@ -110,23 +110,23 @@ func TestRemoveStaleMetadata(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := removeStaleMetadata(path); err != nil {
+	if err := RemoveStaleMetadata(path); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("the stale file is still there: %v", err)
 	}
-	if err := removeStaleMetadata(path); err != nil {
+	if err := RemoveStaleMetadata(path); err != nil {
 		t.Errorf("a missing file: %v", err)
 	}
-	if err := removeStaleMetadata(""); err != nil {
+	if err := RemoveStaleMetadata(""); err != nil {
 		t.Errorf("no --metadata-file: %v", err)
 	}
 	// Something that cannot be removed is reported with its name.
 	full := filepath.Join(dir, "full")
 	os.Mkdir(full, 0o755)
 	os.WriteFile(filepath.Join(full, "x"), nil, 0o644)
-	if err := removeStaleMetadata(full); err == nil || !strings.Contains(err.Error(), full) {
+	if err := RemoveStaleMetadata(full); err == nil || !strings.Contains(err.Error(), full) {
 		t.Errorf("a non-empty directory: %v", err)
 	}
 }

@@ -28,13 +28,13 @@ func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res 
 	nodes, err := r.buildNodes(ctx, p, t)
 	if err != nil {
 		// The builder does not load: the build fails as one that started, its old metadata gone.
-		return nil, nil, errors.Join(err, removeStaleMetadata(p.MetadataFile))
+		return nil, nil, errors.Join(err, RemoveStaleMetadata(p.MetadataFile))
 	}
 	release, err := r.route(ctx, p, t, res, nodes)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := removeStaleMetadata(p.MetadataFile); err != nil {
+	if err := RemoveStaleMetadata(p.MetadataFile); err != nil {
 		release()
 		return nil, nil, err
 	}
