@@ -3,12 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/docker/buildx/util/imagetools"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/errgroup"
 )
 
 // Publication is what a publish wrote: the index, and where every tag points now.
@@ -26,27 +23,9 @@ func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispe
 	if err != nil {
 		return Publication{}, err
 	}
-	found := make([][]candidate, len(results))
-	eg, ectx := errgroup.WithContext(ctx)
-	for i, d := range results {
-		eg.Go(func() (err error) {
-			found[i], err = c.candidates(ectx, repo+"@"+d.Digest.String())
-			return err
-		})
-	}
-	if err := eg.Wait(); err != nil {
-		return Publication{}, err
-	}
-	chosen, err := choose(slices.Concat(found...), nil)
+	merged, err := c.setIndex(ctx, PublishSet{Repo: repo, Results: results, Platforms: want, Tags: tags, Annotations: annotations})
 	if err != nil {
 		return Publication{}, err
-	}
-	merged, err := indexOf(chosen, false, annotations)
-	if err != nil {
-		return Publication{}, err
-	}
-	if got := merged.platforms(); !samePlatforms(got, want) {
-		return Publication{}, fmt.Errorf("the platforms built are %s, not the %s requested: no tag written", strings.Join(got, ", "), strings.Join(want, ", "))
 	}
 	pub, err := c.publish(ctx, locs, merged, want)
 	pub.Entries = merged.Entries
@@ -56,10 +35,10 @@ func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispe
 // publish writes an index to every tag, together or not at all, as far as the registry allows:
 // under this machine's lock of the tags' repositories, it reads where every tag points, pushes
 // the index by digest, moves the tags one by one and reads each back. When a tag cannot be
-// moved, or the publish is interrupted before every tag is verified, the tags already moved are
-// put back (a tag that did not exist is removed again where the registry allows it) and the
-// error says where every tag is. A tag found pointing at another index after the move (a
-// concurrent writer elsewhere) is reported, never claimed as verified.
+// moved, a read-back fails, or the publish is interrupted before every tag is verified, the tags
+// already moved are put back (a tag that did not exist is removed again where the registry allows
+// it; a tag a concurrent writer elsewhere holds is reported and left to them, never claimed as
+// verified) and the error says where every tag is.
 func (c *Client) publish(ctx context.Context, tags []*imagetools.Location, idx MergeResult, want []string) (Publication, error) {
 	release, err := c.lockRepos(ctx, tags)
 	if err != nil {

@@ -96,7 +96,8 @@ func setLocations(sets []PublishSet) ([][]*imagetools.Location, error) {
 	return out, nil
 }
 
-// setIndex is one set's index: its results, read from its repository, merged as PublishBuild does.
+// setIndex is one set's index: its results, read from its repository (in parallel), merged into
+// one index with the set's annotations, which must hold exactly the set's platforms.
 func (c *Client) setIndex(ctx context.Context, s PublishSet) (MergeResult, error) {
 	found := make([][]candidate, len(s.Results))
 	eg, ectx := errgroup.WithContext(ctx)
