@@ -1,10 +1,7 @@
 # The farm's standalone buildkitd processes (BuildKit nodes, as a BuildKit pool or a Kubernetes
 # Service has them): two on tcp://127.0.0.1:PORT with mutual TLS, their CA their own (not the
 # engines'), run as root with their own state and a runc worker. Sourced by farm.sh, whose helpers
-# (log, die, runtime_for) and variables (BIN, FARM_ROOT, FARM_RUN) they use.
-
-# Two standalone buildkitd (BuildKit nodes, as a BuildKit pool or a Kubernetes Service has them) on
-# tcp://127.0.0.1:PORT with mutual TLS; their CA is their own, not the engines'.
+# (log, die, runtime_for, make_certs) and variables (BIN, FARM_ROOT, FARM_RUN) they use.
 BUILDKITDS=(a b)
 declare -A BUILDKITD_PORT=([a]=${FARM_BUILDKITD_A_PORT:-1234} [b]=${FARM_BUILDKITD_B_PORT:-1235})
 BUILDKIT_TLS_DIR=$FARM_ROOT/buildkit-tls
@@ -12,20 +9,7 @@ BUILDKIT_TLS_DIR=$FARM_ROOT/buildkit-tls
 # buildkit_certs: the buildkitds' own CA, a server certificate for 127.0.0.1 (and the name
 # buildkitd.farm, for --tls-servername) and a client certificate.
 buildkit_certs() {
-	[ -f "$BUILDKIT_TLS_DIR/key.pem" ] && return 0
-	mkdir -p "$BUILDKIT_TLS_DIR"
-	(
-		cd "$BUILDKIT_TLS_DIR"
-		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=farm-buildkit-ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
-		openssl req -newkey rsa:2048 -nodes -subj "/CN=buildkitd.farm" -keyout server-key.pem -out server.csr 2>/dev/null
-		printf 'subjectAltName=IP:127.0.0.1,DNS:buildkitd.farm\nextendedKeyUsage=serverAuth\n' >server.ext
-		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile server.ext -out server-cert.pem 2>/dev/null
-		openssl req -newkey rsa:2048 -nodes -subj "/CN=farm-buildkit-client" -keyout key.pem -out client.csr 2>/dev/null
-		printf 'extendedKeyUsage=clientAuth\n' >client.ext
-		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null
-		rm -f ./*.csr ./*.ext
-		chmod 600 ./*key.pem
-	)
+	make_certs "$BUILDKIT_TLS_DIR" farm-buildkit-ca buildkitd.farm IP:127.0.0.1,DNS:buildkitd.farm farm-buildkit-client
 }
 
 buildkitd_addr() { echo "tcp://127.0.0.1:${BUILDKITD_PORT[$1]}"; }

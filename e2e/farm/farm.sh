@@ -125,23 +125,30 @@ runtime_for() {
 	echo "$wrapper"
 }
 
-# tls_certs: a CA, a server certificate for 127.0.0.1 and a client certificate, as a remote engine
-# reached over tcp:// with --tlsverify has them.
-tls_certs() {
-	[ -f "$TLS_DIR/key.pem" ] && return 0
-	mkdir -p "$TLS_DIR"
+# make_certs DIR CA_CN SERVER_CN SERVER_SAN CLIENT_CN: in DIR (once), a CA (ca.pem), a server
+# certificate (server-cert.pem, server-key.pem) for SERVER_SAN and a client certificate (cert.pem,
+# key.pem) signed by it; the keys 0600.
+make_certs() {
+	local dir=$1 ca_cn=$2 server_cn=$3 san=$4 client_cn=$5
+	[ -f "$dir/key.pem" ] && return 0
+	mkdir -p "$dir"
 	(
-		cd "$TLS_DIR"
-		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=farm-ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
-		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server-key.pem -out server.csr 2>/dev/null
-		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+		cd "$dir"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$ca_cn" -keyout ca-key.pem -out ca.pem 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=$server_cn" -keyout server-key.pem -out server.csr 2>/dev/null
+		printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" >server.ext
 		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile server.ext -out server-cert.pem 2>/dev/null
-		openssl req -newkey rsa:2048 -nodes -subj "/CN=farm-client" -keyout key.pem -out client.csr 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=$client_cn" -keyout key.pem -out client.csr 2>/dev/null
 		printf 'extendedKeyUsage=clientAuth\n' >client.ext
 		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null
 		rm -f ./*.csr ./*.ext
+		chmod 600 ./*key.pem
 	)
 }
+
+# tls_certs: a CA, a server certificate for 127.0.0.1 and a client certificate, as a remote engine
+# reached over tcp:// with --tlsverify has them.
+tls_certs() { make_certs "$TLS_DIR" farm-ca 127.0.0.1 IP:127.0.0.1 farm-client; }
 
 tls_up() { (exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT") 2>/dev/null; }
 
