@@ -3,22 +3,16 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/testtls"
 )
 
 // nodeJSON is one entry of `node ls --format json`.
@@ -370,10 +364,7 @@ func TestNodeOverTLS(t *testing.T) {
 		t.Errorf("docker --context over-tls reaches %q", res.Stdout)
 	}
 	// Without a client certificate, or trusting another CA, the engine refuses and nothing is added.
-	otherCA := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(otherCA, selfSignedCA(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	otherCA := filepath.Join(testtls.Write(t, "other-ca"), "ca.pem") // a CA that did not sign the farm's certificates
 	for name, args := range map[string][]string{
 		"no-client-cert": {"--tlscacert", tls("ca.pem")},
 		"wrong-ca":       {"--tlscacert", otherCA, "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem")},
@@ -386,21 +377,4 @@ func TestNodeOverTLS(t *testing.T) {
 			t.Errorf("%s: the refused node was created", name)
 		}
 	}
-}
-
-// selfSignedCA is a CA certificate that did not sign the farm's certificates.
-func selfSignedCA(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other-ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

@@ -2,23 +2,15 @@ package farm
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/internal/testtls"
 )
 
 // fakeBuildKit answers for the daemons it knows.
@@ -39,7 +31,7 @@ func (f fakeBuildKit) ProbeBuildKit(_ context.Context, t contexts.BuildKitTarget
 func TestFarmBuildKitNodes(t *testing.T) {
 	tf := newTestFarm(t)
 	tf.nodes.WithBuildKitProber(fakeBuildKit{"tcp://10.0.0.9:1234": "linux/arm64"})
-	certs := writeSelfSigned(t)
+	certs := testtls.Write(t, "farm test")
 	file := func(servername string) string {
 		return `nodes:
   - {name: amd, host: "` + hostA + `"}
@@ -120,38 +112,10 @@ builders:
 	}
 }
 
-// writeSelfSigned writes a self-signed certificate as ca.pem and cert.pem, its key as key.pem.
-func writeSelfSigned(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "farm test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	for name, b := range map[string][]byte{"ca.pem": cert, "cert.pem": cert, "key.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // A new tcp:// engine node of a farm file gets the TLS files the file names.
 func TestFarmCreatesATLSEngineNodeWithItsFiles(t *testing.T) {
 	tf := newTestFarm(t)
-	certs := writeSelfSigned(t)
+	certs := testtls.Write(t, "farm test")
 	tf.apply(t, `nodes:
   - name: remote
     host: tcp://10.0.0.5:2376
