@@ -1,13 +1,14 @@
 package bake
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/pathutil"
 
 	"github.com/docker/buildx/util/urlutil"
 )
@@ -124,12 +125,12 @@ func missing(paths map[string]bool, granted []string) []string {
 	}
 	var roots []string
 	for _, g := range granted {
-		roots = append(roots, resolved(g))
+		roots = append(roots, pathutil.Resolve(g))
 	}
 	var out []string
 	for p := range paths {
-		r := resolved(p)
-		if !slices.ContainsFunc(roots, func(root string) bool { return within(r, root) }) && !slices.Contains(out, r) {
+		r := pathutil.Resolve(p)
+		if !slices.ContainsFunc(roots, func(root string) bool { return pathutil.Within(r, root) }) && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
@@ -137,36 +138,10 @@ func missing(paths map[string]bool, granted []string) []string {
 	return out
 }
 
-// resolved is a path made absolute, with the symlinks of its longest existing prefix resolved.
-func resolved(p string) string {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return filepath.Clean(p)
-	}
-	rest := ""
-	for cur := abs; ; {
-		if r, err := filepath.EvalSymlinks(cur); err == nil {
-			return filepath.Join(r, rest)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return abs
-		}
-		parent := filepath.Dir(cur)
-		if parent == cur {
-			return abs
-		}
-		rest, cur = filepath.Join(filepath.Base(cur), rest), parent
-	}
-}
-
-func within(p, root string) bool {
-	rel, err := filepath.Rel(root, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
 // shownPath is a path as buildx shows it in the flags: relative to the working directory when it
 // is at most one level above it.
 func shownPath(p, wd string) string {
-	if rel, err := filepath.Rel(resolved(wd), p); err == nil && !strings.HasPrefix(rel, ".."+string(filepath.Separator)+"..") {
+	if rel, err := filepath.Rel(pathutil.Resolve(wd), p); err == nil && !strings.HasPrefix(rel, ".."+string(filepath.Separator)+"..") {
 		return rel
 	}
 	return p

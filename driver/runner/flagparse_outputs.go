@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/pathutil"
 
 	"github.com/moby/buildkit/client"
 )
@@ -144,32 +145,11 @@ func checkLocalDelete(e outputEntry, allowDelete bool) error {
 	if err != nil {
 		return err
 	}
-	dest, err := filepath.Abs(e.Dest)
-	if err != nil {
-		return err
-	}
-	rel, err := filepath.Rel(evalExisting(wd), evalExisting(dest))
-	if err != nil || rel == "." || rel == ".." || filepath.IsAbs(rel) || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	dest, here := pathutil.Resolve(e.Dest), pathutil.Resolve(wd)
+	if dest == here || !pathutil.Within(dest, here) {
 		return fmt.Errorf("mode=delete for destination %q requires --allow=buildx.local.delete", e.Dest)
 	}
 	return nil
-}
-
-// evalExisting resolves the symlinks of the longest existing prefix of an absolute path.
-func evalExisting(p string) string {
-	p = filepath.Clean(p)
-	rest := ""
-	for {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return filepath.Join(r, rest)
-		}
-		parent := filepath.Dir(p)
-		if parent == p {
-			return filepath.Join(p, rest)
-		}
-		rest = filepath.Join(filepath.Base(p), rest)
-		p = parent
-	}
 }
 
 // callFunc is --call (or --check, --print) as buildx parses it: nil for a plain build.
