@@ -42,6 +42,9 @@ type AddDiff struct {
 	Changes []Change
 	// Platforms are the node's platforms once added: as given, as stored, or detected by a probe.
 	Platforms []string
+	// BuildKit is how a BuildKit node will be reached once added (its address, server name and
+	// where its TLS files will be kept): a builder planned over it before it is written uses it.
+	BuildKit *BuildKitTarget
 }
 
 // Has reports whether the diff changes a field.

@@ -23,8 +23,12 @@ func (n *Nodes) diffBuildKit(ctx context.Context, opts AddOptions) (AddDiff, err
 	if err != nil {
 		return AddDiff{}, err
 	}
+	target, err := n.plannedTarget(opts, plan)
+	if err != nil {
+		return AddDiff{}, err
+	}
 	if plan.existing == nil {
-		d := AddDiff{Action: DiffCreate, Platforms: plan.platforms}
+		d := AddDiff{Action: DiffCreate, Platforms: plan.platforms, BuildKit: &target}
 		if len(d.Platforms) == 0 {
 			d.Platforms, err = n.detectBuildKit(ctx, opts, plan.probeAt)
 		}
@@ -38,7 +42,7 @@ func (n *Nodes) diffBuildKit(ctx context.Context, opts AddOptions) (AddDiff, err
 	if err != nil {
 		return AddDiff{}, err
 	}
-	var d AddDiff
+	d := AddDiff{BuildKit: &target}
 	if !sameHost(stored.Host, opts.BuildKit) {
 		d.Changes = append(d.Changes, Change{Field: FieldEndpoint, From: redact.URL(stored.Host), To: redact.URL(opts.BuildKit)})
 	}
@@ -89,15 +93,10 @@ func (n *Nodes) buildKitTLSDiffers(name string, want map[string][]byte) (bool, e
 	return false, nil
 }
 
-// PlannedBuildKitTarget is the target a BuildKit node will have once Add(opts) has written it:
-// its address, server name and the paths where the store keeps the TLS files given (or keeps
-// them already). A builder planned over the node before it is written uses it.
-func (n *Nodes) PlannedBuildKitTarget(opts AddOptions) (BuildKitTarget, error) {
-	opts.Force = true // a new address is what the node will have
-	plan, err := n.planBuildKit(opts)
-	if err != nil {
-		return BuildKitTarget{}, err
-	}
+// plannedTarget is the target a BuildKit node will have once Add(opts) has written it: its
+// address, server name and the paths where the store keeps the TLS files given (or keeps them
+// already).
+func (n *Nodes) plannedTarget(opts AddOptions, plan bkPlan) (BuildKitTarget, error) {
 	if plan.tls == nil {
 		if plan.existing != nil && sameHost(opts.BuildKit, n.storedHost(*plan.existing)) {
 			return n.BuildKitTarget(opts.Name) // its stored TLS files are kept

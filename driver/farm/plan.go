@@ -107,10 +107,7 @@ func (fm *Farm) Plan(ctx context.Context, f *File, timeout time.Duration) (*Plan
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	desired, planned, err := fm.desiredNodes(p)
-	if err != nil {
-		return nil, err
-	}
+	desired, planned := desiredNodes(p)
 	for i, n := range f.Nodes {
 		p.Changes = append(p.Changes, nodeChange(n, p.nodes[i].diff))
 	}
@@ -132,21 +129,17 @@ func (fm *Farm) Plan(ctx context.Context, f *File, timeout time.Duration) (*Plan
 
 // desiredNodes are the file's nodes as applying the plan leaves them, for planning its builders:
 // their platforms, and how a builder reaches each BuildKit daemon once it is written.
-func (fm *Farm) desiredNodes(p *Plan) ([]contexts.Node, map[string]contexts.BuildKitTarget, error) {
+func desiredNodes(p *Plan) ([]contexts.Node, map[string]contexts.BuildKitTarget) {
 	var desired []contexts.Node
 	planned := map[string]contexts.BuildKitTarget{}
 	for i, n := range p.File.Nodes {
 		node := contexts.Node{Name: n.Name, Data: contexts.Data{Platforms: p.nodes[i].diff.Platforms}}
-		if n.BuildKit != "" {
-			t, err := fm.nodes.PlannedBuildKitTarget(p.nodes[i].opts)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %s: %w", p.File.path, nodeEntry(i, n.Name), err)
-			}
-			node.Kind, node.Endpoint, planned[n.Name] = contexts.KindBuildKit, n.BuildKit, t
+		if t := p.nodes[i].diff.BuildKit; t != nil {
+			node.Kind, node.Endpoint, planned[n.Name] = contexts.KindBuildKit, n.BuildKit, *t
 		}
 		desired = append(desired, node)
 	}
-	return desired, planned, nil
+	return desired, planned
 }
 
 // addOptions is the node add a node entry asks for; TLS paths are resolved against the file.
