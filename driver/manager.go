@@ -104,9 +104,10 @@ func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptio
 }
 
 // PlanFarm reads a farm file ("-": stdin) and says what applying it would change, writing
-// nothing (see farm.Farm.Plan).
-func (m *Manager) PlanFarm(ctx context.Context, path string, stdin io.Reader, timeout time.Duration) (*FarmPlan, error) {
-	f, err := farm.Load(path, stdin)
+// nothing (see farm.Farm.Plan); the files it names outside its folder need allow (--allow
+// fs.read=PATH, see farm.File.CheckPaths).
+func (m *Manager) PlanFarm(ctx context.Context, path string, stdin io.Reader, allow []string, timeout time.Duration) (*FarmPlan, error) {
+	f, err := farm.Load(path, stdin, allow)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 type applyOptions struct {
 	file    string
+	allow   []string
 	list    listFlags
 	dryRun  bool
 	timeout time.Duration
@@ -34,10 +35,15 @@ already matches is not written at all, so applying the same file twice changes n
 and builders that the file does not declare are left alone. Every value is checked, and the
 engines and daemons whose platforms must be detected are probed, before anything is written;
 nodes are written as "node add" writes them, builders as "create" does, and a failure puts back
-the nodes this apply wrote. --dry-run prints the changes and writes nothing.`,
+the nodes this apply wrote. --dry-run prints the changes and writes nothing.
+
+The TLS files and buildkitd configs a farm file names are read only below the file's own folder
+(symlinks followed as the system follows them); --allow fs.read=PATH grants more, as bake's
+--allow does.`,
 		Example: `  docker multiarch apply -f multiarch.yaml
   docker multiarch apply -f multiarch.yaml --dry-run
-  docker multiarch apply -f - --format json < multiarch.yaml`,
+  docker multiarch apply -f - --format json < multiarch.yaml
+  docker multiarch apply -f farm/multiarch.yaml --allow fs.read=/etc/multiarch/certs`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runApply(cmd, dockerCli, opts)
@@ -46,6 +52,7 @@ the nodes this apply wrote. --dry-run prints the changes and writes nothing.`,
 	flags := cmd.Flags()
 	flags.StringVarP(&opts.file, "file", "f", "", `Farm file ("-" reads it from stdin)`)
 	flags.BoolVar(&opts.dryRun, "dry-run", false, "Print the changes, write nothing")
+	flags.StringArrayVar(&opts.allow, "allow", nil, `Read files outside the farm file's folder ("fs.read=PATH", "fs=PATH", "fs.read=*")`)
 	addListFlags(cmd, &opts.list, "")
 	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node")
 	return cmd
@@ -63,7 +70,7 @@ func runApply(cmd *cobra.Command, dockerCli command.Cli, opts applyOptions) erro
 		return err
 	}
 	m := driver.NewManager(dockerCli)
-	plan, err := m.PlanFarm(cmd.Context(), opts.file, dockerCli.In(), opts.timeout)
+	plan, err := m.PlanFarm(cmd.Context(), opts.file, dockerCli.In(), opts.allow, opts.timeout)
 	if err != nil {
 		return err
 	}

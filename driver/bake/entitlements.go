@@ -2,13 +2,14 @@ package bake
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/pathutil"
+	"github.com/docker-multiarch/docker-multiarch/driver/pathutil"
 
 	"github.com/docker/buildx/util/urlutil"
 )
@@ -92,21 +93,18 @@ func checkFS(n *fsNeeds, allow []string) error {
 	if err != nil {
 		return err
 	}
-	granted := func(key string) []string {
-		out := []string{wd}
-		for _, a := range allow {
-			if k, v, ok := strings.Cut(a, "="); ok && (k == key || k == "fs") {
-				out = append(out, v)
-			}
-		}
-		return out
-	}
 	var flags []string
-	for _, p := range missing(n.read, granted("fs.read")) {
-		flags = append(flags, "--allow=fs.read="+shownPath(p, wd))
-	}
-	for _, p := range missing(n.write, granted("fs.write")) {
-		flags = append(flags, "--allow=fs.write="+shownPath(p, wd))
+	for _, need := range []struct {
+		key   string
+		paths map[string]bool
+	}{{"fs.read", n.read}, {"fs.write", n.write}} {
+		outside, err := pathutil.Outside(slices.Sorted(maps.Keys(need.paths)), append(pathutil.Granted(allow, need.key), wd))
+		if err != nil {
+			return fmt.Errorf("checking what the targets %s: %w", map[string]string{"fs.read": "read", "fs.write": "write"}[need.key], err)
+		}
+		for _, p := range outside {
+			flags = append(flags, "--allow="+need.key+"="+shownPath(p, wd))
+		}
 	}
 	if n.sshAgent && !slices.Contains(allow, "ssh") {
 		flags = append(flags, "--allow=ssh")
@@ -118,30 +116,13 @@ func checkFS(n *fsNeeds, allow []string) error {
 		strings.Join(flags, " "))
 }
 
-// missing are the paths (symlinks resolved as far as they exist) under none of the granted ones.
-func missing(paths map[string]bool, granted []string) []string {
-	if slices.Contains(granted, "*") {
-		return nil
-	}
-	var roots []string
-	for _, g := range granted {
-		roots = append(roots, pathutil.Resolve(g))
-	}
-	var out []string
-	for p := range paths {
-		r := pathutil.Resolve(p)
-		if !slices.ContainsFunc(roots, func(root string) bool { return pathutil.Within(r, root) }) && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // shownPath is a path as buildx shows it in the flags: relative to the working directory when it
 // is at most one level above it.
 func shownPath(p, wd string) string {
-	if rel, err := filepath.Rel(pathutil.Resolve(wd), p); err == nil && !strings.HasPrefix(rel, ".."+string(filepath.Separator)+"..") {
+	if real, err := pathutil.Resolve(wd); err == nil {
+		wd = real
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, ".."+string(filepath.Separator)+"..") {
 		return rel
 	}
 	return p

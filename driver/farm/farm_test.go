@@ -110,7 +110,7 @@ func newTestFarm(t *testing.T) *testFarm {
 // plan parses a farm file and plans it.
 func (tf *testFarm) plan(t *testing.T, yaml string) (*Plan, error) {
 	t.Helper()
-	f, err := Parse([]byte(yaml), "multiarch.yaml", t.TempDir())
+	f, err := Parse([]byte(yaml), "multiarch.yaml", t.TempDir(), "fs.read=*") // TLS files of testtls.Write live elsewhere
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func (f *File) Path() string { return f.path }
 
 // Parse decodes a farm file strictly (an unknown key is an error naming it) and checks every
 // value; path names the file in errors, dir is where its relative paths start.
-func Parse(data []byte, path, dir string) (*File, error) {
+func Parse(data []byte, path, dir string, allow ...string) (*File, error) {
 	f := &File{path: path, dir: dir}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -76,6 +76,9 @@ func Parse(data []byte, path, dir string) (*File, error) {
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: more than one YAML document: a farm file is one", path)
+	}
+	if err := f.CheckPaths(allow); err != nil { // before validate reads any of them
+		return nil, err
 	}
 	if err := f.validate(); err != nil {
 		return nil, err
@@ -127,21 +130,40 @@ func yamlKeys(t reflect.Type) []string {
 }
 
 // Load reads and parses a farm file; "-" reads it from stdin (its relative paths then start in
-// the working directory).
-func Load(path string, stdin io.Reader) (*File, error) {
+// the working directory). The files it names must lie below its folder, or be granted by allow
+// (--allow fs.read=PATH, see CheckPaths).
+func Load(path string, stdin io.Reader, allow []string) (*File, error) {
 	var (
 		data []byte
 		err  error
 		dir  = filepath.Dir(path)
 	)
 	if path == "-" {
-		data, err = io.ReadAll(stdin)
+		data, err = readBounded(stdin)
 		path, dir = "stdin", "."
 	} else {
-		data, err = os.ReadFile(path)
+		data, err = readFileBounded(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading farm file %s: %w", path, err)
 	}
-	return Parse(data, path, dir)
+	return Parse(data, path, dir, allow...)
+}
+
+func readFileBounded(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return readBounded(fh)
+}
+
+// readBounded reads a farm file of at most maxFileSize bytes.
+func readBounded(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	if err == nil && len(data) > maxFileSize {
+		err = fmt.Errorf("larger than %d KiB: a farm file declares nodes and builders", maxFileSize>>10)
+	}
+	return data, err
 }

@@ -30,7 +30,7 @@ builders:
 `
 
 func TestParseExample(t *testing.T) {
-	f, err := Parse([]byte(exampleFile), "multiarch.yaml", "/ci")
+	f, err := Parse([]byte(exampleFile), "multiarch.yaml", "/ci", "fs.read=/abs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,18 +128,18 @@ func TestLoadResolvesPathsAgainstTheFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Load(path, nil)
+	f, err := Load(path, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := f.builderSpec(f.Builders[0], nil).BuildkitdConfig; got != filepath.Join(dir, "buildkitd.toml") {
 		t.Errorf("buildkitd-config resolved to %s", got)
 	}
-	f, err = Load("-", strings.NewReader(data))
+	f, err = Load("-", strings.NewReader(data), nil)
 	if err == nil || !strings.Contains(err.Error(), "buildkitd.toml") || !strings.HasPrefix(err.Error(), "stdin: ") {
 		t.Errorf("from stdin, relative paths start in the working directory: %v, %v", f, err)
 	}
-	if _, err := Load(filepath.Join(dir, "nosuch.yaml"), nil); err == nil || !strings.Contains(err.Error(), "nosuch.yaml") {
+	if _, err := Load(filepath.Join(dir, "nosuch.yaml"), nil, nil); err == nil || !strings.Contains(err.Error(), "nosuch.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/pathutil"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
@@ -147,10 +148,17 @@ func (f *File) validateBuilder(b Builder) error {
 	return builders.ValidateOptions(f.builderSpec(b, nil))
 }
 
-// path resolves a path of the file relative to the file's directory.
+// resolve is a path of the file (relative to the file's folder) as the OS follows it, symlinks
+// and ".." taken in order (pathutil.Resolve): what CheckPaths checked is exactly what is read.
 func (f *File) resolve(p string) string {
-	if p == "" || filepath.IsAbs(p) {
+	if p == "" {
 		return p
 	}
-	return filepath.Join(f.dir, p)
+	if !filepath.IsAbs(p) {
+		p = f.dir + string(filepath.Separator) + p // not filepath.Join: that cleans ".." as text
+	}
+	if real, err := pathutil.Resolve(p); err == nil {
+		return real
+	}
+	return p // CheckPaths refused it already; reading it names the OS's error
 }

@@ -62,6 +62,16 @@ func TestDiffOutputs(t *testing.T) {
 			t.Errorf("-o %q: ours %+v, buildx's %+v", in, ours, theirs)
 		}
 	}
+	// Stricter than buildx, which cleans ".." as text first: a destination reached through a link
+	// that leads out of the working directory is outside, whichever way it is spelt.
+	if err := os.Symlink(filepath.Dir(dir), filepath.Join(dir, "up")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{"up/x", "up/../x", "up/" + filepath.Base(dir) + "/../y"} {
+		if _, err := parseOutputs([]string{"type=local,mode=delete,dest=" + dest}, "", false); err == nil || !strings.Contains(err.Error(), "buildx.local.delete") {
+			t.Errorf("mode=delete to %q through a link out: %v", dest, err)
+		}
+	}
 }
 
 func sameOutput(o outputEntry, e client.ExportEntry) bool {

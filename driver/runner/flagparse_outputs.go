@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/pathutil"
+	"github.com/docker-multiarch/docker-multiarch/driver/pathutil"
 
 	"github.com/moby/buildkit/client"
 )
@@ -145,8 +145,16 @@ func checkLocalDelete(e outputEntry, allowDelete bool) error {
 	if err != nil {
 		return err
 	}
-	dest, here := pathutil.Resolve(e.Dest), pathutil.Resolve(wd)
-	if dest == here || !pathutil.Within(dest, here) {
+	outside, err := pathutil.Outside([]string{e.Dest}, []string{wd})
+	if err != nil {
+		return fmt.Errorf("mode=delete for destination %q: %w", e.Dest, err)
+	}
+	dest, _ := pathutil.Resolve(e.Dest)
+	here, err := pathutil.Resolve(wd)
+	if err != nil {
+		return err
+	}
+	if dest == here || len(outside) > 0 {
 		return fmt.Errorf("mode=delete for destination %q requires --allow=buildx.local.delete", e.Dest)
 	}
 	return nil
