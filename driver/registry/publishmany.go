@@ -73,7 +73,8 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 	return out, nil
 }
 
-// setLocations parses every set's tags; a tag of two sets (or twice in one) is refused, naming them.
+// setLocations parses every set's tags (a tag twice in one set is one tag); a tag of two sets is
+// refused, naming them.
 func setLocations(sets []PublishSet) ([][]*imagetools.Location, error) {
 	out := make([][]*imagetools.Location, len(sets))
 	owner := map[string]string{}

@@ -24,14 +24,34 @@ func ParseTag(s string) (reference.NamedTagged, error) {
 	return tagged, nil
 }
 
-// tagLocations parses tags into the locations they are pushed to.
-func tagLocations(tags []string) ([]*imagetools.Location, error) {
-	var out []*imagetools.Location
+// UniqueTags are tags without repeats, compared as the registry sees them ("app" is
+// "docker.io/library/app:latest"), each kept in its first spelling: a tag given twice is moved
+// once. The error names an invalid tag.
+func UniqueTags(tags []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
 	for _, t := range tags {
 		named, err := ParseTag(t)
 		if err != nil {
 			return nil, err
 		}
+		if !seen[named.String()] {
+			seen[named.String()] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// tagLocations parses tags into the locations they are pushed to, each once.
+func tagLocations(tags []string) ([]*imagetools.Location, error) {
+	tags, err := UniqueTags(tags)
+	if err != nil {
+		return nil, err
+	}
+	var out []*imagetools.Location
+	for _, t := range tags {
+		named, _ := ParseTag(t)
 		loc, err := imagetools.ParseLocation(named.String())
 		if err != nil {
 			return nil, fmt.Errorf("invalid tag %q: %w", t, err)

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	remoteserrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/errdefs"
-	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -26,7 +26,8 @@ type tagTx struct {
 	before    []*manifest // nil: the tag did not exist
 	attempted []bool      // the tag may have moved (its PUT was sent)
 	didMove   []bool      // the tag did move (its PUT succeeded)
-	timedOut  []bool      // its PUT got no answer in time: the registry may still apply it
+	unsettled []bool      // its PUT got no answer (cut off, interrupted, connection lost): it counts as applied
+	stopped   bool        // the publish was interrupted: undo watches briefly
 }
 
 type manifest struct {
@@ -38,7 +39,7 @@ type manifest struct {
 // of the tags: nothing a user pulls by tag has changed yet.
 func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx MergeResult) (*tagTx, error) {
 	tx := &tagTx{c: c, tags: tags, index: idx.Index, json: idx.JSON, before: make([]*manifest, len(tags)),
-		attempted: make([]bool, len(tags)), didMove: make([]bool, len(tags)), timedOut: make([]bool, len(tags))}
+		attempted: make([]bool, len(tags)), didMove: make([]bool, len(tags)), unsettled: make([]bool, len(tags))}
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, t := range tags {
 		eg.Go(func() error {
@@ -97,13 +98,60 @@ func (tx *tagTx) moveAll(ctx context.Context) error {
 			return err
 		}
 		tx.attempted[i] = true
-		if err := tx.c.put(ctx, t, tx.index, tx.json); err != nil {
-			tx.timedOut[i] = errors.Is(err, deadline.ErrNoAnswer)
+		if err := tx.putSettled(ctx, i); err != nil {
 			return fmt.Errorf("pushing the index to tag %s: %w", t, err)
 		}
 		tx.didMove[i] = true
 	}
 	return nil
+}
+
+// interruptGrace is how long a tag PUT already sent may still answer after an interrupt, so that
+// its outcome is known instead of guessed; settleWatch is how long, after an interrupt, an
+// unanswered one is watched for a late landing (a timed-out one is watched for the timeout).
+const (
+	interruptGrace = time.Second
+	settleWatch    = 1500 * time.Millisecond
+)
+
+// putSettled moves tag i, letting a PUT already sent finish for interruptGrace after an interrupt.
+// A PUT without an answer from the registry (cut off, interrupted, the connection lost) may still
+// be applied: it is marked unsettled, and undo counts it as applied.
+func (tx *tagTx) putSettled(ctx context.Context, i int) error {
+	sctx, stop := settling(ctx, interruptGrace)
+	defer stop()
+	err := tx.c.put(sctx, tx.tags[i], tx.index, tx.json)
+	if err != nil && !answered(err) {
+		tx.unsettled[i] = true
+	}
+	return err
+}
+
+// settling is a context that ends grace after ctx does (or when stopped), with ctx's cause.
+func settling(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var timer *time.Timer
+	var mu sync.Mutex
+	unwatch := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, func() { cancel(context.Cause(ctx)) })
+	})
+	return sctx, func() {
+		unwatch()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// answered tells whether a failed PUT was answered by the registry (a status: it was not applied).
+func answered(err error) bool {
+	var status remoteserrors.ErrUnexpectedStatus
+	return errors.As(err, &status)
 }
 
 // moveOrder is the tags' order of moving: those that existed, then the new ones.
@@ -174,6 +222,7 @@ func verifyCause(ctx context.Context, err error) error {
 
 // abort puts back every tag that may have moved, then reads every tag to say where it is.
 func (tx *tagTx) abort(ctx context.Context, cause error) error {
+	tx.stopped = ctx.Err() != nil
 	rctx := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	undoErrs := make([]error, len(tx.tags))
@@ -188,7 +237,9 @@ func (tx *tagTx) abort(ctx context.Context, cause error) error {
 	for i, err := range undoErrs {
 		if err != nil {
 			states[i].Note = err.Error()
-			failed++
+			if !errors.Is(err, errNeverLanded) {
+				failed++
+			}
 		}
 	}
 	if failed > 0 {
@@ -200,10 +251,14 @@ func (tx *tagTx) abort(ctx context.Context, cause error) error {
 // undo puts one tag back as it was: its old manifest, or no tag where there was none. A tag read
 // at anything but this publish's index is left alone: its move never happened, or another
 // publisher wrote it since, and their index is not this publish's to undo. A tag whose PUT got no
-// answer in time is watched for one more timeout, in case the registry applies it late.
+// answer counts as applied: it is watched (for the timeout, or settleWatch after an interrupt) and
+// put back once it lands; one that never lands is reported so.
 func (tx *tagTx) undo(ctx context.Context, i int) error {
 	t := tx.tags[i]
 	if !tx.atIndex(ctx, i) {
+		if tx.unsettled[i] {
+			return errNeverLanded
+		}
 		return nil
 	}
 	if b := tx.before[i]; b != nil {
@@ -218,10 +273,13 @@ func (tx *tagTx) undo(ctx context.Context, i int) error {
 	return nil
 }
 
+// errNeverLanded notes a tag whose move got no answer and did not land while it was watched.
+var errNeverLanded = errors.New("its move got no answer from the registry and had not landed when last read")
+
 // atIndex tells whether tag i may point at this publish's index: it reads so, or cannot be read;
-// after a PUT that timed out, it is read again until the timeout passes, in case it lands late.
+// after a PUT without an answer, it is read again until the watch ends, in case it lands late.
 func (tx *tagTx) atIndex(ctx context.Context, i int) bool {
-	until := time.Now().Add(tx.c.timeout)
+	until := time.Now().Add(tx.watch())
 	for {
 		m, err := tx.c.current(ctx, tx.tags[i])
 		if err != nil {
@@ -231,11 +289,20 @@ func (tx *tagTx) atIndex(ctx context.Context, i int) bool {
 			tx.didMove[i] = true // (late, if its PUT timed out) so it is reported as put back
 			return true
 		}
-		if !tx.timedOut[i] || time.Now().After(until) {
+		if !tx.unsettled[i] || time.Now().After(until) {
 			return false
 		}
 		time.Sleep(lateLandingPoll)
 	}
+}
+
+// watch is how long an unanswered tag PUT is watched for a late landing: the timeout, or no more
+// than settleWatch once the publish was interrupted (Ctrl-C exits within seconds).
+func (tx *tagTx) watch() time.Duration {
+	if tx.stopped && tx.c.timeout > settleWatch {
+		return settleWatch
+	}
+	return tx.c.timeout
 }
 
 // lateLandingPoll is how often a tag whose PUT timed out is read again.

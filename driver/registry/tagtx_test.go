@@ -374,7 +374,7 @@ func TestPublishInterruptedPutsTheMovedTagsBack(t *testing.T) {
 
 	start := time.Now()
 	_, err := c.publish(ctx, f.locs("app", "v1", "v2"), res, res.platforms())
-	if took := time.Since(start); took > 3*time.Second {
+	if took := time.Since(start); took > 4*time.Second {
 		t.Errorf("publish returned %s after the interrupt, its timeout is 10s", took)
 	}
 	if !errors.Is(err, interrupted) {
@@ -609,4 +609,73 @@ func TestPublishPutsBackATagPutThatLandsLate(t *testing.T) {
 	asPublishError(t, err)
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest})
 	wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
+}
+
+// Issue 19, case 3: Ctrl-C while a tag PUT is in flight, and the registry applies that PUT after
+// the interrupt (it got the request; its answer is lost). The move counts as applied: the tag is
+// put back once it lands, the other tag stays as it was, and the error says so, within seconds.
+func TestPublishInterruptedPutThatLandsAfterTheInterruptIsPutBack(t *testing.T) {
+	for name, delay := range map[string]time.Duration{"lands at once": 50 * time.Millisecond, "lands after the grace": 1200 * time.Millisecond} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeRegistry(t)
+			c := newTestClient(t, 10*time.Second)
+			old1 := f.seedIndex("app", "v1", "linux/amd64")
+			old2 := f.seedIndex("app", "v2", "linux/amd64")
+			res := f.newIndex("app", "linux/amd64", "linux/arm64")
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			interrupted := errors.New("interrupted by the user")
+			var once sync.Once
+			f.setHook(func(r *fakeReq) action {
+				if !isTagPut(r, "app", "v1", res.Index.Digest) {
+					return action{}
+				}
+				once.Do(func() {
+					cancel(interrupted) // Ctrl-C while the registry holds the request
+					time.AfterFunc(delay, func() { f.setTag("app", "v1", res.Index.Digest) })
+				})
+				return action{Hang: true} // its answer never comes
+			})
+			start := time.Now()
+			_, err := c.publish(ctx, f.locs("app", "v1", "v2"), res, res.platforms())
+			if took := time.Since(start); took > 4*time.Second {
+				t.Errorf("publish returned %s after the interrupt", took)
+			}
+			if !errors.Is(err, interrupted) {
+				t.Fatalf("error does not wrap the interrupt: %v", err)
+			}
+			f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest})
+			wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
+				"\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String())
+		})
+	}
+}
+
+// Issue 19, case 4: the same tag twice (-t R:1 -t R:1, -t R -t R:latest) is one tag, moved once:
+// not "moved by another publisher" and put back after the whole build.
+func TestPublishTheSameTagTwiceMovesItOnce(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	amd64 := f.seedImage("app", "", "linux/amd64")
+	repo := f.host + "/app"
+	for name, tags := range map[string][]string{
+		"twice":           {f.ref("app", "v1"), f.ref("app", "v1")},
+		"implicit latest": {repo, f.ref("app", "latest"), repo},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pub, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64"}, tags, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pub.Tags) != 1 || pub.Tags[0].Now != pub.Index.Digest {
+				t.Errorf("publication tags %+v, want one tag at the index", pub.Tags)
+			}
+		})
+	}
+	if got, err := UniqueTags([]string{"app", "docker.io/library/app:latest", "App"}); err == nil {
+		t.Errorf("an invalid tag passed: %v", got)
+	}
+	if got, err := UniqueTags([]string{"app", "docker.io/library/app:latest", "index.docker.io/library/app", "app:1", "app"}); err != nil || len(got) != 2 || got[0] != "app" || got[1] != "app:1" {
+		t.Errorf("UniqueTags = %q, %v; want the first spelling of each", got, err)
+	}
 }

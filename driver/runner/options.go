@@ -137,11 +137,13 @@ func (p *parsed) parseContext() error {
 }
 
 func (p *parsed) parseTags() error {
+	tags, err := registry.UniqueTags(p.Tags) // -t app:$TAG -t app:latest with TAG=latest is one tag
+	if err != nil {
+		return err
+	}
+	p.Tags = tags
 	for _, t := range p.Tags {
-		named, err := registry.ParseTag(t)
-		if err != nil {
-			return err
-		}
+		named, _ := registry.ParseTag(t)
 		repo := named.Name()
 		if !slices.Contains(p.repos, repo) {
 			p.repos = append(p.repos, repo)

@@ -119,7 +119,7 @@ func TestParseOptionsConverts(t *testing.T) {
 	t.Setenv("EMPTY_ENV", "")
 	os.Unsetenv("UNSET_ENV_FOR_TEST")
 	o := validOptions(t)
-	o.Tags = []string{"reg.example:5000/team/app:v1", "reg.example:5000/team/app:v2", "other/app", "reg.example:5000/team/app"}
+	o.Tags = []string{"reg.example:5000/team/app:v1", "reg.example:5000/team/app:v2", "other/app", "reg.example:5000/team/app", "docker.io/other/app:latest", "reg.example:5000/team/app:v1"}
 	o.Platforms = []string{"linux/x86_64,linux/aarch64", "linux/arm64", "linux/armv7"}
 	o.FileFor = []string{"linux/aarch64=Dockerfile.arm", "LINUX/ARM/V7=sub/Dockerfile=odd"}
 	o.BuildArgs = []string{"A=1", "B=x=y", "FROM_ENV", "EMPTY_ENV", "UNSET_ENV_FOR_TEST", "EMPTY="}
@@ -152,8 +152,8 @@ func TestParseOptionsConverts(t *testing.T) {
 	if p.Strategy != plan.StrategyBuildKit || p.display != progressui.AutoMode {
 		t.Errorf("defaults: strategy %q, display %q", p.Strategy, p.display)
 	}
-	if p.Options.Tags[3] != "reg.example:5000/team/app" || len(p.Tags) != 4 {
-		t.Errorf("the tags as given are kept: %v", p.Tags)
+	if want := []string{"reg.example:5000/team/app:v1", "reg.example:5000/team/app:v2", "other/app", "reg.example:5000/team/app"}; !slices.Equal(p.Tags, want) {
+		t.Errorf("tags %v, want %v: as given, each once (other/app is docker.io/other/app:latest)", p.Tags, want)
 	}
 }
 
