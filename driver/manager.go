@@ -155,6 +155,9 @@ func (m *Manager) Inspect(ctx context.Context, ref string, timeout time.Duration
 // --metadata-file of split builds (build --push-by-digest), files or directories: their pushed
 // results join the sources, and a platform missing or doubled across them stops the merge.
 func (m *Manager) Merge(ctx context.Context, o MergeOptions, fromMetadata []string) (MergeResult, error) {
+	if err := checkMergeSources(o.Sources); err != nil {
+		return MergeResult{}, err
+	}
 	if len(fromMetadata) > 0 {
 		split, err := runner.ReadSplit(fromMetadata)
 		if err != nil {
