@@ -103,7 +103,7 @@ func ValidateBuildKitHost(host string) error {
 	if !ok || (scheme != "tcp" && scheme != "unix") {
 		return fmt.Errorf("invalid BuildKit address %q: want tcp://HOST:PORT or unix:///PATH (the address buildkitd listens on, as its --addr)", h)
 	}
-	if strings.Contains(strings.SplitN(rest, "/", 2)[0], "@") {
+	if _, creds := redact.Userinfo(host); creds || strings.Contains(strings.SplitN(rest, "/", 2)[0], "@") {
 		return fmt.Errorf("invalid BuildKit address %q: BuildKit endpoints take no credentials in the URL (use --tls-cacert, --tls-cert, --tls-key)", h)
 	}
 	if scheme == "unix" {

@@ -61,12 +61,8 @@ func ValidateHost(host string) error {
 // noCredentials refuses a userinfo in an endpoint URL, except an ssh user name; redacted is the
 // host as errors show it.
 func noCredentials(redacted, scheme, rest string) error {
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
-	}
-	at := strings.LastIndex(authority, "@")
-	if at < 0 || (scheme == "ssh" && !strings.Contains(authority[:at], ":")) {
+	userinfo, ok := redact.Userinfo(scheme + "://" + rest) // a password typed raw may hold "/", "#", "?"
+	if !ok || (scheme == "ssh" && !strings.Contains(userinfo, ":")) {
 		return nil
 	}
 	return fmt.Errorf("invalid host %q: Docker endpoints do not take credentials in the URL "+

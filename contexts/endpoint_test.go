@@ -18,6 +18,9 @@ func TestValidateHostRefusesCredentials(t *testing.T) {
 		{"unix://user:hunter2@/var/run/docker.sock", "unix://user:xxxxx@/var/run/docker.sock"},
 		{"unix://me@/var/run/docker.sock", "unix://me@/var/run/docker.sock"},
 		{"npipe://u:hunter2@/./pipe/docker_engine", "npipe://u:xxxxx@/./pipe/docker_engine"},
+		{"ssh://ci:hunter2/x@box", "ssh://ci:xxxxx@box"}, // issue 19: a "/" typed raw in the password
+		{"tcp://u:hun#ter2@host:2376", "tcp://u:xxxxx@host:2376"},
+		{"ssh://ci:hun?ter2@box:22", "ssh://ci:xxxxx@box:22"},
 	} {
 		err := ValidateHost(tc.host)
 		if err == nil {
@@ -63,5 +66,21 @@ func TestAddNeverShowsAContextsPassword(t *testing.T) {
 	st := n.Probe(context.Background(), Node{Name: "theirs", Endpoint: secretHost}, 50*time.Millisecond)
 	if st.Err == nil || !strings.Contains(st.Err.Error(), "no answer within 50ms") || !errors.Is(st.Err, context.DeadlineExceeded) {
 		t.Errorf("probe of a hanging engine: %v", st.Err)
+	}
+}
+
+// A BuildKit address takes no credentials, in any shape a password may be typed; the error never
+// shows the password.
+func TestValidateBuildKitHostRefusesCredentials(t *testing.T) {
+	for _, host := range []string{"tcp://u:hunter2@bk:1234", "tcp://hunter2@bk:1234", "tcp://u:hun/ter2@bk:1234", "tcp://u:hun#ter2@bk:1234", "unix://u:hunter2@/run/buildkit.sock"} {
+		err := ValidateBuildKitHost(host)
+		if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "ter2") || !strings.Contains(err.Error(), "no credentials") {
+			t.Errorf("ValidateBuildKitHost(%q) = %v", host, err)
+		}
+	}
+	for _, ok := range []string{"tcp://bk:1234", "unix:///run/buildkit/buildkitd.sock"} {
+		if err := ValidateBuildKitHost(ok); err != nil {
+			t.Errorf("ValidateBuildKitHost(%q) = %v", ok, err)
+		}
 	}
 }

@@ -2,9 +2,10 @@ package runner
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // proxyArgs are the proxy build args a node's Docker config sets (as buildx passes them), without
@@ -25,18 +26,32 @@ func proxyArgs(cfg map[string]string) (map[string]string, []string) {
 	return args, warnings
 }
 
-// withoutCredentials removes the user info of every URL in a proxy setting.
+// withoutCredentials removes the user info of every URL in a proxy setting, in every shape it is
+// written: with a scheme (http://u:p@proxy), without one (u:p@proxy:3128, as curl takes it), and
+// with a password typed raw ("#", "%", "/" in it: not a valid URL, its credentials all the same).
 func withoutCredentials(v string) (string, bool) {
 	parts := strings.Split(v, ",")
 	had := false
 	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue
+		if clean, ok := stripUserinfo(strings.TrimSpace(p)); ok {
+			parts[i], had = clean, true
 		}
-		u.User = nil
-		parts[i] = u.String()
-		had = true
 	}
 	return strings.Join(parts, ","), had
+}
+
+// stripUserinfo is one proxy URL without its user info, if it has one.
+func stripUserinfo(p string) (string, bool) {
+	if scheme, rest, ok := strings.Cut(p, "://"); ok {
+		userinfo, ok := redact.Userinfo(p)
+		if !ok {
+			return p, false
+		}
+		return scheme + "://" + rest[len(userinfo)+1:], true
+	}
+	at := strings.LastIndex(p, "@") // no scheme: USER[:PASSWORD]@HOST[:PORT]
+	if at < 0 {
+		return p, false
+	}
+	return p[at+1:], true
 }

@@ -508,21 +508,25 @@ func TestProxyArgsLeaveCredentialsOut(t *testing.T) {
 		"HTTP_PROXY":  "http://proxy.example:3128",
 		"NO_PROXY":    "localhost,127.0.0.1,.corp",
 		"ALL_PROXY":   "socks5://tok3n@socks.example:1080, http://a:b@second.example",
+		"FTP_PROXY":   "us3r:pa55@ftp-proxy.example:3128", // issue 19: no scheme, as curl takes it
+		"http_proxy":  "http://us3r:pa#55@proxy.example:3128,http://us3r:pa%zz@p2.example,http://u:pa/55@p3.example:8080",
 	})
 	want := map[string]string{
 		"HTTPS_PROXY": "http://proxy.example:3128",
 		"HTTP_PROXY":  "http://proxy.example:3128",
 		"NO_PROXY":    "localhost,127.0.0.1,.corp",
 		"ALL_PROXY":   "socks5://socks.example:1080,http://second.example",
+		"FTP_PROXY":   "ftp-proxy.example:3128",
+		"http_proxy":  "http://proxy.example:3128,http://p2.example,http://p3.example:8080",
 	}
 	if !maps.Equal(args, want) {
 		t.Errorf("args %v, want %v", args, want)
 	}
-	if len(warnings) != 2 || !strings.Contains(warnings[0], "ALL_PROXY") || !strings.Contains(warnings[1], "HTTPS_PROXY proxy (http://proxy.example:3128)") {
+	if len(warnings) != 4 || !strings.Contains(warnings[0], "ALL_PROXY") || !strings.Contains(warnings[2], "HTTPS_PROXY proxy (http://proxy.example:3128)") {
 		t.Errorf("warnings %q: one per proxy with credentials, sorted", warnings)
 	}
 	for _, w := range warnings {
-		for _, secret := range []string{"pa55", "tok3n", "a:b@"} {
+		for _, secret := range []string{"pa55", "tok3n", "a:b@", "us3r", "pa#", "pa%", "pa/"} {
 			if strings.Contains(w, secret) {
 				t.Errorf("warning %q shows %q", w, secret)
 			}

@@ -25,15 +25,11 @@ func URL(s string) string {
 	if !ok || !schemeRE().MatchString(scheme) {
 		return s
 	}
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
-	}
-	at := strings.LastIndex(authority, "@")
+	at := userinfoEnd(rest)
 	if at < 0 {
 		return s
 	}
-	userinfo := authority[:at]
+	userinfo := rest[:at]
 	user, password, hasPassword := strings.Cut(userinfo, ":")
 	switch {
 	case hasPassword && password != "":
@@ -44,6 +40,57 @@ func URL(s string) string {
 		userinfo = user
 	}
 	return scheme + "://" + userinfo + rest[at:]
+}
+
+// Userinfo is the user information of a URL ("user:password" of scheme://user:password@host),
+// found as URL finds it, and whether it has one.
+func Userinfo(s string) (string, bool) {
+	_, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return "", false
+	}
+	at := userinfoEnd(rest)
+	if at < 0 {
+		return "", false
+	}
+	return rest[:at], true
+}
+
+// userinfoEnd is where the userinfo of a URL's part after "://" ends (its last "@"), or -1. The
+// authority ends at the first "/", "?" or "#", but a password typed raw may hold those
+// (ssh://ci:pa/ss@box, http://u:p#w@proxy): "USER:PASSWORD@" before them counts too, unless
+// what follows the colon is a port and a path (https://host:443/path@v1).
+func userinfoEnd(rest string) int {
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		return at
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return -1
+	}
+	user, password, ok := strings.Cut(rest[:at], ":")
+	if !ok || password == "" || strings.ContainsAny(user, "/?#") || portAndPath(password) {
+		return -1
+	}
+	return at
+}
+
+// portAndPath tells whether s is a port followed by a path, query or fragment ("443/path").
+func portAndPath(s string) bool {
+	i := strings.IndexAny(s, "/?#")
+	if i < 0 {
+		return false
+	}
+	for _, r := range s[:i] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenScheme tells whether a user without a password is likely a token for this scheme.

@@ -25,6 +25,12 @@ func TestURL(t *testing.T) {
 		{"https://TOKEN:@host", "https://xxxxx@host"},   // an empty password: the user may be a token
 		{"ssh://me:@host", "ssh://me@host"},
 		{"https://host/path@not-userinfo", "https://host/path@not-userinfo"},
+		{"https://host:443/path@v1", "https://host:443/path@v1"},     // a port and a path, not a password
+		{"ssh://ci:pa/ss@box", "ssh://ci:xxxxx@box"},                 // a "/" typed raw in the password
+		{"http://u:p#w@proxy:3128", "http://u:xxxxx@proxy:3128"},     // a raw "#"
+		{"http://u:p?w@proxy:3128/x", "http://u:xxxxx@proxy:3128/x"}, // a raw "?"
+		{"http://u:p%w/x#y@proxy:3128", "http://u:xxxxx@proxy:3128"}, // all of them
+		{"ssh://ci@box/path@x", "ssh://ci@box/path@x"},               // the authority's @ wins
 		{"unix:///var/run/docker.sock", "unix:///var/run/docker.sock"},
 		{"tcp://127.0.0.1:2376", "tcp://127.0.0.1:2376"},
 		{"somehost", "somehost"},
