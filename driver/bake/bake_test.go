@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -334,5 +335,22 @@ func TestBakeChecksEveryTargetFirst(t *testing.T) {
 	}
 	if len(r.order) != 0 || len(p.calls) != 0 {
 		t.Errorf("built %v, published %v before the bad value was found", r.order, p.calls)
+	}
+}
+
+// Issue 19, case 8: buildx bake --print's output is read within a cap: a CLI that writes without
+// end is stopped with an error saying so, not by the machine's memory.
+func TestRunBuildxCapsTheDefinition(t *testing.T) {
+	if _, err := exec.LookPath("yes"); err != nil {
+		t.Skip("no yes(1)")
+	}
+	script := filepath.Join(t.TempDir(), "docker")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec yes\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND", script)
+	_, err := runBuildx(context.Background(), "", []string{"buildx", "bake", "--print"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "the bake definition (docker buildx bake --print) is larger than 32 MiB") {
+		t.Errorf("err = %v", err)
 	}
 }

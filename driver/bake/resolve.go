@@ -1,7 +1,6 @@
 package bake
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
 // resolveArgs are the arguments of `docker buildx bake --print` for the bake's files, targets
@@ -70,6 +71,10 @@ func stdinFor(o Options, in io.Reader) io.Reader {
 // standard output is returned as it is; a failure returns buildx's standard error.
 // When ctx ends (Ctrl-C, --timeout) it is stopped, and the wait for its output ends soon after
 // even when a process it started keeps the pipes open.
+// maxDefinitionSize bounds the resolved definition buildx prints (a matrix of thousands of targets
+// fits in a few MiB).
+const maxDefinitionSize = 32 << 20
+
 func runBuildx(ctx context.Context, configDir string, args []string, stdin io.Reader) ([]byte, error) {
 	bin := os.Getenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND")
 	if bin == "" {
@@ -82,9 +87,13 @@ func runBuildx(ctx context.Context, configDir string, args []string, stdin io.Re
 	cmd.WaitDelay = 2 * time.Second
 	cmd.Env = pluginFreeEnv(os.Environ())
 	cmd.Stdin = stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout := &bounded.Buffer{Limit: maxDefinitionSize, What: "the bake definition (docker buildx bake --print)"}
+	stderr := &bounded.Buffer{Limit: 1 << 20, What: "docker buildx bake --print's error output"}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
+	if over := errors.Join(stdout.Err(), stderr.Err()); over != nil {
+		return nil, over
+	}
 	if err == nil {
 		return stdout.Bytes(), nil
 	}

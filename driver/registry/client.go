@@ -7,6 +7,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/distribution/reference"
@@ -67,14 +68,27 @@ func pathOf(ref string) string {
 	return reference.Path(named) + ref[len(named.Name()):]
 }
 
-// get reads a manifest (or index) by tag or digest within the deadline.
+// Caps on what is read from a registry into memory: a manifest or index is at most what
+// registries accept (distribution and Docker Hub refuse larger ones; containerd's resolver too),
+// an image config at most MaxConfigSize. Content read by digest must match its digest and size.
+const (
+	MaxManifestSize = 4 << 20
+	MaxConfigSize   = 8 << 20
+)
+
+// get reads a manifest (or index) by tag or digest within the deadline, at most MaxManifestSize,
+// checked against its digest.
 func (c *Client) get(ctx context.Context, ref string) ([]byte, ocispec.Descriptor, error) {
 	type got struct {
 		dt   []byte
 		desc ocispec.Descriptor
 	}
 	g, err := deadline.Value(ctx, c.timeout, func(ctx context.Context) (got, error) {
-		dt, desc, err := c.r.Get(ctx, ref)
+		name, desc, err := c.r.Resolve(ctx, ref)
+		if err != nil {
+			return got{}, err
+		}
+		dt, err := c.fetch(ctx, name, desc, MaxManifestSize)
 		return got{dt, desc}, err
 	})
 	if err != nil {
@@ -83,13 +97,46 @@ func (c *Client) get(ctx context.Context, ref string) ([]byte, ocispec.Descripto
 	return g.dt, g.desc, nil
 }
 
-// getDescriptor reads a blob or manifest of a location within the deadline.
-func (c *Client) getDescriptor(ctx context.Context, loc *imagetools.Location, d ocispec.Descriptor) ([]byte, error) {
+// getDescriptor reads a manifest of a location within the deadline (see get); limit caps it.
+func (c *Client) getDescriptor(ctx context.Context, loc *imagetools.Location, d ocispec.Descriptor, limit int64) ([]byte, error) {
 	dt, err := deadline.Value(ctx, c.timeout, func(ctx context.Context) ([]byte, error) {
-		return c.r.GetDescriptor(ctx, loc, d)
+		return c.fetch(ctx, loc.String(), d, limit)
 	})
 	if err != nil {
 		return nil, opError(loc.String(), "GET "+pathOf(loc.Name())+"@"+d.Digest.String(), err)
+	}
+	return dt, nil
+}
+
+// fetch reads d from ref's repository: refused before reading when it says it is larger than
+// limit, cut off past limit when it does not say, and checked against its size and digest.
+func (c *Client) fetch(ctx context.Context, ref string, d ocispec.Descriptor, limit int64) ([]byte, error) {
+	if d.Size > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d MiB docker multiarch reads", d.Digest, d.Size, limit>>20)
+	}
+	fetcher, err := c.r.Fetcher(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := fetcher.Fetch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	dt, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case int64(len(dt)) > limit:
+		return nil, fmt.Errorf("%s: the registry sent more than the %d MiB docker multiarch reads", d.Digest, limit>>20)
+	case d.Size > 0 && int64(len(dt)) != d.Size:
+		return nil, fmt.Errorf("%s: the registry sent %d bytes, not the %d it announced", d.Digest, len(dt), d.Size)
+	}
+	if err := d.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("the registry gave an invalid digest %q: %w", d.Digest, err)
+	}
+	if got := d.Digest.Algorithm().FromBytes(dt); got != d.Digest {
+		return nil, fmt.Errorf("%s: the registry sent content whose digest is %s", d.Digest, got)
 	}
 	return dt, nil
 }

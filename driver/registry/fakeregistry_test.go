@@ -82,6 +82,8 @@ type action struct {
 	// HangAfter reads this many bytes of a request body, then hangs (a registry that stops
 	// reading in the middle of an upload).
 	HangAfter int64
+	// Serve answers the request in place of the fake (a hostile or broken registry's answer).
+	Serve func(w http.ResponseWriter, r *http.Request)
 }
 
 func newFakeRegistry(t *testing.T) *fakeRegistry {
@@ -311,6 +313,10 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if act.Status != 0 {
 		writeError(w, act.Status, "UNKNOWN", "injected failure")
+		return
+	}
+	if act.Serve != nil {
+		act.Serve(w, r)
 		return
 	}
 	if body == nil && r.Body != nil && act.HangAfter > 0 {

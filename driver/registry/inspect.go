@@ -83,7 +83,7 @@ func (c *Client) describe(ctx context.Context, loc *imagetools.Location, d ocisp
 	if IsAttestation(d) {
 		e.Attestation, e.AttestsTo = true, d.Annotations[attestation.DockerAnnotationReferenceDigest]
 	}
-	dt, err := c.getDescriptor(ctx, loc, d)
+	dt, err := c.getDescriptor(ctx, loc, d, MaxManifestSize)
 	if err != nil {
 		return e, err
 	}
@@ -113,7 +113,7 @@ func (c *Client) platformOf(ctx context.Context, loc *imagetools.Location, d oci
 	if d.Platform != nil && (d.Platform.OS != "windows" || d.Platform.OSVersion != "") {
 		return platforms.Normalize(*d.Platform), nil
 	}
-	dt, err := c.getDescriptor(ctx, loc, mf.Config)
+	dt, err := c.getDescriptor(ctx, loc, mf.Config, MaxConfigSize)
 	if err != nil {
 		return ocispec.Platform{}, fmt.Errorf("config %s: %w", mf.Config.Digest, err)
 	}

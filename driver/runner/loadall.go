@@ -18,6 +18,8 @@ import (
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
 // layouts collects each platform's OCI layout archive (BuildKit's oci exporter) for --load of every
@@ -184,7 +186,7 @@ func platformEntries(root ocispec.Descriptor, platform, blobs string) ([]ocispec
 		root.Platform, root.Annotations = &p, nil
 		return []ocispec.Descriptor{root}, nil
 	}
-	dt, err := os.ReadFile(filepath.Join(blobs, root.Digest.Encoded()))
+	dt, err := bounded.ReadFile(filepath.Join(blobs, root.Digest.Encoded()), 4<<20) // an index, as registries cap them
 	if err != nil {
 		return nil, err
 	}

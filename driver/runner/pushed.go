@@ -10,6 +10,8 @@ import (
 	"sort"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
 // PushedImage is a result a build pushed by digest (an image, or an index with its attestations):
@@ -115,8 +117,11 @@ func metadataFiles(paths []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// maxMetadataSize bounds a --metadata-file read back by merge --from-metadata (a few KiB each).
+const maxMetadataSize = 4 << 20
+
 func readPushed(path string) (pushedRecord, error) {
-	dt, err := os.ReadFile(path)
+	dt, err := bounded.ReadFile(path, maxMetadataSize)
 	if err != nil {
 		return pushedRecord{}, fmt.Errorf("--from-metadata %s: %w", path, err)
 	}

@@ -57,3 +57,14 @@ func TestReadSplit(t *testing.T) {
 		t.Errorf("a file without %s: %v", pushedKey, err)
 	}
 }
+
+// Issue 19, case 8: a metadata file is read within 4 MiB; a larger one is an error naming it.
+func TestReadPushedRefusesAHugeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "amd64.json")
+	if err := os.WriteFile(p, append([]byte(`{"multiarch.pushed": "`), make([]byte, maxMetadataSize)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readPushed(p); err == nil || !strings.Contains(err.Error(), p+" is larger than 4 MiB") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,100 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Issue 19, case 8: what a registry answers is read within a cap and checked against its digest:
+// a manifest larger than 4 MiB (announced or not), one whose bytes are not its digest's, or one
+// shorter than announced is an error naming the reference, never read whole into memory.
+func TestRegistryReadsAreBoundedAndChecked(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	idx := f.seedIndex("app", "v1", "linux/amd64")
+	real := f.manifest("app", idx.Digest)
+	huge := bytes.Repeat([]byte(" "), MaxManifestSize+10)
+	forged := bytes.Replace(real, []byte("amd64"), []byte("arm64"), 1)
+	answer := func(head http.Header, body []byte, length int) func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range head {
+				w.Header()[k] = v
+			}
+			if length >= 0 {
+				w.Header().Set("Content-Length", strconv.Itoa(length))
+			}
+			w.WriteHeader(http.StatusOK)
+			if r.Method == http.MethodGet {
+				_, _ = w.Write(body)
+			}
+		}
+	}
+	honest := http.Header{"Content-Type": {idx.MediaType}, "Docker-Content-Digest": {idx.Digest.String()}}
+	for name, tc := range map[string]struct {
+		get  func(w http.ResponseWriter, r *http.Request) // the GET's answer (the HEAD is honest)
+		want string
+	}{
+		"more than 4 MiB, unannounced": {answer(honest, huge, -1), ""}, // containerd holds it to the HEAD's size
+		"more than announced":          {answer(honest, append(bytes.Clone(real), huge...), len(real)), ""},
+		"not its digest":               {answer(honest, forged, len(forged)), "digest is " + digest.FromBytes(forged).String()},
+		"shorter than announced":       {answer(honest, real[:len(real)-1], len(real)-1), "not the " + strconv.Itoa(len(real))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f.setHook(func(r *fakeReq) action {
+				if r.Kind == "manifest" && r.Method == http.MethodGet {
+					return action{Serve: tc.get}
+				}
+				return action{}
+			})
+			_, _, err := c.get(context.Background(), f.ref("app", "v1"))
+			if err == nil || !strings.Contains(err.Error(), "GET app:v1") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one naming app:v1 and %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("announced larger than 4 MiB", func(t *testing.T) {
+		f.setHook(func(r *fakeReq) action {
+			if r.Kind == "manifest" {
+				return action{Serve: answer(honest, nil, MaxManifestSize+1)}
+			}
+			return action{}
+		})
+		_, _, err := c.get(context.Background(), f.ref("app", "v1"))
+		if err == nil || !strings.Contains(err.Error(), "app:v1") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("a descriptor a hostile index sizes at 1 GiB", func(t *testing.T) {
+		f.setHook(func(r *fakeReq) action {
+			if r.Kind == "manifest" && r.Method == http.MethodGet {
+				return action{Serve: answer(honest, huge, -1)}
+			}
+			return action{}
+		})
+		before := len(f.requests("GET", "/app/manifests/"))
+		d := idx
+		d.Size = 1 << 30
+		_, err := c.getDescriptor(context.Background(), f.locs("app", "v1")[0], d, MaxManifestSize)
+		if err == nil || !strings.Contains(err.Error(), "more than the 4 MiB") || !strings.Contains(err.Error(), "app@"+idx.Digest.String()) {
+			t.Errorf("err = %v", err)
+		}
+		if after := len(f.requests("GET", "/app/manifests/")); after != before {
+			t.Errorf("%d GETs were sent for it, want none", after-before)
+		}
+		d.Size = 0 // a size of 0: nothing read, and nothing is not its digest
+		if _, err := c.getDescriptor(context.Background(), f.locs("app", "v1")[0], d, MaxManifestSize); err == nil {
+			t.Error("a descriptor of size 0 gave content")
+		}
+	})
+	f.setHook(nil)
+	if dt, _, err := c.get(context.Background(), f.ref("app", "v1")); err != nil || !bytes.Equal(dt, real) {
+		t.Errorf("an honest registry: %v", err)
+	}
+}
