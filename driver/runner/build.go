@@ -16,6 +16,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	mobyclient "github.com/moby/moby/client"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -33,6 +34,7 @@ type Runner struct {
 	builders  *builders.Manager
 	registry  *registry.Client
 	tester    *tester.Tester
+	facts     func(mobyclient.APIClient) engineFacts // what the engine strategy's clean-up asks an engine (nil: its API)
 }
 
 // New returns the build runner of a Docker CLI.
@@ -55,6 +57,10 @@ type Result struct {
 	Pushed []PushedImage `json:"-"`
 	// Deferred is the publish a build with Options.DeferPublish left to its caller: no tag moved.
 	Deferred *registry.PublishSet `json:"-"`
+	// Deliver is the --load of such a build, for its caller to run once the tags moved; Release
+	// drops what it would load. Both nil when nothing is loaded.
+	Deliver func(context.Context) error `json:"-"`
+	Release func()                      `json:"-"`
 	// Checks are the results of --call (check, outline, targets), per platform.
 	Checks     []CheckResult `json:"-"`
 	Call       string        `json:"-"` // the method --call ran ("lint" for check)

@@ -222,7 +222,7 @@ func TestStepRunner(t *testing.T) {
 	eng := &fakeEngine{output: classicOutput, finalID: "sha256:" + strings.Repeat("c", 64), platform: "windows/amd64", save: dockerSave(t, nil, 1).archive}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM nanoserver\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }}
 	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1"}})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
@@ -256,7 +256,7 @@ func TestEngineStepsPublishAVerifiedIndex(t *testing.T) {
 	// The data flow of a build: each platform pushed by digest, then one index on every tag,
 	// read back and verified.
 	reg := newMiniRegistry(t)
-	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM nanoserver\n"), 0o644)
 	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1", reg.host + "/team/app:latest"}, Timeout: 10 * time.Second})

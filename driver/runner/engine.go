@@ -41,6 +41,9 @@ func (r *Runner) engineStep(ctx context.Context, p *parsed, s *StepResult, engin
 		return ocispec.Descriptor{}, err
 	}
 	b := &engineBuild{api: api, timeout: p.Timeout}
+	if b.watch, err = watchEngine(ctx, r.factsOf(api), p.Timeout); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("node %s: reading its engine's clock: %w", s.Node, err)
+	}
 	defer b.cleanup(ctx)
 	id, err := r.engineBuild(ctx, b, p, s, out)
 	if err != nil {
@@ -61,14 +64,24 @@ func (r *Runner) engineStep(ctx context.Context, p *parsed, s *StepResult, engin
 	return pushSaved(ctx, r.registry.WithTimeout(p.Timeout), arch, p.repos)
 }
 
+// factsOf is what the engine strategy's clean-up asks an engine.
+func (r *Runner) factsOf(api client.APIClient) engineFacts {
+	if r.facts != nil {
+		return r.facts(api)
+	}
+	return mobyFacts{api}
+}
+
 // engineBuild is one classic build on a node's engine and the images it made, removed when the
-// step ends (built, failed or interrupted), within the deadline.
+// step ends (built, failed or interrupted), within the deadline: only those the engine says the
+// build made (engineclean.go).
 type engineBuild struct {
 	api     client.APIClient
 	timeout time.Duration
+	watch   *engineWatch // what the engine created while the build ran
 	mu      sync.Mutex
-	images  []string // the images the build committed itself (not cached ones, not the base)
-	running string   // the container of the step in progress
+	images  []string // the images the output says the build committed (candidates)
+	running string   // the container the output says runs the step in progress (a candidate)
 }
 
 func (b *engineBuild) step(container string) {
@@ -84,21 +97,27 @@ func (b *engineBuild) made(id string) {
 }
 
 // cleanup removes the images the build made with their untagged parents (the intermediate
-// images); the base image it pulled stays.
+// images), and an interrupted step's container with its anonymous volumes: each only when the
+// engine confirms the build made it; the base image it pulled stays.
 func (b *engineBuild) cleanup(ctx context.Context) {
+	if b.watch == nil {
+		return // nothing is removed without the engine's word
+	}
+	ctx = context.WithoutCancel(ctx)
+	b.watch.finish(ctx)
 	b.mu.Lock()
 	ids, running := slices.Clone(b.images), b.running
 	b.mu.Unlock()
-	if running != "" { // an interrupted step's container holds its parent image: gone first
-		_ = deadline.Call(context.WithoutCancel(ctx), b.timeout, func(ctx context.Context) error {
-			_, err := b.api.ContainerRemove(ctx, running, client.ContainerRemoveOptions{Force: true})
+	if full, ok := b.watch.ourContainer(running); ok { // it holds its parent image: gone first
+		_ = deadline.Call(ctx, b.timeout, func(ctx context.Context) error {
+			_, err := b.api.ContainerRemove(ctx, full, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 			return err
 		})
 	}
 	for _, id := range slices.Backward(ids) {
-		_ = deadline.Call(context.WithoutCancel(ctx), b.timeout, func(ctx context.Context) error {
-			return b.remove(ctx, id)
-		})
+		if full, ok := b.watch.ourImage(ctx, id); ok {
+			_ = deadline.Call(ctx, b.timeout, func(ctx context.Context) error { return b.remove(ctx, full) })
+		}
 	}
 }
 
@@ -149,7 +168,7 @@ func (r *Runner) engineBuild(ctx context.Context, b *engineBuild, p *parsed, s *
 	err = jsonmessage.DisplayJSONMessagesStream(res.Body, w, 0, false, func(msg jsonstream.Message) {
 		var aux struct{ ID string }
 		if msg.Aux != nil && json.Unmarshal(*msg.Aux, &aux) == nil && aux.ID != "" {
-			id = aux.ID // removed with the build's own images when the tracker saw the build commit it
+			id = aux.ID // not a candidate of its own: a final image from the cache is another build's
 		}
 	})
 	if err != nil {

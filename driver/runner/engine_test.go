@@ -43,6 +43,46 @@ const classicOutput = "Step 1/4 : FROM mcr.microsoft.com/windows/nanoserver:ltsc
 	" ---> cccccccccccc\n" +
 	"Successfully built cccccccccccc\n"
 
+// fakeFacts is what an engine says it created while a build ran, and its images' records.
+type fakeFacts struct {
+	created []string               // full IDs, as the engine's events give them
+	images  map[string]imageRecord // by the ID asked (short or full)
+}
+
+func (f *fakeFacts) now(context.Context) (string, error) { return "2026-12-06T00:00:00Z", nil }
+
+func (f *fakeFacts) creates(_ context.Context, _, _ string, add func(string)) error {
+	for _, id := range f.created {
+		add(id)
+	}
+	return nil
+}
+
+func (f *fakeFacts) image(_ context.Context, id string) (imageRecord, error) {
+	if rec, ok := f.images[id]; ok {
+		return rec, nil
+	}
+	for full, rec := range f.images {
+		if strings.HasPrefix(strings.TrimPrefix(full, "sha256:"), strings.TrimPrefix(id, "sha256:")) {
+			return rec, nil
+		}
+	}
+	return imageRecord{}, cerrdefs.ErrNotFound
+}
+
+// full is a 64-hex ID from a 12-hex short one.
+func full(short string) string { return short + strings.Repeat("0", 64-len(short)) }
+
+// watched is an engineBuild whose engine reports facts.
+func watched(t *testing.T, api mobyclient.APIClient, f engineFacts, timeout time.Duration) *engineBuild {
+	t.Helper()
+	w, err := watchEngine(t.Context(), f, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &engineBuild{api: api, timeout: timeout, watch: w}
+}
+
 type tracked struct {
 	mu      sync.Mutex
 	made    []string
@@ -305,7 +345,9 @@ func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM nanoserver\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "app.txt"), []byte("app"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t)}
+	facts := &fakeFacts{created: []string{full("0123456789ab"), full("456789abcdef"), full("aaaaaaaaaaaa"), strings.Repeat("c", 64)},
+		images: map[string]imageRecord{full("aaaaaaaaaaaa"): {}, strings.Repeat("c", 64): {}}}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t), facts: func(mobyclient.APIClient) engineFacts { return facts }}
 	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1"}, Strategy: plan.StrategyEngine,
 		BuildArgs: []string{"A=1"}, Labels: []string{"L=v"}, Target: "final", NoCache: true, Network: "none"})
 	engines := r.newEngineClients()
@@ -335,13 +377,13 @@ func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
 	if dt, ok := reg.manifest("team/app@" + desc.Digest.String()); !ok || digest.FromBytes(dt) != desc.Digest {
 		t.Errorf("the image is not in the registry by digest %s", desc.Digest)
 	}
-	// The running step's container first, then the images made, newest first; never the base
-	// (3f2a1b0c9d8e) nor the cached one (bbbbbbbbbbbb).
-	if !slices.Equal(eng.removedCt, []string{"456789abcdef"}) {
+	// The running step's container first, then the images made, newest first, by the IDs the
+	// engine gave; never the base (3f2a1b0c9d8e) nor the cached one (bbbbbbbbbbbb).
+	if !slices.Equal(eng.removedCt, []string{full("456789abcdef")}) {
 		t.Errorf("containers removed %v", eng.removedCt)
 	}
 	// The final image is the last one the build committed (cccccccccccc, sha256:ccc... in full).
-	if !slices.Equal(eng.removed, []string{"cccccccccccc", "aaaaaaaaaaaa"}) {
+	if !slices.Equal(eng.removed, []string{strings.Repeat("c", 64), full("aaaaaaaaaaaa")}) {
 		t.Errorf("images removed %v", eng.removed)
 	}
 }
@@ -350,7 +392,7 @@ func TestEngineStepWithoutPushBuildsOnly(t *testing.T) {
 	eng := &fakeEngine{output: "Step 1/1 : FROM x\n ---> 3f2a1b0c9d8e\n", finalID: "sha256:" + strings.Repeat("d", 64), platform: "windows/amd64"}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil)} // no registry: nothing may be pushed
+	r := &Runner{dockerCli: testCLI(t, nil), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }} // no registry: nothing may be pushed
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
@@ -394,12 +436,13 @@ func TestEngineBuildRefuses(t *testing.T) {
 
 func TestEngineCleanupWaitsForTheInterruptedContainer(t *testing.T) {
 	eng := &fakeEngine{inUse: 2}
-	b := &engineBuild{api: eng.api(t), timeout: 5 * time.Second}
+	b := watched(t, eng.api(t), &fakeFacts{created: []string{full("aaaaaaaaaaaa"), full("456789abcdef"), full("cccccccccccc")},
+		images: map[string]imageRecord{"aaaaaaaaaaaa": {}, "cccccccccccc": {}}}, 5*time.Second)
 	b.made("aaaaaaaaaaaa")
 	b.step("456789abcdef")
 	b.made("cccccccccccc")
 	b.cleanup(t.Context())
-	if !slices.Equal(eng.removedCt, []string{"456789abcdef"}) || !slices.Equal(eng.removed, []string{"cccccccccccc", "aaaaaaaaaaaa"}) {
+	if !slices.Equal(eng.removedCt, []string{full("456789abcdef")}) || !slices.Equal(eng.removed, []string{full("cccccccccccc"), full("aaaaaaaaaaaa")}) {
 		t.Errorf("removed containers %v, images %v", eng.removedCt, eng.removed)
 	}
 
@@ -438,7 +481,7 @@ func TestEngineBuildLeavesACachedOrBaseFinalImage(t *testing.T) {
 	eng := &fakeEngine{output: "Step 1/2 : FROM x\n ---> 3f2a1b0c9d8e\nStep 2/2 : COPY a b\n ---> Using cache\n ---> " + final + "\n", finalID: final, platform: "windows/amd64"}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{images: map[string]imageRecord{final: {}}} }} // created before the build
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
@@ -456,5 +499,64 @@ func TestPlatformFromAndVariant(t *testing.T) {
 	}
 	if variantSuffix("") != "" || variantSuffix("v8") != "/v8" {
 		t.Error("variantSuffix")
+	}
+}
+
+// Issue 19, case 2: what the clean-up removes is what the engine says the build made. A RUN that
+// prints " ---> ID" or " ---> Running in ID" of an image or container the engine did not create
+// during the build (the user's own, another build's) names a candidate the engine does not
+// confirm: it stays. A tagged image stays even when created then; an untagged one committed from
+// a container of the build (an engine with the classic store, which reports no image creations)
+// goes.
+func TestEngineCleanupRemovesOnlyWhatTheEngineSaysTheBuildMade(t *testing.T) {
+	users, usersCt, tagged := strings.Repeat("7", 64), strings.Repeat("8", 64), full("999999999999")
+	step, classic := full("abcabcabcabc"), full("def012def012")
+	facts := &fakeFacts{
+		created: []string{step, tagged},
+		images: map[string]imageRecord{
+			users:          {RepoTags: nil},                      // an unrelated untagged image of the user
+			tagged:         {RepoTags: []string{"app:latest"}},   // created now, but someone's tag
+			classic:        {Container: "sha256:" + step},        // committed from the build's own container
+			full("ffffff"): {Container: strings.Repeat("1", 64)}, // committed from another container
+		},
+	}
+	eng := &fakeEngine{}
+	b := watched(t, eng.api(t), facts, time.Second)
+	w := &stepTracker{w: io.Discard, made: b.made, running: b.step}
+	io.WriteString(w, "Step 2/3 : RUN echo\n ---> Running in "+usersCt[:12]+"\n ---> "+users[:12]+"\n ---> "+users+"\n ---> "+tagged[:12]+"\n"+
+		"Step 3/3 : RUN x\n ---> "+classic[:12]+"\n ---> "+full("ffffff")[:12]+"\n")
+	b.cleanup(t.Context())
+	if len(eng.removedCt) != 0 {
+		t.Errorf("containers removed %v: the engine created none the output named", eng.removedCt)
+	}
+	if !slices.Equal(eng.removed, []string{classic[:12]}) {
+		t.Errorf("images removed %v, want only %s (untagged, committed from the build's own container)", eng.removed, classic[:12])
+	}
+	b = &engineBuild{api: eng.api(t), timeout: time.Second} // no watch: the engine was not asked
+	b.made("aaaaaaaaaaaa")
+	b.cleanup(t.Context())
+	if len(eng.removed) != 1 {
+		t.Errorf("without the engine's word, removed %v", eng.removed)
+	}
+}
+
+func TestCreatedSetMatches(t *testing.T) {
+	var c createdSet
+	c.add("sha256:" + full("abcdef012345"))
+	c.add(full("abcdef012399"))
+	c.add("not-an-id")
+	c.add(strings.Repeat("A", 64))
+	for id, want := range map[string]string{
+		"abcdef012345":                   full("abcdef012345"),
+		"sha256:" + full("abcdef012345"): full("abcdef012345"),
+		"abcdef0123":                     "", // too short
+		"abcdef01234":                    "", // too short (and ambiguous)
+		"ABCDEF012345":                   "", // not lower-case hex
+		"":                               "",
+		strings.Repeat("a", 64):          "",
+	} {
+		if got, ok := c.match(id); got != want || ok != (want != "") {
+			t.Errorf("match(%q) = %q, %v; want %q", id, got, ok, want)
+		}
 	}
 }

@@ -240,7 +240,7 @@ func (run *containerRun) cleanup(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	if ref := cmp.Or(run.id, run.name); ref != "" {
 		_ = deadline.Call(ctx, cleanupTimeout, func(ctx context.Context) error {
-			_, err := run.api.ContainerRemove(ctx, ref, client.ContainerRemoveOptions{Force: true})
+			_, err := run.api.ContainerRemove(ctx, ref, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 			if errdefs.IsNotFound(err) {
 				return nil // a create that was cut off before it made the container
 			}
