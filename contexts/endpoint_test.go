@@ -21,6 +21,7 @@ func TestValidateHostRefusesCredentials(t *testing.T) {
 		{"ssh://ci:hunter2/x@box", "ssh://ci:xxxxx@box"}, // issue 19: a "/" typed raw in the password
 		{"tcp://u:hun#ter2@host:2376", "tcp://u:xxxxx@host:2376"},
 		{"ssh://ci:hun?ter2@box:22", "ssh://ci:xxxxx@box:22"},
+		{"ssh://ci:12/34@box", "ssh://ci:xxxxx@box"}, // a password shaped like a port and a path
 	} {
 		err := ValidateHost(tc.host)
 		if err == nil {

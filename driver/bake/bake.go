@@ -57,9 +57,11 @@ type buildRunner interface {
 	Build(ctx context.Context, o runner.Options, in io.Reader, out io.Writer) (*runner.Result, error)
 }
 
-// publisher publishes every target's index to its tags at once: registry.Client.
+// publisher publishes every target's index to its tags at once, and puts them back when a later
+// step fails: registry.Client.
 type publisher interface {
 	PublishMany(ctx context.Context, sets []registry.PublishSet) ([]registry.Publication, error)
+	Revert(ctx context.Context, pubs []registry.Publication, cause error) error
 }
 
 // Baker runs bake definitions.
@@ -131,6 +133,12 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	} else {
 		err = b.publishAll(ctx, jobs, o.Timeout)
 	}
+	if err == nil {
+		if err = deliverAll(ctx, jobs); err != nil { // --load last: after every target's tags moved
+			err = b.revertAll(ctx, jobs, o.Timeout, err)
+		}
+	}
+	releaseAll(jobs)
 	if err == nil {
 		err = writeMetadata(o.MetadataFile, jobs)
 	}

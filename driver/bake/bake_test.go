@@ -27,10 +27,13 @@ import (
 // fakeRunner builds a target by its context path: it records the options, fails where told,
 // writes an OCI archive for an oci output and leaves the publish to the bake (DeferPublish).
 type fakeRunner struct {
-	mu    sync.Mutex
-	order []string
-	opts  map[string]runner.Options
-	fail  map[string]error
+	mu        sync.Mutex
+	order     []string
+	opts      map[string]runner.Options
+	fail      map[string]error
+	loads     []string         // targets whose --load ran, in order
+	loadFails map[string]error // a target's --load fails so
+	released  int
 }
 
 func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _ io.Writer) (*runner.Result, error) {
@@ -55,6 +58,16 @@ func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _
 	if pushesTo(o) && o.DeferPublish {
 		res.Deferred = &registry.PublishSet{Repo: "r/" + name, Tags: o.Tags, Platforms: o.Platforms,
 			Results: []ocispec.Descriptor{{Digest: digest.FromString(name)}}}
+	}
+	loads := o.Load || slices.ContainsFunc(o.Outputs, func(out string) bool { return strings.HasPrefix(out, "type=docker") })
+	if loads && o.DeferPublish { // as the runner hands a bake's --load back: to run after the publish
+		res.Deliver = func(context.Context) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.loads = append(f.loads, name)
+			return f.loadFails[name]
+		}
+		res.Release = func() { f.mu.Lock(); f.released++; f.mu.Unlock() }
 	}
 	if o.MetadataFile != "" {
 		if err := os.WriteFile(o.MetadataFile, []byte(`{"multiarch.builder": "farm"}`), 0o600); err != nil {
@@ -101,6 +114,21 @@ func withPushOverride(t *testing.T, def string) string {
 	return string(dt)
 }
 
+// withLoadOverride is buildx bake's --load on a printed definition: a docker output on every target.
+func withLoadOverride(t *testing.T, def string) string {
+	var d map[string]any
+	if err := json.Unmarshal([]byte(def), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range d["target"].(map[string]any) {
+		target := v.(map[string]any)
+		outs, _ := target["output"].([]any)
+		target["output"] = append(outs, map[string]any{"type": "docker"})
+	}
+	dt, _ := json.Marshal(d)
+	return string(dt)
+}
+
 // writeOCIArchive writes an OCI layout archive of one blob named by index.json.
 func writeOCIArchive(path string, blob []byte) (digest.Digest, error) {
 	d := digest.FromBytes(blob)
@@ -119,8 +147,14 @@ func writeOCIArchive(path string, blob []byte) (digest.Digest, error) {
 }
 
 type fakePublisher struct {
-	calls [][]registry.PublishSet
-	err   error
+	calls    [][]registry.PublishSet
+	err      error
+	reverted int
+}
+
+func (p *fakePublisher) Revert(_ context.Context, _ []registry.Publication, cause error) error {
+	p.reverted++
+	return cause
 }
 
 func (p *fakePublisher) PublishMany(_ context.Context, sets []registry.PublishSet) ([]registry.Publication, error) {
@@ -147,8 +181,15 @@ func newTestBaker(t *testing.T, def string) (*Baker, *fakeRunner, *fakePublisher
 	b := &Baker{runner: r, publish: func(time.Duration) publisher { return p },
 		resolve: func(_ context.Context, a []string, _ io.Reader) ([]byte, error) {
 			args = append(args, a)
+			d := def
+			if slices.Contains(a, "--load") {
+				d = withLoadOverride(t, d)
+			}
 			if slices.Contains(a, "--push") {
-				return []byte(withPushOverride(t, def)), nil
+				return []byte(withPushOverride(t, d)), nil
+			}
+			if d != def {
+				return []byte(d), nil
 			}
 			return []byte(def), nil
 		}}
@@ -335,6 +376,55 @@ func TestBakeChecksEveryTargetFirst(t *testing.T) {
 	}
 	if len(r.order) != 0 || len(p.calls) != 0 {
 		t.Errorf("built %v, published %v before the bad value was found", r.order, p.calls)
+	}
+}
+
+// A tag two pushing targets would both publish (as the registry sees it) stops the bake before
+// anything is built, naming both (found by review, issue 19).
+func TestBakeRefusesATagOfTwoTargetsFirst(t *testing.T) {
+	shared := strings.Replace(threeTargets, `"tags": ["r/tool:1"]`, `"tags": ["docker.io/r/app:1"]`, 1)
+	b, r, p, _ := newTestBaker(t, shared)
+	_, err := b.Run(context.Background(), Options{Push: true, Timeout: time.Minute}, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "published by both target app and target tool") || !strings.Contains(err.Error(), "nothing built") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(r.order) != 0 || len(p.calls) != 0 {
+		t.Errorf("built %v, published %v", r.order, p.calls)
+	}
+	twice := strings.Replace(threeTargets, `"tags": ["r/tool:1"]`, `"tags": ["r/tool:1", "docker.io/r/tool:1"]`, 1)
+	b, _, _, _ = newTestBaker(t, twice)
+	if _, err := b.Run(context.Background(), Options{Push: true, Timeout: time.Minute}, nil, io.Discard); err != nil {
+		t.Errorf("one target's tag twice: %v", err)
+	}
+}
+
+// Issue 19, case 5 in bake: every target's --load runs after every target's tags moved, never
+// after a failed publish; a failed load puts every target's tags back; every load folder is
+// released, whatever happened.
+func TestBakeLoadsLastAndUndoesThePublishWhenALoadFails(t *testing.T) {
+	for name, tc := range map[string]struct {
+		publishErr, loadErr error
+		loads               []string
+		reverted            int
+	}{
+		"published, then loaded": {loads: []string{"app", "base", "tool"}},
+		"the publish fails":      {publishErr: errors.New("tag refused")},
+		"a load fails":           {loadErr: errors.New("no space left"), loads: []string{"app"}, reverted: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, r, p, _ := newTestBaker(t, threeTargets)
+			r.loadFails = map[string]error{"app": tc.loadErr}
+			p.err = tc.publishErr
+			_, err := b.Run(context.Background(), Options{Push: true, Load: true, Timeout: time.Minute}, nil, io.Discard)
+			for _, want := range []error{tc.publishErr, tc.loadErr} {
+				if want != nil && (err == nil || !strings.Contains(err.Error(), want.Error())) {
+					t.Errorf("err = %v, want %v", err, want)
+				}
+			}
+			if !slices.Equal(r.loads, tc.loads) || p.reverted != tc.reverted || r.released != 3 {
+				t.Errorf("loads %v (want %v), reverted %d (want %d), released %d of 3", r.loads, tc.loads, p.reverted, tc.reverted, r.released)
+			}
+		})
 	}
 }
 

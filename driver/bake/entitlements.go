@@ -1,6 +1,7 @@
 package bake
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/pathutil"
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/runner"
 
-	"github.com/docker/buildx/util/urlutil"
+	"github.com/docker/buildx/util/buildflags"
 )
 
 // fsNeeds is what a bake's targets read and write on this machine, and whether one forwards the
@@ -31,19 +34,27 @@ func (n *fsNeeds) add(t *Target) {
 	}
 	if p, ok := localPath(ctxPath); ok {
 		n.read[p] = true
-		if df := deref(t.Dockerfile); t.DockerfileInline == nil && df != "" && df != "-" {
-			n.read[dockerfilePath(p, df)] = true
+		if df := cmp.Or(deref(t.Dockerfile), "Dockerfile"); t.DockerfileInline == nil && df != "-" {
+			n.read[dockerfilePath(p, df)] = true // the base check reads it here, following links
+		}
+		for _, plat := range t.Platforms { // Dockerfile.linux-arm64 beside the context, as plan picks it
+			for _, name := range plan.PlatformDockerfileNames(plat) {
+				if f := filepath.Join(p, name); exists(f) {
+					n.read[f] = true
+				}
+			}
 		}
 	}
 	for _, v := range t.Contexts {
-		if layout, ok := strings.CutPrefix(v, "oci-layout://"); ok {
-			n.read[ociLayoutPath(layout)] = true
-		} else if p, ok := localPath(v); ok {
+		if p, ok := runner.ContextPath(v); ok { // a local folder or an OCI layout, read as the build reads it
 			n.read[p] = true
 		}
 	}
 	for _, s := range t.Secrets {
-		if src := field(s, "src", "source"); src != "" {
+		// as the build takes it (buildx's ResolveSource): src, else env, else the id names a file
+		// unless a variable of that name is set
+		sec := buildflags.Secret{ID: field(s, "id"), FilePath: field(s, "src", "source"), Env: field(s, "env")}
+		if src := sec.ResolveSource().FilePath; src != "" {
 			n.read[src] = true
 		}
 	}
@@ -128,13 +139,15 @@ func shownPath(p, wd string) string {
 	return p
 }
 
-// localPath is a context on this machine (not a URL, an image or another target), as buildx
-// tells them apart.
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// localPath is the main context on this machine (not a URL or another target), as the build
+// reads it.
 func localPath(v string) (string, bool) {
-	if urlutil.IsRemoteURL(v) || strings.HasPrefix(v, targetPrefix) || strings.HasPrefix(v, "docker-image:") {
-		return "", false
-	}
-	return strings.TrimPrefix(v, "cwd://"), true
+	return runner.ContextPath(strings.TrimPrefix(v, "cwd://"))
 }
 
 func dockerfilePath(ctxPath, df string) string {
@@ -145,15 +158,6 @@ func dockerfilePath(ctxPath, df string) string {
 		return df
 	}
 	return filepath.Join(ctxPath, df)
-}
-
-// ociLayoutPath is the folder of oci-layout://PATH[:TAG][@DIGEST].
-func ociLayoutPath(v string) string {
-	v, _, _ = strings.Cut(v, "@")
-	if i := strings.LastIndex(v, ":"); i > strings.LastIndex(v, "/") && i > 1 { // a tag, not C:\ on Windows
-		v = v[:i]
-	}
-	return v
 }
 
 // field is the first of keys an entry of the printed definition has, as a string.

@@ -67,16 +67,54 @@ func TestCheckFS(t *testing.T) {
 	}
 }
 
-func TestOCILayoutPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/srv/layout":                    "/srv/layout",
-		"/srv/layout:v1":                 "/srv/layout",
-		"/srv/layout@sha256:abc":         "/srv/layout",
-		"./lay:out/dir:tag@sha256:abc":   "./lay:out/dir",
-		"relative/layout:tag@sha256:abc": "relative/layout",
+// The check reads every value as the build will (runner.ContextPath, buildx's ResolveSource):
+// an OCI layout by buildx's parser (the last "@" before a digest, the last ":" before a tag), a
+// "docker-image:" name without "//" as the local folder it is, and a secret with only an id as
+// the file of that name (unless a variable of that name is set). Found by review (issue 19).
+func TestCheckFSReadsValuesAsTheBuildDoes(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, outside := filepath.Join(root, "work"), filepath.Join(root, "outside")
+	for _, d := range []string{filepath.Join(wd, "x"), outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(wd, "docker-image:x")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(wd)
+	os.Unsetenv("BUILDX_BAKE_ENTITLEMENTS_FS")
+	t.Setenv("SET_SECRET", "value")
+	for name, target := range map[string]string{
+		"oci-layout through @ and ..":   `{"contexts": {"base": "oci-layout://x@/../../outside/layout"}}`,
+		"oci-layout with a tag":         `{"contexts": {"base": "oci-layout://../outside/layout:v1"}}`,
+		"docker-image: without //":      `{"contexts": {"base": "docker-image:x"}}`,
+		"a secret's id as its file":     `{"secret": [{"id": "` + filepath.Join(outside, "token") + `"}]}`,
+		"a secret's relative id":        `{"secret": [{"id": "../outside/token"}]}`,
+		"a per-platform Dockerfile out": `{"context": "x", "platforms": ["linux/arm64"]}`,
 	} {
-		if got := ociLayoutPath(in); got != want {
-			t.Errorf("ociLayoutPath(%q) = %q, want %q", in, got, want)
+		if name == "a per-platform Dockerfile out" {
+			if err := os.Symlink(filepath.Join(outside, "Dockerfile"), filepath.Join(wd, "x", "Dockerfile.linux-arm64")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := checkFS(needsOf(t, target), nil); err == nil || !strings.Contains(err.Error(), "--allow=fs.read=") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name, target := range map[string]string{
+		"oci-layout inside":        `{"contexts": {"base": "oci-layout://x:v1@sha256:` + strings.Repeat("a", 64) + `"}}`,
+		"docker-image://":          `{"contexts": {"base": "docker-image://alpine"}}`,
+		"a secret from a variable": `{"secret": [{"id": "SET_SECRET"}]}`,
+		"a secret's env":           `{"secret": [{"id": "s", "env": "HOME"}]}`,
+		"another target":           `{"contexts": {"base": "target:base"}}`,
+		"a git context":            `{"contexts": {"src": "https://github.com/docker/buildx.git"}}`,
+	} {
+		if err := checkFS(needsOf(t, target), nil); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
@@ -51,6 +53,9 @@ func newJobs(def *Definition, o Options, dir string) ([]*job, error) {
 			}
 		})
 	}
+	if err := sharedTags(byName); err != nil {
+		return nil, err
+	}
 	names, err := order(deps)
 	if err != nil {
 		return nil, err
@@ -65,6 +70,27 @@ func newJobs(def *Definition, o Options, dir string) ([]*job, error) {
 		}
 	}
 	return jobs, nil
+}
+
+// sharedTags refuses, before anything is built, a tag two pushing targets would both publish (as
+// the registry sees it: "app" is "docker.io/library/app:latest").
+func sharedTags(jobs map[string]*job) error {
+	owner := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(jobs)) {
+		if c := jobs[name].conv; c.pushes {
+			for _, t := range c.opts.Tags {
+				named, err := registry.ParseTag(t)
+				if err != nil {
+					continue // runner.Check named it already
+				}
+				if other, ok := owner[named.String()]; ok && other != name {
+					return fmt.Errorf("tag %s is published by both target %s and target %s: nothing built (give each target its own tags)", t, other, name)
+				}
+				owner[named.String()] = name
+			}
+		}
+	}
+	return nil
 }
 
 func sortedJobs(jobs []*job) []*job {
@@ -180,4 +206,41 @@ func (b *Baker) publishAll(ctx context.Context, jobs []*job, timeout time.Durati
 		}
 	}
 	return nil
+}
+
+// deliverAll loads every target's images into the current engine (--load), in the targets' order,
+// once every target's tags moved: a bake that fails before changes nothing there.
+func deliverAll(ctx context.Context, jobs []*job) error {
+	for _, j := range sortedJobs(jobs) {
+		if j.res != nil && j.res.Deliver != nil {
+			if err := j.res.Deliver(ctx); err != nil {
+				return fmt.Errorf("target %s: %w", j.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// releaseAll drops what the targets would have loaded.
+func releaseAll(jobs []*job) {
+	for _, j := range jobs {
+		if j.res != nil && j.res.Release != nil {
+			j.res.Release()
+		}
+	}
+}
+
+// revertAll puts back every target's tags when the load after them failed.
+func (b *Baker) revertAll(ctx context.Context, jobs []*job, timeout time.Duration, cause error) error {
+	var pubs []registry.Publication
+	for _, j := range sortedJobs(jobs) {
+		if j.res != nil && j.res.Index.Digest != "" {
+			pubs = append(pubs, registry.Publication{Index: j.res.Index, Tags: j.res.Published})
+			j.res.Index, j.res.Published = ocispec.Descriptor{}, nil
+		}
+	}
+	if len(pubs) == 0 {
+		return cause
+	}
+	return b.publish(timeout).Revert(context.WithoutCancel(ctx), pubs, cause)
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Issue 19, case 8: what a registry answers is read within a cap and checked against its digest:
@@ -96,5 +99,32 @@ func TestRegistryReadsAreBoundedAndChecked(t *testing.T) {
 	f.setHook(nil)
 	if dt, _, err := c.get(context.Background(), f.ref("app", "v1")); err != nil || !bytes.Equal(dt, real) {
 		t.Errorf("an honest registry: %v", err)
+	}
+}
+
+// A source index that sizes a platform's manifest at 64 GiB (or 0) is refused, naming the source,
+// before anything is copied: a copy allocates the size an index claims (found by review).
+func TestMergeRefusesAChildSizedPastAManifest(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	amd64 := f.seedImage("src", "", "linux/amd64")
+	for name, size := range map[string]int64{"64 GiB": 64 << 30, "zero": 0, "negative": -1} {
+		t.Run(name, func(t *testing.T) {
+			d := amd64
+			d.Size = size
+			idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{d}}
+			dt, err := json.Marshal(idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.putManifest("src", "hostile", ocispec.MediaTypeImageIndex, dt)
+			_, err = c.Merge(context.Background(), MergeOptions{Tags: []string{f.ref("app", "v1")}, Sources: []string{f.ref("src", "hostile")}})
+			if err == nil || !strings.Contains(err.Error(), "source "+f.ref("src", "hostile")) || !strings.Contains(err.Error(), "a manifest is 1 byte to 4 MiB") {
+				t.Errorf("err = %v", err)
+			}
+			if got := f.tagDigest("app", "v1"); got != "" {
+				t.Errorf("app:v1 was written: %s", got)
+			}
+		})
 	}
 }

@@ -151,12 +151,21 @@ func (c *Client) candidates(ctx context.Context, src string) ([]candidate, error
 		if IsAttestation(d) || d.Platform == nil {
 			continue
 		}
+		// What is kept is copied and published by digest: an index naming one that is not a
+		// digest, or sizing it past what is read of a manifest, is refused here, naming the
+		// source, rather than copied (a copy allocates the size the index claims).
+		if err := checkChild(d); err != nil {
+			return nil, fmt.Errorf("source %s: manifest %q: %w", src, d.Digest, err)
+		}
 		c := candidate{source: src, loc: loc, desc: d}
 		p := platforms.Normalize(*d.Platform)
 		p.OSVersion, p.OSFeatures = d.Platform.OSVersion, d.Platform.OSFeatures
 		c.desc.Platform = &p
 		for _, a := range idx.Manifests {
 			if IsAttestation(a) && a.Annotations[attestation.DockerAnnotationReferenceDigest] == d.Digest.String() {
+				if err := checkChild(a); err != nil {
+					return nil, fmt.Errorf("source %s: attestation manifest %q: %w", src, a.Digest, err)
+				}
 				c.attests = append(c.attests, a)
 			}
 		}
@@ -253,6 +262,17 @@ func (c *Client) copy(ctx context.Context, src *imagetools.Location, d ocispec.D
 	}
 	if err = stallError(sctx, err); err != nil {
 		return opError(repo, fmt.Sprintf("copying %s@%s into %s", pathOf(src.Name()), d.Digest, pathOf(repo)), err)
+	}
+	return nil
+}
+
+// checkChild checks a manifest an index names: a valid digest and a size a manifest may have.
+func checkChild(d ocispec.Descriptor) error {
+	if err := d.Digest.Validate(); err != nil {
+		return err
+	}
+	if d.Size <= 0 || d.Size > MaxManifestSize {
+		return fmt.Errorf("size %d: a manifest is 1 byte to %d MiB", d.Size, MaxManifestSize>>20)
 	}
 	return nil
 }

@@ -679,3 +679,30 @@ func TestPublishTheSameTagTwiceMovesItOnce(t *testing.T) {
 		t.Errorf("UniqueTags = %q, %v; want the first spelling of each", got, err)
 	}
 }
+
+// Revert puts back the tags of a finished publish when a later step fails (the local --load): a
+// tag that existed goes back to its old index, one that did not is removed, one another publisher
+// moved since is left to them; the error says where each is.
+func TestRevertPutsAFinishedPublishBack(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	old := f.seedIndex("app", "v1", "linux/amd64")
+	other := f.seedIndex("app", "other", "linux/amd64")
+	amd64 := f.seedImage("app", "", "linux/amd64")
+	repo := f.host + "/app"
+	pub, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64"},
+		[]string{f.ref("app", "v1"), f.ref("app", "v2"), f.ref("app", "v3")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.setTag("app", "v3", other.Digest) // another publisher, since
+	loadFailed := errors.New("loading into the current Docker engine: no space left")
+	err = c.Revert(context.Background(), []Publication{pub}, loadFailed)
+	if !errors.Is(err, loadFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	f.wantTags(t, "app", map[string]digest.Digest{"v1": old.Digest, "v2": "", "v3": other.Digest})
+	wantLines(t, err, "the tags this command moved are put back",
+		"\n  tag "+f.ref("app", "v1")+" put back to "+old.Digest.String()+" (as before)",
+		"\n  tag "+f.ref("app", "v3")+" at "+other.Digest.String()+", written by another publisher")
+}

@@ -61,10 +61,31 @@ func parseBuildContexts(values []string) ([]namedContext, error) {
 	return out, nil
 }
 
+// ContextPath is the folder on this machine a named context's value makes the build read, as
+// resolve tells them apart: the value itself for a local folder, the layout's folder for
+// oci-layout://PATH[:TAG][@DIGEST] (buildx's parser); ok is false for a remote one (a git or
+// HTTP(S) URL, docker-image://REF, target:STAGE). bake's --allow check reads values the same way.
+func ContextPath(v string) (string, bool) {
+	if remoteContext(v) {
+		return "", false
+	}
+	if ref, ok, err := ocilayout.Parse(v); ok {
+		if err != nil {
+			return strings.TrimPrefix(v, "oci-layout://"), true
+		}
+		return ref.Path, true
+	}
+	return v, true
+}
+
+func remoteContext(v string) bool {
+	return urlutil.IsRemoteURL(v) || strings.HasPrefix(v, "docker-image://") || strings.HasPrefix(v, "target:")
+}
+
 // resolve tells the kind of a context's value and checks it as buildx does before building.
 func (c *namedContext) resolve() error {
 	v := c.Value
-	if urlutil.IsRemoteURL(v) || strings.HasPrefix(v, "docker-image://") || strings.HasPrefix(v, "target:") {
+	if remoteContext(v) {
 		c.Kind = contextRemote
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
@@ -40,18 +41,21 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	return err
 }
 
-// buildAndPublish builds every step; then, each phase shown in the progress display: loads every
-// platform (--load into a containerd store), runs the test gate, and publishes the tags.
+// buildAndPublish builds every step; then, each phase shown in the progress display: runs the
+// test gate, publishes the tags, and last loads into the current engine (--load), so that nothing
+// reaches the local engine from a build that fails, fails its gate or cannot publish.
 func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node,
 	printer *progress.Printer, out io.Writer, cleanups *tester.Cleanups) error {
 	engines := r.newEngineClients()
 	defer engines.close()
-	if p.loadAll {
-		var err error
-		if p.layouts, err = newLayouts(); err != nil {
-			return err
-		}
-		defer p.layouts.close()
+	load, err := p.newLocalLoad()
+	if err != nil {
+		return err
+	}
+	defer func() { load.close() }() // a load handed to the caller (DeferPublish) is theirs to close
+	p.layouts, p.dockerLoad = nil, load
+	if load != nil {
+		p.layouts = load.layouts
 	}
 	cleanup, err := p.prepareOutputs()
 	if err != nil {
@@ -65,17 +69,40 @@ func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Targ
 	if err := p.finishOutputs(p.Stdout, stepPlatforms(res)); err != nil {
 		return err
 	}
-	if p.loadAll {
-		err := progress.Write(printer, fmt.Sprintf("[load] %d platforms into the current engine as one image", len(res.Steps)), func() error {
-			return p.layouts.load(ctx, r.dockerCli.Client(), p.Tags, stepPlatforms(res))
-		})
-		if err != nil {
+	if p.pushes {
+		if err := r.gateAndPublish(ctx, p, t, res, descs, printer, cleanups); err != nil {
 			return err
 		}
 	}
-	if !p.pushes {
+	switch {
+	case load == nil:
+		return nil
+	case p.DeferPublish: // bake builds every target and moves their tags, then loads
+		res.Deliver, res.Release = r.deliver(p, res, load, nil), load.close // its progress display is closed by then
+		load = nil
 		return nil
 	}
+	if err := r.deliver(p, res, load, printer)(ctx); err != nil {
+		return r.revert(ctx, p, res, err)
+	}
+	return nil
+}
+
+// revert puts back the tags this build moved when a step after the publish failed (the load): a
+// failure at any step undoes what the build did before it.
+func (r *Runner) revert(ctx context.Context, p *parsed, res *Result, cause error) error {
+	if res.Index.Digest == "" {
+		return cause
+	}
+	err := r.registry.WithTimeout(p.Timeout).Revert(context.WithoutCancel(ctx), []registry.Publication{{Index: res.Index, Tags: res.Published}}, cause)
+	res.Index, res.Published = ocispec.Descriptor{}, nil
+	return err
+}
+
+// gateAndPublish runs the test gate, then moves the tags, or leaves the publish to the caller
+// (bake moves every target's tags at once) or to merge --from-metadata.
+func (r *Runner) gateAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor,
+	printer *progress.Printer, cleanups *tester.Cleanups) error {
 	if err := r.gate(ctx, p, t, res, descs, printer, cleanups); err != nil {
 		return err
 	}
@@ -93,6 +120,29 @@ func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Targ
 	return progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() error {
 		return r.publish(ctx, p, res, descs)
 	})
+}
+
+// deliver is --load's last phase, shown in the progress display (when there is one).
+func (r *Runner) deliver(p *parsed, res *Result, load *localLoad, printer *progress.Printer) func(context.Context) error {
+	plats, tags := loadedPlatforms(res), slices.Clone(p.Tags)
+	return func(ctx context.Context) error {
+		run := func() error { return load.run(ctx, r.dockerCli.Client(), tags, plats) }
+		if printer == nil {
+			return run()
+		}
+		return progress.Write(printer, fmt.Sprintf("[load] %s into the current engine", strings.Join(plats, ", ")), run)
+	}
+}
+
+// loadedPlatforms are the platforms --load takes.
+func loadedPlatforms(res *Result) []string {
+	var out []string
+	for _, s := range res.Steps {
+		if s.Loaded {
+			out = append(out, s.Platform)
+		}
+	}
+	return out
 }
 
 // publish combines the platforms' results into one index on every tag, verified.

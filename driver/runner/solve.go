@@ -28,7 +28,6 @@ import (
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/session/upload/uploadprovider"
-	"github.com/moby/moby/client/pkg/jsonmessage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 )
@@ -240,39 +239,8 @@ func (r *Runner) exports(ctx context.Context, p *parsed, s *StepResult) []client
 		if len(p.Tags) > 0 {
 			attrs["name"] = strings.Join(p.Tags, ",")
 		}
-		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs,
-			Output: func(map[string]string) (io.WriteCloser, error) { return r.loader(ctx), nil }})
+		// kept until the gate and the publish are done (localload.go)
+		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: p.dockerLoad.output})
 	}
 	return out
-}
-
-// loader streams an image tarball into the current Docker engine.
-func (r *Runner) loader(ctx context.Context) io.WriteCloser {
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		resp, err := r.dockerCli.Client().ImageLoad(ctx, pr)
-		if err == nil {
-			err = jsonmessage.DisplayJSONMessagesStream(resp, io.Discard, 0, false, nil)
-			resp.Close()
-		}
-		_ = pr.CloseWithError(err)
-		done <- err
-	}()
-	return &loadWriter{PipeWriter: pw, done: done}
-}
-
-type loadWriter struct {
-	*io.PipeWriter
-	done chan error
-}
-
-func (w *loadWriter) Close() error {
-	if err := w.PipeWriter.Close(); err != nil {
-		return err
-	}
-	if err := <-w.done; err != nil {
-		return fmt.Errorf("loading into the current Docker engine: %w", err)
-	}
-	return nil
 }

@@ -410,10 +410,14 @@ type loadStream struct{ io.Reader }
 
 func (loadStream) Close() error { return nil }
 
-func TestLoaderStreamsIntoTheEngine(t *testing.T) {
+// --load into a classic store: the docker exporter writes into the load's folder, and nothing
+// reaches the engine until the load runs (after the gate and the publish); a failed load says so.
+func TestLocalLoadWaitsThenStreamsIntoTheEngine(t *testing.T) {
 	var got bytes.Buffer
-	fail := false
+	fail, calls := false, 0
 	api := &fakeAPI{imageLoad: func(_ context.Context, r io.Reader) (mobyclient.ImageLoadResult, error) {
+		calls++
+		got.Reset()
 		if _, err := io.Copy(&got, r); err != nil {
 			return nil, err
 		}
@@ -424,6 +428,12 @@ func TestLoaderStreamsIntoTheEngine(t *testing.T) {
 	}}
 	r := &Runner{dockerCli: testCLI(t, api)}
 	p := mustParse(t, Options{ContextPath: t.TempDir(), Load: true, Tags: []string{"reg.example/app:v1"}})
+	load, err := p.newLocalLoad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer load.close()
+	p.dockerLoad = load
 	ex := r.exports(t.Context(), p, &StepResult{Step: plan.Step{Platform: "linux/amd64"}, Loaded: true})
 	if len(ex) != 1 || ex[0].Attrs["name"] != "reg.example/app:v1" {
 		t.Fatalf("exports %+v", ex)
@@ -438,15 +448,20 @@ func TestLoaderStreamsIntoTheEngine(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got.String() != "image tarball" {
-		t.Errorf("the engine got %q", got.String())
+	if calls != 0 {
+		t.Fatal("the engine was loaded during the export")
 	}
-
+	if err := load.run(t.Context(), api, p.Tags, []string{"linux/amd64"}); err != nil || got.String() != "image tarball" {
+		t.Errorf("load: %v; the engine got %q", err, got.String())
+	}
 	fail = true
-	w, _ = ex[0].Output(nil)
-	io.WriteString(w, "x")
-	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "loading into the current Docker engine") || !strings.Contains(err.Error(), "no space left") {
+	if err := load.run(t.Context(), api, p.Tags, []string{"linux/amd64"}); err == nil || !strings.Contains(err.Error(), "loading into the current Docker engine") || !strings.Contains(err.Error(), "no space left") {
 		t.Errorf("a failed load: %v", err)
+	}
+	dir := load.dir
+	load.close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the load's folder is left: %v", err)
 	}
 }
 
@@ -507,26 +522,30 @@ func TestProxyArgsLeaveCredentialsOut(t *testing.T) {
 		"HTTPS_PROXY": "http://user:pa55@proxy.example:3128",
 		"HTTP_PROXY":  "http://proxy.example:3128",
 		"NO_PROXY":    "localhost,127.0.0.1,.corp",
-		"ALL_PROXY":   "socks5://tok3n@socks.example:1080, http://a:b@second.example",
-		"FTP_PROXY":   "us3r:pa55@ftp-proxy.example:3128", // issue 19: no scheme, as curl takes it
-		"http_proxy":  "http://us3r:pa#55@proxy.example:3128,http://us3r:pa%zz@p2.example,http://u:pa/55@p3.example:8080",
+		"ALL_PROXY":   "socks5://tok3n@socks.example:1080",
+		"all_proxy":   "http://us3r:pa,55@second.example:3128", // a raw comma in the password
+		"FTP_PROXY":   "us3r:pa55@ftp-proxy.example:3128",      // issue 19: no scheme, as curl takes it
+		"http_proxy":  "http://us3r:pa#5/5%zz@proxy.example:3128",
+		"no_proxy":    "localhost,us3r:pa55@odd.example",
 	})
 	want := map[string]string{
 		"HTTPS_PROXY": "http://proxy.example:3128",
 		"HTTP_PROXY":  "http://proxy.example:3128",
 		"NO_PROXY":    "localhost,127.0.0.1,.corp",
-		"ALL_PROXY":   "socks5://socks.example:1080,http://second.example",
+		"ALL_PROXY":   "socks5://socks.example:1080",
+		"all_proxy":   "http://second.example:3128",
 		"FTP_PROXY":   "ftp-proxy.example:3128",
-		"http_proxy":  "http://proxy.example:3128,http://p2.example,http://p3.example:8080",
+		"http_proxy":  "http://proxy.example:3128",
+		"no_proxy":    "localhost,odd.example",
 	}
 	if !maps.Equal(args, want) {
 		t.Errorf("args %v, want %v", args, want)
 	}
-	if len(warnings) != 4 || !strings.Contains(warnings[0], "ALL_PROXY") || !strings.Contains(warnings[2], "HTTPS_PROXY proxy (http://proxy.example:3128)") {
+	if len(warnings) != 6 || !strings.Contains(warnings[0], "ALL_PROXY") || !strings.Contains(warnings[2], "HTTPS_PROXY proxy (http://proxy.example:3128)") {
 		t.Errorf("warnings %q: one per proxy with credentials, sorted", warnings)
 	}
 	for _, w := range warnings {
-		for _, secret := range []string{"pa55", "tok3n", "a:b@", "us3r", "pa#", "pa%", "pa/"} {
+		for _, secret := range []string{"pa55", "tok3n", "a:b@", "us3r", "pa#", "pa%", "pa/", "pa,"} {
 			if strings.Contains(w, secret) {
 				t.Errorf("warning %q shows %q", w, secret)
 			}

@@ -58,8 +58,9 @@ func Userinfo(s string) (string, bool) {
 
 // userinfoEnd is where the userinfo of a URL's part after "://" ends (its last "@"), or -1. The
 // authority ends at the first "/", "?" or "#", but a password typed raw may hold those
-// (ssh://ci:pa/ss@box, http://u:p#w@proxy): "USER:PASSWORD@" before them counts too, unless
-// what follows the colon is a port and a path (https://host:443/path@v1).
+// (ssh://ci:pa/ss@box, http://u:p#w@proxy, http://u:12/34@proxy): "USER:...@" before them
+// counts too. A URL whose path holds "@" after a port (https://host:443/p@v1) is then masked as
+// if it had a password: what is printed loses a little, and no password is shown.
 func userinfoEnd(rest string) int {
 	authority := rest
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
@@ -73,24 +74,10 @@ func userinfoEnd(rest string) int {
 		return -1
 	}
 	user, password, ok := strings.Cut(rest[:at], ":")
-	if !ok || password == "" || strings.ContainsAny(user, "/?#") || portAndPath(password) {
+	if !ok || password == "" || strings.ContainsAny(user, "/?#") {
 		return -1
 	}
 	return at
-}
-
-// portAndPath tells whether s is a port followed by a path, query or fragment ("443/path").
-func portAndPath(s string) bool {
-	i := strings.IndexAny(s, "/?#")
-	if i < 0 {
-		return false
-	}
-	for _, r := range s[:i] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // tokenScheme tells whether a user without a password is likely a token for this scheme.

@@ -25,7 +25,8 @@ func TestURL(t *testing.T) {
 		{"https://TOKEN:@host", "https://xxxxx@host"},   // an empty password: the user may be a token
 		{"ssh://me:@host", "ssh://me@host"},
 		{"https://host/path@not-userinfo", "https://host/path@not-userinfo"},
-		{"https://host:443/path@v1", "https://host:443/path@v1"},     // a port and a path, not a password
+		{"https://host:443/path@v1", "https://host:xxxxx@v1"},        // as if a password: no shape of one is shown
+		{"http://u:12/34@proxy:3128", "http://u:xxxxx@proxy:3128"},   // a password that looks like a port and a path
 		{"ssh://ci:pa/ss@box", "ssh://ci:xxxxx@box"},                 // a "/" typed raw in the password
 		{"http://u:p#w@proxy:3128", "http://u:xxxxx@proxy:3128"},     // a raw "#"
 		{"http://u:p?w@proxy:3128/x", "http://u:xxxxx@proxy:3128/x"}, // a raw "?"
