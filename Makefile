@@ -10,7 +10,7 @@ PLUGIN_DIR = $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 CROSS      = darwin/arm64 darwin/amd64 windows/amd64 windows/arm64 linux/arm64 linux/arm
 E2E_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: build install test unit e2e farm farm-down demo cross lint clean bench docs
+.PHONY: build install test unit fuzz fuzz-ci e2e farm farm-down demo cross lint clean bench docs
 
 build:
 	$(GOBUILD) -o $(BIN) ./cmd/docker-multiarch
@@ -22,11 +22,43 @@ install: build
 # Everything: lint, unit tests, then the e2e suite against the real farm.
 test: lint unit e2e
 
+# vet and the unit tests (every fuzz target's seed corpus included), then every fuzz target for
+# FUZZTIME_CI (fuzz-ci).
 unit:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	cd e2e/farm/tools/farmctl && $(GO) vet ./... && $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz-ci
+
+# Fuzzing of every parser of untrusted text (flags, farm files, metadata, bake definitions,
+# archives, registry manifests): each Go fuzz target (func FuzzXxx in a package's _test.go files,
+# listed by `go test -list`, so new ones are picked up) runs for FUZZTIME, one after another (one
+# package's fuzzing uses every core). A failure stops the run; its input is kept in the package's
+# testdata/fuzz/FuzzXxx/, which then replays it as a test: fix the code, keep the input as a seed.
+# A bare "context deadline exceeded" with no failing input is Go's own race at the end of the
+# fuzz time (go.dev/issue/75804), not a finding: the target's corpus is replayed instead.
+FUZZTIME    ?= 30s
+FUZZTIME_CI ?= 5s
+
+fuzz:
+	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./e2e/' | xargs -r -n1 dirname | sort -u); do \
+		list=$$($(GO) test -list '^Fuzz' $$dir) || { echo "$$list"; exit 1; }; \
+		for target in $$(echo "$$list" | grep '^Fuzz'); do \
+			echo "fuzzing $$dir $$target for $(FUZZTIME)"; \
+			if $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir >$$log 2>&1; then tail -n 1 $$log; continue; fi; \
+			grep -v '^fuzz: elapsed' $$log; \
+			if grep -q '^    context deadline exceeded$$' $$log && ! grep -q 'Failing input written' $$log; then \
+				echo "(the fuzz time ran out under Go's race, go.dev/issue/75804: replaying the corpus)"; \
+				$(GO) test -count=1 -run "^$$target\$$" $$dir; \
+			else exit 1; fi; \
+		done; \
+	done
+
+# Every fuzz target briefly (FUZZTIME_CI each): what make unit runs after the tests.
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_CI)
 
 # The e2e farm: two dockerd engines, QEMU, a registry on 127.0.0.1, local BuildKit and base images.
 farm:

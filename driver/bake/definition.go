@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Definition is what `docker buildx bake --print` prints: every target to build, resolved
@@ -77,6 +79,10 @@ type policyConfig struct {
 	LogLevel *string `json:"LogLevel"`
 }
 
+// targetName is a target's name as buildx allows it (bake's validateTargetName), compiled on first
+// use (package init runs for every metadata call of the plugin).
+var targetName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]+$`) })
+
 // Parse reads buildx's JSON. Every target is read strictly: a key this version does not know
 // (a newer buildx's) stops the bake, naming the target and the key, rather than being ignored.
 func Parse(dt []byte) (*Definition, error) {
@@ -89,6 +95,9 @@ func Parse(dt []byte) (*Definition, error) {
 	}
 	def := &Definition{Group: raw.Group, Target: map[string]*Target{}}
 	for name, rt := range raw.Target {
+		if !targetName().MatchString(name) { // a name becomes paths of the bake's temp dir (inline Dockerfiles, metadata)
+			return nil, fmt.Errorf("target %q: not a name buildx gives a target (letters, digits, _ and -)", name)
+		}
 		dec := json.NewDecoder(bytes.NewReader(rt))
 		dec.DisallowUnknownFields()
 		dec.UseNumber()

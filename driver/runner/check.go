@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/docker/buildx/util/progress"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/solver/pb"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -106,6 +108,9 @@ func readLint(out *CheckResult, meta map[string][]byte) error {
 			return fmt.Errorf("the check's result: %w", err)
 		}
 	}
+	if err := checkLintResults(&results); err != nil {
+		return fmt.Errorf("the check's result: %w", err)
+	}
 	out.Warnings = len(results.Warnings)
 	var buf bytes.Buffer
 	if err := results.PrintTo(&buf, nil); err != nil {
@@ -118,6 +123,36 @@ func readLint(out *CheckResult, meta map[string][]byte) error {
 	out.Report = buf.String()
 	if n, err := strconv.Atoi(string(meta["result.statuscode"])); err == nil {
 		out.StatusCode = n
+	}
+	return nil
+}
+
+// checkLintResults refuses the results (as a BuildKit sent them) that BuildKit's own renderer
+// would crash on: a warning without a location, a location whose source is missing (the error's
+// must have one), a range without its ends.
+func checkLintResults(r *lint.LintResults) error {
+	var locs []*pb.Location
+	for _, w := range r.Warnings {
+		if w.Location == nil {
+			return fmt.Errorf("warning %s has no location", w.RuleName)
+		}
+		locs = append(locs, w.Location)
+	}
+	if r.Error != nil {
+		if r.Error.Location.SourceIndex < 0 {
+			return errors.New("the error's location has no source")
+		}
+		locs = append(locs, &r.Error.Location)
+	}
+	for _, l := range locs {
+		if int(l.SourceIndex) >= len(r.Sources) || l.SourceIndex >= 0 && r.Sources[l.SourceIndex] == nil {
+			return fmt.Errorf("source %d of a location is missing", l.SourceIndex)
+		}
+		for _, rg := range l.Ranges {
+			if rg == nil || rg.Start == nil || rg.End == nil {
+				return fmt.Errorf("a range of source %d has no ends", l.SourceIndex)
+			}
+		}
 	}
 	return nil
 }

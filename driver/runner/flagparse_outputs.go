@@ -85,7 +85,11 @@ func (e *outputEntry) check(v string) error {
 	case dir && e.Dest == "-":
 		return fmt.Errorf("invalid --output %q: the %s exporter writes a directory, not standard output", shown(v), e.Type)
 	case dir:
-		if st, err := os.Stat(e.Dest); err == nil && !st.IsDir() {
+		st, err := os.Stat(e.Dest)
+		if err != nil && !errors.Is(err, os.ErrNotExist) { // as buildx: a destination that cannot be made
+			return fmt.Errorf("invalid --output %q: destination directory: %w", shown(v), err)
+		}
+		if err == nil && !st.IsDir() {
 			return fmt.Errorf("invalid --output %q: destination directory %s is a file", shown(v), e.Dest)
 		}
 		e.DestIsDir = true
@@ -93,7 +97,11 @@ func (e *outputEntry) check(v string) error {
 		e.Dest = "-"
 	}
 	if file && e.Dest != "" && e.Dest != "-" {
-		if st, err := os.Stat(e.Dest); err == nil && st.IsDir() {
+		st, err := os.Stat(e.Dest)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("invalid --output %q: destination file: %w", shown(v), err)
+		}
+		if err == nil && st.IsDir() {
 			return fmt.Errorf("invalid --output %q: destination file %s is a directory", shown(v), e.Dest)
 		}
 	}

@@ -143,6 +143,11 @@ func unpackLayout(file, blobs string) (ocispec.Descriptor, error) {
 	if len(idx.Manifests) != 1 {
 		return ocispec.Descriptor{}, fmt.Errorf("the exported layout names %d images, want 1", len(idx.Manifests))
 	}
+	// Its blob is read from blobs by digest: a name that is not a sha256 digest ("sha256:../..")
+	// would read outside them.
+	if d := idx.Manifests[0].Digest; d.Validate() != nil || d.Algorithm() != digest.SHA256 {
+		return ocispec.Descriptor{}, fmt.Errorf("the exported layout names image %q: not a sha256 digest", d)
+	}
 	return idx.Manifests[0], nil
 }
 

@@ -127,6 +127,9 @@ func encodeProvenance(dt []byte, predicateType string, mode confutil.MetadataPro
 		if err := json.Unmarshal(dt, &pred1); err != nil {
 			return nil, fmt.Errorf("reading provenance: %w", err)
 		}
+		if pred1 == nil { // "null": converting it would dereference nil
+			return nil, errors.New("reading provenance: empty predicate")
+		}
 		pred = pred1.ConvertToSLSA02()
 	} else if err := json.Unmarshal(dt, &pred); err != nil {
 		return nil, fmt.Errorf("reading provenance: %w", err)
