@@ -264,13 +264,23 @@ func applyBadFiles(t *testing.T, c *cli, dir, builder string) {
 	}
 }
 
-// A farm file's tcp:// engine with TLS files: apply stores them (0600) and the node answers
-// through them; a second apply writes nothing.
+// A farm file's tcp:// engine with TLS files beside it (certs/, relative to the file): apply stores
+// them (0600) and the node answers through them; a second apply writes nothing.
 func TestApplyFarmFileTLSEngine(t *testing.T) {
 	c := newCLI(t)
-	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
-	path := writeFarmFile(t, t.TempDir(), "nodes:\n  - name: tls-b\n    host: "+farm.EngineBTLS+"\n"+
-		"    tls: {ca: "+tls("ca.pem")+", cert: "+tls("cert.pem")+", key: "+tls("key.pem")+"}\n")
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		dt, err := os.ReadFile(filepath.Join(farm.TLSDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "certs", name), string(dt))
+	}
+	path := writeFarmFile(t, dir, "nodes:\n  - name: tls-b\n    host: "+farm.EngineBTLS+"\n"+
+		"    tls: {ca: certs/ca.pem, cert: certs/cert.pem, key: certs/key.pem}\n")
 	got, _ := c.apply(path)
 	wantActions(t, "apply", got, map[string]string{"node tls-b": "create"})
 	if n := c.nodes()["tls-b"]; n.Status != "ok" || n.Engine.Version != farm.EngineBVersion {

@@ -328,7 +328,8 @@ func TestBuildKitNodesInAFarmFile(t *testing.T) {
 		"builders:\n  - name: "+builder+"\n    emulate: {linux/arm64: bk-b}\n    driver-opts: [image="+farm.BuildKitImage+", network=host]\n")
 	created := map[string]string{"node farm-a": "create", "node bk-b": "create", "builder " + builder: "create"}
 	empty := c.storeHashes()
-	got, _ := c.apply(path, "--dry-run")
+	allow := "--allow=fs.read=" + farm.BuildKitTLS // the TLS files are outside the farm file's folder
+	got, _ := c.apply(path, "--dry-run", allow)
 	wantActions(t, "dry run", got, created)
 	if ch := got["node bk-b"].Changes; !slices.Equal(ch, []string{"BuildKit daemon " + farm.BuildKitB, "platforms linux/amd64 (detected)"}) {
 		t.Errorf("bk-b would be created with %q", ch)
@@ -336,7 +337,7 @@ func TestBuildKitNodesInAFarmFile(t *testing.T) {
 	if changed := changedPaths(empty, c.storeHashes()); len(changed) != 0 {
 		t.Errorf("--dry-run wrote %v", changed)
 	}
-	got, _ = c.apply(path)
+	got, _ = c.apply(path, allow)
 	wantActions(t, "apply", got, created)
 	if n := c.bkNodes()["bk-b"]; n.Kind != "buildkit" || n.Status != "ok" || n.BuildKit == nil || n.BuildKit.Version != farmBuildKitVersion() {
 		t.Errorf("node ls bk-b: %+v", n)
@@ -350,7 +351,7 @@ func TestBuildKitNodesInAFarmFile(t *testing.T) {
 		t.Errorf("index platforms %v", got)
 	}
 	before := c.storeHashes()
-	got, _ = c.apply(path)
+	got, _ = c.apply(path, allow)
 	wantActions(t, "second apply", got, map[string]string{"node farm-a": "unchanged", "node bk-b": "unchanged", "builder " + builder: "unchanged"})
 	activity := filepath.Join("buildx", "activity", builder)
 	if changed := slices.DeleteFunc(changedPaths(before, c.storeHashes()), func(p string) bool { return strings.HasPrefix(p, activity) }); len(changed) != 0 {
