@@ -560,3 +560,37 @@ func TestCreatedSetMatches(t *testing.T) {
 		}
 	}
 }
+
+// A RUN that prints without newlines is passed on, not kept: the tracker holds at most one
+// builder-sized line, and reads the lines after it again.
+func TestStepTrackerDropsAnEndlessLine(t *testing.T) {
+	var out bytes.Buffer
+	var tr tracked
+	w := tr.tracker(&out)
+	io.WriteString(w, "Step 2/3 : RUN yes\n")
+	for range 1000 {
+		io.WriteString(w, strings.Repeat("y", 1024))
+	}
+	if len(w.partial) > maxTrackedLine {
+		t.Errorf("the tracker keeps %d bytes of one line", len(w.partial))
+	}
+	io.WriteString(w, " ---> aaaaaaaaaaaa\nStep 3/3 : RUN x\n ---> bbbbbbbbbbbb\n")
+	if !slices.Equal(tr.made, []string{"bbbbbbbbbbbb"}) || out.Len() != 1000*1024+len("Step 2/3 : RUN yes\n")+len(" ---> aaaaaaaaaaaa\nStep 3/3 : RUN x\n ---> bbbbbbbbbbbb\n") {
+		t.Errorf("made %v, passed on %d bytes", tr.made, out.Len())
+	}
+}
+
+// The set of IDs an engine reported created is bounded: past maxCreated, more are not followed
+// (what is missed stays on the engine; nothing is removed on a guess).
+func TestCreatedSetIsBounded(t *testing.T) {
+	var c createdSet
+	for i := range maxCreated + 10 {
+		c.add(fmt.Sprintf("%064x", i))
+	}
+	if len(c.ids) != maxCreated {
+		t.Errorf("%d IDs kept, want %d", len(c.ids), maxCreated)
+	}
+	if _, ok := c.match(fmt.Sprintf("%064x", maxCreated+5)); ok {
+		t.Error("an ID past the bound matched")
+	}
+}

@@ -50,6 +50,10 @@ func recordProvenance(ctx context.Context, node builder.Node, c *client.Client, 
 	return out, nil
 }
 
+// maxProvenanceSize bounds a provenance attestation read from a node (a few KiB, up to a few MiB
+// with mode=max and large build contexts).
+const maxProvenanceSize = 32 << 20
+
 // fetchProvenance is buildx's build/provenance.go: the record's SLSA provenance attestations, read
 // from the node's content store and encoded for the metadata file.
 func fetchProvenance(ctx context.Context, c *client.Client, ref string, mode confutil.MetadataProvenanceMode) (map[string]json.RawMessage, error) {
@@ -63,6 +67,9 @@ func fetchProvenance(ctx context.Context, c *client.Client, ref string, mode con
 		desc, predicateType := lookupProvenance(res)
 		if desc == nil {
 			return nil
+		}
+		if desc.Size <= 0 || desc.Size > maxProvenanceSize { // ReadBlob allocates what the descriptor says
+			return fmt.Errorf("provenance blob %s from the build record: %d bytes, not 1 to %d MiB", desc.Digest, desc.Size, maxProvenanceSize>>20)
 		}
 		dt, err := content.ReadBlob(ctx, store, *desc)
 		if err != nil {
