@@ -7,12 +7,15 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // The hostile-input suite (issue 19, docs/security.md): the plugin driven with crafted inputs on
@@ -280,5 +283,90 @@ func TestHostileMergeFromMetadataTwoFilesOneFlag(t *testing.T) {
 	res := c.inDir(dir).run(time.Minute, "multiarch", "merge", "-t", farm.Registry+"/"+uniqueRepo("hostile-merge")+":v1", "--from-metadata", "a.json", "b.json")
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "--from-metadata b.json") || strings.Contains(res.Stderr, "invalid reference format") {
 		t.Errorf("exit %d, %s", res.ExitCode, res.Stderr)
+	}
+}
+
+// A build reaches on this machine only what it was given: a RUN that mounts a secret or an SSH
+// agent the build was not given fails, and nothing of this machine's is read for it.
+func TestHostileDockerfileReachesOnlyWhatItWasGiven(t *testing.T) {
+	c, builder := buildFarm(t)
+	token := filepath.Join(t.TempDir(), "token")
+	writeFile(t, token, "given-secret")
+	for name, run := range map[string]string{
+		"a secret not given":     "RUN --mount=type=secret,id=other,required=true cat /run/secrets/other",
+		"an ssh agent not given": "RUN --mount=type=ssh,required=true ls $SSH_AUTH_SOCK",
+	} {
+		dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\n" + run + "\n"})
+		res := c.run(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64",
+			"--secret", "id=token,src="+token, "--progress", "plain", dir)
+		if res.ExitCode == 0 || strings.Contains(res.Combined(), "given-secret") {
+			t.Errorf("%s: exit %d\n%s", name, res.ExitCode, tail(res.Combined(), 800))
+		}
+	}
+}
+
+// hostileRegistry is a registry on 127.0.0.1 whose every manifest answer is what answer makes of
+// it: a real HTTP peer the plugin talks to through the docker CLI, not a part of the plugin.
+func hostileRegistry(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		answer(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// Registry answers are bounded and checked: a manifest larger than 4 MiB, one that is not what
+// its digest says, and one of a media type that is no image are each refused with an error naming
+// the reference, within seconds, by inspect, merge and the base check of build.
+func TestHostileRegistryAnswers(t *testing.T) {
+	c, builder := buildFarm(t)
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":2},"layers":[]}`)
+	huge := append(bytes.Repeat([]byte(" "), 5<<20), manifest...)
+	serve := func(contentType string, digestOf, body []byte) func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", contentType)
+			w.Header().Set("Docker-Content-Digest", digest.FromBytes(digestOf).String())
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			if r.Method == http.MethodGet {
+				_, _ = w.Write(body)
+			}
+		}
+	}
+	for name, tc := range map[string]struct {
+		answer func(w http.ResponseWriter, r *http.Request)
+		want   string
+	}{
+		"larger than 4 MiB":   {serve("application/vnd.oci.image.manifest.v1+json", huge, huge), "manifest"},
+		"not its digest":      {serve("application/vnd.oci.image.manifest.v1+json", manifest, bytes.Replace(manifest, []byte(`"size":2`), []byte(`"size":3`), 1)), "digest"},
+		"not an image at all": {serve("text/html", []byte("<html>login</html>"), []byte("<html>login</html>")), ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ref := hostileRegistry(t, tc.answer) + "/app:v1"
+			for what, args := range map[string][]string{
+				"inspect": {"multiarch", "inspect", ref, "--timeout", "20s"},
+				"merge":   {"multiarch", "merge", "-t", farm.Registry + "/" + uniqueRepo("hostile-merge") + ":v1", ref, "--timeout", "20s"},
+				"build":   {"multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--dry-run", writeFiles(t, map[string]string{"Dockerfile": "FROM " + ref + "\n"})},
+			} {
+				start := time.Now()
+				res := c.run(2*time.Minute, args...)
+				if took := time.Since(start); took > 30*time.Second {
+					t.Errorf("%s: took %s", what, took)
+				}
+				if what == "build" { // the dry run lists the base as unreadable; a build would stop
+					if !strings.Contains(res.Combined(), ref) {
+						t.Errorf("%s: exit %d, the base is not named:\n%s", what, res.ExitCode, tail(res.Combined(), 600))
+					}
+					continue
+				}
+				if res.ExitCode == 0 || !strings.Contains(res.Stderr, "app:v1") || !strings.Contains(res.Stderr, tc.want) {
+					t.Errorf("%s: exit %d, %s", what, res.ExitCode, tail(res.Stderr, 600))
+				}
+			}
+		})
 	}
 }

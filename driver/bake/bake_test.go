@@ -444,3 +444,22 @@ func TestRunBuildxCapsTheDefinition(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// buildx bake --print that never answers is stopped at --timeout, naming it; the bake returns
+// within seconds of the deadline (the CLI's children included).
+func TestBakePrintStopsAtTheTimeout(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "docker")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 60 & sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND", script)
+	b := New(nil, nil, "")
+	start := time.Now()
+	_, err := b.Run(context.Background(), Options{Print: true, Timeout: 300 * time.Millisecond}, nil, io.Discard)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("returned after %s", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "did not finish within --timeout 300ms") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -128,3 +128,26 @@ func TestMergeRefusesAChildSizedPastAManifest(t *testing.T) {
 		})
 	}
 }
+
+// An image config is read within 8 MiB: a manifest that sizes its config past that is refused
+// before the config is fetched, naming the config (a single image's platform comes from it).
+func TestImageConfigIsReadWithin8MiB(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	cfg := f.putBlob("app", []byte(`{"os":"windows","architecture":"amd64","os.version":"10.0.20348.1"}`))
+	cfg.MediaType, cfg.Size = ocispec.MediaTypeImageConfig, MaxConfigSize+1
+	mf := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfg}
+	dt, err := json.Marshal(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.putManifest("app", "win", ocispec.MediaTypeImageManifest, dt)
+	before := len(f.requests("GET", "/app/blobs/"))
+	_, err = c.Inspect(context.Background(), f.ref("app", "win"))
+	if err == nil || !strings.Contains(err.Error(), "config "+cfg.Digest.String()) || !strings.Contains(err.Error(), "more than the 8 MiB") {
+		t.Errorf("err = %v", err)
+	}
+	if after := len(f.requests("GET", "/app/blobs/")); after != before {
+		t.Errorf("the config was fetched (%d GETs)", after-before)
+	}
+}
