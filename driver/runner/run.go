@@ -41,51 +41,27 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	return err
 }
 
-// buildAndPublish builds every step; then, each phase shown in the progress display: runs the
-// test gate, publishes the tags, and last loads into the current engine (--load), so that nothing
-// reaches the local engine from a build that fails, fails its gate or cannot publish.
+// buildAndPublish runs the pipeline (pipeline.go) with buildx's progress display: every step
+// built, then each phase the delivery asks for, in its one order.
 func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node,
 	printer *progress.Printer, out io.Writer, cleanups *tester.Cleanups) error {
-	engines := r.newEngineClients()
-	defer engines.close()
-	load, err := p.newLocalLoad()
-	if err != nil {
+	st := &runState{p: p, t: t, res: res, nodes: nodes, printer: printer, out: out, cleanups: cleanups, engines: r.newEngineClients()}
+	defer st.engines.close()
+	var err error
+	if st.load, err = p.newLocalLoad(); err != nil {
 		return err
 	}
-	defer func() { load.close() }() // a load handed to the caller (DeferPublish) is theirs to close
-	p.layouts, p.dockerLoad = nil, load
-	if load != nil {
-		p.layouts = load.layouts
+	defer func() { st.load.close() }() // a load handed to the caller is theirs to close
+	p.layouts, p.dockerLoad = nil, st.load
+	if st.load != nil {
+		p.layouts = st.load.layouts
 	}
 	cleanup, err := p.prepareOutputs()
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	descs, err := r.runSteps(ctx, res, r.stepRunner(p, nodes, engines, printer, out))
-	if err != nil {
-		return err
-	}
-	if err := p.finishOutputs(p.Stdout, stepPlatforms(res)); err != nil {
-		return err
-	}
-	if p.pushes {
-		if err := r.gateAndPublish(ctx, p, t, res, descs, printer, cleanups); err != nil {
-			return err
-		}
-	}
-	switch {
-	case load == nil:
-		return nil
-	case p.DeferPublish: // bake builds every target and moves their tags, then loads
-		res.Deliver, res.Release = r.deliver(p, res, load, nil), load.close // its progress display is closed by then
-		load = nil
-		return nil
-	}
-	if err := r.deliver(p, res, load, printer)(ctx); err != nil {
-		return r.revert(ctx, p, res, err)
-	}
-	return nil
+	return r.runStages(ctx, stagesFor(p.deliveryOf(), pipeline), st)
 }
 
 // revert puts back the tags this build moved when a step after the publish failed (the load): a
@@ -97,29 +73,6 @@ func (r *Runner) revert(ctx context.Context, p *parsed, res *Result, cause error
 	err := r.registry.WithTimeout(p.Timeout).Revert(context.WithoutCancel(ctx), []registry.Publication{{Index: res.Index, Tags: res.Published}}, cause)
 	res.Index, res.Published = ocispec.Descriptor{}, nil
 	return err
-}
-
-// gateAndPublish runs the test gate, then moves the tags, or leaves the publish to the caller
-// (bake moves every target's tags at once) or to merge --from-metadata.
-func (r *Runner) gateAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor,
-	printer *progress.Printer, cleanups *tester.Cleanups) error {
-	if err := r.gate(ctx, p, t, res, descs, printer, cleanups); err != nil {
-		return err
-	}
-	recordPushed(p, res, descs)
-	if p.PushByDigest {
-		return nil // no tag moves: merge --from-metadata publishes
-	}
-	if p.DeferPublish {
-		set, err := publishSet(p, res, descs) // no tag moves: the caller publishes (bake: all targets' tags at once)
-		if err == nil {
-			res.Deferred = &set
-		}
-		return err
-	}
-	return progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() error {
-		return r.publish(ctx, p, res, descs)
-	})
 }
 
 // deliver is --load's last phase, shown in the progress display (when there is one).

@@ -1,0 +1,177 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/docker/buildx/builder"
+	"github.com/docker/buildx/util/progress"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker-multiarch/docker-multiarch/driver/tester"
+)
+
+// pipeline is the build on a multiarch builder: its stages in the order their effects happen,
+// the one list of that order (docs/architecture.md shows it). A stage runs when the build's
+// delivery asks for it; when one fails, the stages that ran undo what they did, newest first.
+// Nothing reaches a tag before every platform is built and the gate passed, and nothing reaches
+// the local engine before the tags moved. Build then writes --iidfile and --metadata-file.
+var pipeline = []stage{
+	{name: "solve", wanted: always, run: (*Runner).solveStage},        // every platform on its node, pushed by digest when it publishes
+	{name: "outputs", wanted: hasOutputs, run: (*Runner).outputsStage}, // -o of several platforms, assembled on this machine
+	{name: "gate", wanted: gated, run: (*Runner).gateStage},            // --test: every variant run on a node of its platform
+	{name: "record", wanted: pushing, run: (*Runner).recordStage},      // what was pushed by digest (metadata, merge --from-metadata)
+	{name: "publish", wanted: movesTags, run: (*Runner).publishStage, undo: (*Runner).revertStage},
+	{name: "hand over", wanted: handsOver, run: (*Runner).handOverStage}, // bake: the tags to move and the load, for the caller
+	{name: "load", wanted: loadsHere, run: (*Runner).loadStage},          // --load into the current engine, last
+}
+
+// publishMode is what a build does with the platforms it built.
+type publishMode int
+
+const (
+	keepResults publishMode = iota // nothing pushed: the nodes' cache, -o outputs, --load
+	byDigest                       // --push-by-digest: pushed, no tag moves (merge --from-metadata publishes)
+	deferred                       // bake: pushed, the caller moves every target's tags at once
+	moveTags                       // --push: pushed, then the tags move together, verified
+)
+
+// delivery is what a build asks for beyond building: the one value the stages are chosen by.
+type delivery struct {
+	publish publishMode
+	gate    bool // --test
+	load    bool // --load
+	outputs bool // -o of several platforms, assembled after the solves
+	caller  bool // bake: the caller moves the tags and loads, after every target is built
+}
+
+// deliveryOf reads a parsed build's delivery.
+func (p *parsed) deliveryOf() delivery {
+	d := delivery{gate: p.test != nil, load: p.Load, outputs: len(p.platformsBuilt) > 1 && len(p.outputs) > 0, caller: p.DeferPublish}
+	switch {
+	case !p.pushes:
+	case p.PushByDigest:
+		d.publish = byDigest
+	case p.DeferPublish:
+		d.publish = deferred
+	default:
+		d.publish = moveTags
+	}
+	return d
+}
+
+func always(delivery) bool       { return true }
+func hasOutputs(d delivery) bool { return d.outputs }
+func gated(d delivery) bool      { return d.gate && d.publish != keepResults }
+func pushing(d delivery) bool    { return d.publish != keepResults }
+func movesTags(d delivery) bool  { return d.publish == moveTags }
+func handsOver(d delivery) bool  { return d.caller && (d.publish == deferred || d.load) }
+func loadsHere(d delivery) bool  { return d.load && !d.caller }
+
+// stage is one step of the pipeline: what it does, and how to take it back.
+type stage struct {
+	name   string
+	wanted func(delivery) bool
+	run    func(*Runner, context.Context, *runState) error
+	undo   func(*Runner, context.Context, *runState, error) error // nil: nothing to take back
+}
+
+// stagesFor are the stages a delivery runs, in order.
+func stagesFor(d delivery, all []stage) []stage {
+	var out []stage
+	for _, s := range all {
+		if s.wanted(d) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// runStages runs stages in order; when one fails, those that ran are undone, newest first, each
+// told the cause (an undo's error wraps it, saying what it put back).
+func (r *Runner) runStages(ctx context.Context, stages []stage, st *runState) error {
+	for i, s := range stages {
+		err := s.run(r, ctx, st)
+		if err == nil {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if u := stages[j].undo; u != nil {
+				err = u(r, ctx, st, err)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// runState is what one run of the pipeline holds: the build's inputs (read only) and what the
+// stages produced.
+type runState struct {
+	p        *parsed
+	t        builders.Target
+	res      *Result
+	nodes    map[string]builder.Node
+	printer  *progress.Printer
+	out      io.Writer
+	cleanups *tester.Cleanups
+	engines  *engineClients
+	load     *localLoad
+	descs    []ocispec.Descriptor // per step: what it pushed by digest
+}
+
+func (r *Runner) solveStage(ctx context.Context, st *runState) (err error) {
+	st.descs, err = r.runSteps(ctx, st.res, r.stepRunner(st.p, st.nodes, st.engines, st.printer, st.out))
+	return err
+}
+
+func (r *Runner) outputsStage(_ context.Context, st *runState) error {
+	return st.p.finishOutputs(st.p.Stdout, stepPlatforms(st.res))
+}
+
+func (r *Runner) gateStage(ctx context.Context, st *runState) error {
+	return r.gate(ctx, st.p, st.t, st.res, st.descs, st.printer, st.cleanups)
+}
+
+func (r *Runner) recordStage(_ context.Context, st *runState) error {
+	recordPushed(st.p, st.res, st.descs)
+	return nil
+}
+
+func (r *Runner) publishStage(ctx context.Context, st *runState) error {
+	return progress.Write(st.printer, "[publish] the index to "+strings.Join(st.p.Tags, ", ")+", then read back", func() error {
+		return r.publish(ctx, st.p, st.res, st.descs)
+	})
+}
+
+// revertStage puts back the tags the publish moved when a later stage failed (the load).
+func (r *Runner) revertStage(ctx context.Context, st *runState, cause error) error {
+	return r.revert(ctx, st.p, st.res, cause)
+}
+
+// handOverStage leaves the tags to the caller (bake moves every target's at once, then loads):
+// the set to publish, and the load to run after it.
+func (r *Runner) handOverStage(_ context.Context, st *runState) error {
+	if st.p.pushes {
+		set, err := publishSet(st.p, st.res, st.descs)
+		if err != nil {
+			return err
+		}
+		st.res.Deferred = &set
+	}
+	if st.load != nil { // its progress display is closed by the time the caller loads
+		st.res.Deliver, st.res.Release = r.deliver(st.p, st.res, st.load, nil), st.load.close
+		st.load = nil
+	}
+	return nil
+}
+
+func (r *Runner) loadStage(ctx context.Context, st *runState) error {
+	if st.load == nil {
+		return fmt.Errorf("--load: nothing was exported to load")
+	}
+	return r.deliver(st.p, st.res, st.load, st.printer)(ctx)
+}

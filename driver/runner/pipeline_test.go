@@ -1,0 +1,105 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func stageNames(stages []stage) []string {
+	var out []string
+	for _, s := range stages {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// The order of effects over the delivery modes that combine (issue 19): nothing leaves the nodes
+// but pushes by digest until every platform is built; the gate runs before any tag moves and any
+// load; the tags move before the local load; bake's targets hand their tags and load to the bake.
+// Each row is a build's flags, parsed as the command parses them; the stages are the production list.
+func TestPipelineOrderOverEveryCombination(t *testing.T) {
+	dir := t.TempDir()
+	tags := []string{"reg.example/app:1", "reg.example/app:latest", "reg.example/app"}
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"build only", Options{}, "solve"},
+		{"--push", Options{Push: true}, "solve record publish"},
+		{"--push --test", Options{Push: true, Test: "true"}, "solve gate record publish"},
+		{"--push --load", Options{Push: true, Load: true}, "solve record publish load"},
+		{"--push --load --test", Options{Push: true, Load: true, Test: "true"}, "solve gate record publish load"},
+		{"--load", Options{Load: true}, "solve load"},
+		{"--push-by-digest", Options{PushByDigest: true}, "solve record"},
+		{"--push-by-digest --test", Options{PushByDigest: true, Test: "true"}, "solve gate record"},
+		{"--push-by-digest --load --test", Options{PushByDigest: true, Load: true, Test: "true"}, "solve gate record load"},
+		{"-o type=image,push=true --test", Options{BuildxFlags: BuildxFlags{Outputs: []string{"type=image,push=true"}}, Test: "true"}, "solve gate record publish"},
+		{"-o tar, 2 platforms, --push --load", Options{Push: true, Load: true, Platforms: []string{"linux/amd64,linux/arm64"}, BuildxFlags: BuildxFlags{Outputs: []string{"type=tar,dest=" + dir + "/out.tar"}}}, "solve outputs record publish load"},
+		{"-o local, 1 platform (BuildKit writes it)", Options{Platforms: []string{"linux/amd64"}, BuildxFlags: BuildxFlags{Outputs: []string{"type=local,dest=" + dir + "/out"}}}, "solve"},
+		{"bake --push --test", Options{Push: true, Test: "true", DeferPublish: true}, "solve gate record hand over"},
+		{"bake --push --load", Options{Push: true, Load: true, DeferPublish: true}, "solve record hand over"},
+		{"bake --load", Options{Load: true, DeferPublish: true}, "solve hand over"},
+		{"bake, nothing to deliver", Options{DeferPublish: true}, "solve"},
+	} {
+		o := tc.o
+		o.ContextPath, o.Tags, o.Timeout, o.TestCriteria.Timeout = dir, tags, time.Minute, time.Minute
+		p := mustParse(t, o)
+		p.platformsBuilt = p.platforms
+		got := strings.Join(stageNames(stagesFor(p.deliveryOf(), pipeline)), " ")
+		if got != tc.want {
+			t.Errorf("%s: stages %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A failure at any stage undoes what the stages before it did, newest first, and runs nothing
+// after it: a failed load puts the tags back; a failed gate moves no tag and loads nothing.
+func TestPipelineUndoesInReverseOnFailure(t *testing.T) {
+	d := delivery{publish: moveTags, gate: true, load: true, outputs: true}
+	production := stagesFor(d, pipeline)
+	for fail := range production {
+		var log []string
+		stages := slices.Clone(production)
+		for i := range stages {
+			name, undo := stages[i].name, stages[i].undo
+			stages[i].run = func(*Runner, context.Context, *runState) error {
+				log = append(log, name)
+				if i == fail {
+					return errors.New(name + " failed")
+				}
+				return nil
+			}
+			if undo != nil {
+				stages[i].undo = func(_ *Runner, _ context.Context, _ *runState, cause error) error {
+					log = append(log, "undo "+name)
+					return fmt.Errorf("%w; %s undone", cause, name)
+				}
+			}
+		}
+		err := (&Runner{}).runStages(context.Background(), stages, &runState{})
+		var want []string
+		for _, s := range production[:fail+1] {
+			want = append(want, s.name)
+		}
+		for j := fail - 1; j >= 0; j-- {
+			if production[j].undo != nil {
+				want = append(want, "undo "+production[j].name)
+			}
+		}
+		if !slices.Equal(log, want) || err == nil || !strings.Contains(err.Error(), production[fail].name+" failed") {
+			t.Errorf("%s fails: ran %v, want %v (err %v)", production[fail].name, log, want, err)
+		}
+	}
+	if got := stageNames(production); !slices.Equal(got, []string{"solve", "outputs", "gate", "record", "publish", "load"}) {
+		t.Errorf("stages %v", got)
+	}
+	if i := slices.IndexFunc(production, func(s stage) bool { return s.name == "publish" }); production[i].undo == nil {
+		t.Error("the publish has no undo: a failed load would leave the tags moved")
+	}
+}
