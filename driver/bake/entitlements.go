@@ -13,8 +13,6 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/pathutil"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
-
-	"github.com/docker/buildx/util/buildflags"
 )
 
 // fsNeeds is what a bake's targets read and write on this machine, and whether one forwards the
@@ -51,10 +49,7 @@ func (n *fsNeeds) add(t *Target) {
 		}
 	}
 	for _, s := range t.Secrets {
-		// as the build takes it (buildx's ResolveSource): src, else env, else the id names a file
-		// unless a variable of that name is set
-		sec := buildflags.Secret{ID: field(s, "id"), FilePath: field(s, "src", "source"), Env: field(s, "env")}
-		if src := sec.ResolveSource().FilePath; src != "" {
+		if src := secretFile(field(s, "id"), field(s, "src", "source"), field(s, "env")); src != "" {
 			n.read[src] = true
 		}
 	}
@@ -137,6 +132,20 @@ func shownPath(p, wd string) string {
 		return rel
 	}
 	return p
+}
+
+// secretFile is the file a secret reads, as the build takes it (buildx's
+// buildflags.Secret.ResolveSource, held to it by TestSecretFileAgainstBuildx; not imported: its
+// package brings buildx's policy engine into every start of the plugin): src; none when env is
+// given; else the id, unless a variable of that name is set.
+func secretFile(id, src, env string) string {
+	if src != "" || env != "" {
+		return src
+	}
+	if _, ok := os.LookupEnv(id); ok {
+		return ""
+	}
+	return id
 }
 
 func exists(p string) bool {

@@ -98,3 +98,17 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// secretFile reads a secret's source as buildx's own ResolveSource does.
+func TestSecretFileAgainstBuildx(t *testing.T) {
+	t.Setenv("SET_FOR_TEST", "x")
+	os.Unsetenv("UNSET_FOR_TEST")
+	for _, s := range []buildflags.Secret{
+		{ID: "a", FilePath: "f"}, {ID: "a", Env: "E"}, {ID: "a", FilePath: "f", Env: "E"}, {ID: "SET_FOR_TEST"},
+		{ID: "UNSET_FOR_TEST"}, {ID: "../x/y"}, {ID: "SET_FOR_TEST", FilePath: "f"}, {ID: ""},
+	} {
+		if got, want := secretFile(s.ID, s.FilePath, s.Env), s.ResolveSource().FilePath; got != want {
+			t.Errorf("%+v: %q, buildx %q", s, got, want)
+		}
+	}
+}

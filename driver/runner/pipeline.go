@@ -20,7 +20,7 @@ import (
 // Nothing reaches a tag before every platform is built and the gate passed, and nothing reaches
 // the local engine before the tags moved. Build then writes --iidfile and --metadata-file.
 var pipeline = []stage{
-	{name: "solve", wanted: always, run: (*Runner).solveStage},        // every platform on its node, pushed by digest when it publishes
+	{name: "solve", wanted: always, run: (*Runner).solveStage},         // every platform on its node, pushed by digest when it publishes
 	{name: "outputs", wanted: hasOutputs, run: (*Runner).outputsStage}, // -o of several platforms, assembled on this machine
 	{name: "gate", wanted: gated, run: (*Runner).gateStage},            // --test: every variant run on a node of its platform
 	{name: "record", wanted: pushing, run: (*Runner).recordStage},      // what was pushed by digest (metadata, merge --from-metadata)
