@@ -2,7 +2,6 @@ package runner
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,8 +77,8 @@ func (r *Runner) buildPlatform(t builders.Target, s *StepResult) string {
 // dockerfileOf reads a step's Dockerfile: a local file, or a file of the context archive read
 // from stdin; ok is false when it cannot be read here (a remote context).
 func (r *Runner) dockerfileOf(p *parsed, s *StepResult) ([]byte, string, bool) {
-	if p.stdin != nil && p.stdin.tar != nil && p.File == "" && p.fileFor[s.Platform] == "" {
-		dt, err := archiveFile(p.stdin.tar, s.Dockerfile)
+	if p.stdin != nil && p.stdin.tar != "" && p.File == "" && p.fileFor[s.Platform] == "" {
+		dt, err := p.stdin.archiveFile(s.Dockerfile)
 		return dt, s.Dockerfile, err == nil
 	}
 	if !plan.IsLocalDir(p.ContextPath) && p.File == "" && p.fileFor[s.Platform] == "" {
@@ -89,9 +88,19 @@ func (r *Runner) dockerfileOf(p *parsed, s *StepResult) ([]byte, string, bool) {
 	return dt, s.Dockerfile, err == nil
 }
 
+// archiveFile reads one file at the root of the context archive read from stdin.
+func (s *stdinInput) archiveFile(name string) ([]byte, error) {
+	f, err := s.openTar()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return archiveFile(f, name)
+}
+
 // archiveFile reads one file at the root of a context archive, without extracting anything.
-func archiveFile(data []byte, name string) ([]byte, error) {
-	rc, err := compression.DecompressStream(bytes.NewReader(data))
+func archiveFile(archive io.Reader, name string) ([]byte, error) {
+	rc, err := compression.DecompressStream(archive)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -206,11 +205,12 @@ func variantSuffix(v string) string {
 // engineContext is the context the classic build API takes (a tar archive) and the Dockerfile's
 // path inside it: a local directory tarred, or the archive read from stdin as it is.
 func engineContext(p *parsed, s *StepResult) (io.ReadCloser, string, error) {
-	if p.stdin != nil && p.stdin.tar != nil {
+	if p.stdin != nil && p.stdin.tar != "" {
 		if p.File != "" || p.fileFor[s.Platform] != "" {
 			return nil, "", fmt.Errorf("the engine strategy needs the Dockerfile inside the build context, not %s", s.Dockerfile)
 		}
-		return io.NopCloser(bytes.NewReader(p.stdin.tar)), s.Dockerfile, nil
+		f, err := p.stdin.openTar()
+		return f, s.Dockerfile, err
 	}
 	if !plan.IsLocalDir(p.ContextPath) {
 		return nil, "", fmt.Errorf("the engine strategy needs a local build context, not %s", redact.URL(p.ContextPath))

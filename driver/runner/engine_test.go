@@ -203,7 +203,7 @@ func TestEngineContext(t *testing.T) {
 	// A context archive from stdin goes as it is, with the Dockerfile inside it.
 	archive := tarOf(t, map[string]string{"Dockerfile": "FROM nanoserver\n"})
 	in := mustParse(t, Options{ContextPath: "-"})
-	in.stdin = &stdinInput{tar: archive}
+	in.stdin = stdinArchive(t, archive)
 	rc, rel, err = engineContext(in, &StepResult{Step: plan.Step{Platform: "windows/amd64", Dockerfile: "Dockerfile"}})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestEngineContext(t *testing.T) {
 		t.Errorf("stdin archive: %d bytes, Dockerfile %q", len(b), rel)
 	}
 	in = mustParse(t, Options{ContextPath: "-", File: outside})
-	in.stdin = &stdinInput{tar: archive}
+	in.stdin = stdinArchive(t, archive)
 	if _, _, err := engineContext(in, &StepResult{Step: plan.Step{Platform: "windows/amd64", Dockerfile: outside}}); err == nil || !strings.Contains(err.Error(), outside) {
 		t.Errorf("stdin archive with -f from disk: %v", err)
 	}

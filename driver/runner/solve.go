@@ -1,13 +1,11 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -162,11 +160,15 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 // remote context.
 func (r *Runner) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error {
 	so.LocalMounts = map[string]fsutil.FS{}
-	if p.stdin != nil && p.stdin.tar != nil {
+	if p.stdin != nil && p.stdin.tar != "" {
 		// The archive from stdin goes to BuildKit as it is, as buildx sends it: the frontend
 		// fetches it through the session and unpacks it there.
+		f, err := p.stdin.openTar()
+		if err != nil {
+			return err
+		}
 		up := uploadprovider.New()
-		so.FrontendAttrs["context"] = up.Add(io.NopCloser(bytes.NewReader(p.stdin.tar)))
+		so.FrontendAttrs["context"] = up.Add(f)
 		so.Session = append(so.Session, up)
 	} else if plan.IsLocalDir(p.ContextPath) {
 		fs, err := fsutil.NewFS(p.ContextPath)

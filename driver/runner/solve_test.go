@@ -274,12 +274,12 @@ func TestSetInputs(t *testing.T) {
 	}{
 		{"stdin archive", func() *parsed {
 			p := mustParse(t, Options{ContextPath: "-"})
-			p.stdin = &stdinInput{tar: archive}
+			p.stdin = stdinArchive(t, archive)
 			return p
 		}(), arm("Dockerfile.linux-arm64"), "upload", "Dockerfile.linux-arm64", nil, true},
 		{"stdin archive, --file-for from disk", func() *parsed {
 			p := mustParse(t, Options{ContextPath: "-", FileFor: []string{"linux/arm64=" + otherFile}})
-			p.stdin = &stdinInput{tar: archive}
+			p.stdin = stdinArchive(t, archive)
 			return p
 		}(), arm(otherFile), "upload", "arm.Dockerfile", []string{"dockerfile"}, true},
 		{"local context", mustParse(t, Options{ContextPath: dir}), arm(filepath.Join(dir, "Dockerfile.linux-arm64")),
@@ -345,7 +345,7 @@ func TestSetInputsMissingDockerfileDir(t *testing.T) {
 func TestStdinArchiveGoesToTheSolveWithItsSession(t *testing.T) {
 	r := &Runner{dockerCli: testCLI(t, nil)}
 	p := mustParse(t, Options{ContextPath: "-"})
-	p.stdin = &stdinInput{tar: tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n"})}
+	p.stdin = stdinArchive(t, tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n"}))
 	so, err := r.solveOpt(t.Context(), p, &StepResult{Step: plan.Step{Platform: "linux/amd64", Dockerfile: "Dockerfile"}}, builder.Node{Driver: driverHandle(false)})
 	if err != nil {
 		t.Fatal(err)

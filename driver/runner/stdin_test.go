@@ -25,6 +25,17 @@ func tarOf(t *testing.T, files map[string]string) []byte {
 	return b.Bytes()
 }
 
+// stdinArchive is a context archive read from stdin, in its temp file.
+func stdinArchive(t *testing.T, archive []byte) *stdinInput {
+	t.Helper()
+	s, err := readStdin(&Options{ContextPath: "-"}, bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.cleanup)
+	return s
+}
+
 func TestReadStdinStreamsAContextArchive(t *testing.T) {
 	plain := tarOf(t, map[string]string{"Dockerfile.linux-arm64": "FROM scratch\n", "sub/file": "x", "../escape": "x"})
 	var gz bytes.Buffer
@@ -37,9 +48,14 @@ func TestReadStdinStreamsAContextArchive(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !bytes.Equal(s.tar, in) || s.dir != "" || o.ContextPath != "-" {
-			t.Errorf("%s: the archive must go to BuildKit as it is, nothing extracted: dir %q, context %q", name, s.dir, o.ContextPath)
+		kept, err := os.ReadFile(s.tar)
+		if err != nil || !bytes.Equal(kept, in) || o.ContextPath != "-" || filepath.Dir(s.tar) != s.dir {
+			t.Errorf("%s: the archive must go to BuildKit as it is, nothing extracted: %v, context %q", name, err, o.ContextPath)
 		}
+		if entries, _ := os.ReadDir(s.dir); len(entries) != 1 {
+			t.Errorf("%s: the stdin folder holds %d entries, want only the archive", name, len(entries))
+		}
+		s.cleanup()
 		if !slices.Equal(s.names, []string{"Dockerfile.linux-arm64"}) {
 			t.Errorf("%s: root files %v", name, s.names)
 		}
@@ -103,7 +119,25 @@ func TestReadStdinRefuses(t *testing.T) {
 		}
 	}
 	o := Options{ContextPath: "."}
-	if s, err := readStdin(&o, nil); err != nil || s.tar != nil || s.dir != "" {
+	if s, err := readStdin(&o, nil); err != nil || s.tar != "" || s.dir != "" {
 		t.Errorf("no stdin reader: %+v, %v", s, err)
+	}
+}
+
+// A Dockerfile on stdin is read within 16 MiB; a context archive of any size goes to a file, not
+// into memory, as it is (issue 19: stdin is untrusted and unbounded).
+func TestReadStdinBounds(t *testing.T) {
+	huge := bytes.Repeat([]byte("# comment\n"), (maxStdinDockerfile/10)+1)
+	if _, err := readStdin(&Options{ContextPath: "-"}, bytes.NewReader(huge)); err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") {
+		t.Errorf("a 16 MiB Dockerfile: %v", err)
+	}
+	big := tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n", "blob": strings.Repeat("x", maxStdinDockerfile+1)})
+	s, err := readStdin(&Options{ContextPath: "-"}, bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.cleanup()
+	if st, err := os.Stat(s.tar); err != nil || st.Size() != int64(len(big)) || !slices.Contains(s.names, "Dockerfile") {
+		t.Errorf("a %d-byte archive: %v, %v", len(big), st, err)
 	}
 }
