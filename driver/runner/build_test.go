@@ -231,7 +231,9 @@ func TestStepRunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := r.stepRunner(p, map[string]builder.Node{}, engines, printer, io.Discard)
+	st := testRun(t, p, engines, printer)
+	st.nodes = map[string]builder.Node{}
+	run := r.stepRunner(st)
 	engineStep := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile"), Strategy: plan.StrategyEngine}}
 	desc, err := run(t.Context(), engineStep)
 	if err != nil {
@@ -270,7 +272,7 @@ func TestEngineStepsPublishAVerifiedIndex(t *testing.T) {
 		res.Steps = append(res.Steps, StepResult{Step: plan.Step{Platform: plat, Node: node, Dockerfile: filepath.Join(dir, "Dockerfile"), Strategy: plan.StrategyEngine}})
 	}
 	printer := quietPrinter(t)
-	descs, err := r.runSteps(t.Context(), res, r.stepRunner(p, nil, engines, printer, io.Discard))
+	descs, err := r.runSteps(t.Context(), res, r.stepRunner(testRun(t, p, engines, printer)))
 	printer.Wait()
 	if err != nil {
 		t.Fatal(err)

@@ -354,7 +354,7 @@ func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
 	s := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile"), Strategy: plan.StrategyEngine}}
 	var out bytes.Buffer
-	desc, err := r.engineStep(t.Context(), p, s, engines, &out)
+	desc, err := r.engineStep(t.Context(), testRun(t, p, engines, nil), s, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func TestEngineStepWithoutPushBuildsOnly(t *testing.T) {
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
-	desc, err := r.engineStep(t.Context(), p, &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}, engines, io.Discard)
+	desc, err := r.engineStep(t.Context(), testRun(t, p, engines, nil), &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}, io.Discard)
 	if err != nil || desc.Digest != "" {
 		t.Errorf("desc %+v, err %v", desc, err)
 	}
@@ -485,7 +485,7 @@ func TestEngineBuildLeavesACachedOrBaseFinalImage(t *testing.T) {
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
-	if _, err := r.engineStep(t.Context(), p, &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}, engines, io.Discard); err != nil {
+	if _, err := r.engineStep(t.Context(), testRun(t, p, engines, nil), &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if len(eng.removed) != 0 {

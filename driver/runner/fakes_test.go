@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	bxdriver "github.com/docker/buildx/driver"
+	"github.com/docker/buildx/util/progress"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/flags"
@@ -102,4 +103,15 @@ func (f *fakeAPI) Close() error { return nil }
 
 func (f *fakeAPI) Ping(context.Context, mobyclient.PingOptions) (mobyclient.PingResult, error) {
 	return mobyclient.PingResult{}, nil
+}
+
+// testRun is the run state the pipeline would hold for p (its local files made for it).
+func testRun(t *testing.T, p *parsed, engines *engineClients, printer *progress.Printer) *runState {
+	t.Helper()
+	files, err := newLocalFiles(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(files.close)
+	return &runState{p: p, res: &Result{}, engines: engines, printer: printer, out: io.Discard, files: files}
 }

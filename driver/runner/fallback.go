@@ -10,9 +10,7 @@ import (
 
 	"github.com/moby/buildkit/identity"
 
-	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
-	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/client"
@@ -20,36 +18,45 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// pushFromContext is --push without a multiarch builder: the current context's own BuildKit builds
-// every platform in one solve and pushes the result by digest (never a tag); the index is then
-// published to the tags like any build's, together or not at all, and verified.
-func (r *Runner) pushFromContext(ctx context.Context, p *parsed, t builders.Target, res *Result, node builder.Node, printer *progress.Printer, cleanups *tester.Cleanups) error {
-	first := res.Steps[0]
-	for _, s := range res.Steps[1:] {
+// The stages of --push without a multiarch builder (fallbackPipeline): the current context's own
+// BuildKit builds every platform in one solve and pushes the index by digest (never a tag); the
+// gate runs each platform's manifest of it; the index is then published to the tags like any
+// build's, together or not at all, and verified, or handed to the caller (bake).
+
+// solveAllStage builds every platform in one solve and pushes the index by digest.
+func (r *Runner) solveAllStage(ctx context.Context, st *runState) error {
+	first := st.res.Steps[0]
+	for _, s := range st.res.Steps[1:] {
 		if s.Dockerfile != first.Dockerfile {
 			return errors.New("per-platform Dockerfiles need a multiarch builder (docker multiarch create) to push one tag")
 		}
 	}
-	var plats []string
-	for _, s := range res.Steps {
-		plats = append(plats, s.Platform)
-	}
-	desc, err := r.solveAllByDigest(ctx, p, res, node, plats, printer)
+	desc, err := r.solveAllByDigest(ctx, st.p, st.res, st.nodes[st.t.Nodes[0].BuildxNode], stepPlatforms(st.res), st.printer)
 	if err != nil {
 		return err
 	}
-	perStep, err := r.platformResults(ctx, p, res, desc)
-	if err != nil {
-		return err
-	}
-	if err := r.gate(ctx, p, t, res, perStep, printer, cleanups); err != nil {
-		return err
-	}
-	res.Pushed = []PushedImage{{Repositories: p.repos, Digest: desc.Digest.String(), Platforms: plats}}
-	if p.PushByDigest {
-		return nil // no tag moves: merge --from-metadata publishes
-	}
-	return r.publishFromContext(ctx, p, res, desc, plats, printer)
+	st.index = desc
+	st.descs, err = r.platformResults(ctx, st.p, st.res, desc)
+	return err
+}
+
+// recordIndexStage records the one index pushed by digest (metadata, merge --from-metadata).
+func (r *Runner) recordIndexStage(_ context.Context, st *runState) error {
+	st.res.Pushed = []PushedImage{{Repositories: st.p.repos, Digest: st.index.Digest.String(), Platforms: stepPlatforms(st.res)}}
+	return nil
+}
+
+// publishIndexStage moves the tags to the pushed index.
+func (r *Runner) publishIndexStage(ctx context.Context, st *runState) error {
+	return r.publishFromContext(ctx, st.p, st.res, st.index, stepPlatforms(st.res), st.printer)
+}
+
+// handOverIndexStage leaves the tags of the pushed index to the caller (bake).
+func (r *Runner) handOverIndexStage(_ context.Context, st *runState) error {
+	p := st.p
+	st.res.Deferred = &registry.PublishSet{Repo: p.repos[0], Platforms: stepPlatforms(st.res), Tags: p.Tags, Annotations: p.indexAnnotations,
+		Results: []ocispec.Descriptor{{Digest: st.index.Digest}}}
+	return nil
 }
 
 // solveAllByDigest builds every platform in one solve on the context's BuildKit and pushes the

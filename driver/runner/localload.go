@@ -22,8 +22,47 @@ type localLoad struct {
 	archive string   // the classic store's: the docker exporter's archive
 }
 
+// localFiles are where a build's local deliveries wait on this machine until their stage: the
+// --load folder, and the staging of -o outputs of several platforms (the per-platform folders of
+// a tar output, the per-platform layouts of an oci output, by the output's index). They are the
+// pipeline's run state, never the parsed options'.
+type localFiles struct {
+	load       *localLoad
+	staging    string
+	ociOutputs map[int]*layouts
+}
+
+// newLocalFiles makes the folders a build's local deliveries need.
+func newLocalFiles(p *parsed) (*localFiles, error) {
+	f := &localFiles{}
+	var err error
+	if f.load, err = newLocalLoad(p); err != nil {
+		return f, err
+	}
+	return f, f.prepareOutputs(p)
+}
+
+// close removes every folder (a load handed to the caller is theirs to close).
+func (f *localFiles) close() {
+	f.load.close()
+	if f.staging != "" {
+		_ = os.RemoveAll(f.staging)
+	}
+	for _, l := range f.ociOutputs {
+		l.close()
+	}
+}
+
+// layouts are the --load of every platform's OCI layouts, or nil.
+func (f *localFiles) layouts() *layouts {
+	if f.load == nil {
+		return nil
+	}
+	return f.load.layouts
+}
+
 // newLocalLoad prepares --load's folder; nil without --load.
-func (p *parsed) newLocalLoad() (*localLoad, error) {
+func newLocalLoad(p *parsed) (*localLoad, error) {
 	if !p.Load {
 		return nil, nil
 	}
@@ -46,6 +85,9 @@ func (p *parsed) newLocalLoad() (*localLoad, error) {
 
 // output is the docker exporter's destination (the classic store's one platform).
 func (l *localLoad) output(map[string]string) (io.WriteCloser, error) {
+	if l == nil {
+		return nil, fmt.Errorf("--load: no folder to export into")
+	}
 	return os.OpenFile(l.archive, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 }
 

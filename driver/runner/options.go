@@ -86,8 +86,6 @@ type parsed struct {
 	test         *tester.Criteria // the test gate, nil when there is none
 	pushes       bool             // every platform is pushed by digest (--push or --push-by-digest)
 	loadAll      bool             // --load of every platform into a containerd image store
-	layouts      *layouts         // with loadAll: each platform's exported OCI layout
-	dockerLoad   *localLoad       // with --load: what is loaded into the current engine last
 	// indexAnnotations go on the published index (--annotation index:KEY=VALUE).
 	indexAnnotations map[string]string
 }

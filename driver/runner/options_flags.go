@@ -68,10 +68,6 @@ type buildxParsed struct {
 	allowLocalDelete bool
 	// platformsBuilt are the platforms the plan builds (set once routed).
 	platformsBuilt []string
-	// staging holds the per-platform folders of a multi-platform tar output; ociOutputs the
-	// per-platform layouts of a multi-platform oci output, by the output's index.
-	staging    string
-	ociOutputs map[int]*layouts
 }
 
 func (p *parsed) parseArgs() error {

@@ -85,7 +85,8 @@ func platformDir(platform string) string {
 // outputExports are a step's exports for the kept -o values. With several platforms a local
 // output gets a folder per platform (as buildx writes it); a tar is assembled from such folders
 // and an oci archive from every platform's layout once all steps are done (finishOutputs).
-func (r *Runner) outputExports(p *parsed, s *StepResult, stdout io.Writer) []client.ExportEntry {
+func (st *runState) outputExports(s *StepResult) []client.ExportEntry {
+	p, stdout := st.p, st.p.Stdout
 	multi := len(p.platformsBuilt) > 1
 	var out []client.ExportEntry
 	for i, o := range p.outputs {
@@ -98,9 +99,9 @@ func (r *Runner) outputExports(p *parsed, s *StepResult, stdout io.Writer) []cli
 			}
 			out = append(out, client.ExportEntry{Type: client.ExporterLocal, Attrs: attrs, OutputDir: dest})
 		case o.Type == client.ExporterTar && multi:
-			out = append(out, client.ExportEntry{Type: client.ExporterLocal, Attrs: attrs, OutputDir: filepath.Join(p.staging, fmt.Sprint(i), platformDir(s.Platform))})
+			out = append(out, client.ExportEntry{Type: client.ExporterLocal, Attrs: attrs, OutputDir: filepath.Join(st.files.staging, fmt.Sprint(i), platformDir(s.Platform))})
 		case o.Type == client.ExporterOCI && multi:
-			out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, Output: p.ociOutputs[i].output(s.Platform)})
+			out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, Output: st.files.ociOutputs[i].output(s.Platform)})
 		case o.DestIsDir:
 			out = append(out, client.ExportEntry{Type: o.Type, Attrs: attrs, OutputDir: o.Dest})
 		default:
@@ -143,34 +144,29 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // prepareOutputs makes the staging places of multi-platform tar and oci outputs.
-func (p *parsed) prepareOutputs() (func(), error) {
+func (f *localFiles) prepareOutputs(p *parsed) error {
 	if len(p.platformsBuilt) < 2 || len(p.outputs) == 0 {
-		return func() {}, nil
+		return nil
 	}
 	dir, err := os.MkdirTemp("", "multiarch-output-")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p.staging = dir
-	p.ociOutputs = map[int]*layouts{}
+	f.staging, f.ociOutputs = dir, map[int]*layouts{}
 	for i, o := range p.outputs {
 		if o.Type == client.ExporterOCI {
-			if p.ociOutputs[i], err = newLayouts(); err != nil {
-				return nil, err
+			if f.ociOutputs[i], err = newLayouts(); err != nil {
+				return err
 			}
 		}
 	}
-	return func() {
-		_ = os.RemoveAll(dir)
-		for _, l := range p.ociOutputs {
-			l.close()
-		}
-	}, nil
+	return nil
 }
 
 // finishOutputs writes the multi-platform tar (a folder per platform, as buildx's) and oci
 // (one index of every platform) outputs once every step is done.
-func (p *parsed) finishOutputs(stdout io.Writer, plats []string) error {
+func (st *runState) finishOutputs() error {
+	p, stdout, plats := st.p, st.p.Stdout, stepPlatforms(st.res)
 	if len(plats) < 2 {
 		return nil
 	}
@@ -178,9 +174,9 @@ func (p *parsed) finishOutputs(stdout io.Writer, plats []string) error {
 		var err error
 		switch o.Type {
 		case client.ExporterTar:
-			err = writeTarOutput(filepath.Join(p.staging, fmt.Sprint(i)), o.Dest, stdout)
+			err = writeTarOutput(filepath.Join(st.files.staging, fmt.Sprint(i)), o.Dest, stdout)
 		case client.ExporterOCI:
-			err = p.ociOutputs[i].writeArchive(o.Dest, stdout, p.Tags, plats)
+			err = st.files.ociOutputs[i].writeArchive(o.Dest, stdout, p.Tags, plats)
 		}
 		if err != nil {
 			return fmt.Errorf("-o type=%s,dest=%s: %w", o.Type, o.Dest, err)

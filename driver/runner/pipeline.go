@@ -29,6 +29,16 @@ var pipeline = []stage{
 	{name: "load", wanted: loadsHere, run: (*Runner).loadStage},          // --load into the current engine, last
 }
 
+// fallbackPipeline is --push without a multiarch builder (fallback.go): one solve of every
+// platform on the current context's BuildKit, the index pushed by digest, then as above.
+var fallbackPipeline = []stage{
+	{name: "solve", wanted: always, run: (*Runner).solveAllStage},
+	{name: "gate", wanted: gated, run: (*Runner).gateStage},
+	{name: "record", wanted: pushing, run: (*Runner).recordIndexStage},
+	{name: "publish", wanted: movesTags, run: (*Runner).publishIndexStage, undo: (*Runner).revertStage},
+	{name: "hand over", wanted: handsOverTags, run: (*Runner).handOverIndexStage},
+}
+
 // publishMode is what a build does with the platforms it built.
 type publishMode int
 
@@ -63,13 +73,14 @@ func (p *parsed) deliveryOf() delivery {
 	return d
 }
 
-func always(delivery) bool       { return true }
-func hasOutputs(d delivery) bool { return d.outputs }
-func gated(d delivery) bool      { return d.gate && d.publish != keepResults }
-func pushing(d delivery) bool    { return d.publish != keepResults }
-func movesTags(d delivery) bool  { return d.publish == moveTags }
-func handsOver(d delivery) bool  { return d.caller && (d.publish == deferred || d.load) }
-func loadsHere(d delivery) bool  { return d.load && !d.caller }
+func always(delivery) bool          { return true }
+func hasOutputs(d delivery) bool    { return d.outputs }
+func gated(d delivery) bool         { return d.gate && d.publish != keepResults }
+func pushing(d delivery) bool       { return d.publish != keepResults }
+func movesTags(d delivery) bool     { return d.publish == moveTags }
+func handsOver(d delivery) bool     { return d.caller && (d.publish == deferred || d.load) }
+func handsOverTags(d delivery) bool { return d.publish == deferred }
+func loadsHere(d delivery) bool     { return d.load && !d.caller }
 
 // stage is one step of the pipeline: what it does, and how to take it back.
 type stage struct {
@@ -119,17 +130,18 @@ type runState struct {
 	out      io.Writer
 	cleanups *tester.Cleanups
 	engines  *engineClients
-	load     *localLoad
+	files    *localFiles          // where local deliveries wait for their stage
 	descs    []ocispec.Descriptor // per step: what it pushed by digest
+	index    ocispec.Descriptor   // without a multiarch builder: the one index the solve pushed
 }
 
 func (r *Runner) solveStage(ctx context.Context, st *runState) (err error) {
-	st.descs, err = r.runSteps(ctx, st.res, r.stepRunner(st.p, st.nodes, st.engines, st.printer, st.out))
+	st.descs, err = r.runSteps(ctx, st.res, r.stepRunner(st))
 	return err
 }
 
 func (r *Runner) outputsStage(_ context.Context, st *runState) error {
-	return st.p.finishOutputs(st.p.Stdout, stepPlatforms(st.res))
+	return st.finishOutputs()
 }
 
 func (r *Runner) gateStage(ctx context.Context, st *runState) error {
@@ -162,16 +174,16 @@ func (r *Runner) handOverStage(_ context.Context, st *runState) error {
 		}
 		st.res.Deferred = &set
 	}
-	if st.load != nil { // its progress display is closed by the time the caller loads
-		st.res.Deliver, st.res.Release = r.deliver(st.p, st.res, st.load, nil), st.load.close
-		st.load = nil
+	if l := st.files.load; l != nil { // its progress display is closed by the time the caller loads
+		st.res.Deliver, st.res.Release = r.deliver(st.p, st.res, l, nil), l.close
+		st.files.load = nil
 	}
 	return nil
 }
 
 func (r *Runner) loadStage(ctx context.Context, st *runState) error {
-	if st.load == nil {
+	if st.files.load == nil {
 		return fmt.Errorf("--load: nothing was exported to load")
 	}
-	return r.deliver(st.p, st.res, st.load, st.printer)(ctx)
+	return r.deliver(st.p, st.res, st.files.load, st.printer)(ctx)
 }

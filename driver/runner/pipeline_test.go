@@ -58,6 +58,21 @@ func TestPipelineOrderOverEveryCombination(t *testing.T) {
 	}
 }
 
+// Without a multiarch builder a push is one solve of every platform on the current context; the
+// same order holds: the gate before the tags, the tags (or bake's hand-over) last.
+func TestFallbackPipelineOrder(t *testing.T) {
+	for d, want := range map[delivery]string{
+		{publish: moveTags}:                           "solve record publish",
+		{publish: moveTags, gate: true}:               "solve gate record publish",
+		{publish: byDigest, gate: true}:               "solve gate record",
+		{publish: deferred, gate: true, caller: true}: "solve gate record hand over",
+	} {
+		if got := strings.Join(stageNames(stagesFor(d, fallbackPipeline)), " "); got != want {
+			t.Errorf("%+v: stages %q, want %q", d, got, want)
+		}
+	}
+}
+
 // A failure at any stage undoes what the stages before it did, newest first, and runs nothing
 // after it: a failed load puts the tags back; a failed gate moves no tag and loads nothing.
 func TestPipelineUndoesInReverseOnFailure(t *testing.T) {

@@ -13,11 +13,12 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// run builds every step with buildx's progress display on out and, with --push, publishes.
+// run builds every step with buildx's progress display on out, then runs the stages the build's
+// delivery asks for (pipeline.go): the multiarch pipeline, or, for a push without a multiarch
+// builder, the current context's.
 func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node, out io.Writer) error {
 	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
 	if err != nil {
@@ -25,43 +26,28 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 	}
 	var cleanups tester.Cleanups
 	defer cleanups.Wait()
-	if t.Fallback && p.pushes && p.Strategy == plan.StrategyBuildKit {
-		deferred := p.DeferPublish && !p.PushByDigest
-		p.PushByDigest = p.PushByDigest || deferred // pushed by digest, no tag moved: the caller publishes
-		if err = r.pushFromContext(ctx, p, t, res, nodes[t.Nodes[0].BuildxNode], printer, &cleanups); err == nil && deferred {
-			res.Deferred = &registry.PublishSet{Repo: p.repos[0], Platforms: stepPlatforms(res), Tags: p.Tags, Annotations: p.indexAnnotations,
-				Results: []ocispec.Descriptor{{Digest: digest.Digest(res.Pushed[0].Digest)}}}
-		}
-	} else {
-		err = r.buildAndPublish(ctx, p, t, res, nodes, printer, out, &cleanups)
-	}
+	st := &runState{p: p, t: t, res: res, nodes: nodes, printer: printer, out: out, cleanups: &cleanups, engines: r.newEngineClients()}
+	err = r.runPipeline(ctx, st)
 	if werr := printer.Wait(); err == nil {
 		err = werr
 	}
 	return err
 }
 
-// buildAndPublish runs the pipeline (pipeline.go) with buildx's progress display: every step
-// built, then each phase the delivery asks for, in its one order.
-func (r *Runner) buildAndPublish(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node,
-	printer *progress.Printer, out io.Writer, cleanups *tester.Cleanups) error {
-	st := &runState{p: p, t: t, res: res, nodes: nodes, printer: printer, out: out, cleanups: cleanups, engines: r.newEngineClients()}
+// runPipeline makes the run's local folders, runs its stages and removes the folders.
+func (r *Runner) runPipeline(ctx context.Context, st *runState) error {
 	defer st.engines.close()
 	var err error
-	if st.load, err = p.newLocalLoad(); err != nil {
-		return err
-	}
-	defer func() { st.load.close() }() // a load handed to the caller is theirs to close
-	p.layouts, p.dockerLoad = nil, st.load
-	if st.load != nil {
-		p.layouts = st.load.layouts
-	}
-	cleanup, err := p.prepareOutputs()
+	st.files, err = newLocalFiles(st.p)
+	defer st.files.close()
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	return r.runStages(ctx, stagesFor(p.deliveryOf(), pipeline), st)
+	stages := pipeline
+	if st.t.Fallback && st.p.pushes && st.p.Strategy == plan.StrategyBuildKit {
+		stages = fallbackPipeline
+	}
+	return r.runStages(ctx, stagesFor(st.p.deliveryOf(), stages), st)
 }
 
 // revert puts back the tags this build moved when a step after the publish failed (the load): a

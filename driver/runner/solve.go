@@ -40,11 +40,13 @@ type stepOut struct {
 
 // runStep builds one platform on its node through BuildKit's Dockerfile frontend. It only reads s:
 // a step the watchdog abandoned may still be running, and its caller owns s.
-func (r *Runner) runStep(ctx context.Context, p *parsed, s *StepResult, node builder.Node, pw progress.Writer, live *liveness) (stepOut, error) {
+func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node builder.Node, pw progress.Writer, live *liveness) (stepOut, error) {
+	p := st.p
 	so, err := r.solveOpt(ctx, p, s, node)
 	if err != nil {
 		return stepOut{}, err
 	}
+	so.Exports = st.exports(s)
 	so.Ref = identity.NewID()
 	out := stepOut{ref: node.Builder + "/" + node.Name + "/" + so.Ref}
 	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout)
@@ -152,7 +154,6 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 		so.CacheImports = append(so.CacheImports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref}})
 		so.CacheExports = append(so.CacheExports, client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}})
 	}
-	so.Exports = r.exports(ctx, p, s)
 	return so, nil
 }
 
@@ -225,24 +226,25 @@ func (r *Runner) sessions(p *parsed) ([]session.Attachable, error) {
 
 // exports: with --push the image by digest to every tag's repository (never a tag); with --load
 // a docker image loaded into the current engine.
-func (r *Runner) exports(ctx context.Context, p *parsed, s *StepResult) []client.ExportEntry {
+func (st *runState) exports(s *StepResult) []client.ExportEntry {
+	p := st.p
 	var out []client.ExportEntry
 	if p.pushes {
 		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
 			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
 		}})
 	}
-	out = append(out, r.outputExports(p, s, p.Stdout)...)
+	out = append(out, st.outputExports(s)...)
 	if s.Loaded && p.loadAll { // every platform into a containerd image store: assembled after the steps
 		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: map[string]string{"oci-mediatypes": "true"},
-			Output: p.layouts.output(s.Platform)})
+			Output: st.files.layouts().output(s.Platform)})
 	} else if s.Loaded {
 		attrs := map[string]string{}
 		if len(p.Tags) > 0 {
 			attrs["name"] = strings.Join(p.Tags, ",")
 		}
 		// kept until the gate and the publish are done (localload.go)
-		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: p.dockerLoad.output})
+		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: st.files.load.output})
 	}
 	return out
 }

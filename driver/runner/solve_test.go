@@ -101,6 +101,7 @@ func TestSolveOptPerStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		so.Exports = testRun(t, p, nil, nil).exports(&s) // as runStep adds them
 		want := map[string]string{
 			"platform": s.Platform, "target": "release", "no-cache": "",
 			"build-arg:A": "1", "build-arg:HTTP_PROXY": "http://proxy.example:3128", "build-arg:NO_PROXY": "localhost,.corp",
@@ -393,14 +394,14 @@ func TestSessions(t *testing.T) {
 }
 
 func TestExportsWithoutPush(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
 	p := mustParse(t, Options{ContextPath: t.TempDir(), Load: true})
 	loaded := &StepResult{Step: plan.Step{Platform: "linux/amd64"}, Loaded: true}
-	ex := r.exports(t.Context(), p, loaded)
+	st := testRun(t, p, nil, nil)
+	ex := st.exports(loaded)
 	if len(ex) != 1 || ex[0].Type != client.ExporterDocker || len(ex[0].Attrs) != 0 {
 		t.Errorf("--load without tags: %+v (an untagged image)", ex)
 	}
-	if ex := r.exports(t.Context(), p, &StepResult{Step: plan.Step{Platform: "linux/arm64"}}); len(ex) != 0 {
+	if ex := st.exports(&StepResult{Step: plan.Step{Platform: "linux/arm64"}}); len(ex) != 0 {
 		t.Errorf("a step not loaded, no push: %+v", ex)
 	}
 }
@@ -426,15 +427,11 @@ func TestLocalLoadWaitsThenStreamsIntoTheEngine(t *testing.T) {
 		}
 		return loadStream{strings.NewReader(`{"stream":"Loaded image: reg.example/app:v1\n"}` + "\n")}, nil
 	}}
-	r := &Runner{dockerCli: testCLI(t, api)}
+	testCLI(t, api)
 	p := mustParse(t, Options{ContextPath: t.TempDir(), Load: true, Tags: []string{"reg.example/app:v1"}})
-	load, err := p.newLocalLoad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer load.close()
-	p.dockerLoad = load
-	ex := r.exports(t.Context(), p, &StepResult{Step: plan.Step{Platform: "linux/amd64"}, Loaded: true})
+	st := testRun(t, p, nil, nil)
+	load := st.files.load
+	ex := st.exports(&StepResult{Step: plan.Step{Platform: "linux/amd64"}, Loaded: true})
 	if len(ex) != 1 || ex[0].Attrs["name"] != "reg.example/app:v1" {
 		t.Fatalf("exports %+v", ex)
 	}
@@ -471,7 +468,7 @@ func TestRunStepOnANodeThatDidNotLoad(t *testing.T) {
 	p := mustParse(t, Options{ContextPath: contextDir(t)})
 	s := &StepResult{Step: plan.Step{Platform: "linux/arm64", Dockerfile: filepath.Join(p.ContextPath, "Dockerfile")}}
 	node := builder.Node{Node: store.Node{Name: "arm0", Endpoint: "ssh://arm-box"}, Err: errors.New("no such context")}
-	_, err := r.runStep(t.Context(), p, s, node, discard{}, &liveness{})
+	_, err := r.runStep(t.Context(), testRun(t, p, nil, nil), s, node, discard{}, &liveness{})
 	if s.Ref != "" {
 		t.Errorf("runStep wrote the step's ref %q (its caller owns the step)", s.Ref)
 	}

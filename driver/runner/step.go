@@ -3,11 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
-	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/dockerutil"
 	"github.com/docker/buildx/util/progress"
 	mobyclient "github.com/moby/moby/client"
@@ -19,7 +17,8 @@ import (
 
 // stepRunner builds one step, on its node's BuildKit or, with the engine strategy, on its engine,
 // while a watchdog checks the node (its engine, then its BuildKit; a BuildKit daemon's BuildKit).
-func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *engineClients, printer *progress.Printer, out io.Writer) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
+func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (ocispec.Descriptor, error) {
+	p, nodes, engines, printer := st.p, st.nodes, st.engines, st.printer
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
 		var desc ocispec.Descriptor
 		var built stepOut // a BuildKit step's reference and provenance
@@ -46,7 +45,7 @@ func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *e
 		err := watch(ctx, s.Node, endpoint, p.Timeout, live, pw, func(ctx context.Context) (err error) {
 			if s.Strategy == plan.StrategyEngine {
 				log := newVertexLog(pw, fmt.Sprintf("[%s] classic build on the engine of node %s", s.Platform, s.Node))
-				desc, err = r.engineStep(ctx, p, s, engines, log)
+				desc, err = r.engineStep(ctx, st, s, log)
 				log.done(err)
 				return err
 			}
@@ -54,7 +53,7 @@ func (r *Runner) stepRunner(p *parsed, nodes map[string]builder.Node, engines *e
 			if !ok {
 				return fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
 			}
-			out, err := r.runStep(ctx, p, s, node, pw, live)
+			out, err := r.runStep(ctx, st, s, node, pw, live)
 			desc, built = out.desc, out
 			return err
 		})
