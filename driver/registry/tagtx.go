@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	remoteserrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/errdefs"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
@@ -105,56 +102,6 @@ func (tx *tagTx) moveAll(ctx context.Context) error {
 		tx.didMove[i] = true
 	}
 	return nil
-}
-
-// interruptGrace is how long a tag PUT already sent may still answer after an interrupt, so that
-// its outcome is known instead of guessed; settleWatch is how long, after an interrupt, an
-// unanswered one is watched for a late landing (a timed-out one is watched for the timeout).
-const (
-	interruptGrace = time.Second
-	settleWatch    = 1500 * time.Millisecond
-)
-
-// putSettled moves tag i, letting a PUT already sent finish for interruptGrace after an interrupt.
-// A PUT without an answer from the registry (cut off, interrupted, the connection lost) may still
-// be applied: it is marked unsettled, and undo counts it as applied.
-func (tx *tagTx) putSettled(ctx context.Context, i int) error {
-	sctx, stop := settling(ctx, interruptGrace)
-	defer stop()
-	err := tx.c.put(sctx, tx.tags[i], tx.index, tx.json)
-	if err != nil && !answered(err) {
-		tx.unsettled[i] = true
-	}
-	return err
-}
-
-// settling is a context that ends grace after ctx does (or when stopped), with ctx's cause.
-func settling(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	var timer *time.Timer
-	var mu sync.Mutex
-	unwatch := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		timer = time.AfterFunc(grace, func() { cancel(context.Cause(ctx)) })
-	})
-	return sctx, func() {
-		unwatch()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel(nil)
-	}
-}
-
-// answered tells whether a failed PUT is known not to have been applied: the registry answered
-// with a status (refused, unauthorized, forbidden), or the connection was refused before anything
-// was sent.
-func answered(err error) bool {
-	var status remoteserrors.ErrUnexpectedStatus
-	return errors.As(err, &status) || errdefs.IsUnauthorized(err) || errdefs.IsPermissionDenied(err) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // moveOrder is the tags' order of moving: those that existed, then the new ones.
@@ -345,110 +292,4 @@ func (tx *tagTx) moved() []TagState {
 		}
 	}
 	return out
-}
-
-// TagState is where a tag was before a publish and where it is now.
-type TagState struct {
-	Tag     string        `json:"tag"`
-	Before  digest.Digest `json:"before,omitempty"` // "": the tag did not exist
-	Now     digest.Digest `json:"now,omitempty"`    // "": the tag does not exist (or Unknown)
-	Index   digest.Digest `json:"-"`                // the index the publish wrote
-	Touched bool          `json:"-"`                // the publish moved it (and may have put it back)
-	Unknown bool          `json:"unknown,omitempty"`
-	Note    string        `json:"note,omitempty"`
-}
-
-// String says where the tag is, in words.
-func (s TagState) String() string {
-	var what string
-	switch {
-	case s.Unknown:
-		what = "unknown (it could not be read back); before this publish it was " + orNone(s.Before)
-	case s.Now == s.Before && s.Before == "":
-		what = "does not exist (as before)"
-	case s.Now == s.Before && s.Touched && s.Now != s.Index:
-		what = "put back to " + s.Now.String() + " (as before)"
-	case s.Now == s.Before:
-		what = "unchanged at " + s.Now.String()
-	case s.Now == s.Index && s.Before == "":
-		what = "created at " + s.Now.String() + " (this publish's index)"
-	case s.Now == s.Index:
-		what = "moved to " + s.Now.String() + " (this publish's index; was " + s.Before.String() + ")"
-	case s.Now == "":
-		what = "removed (it was " + s.Before.String() + ")"
-	default:
-		what = "at " + s.Now.String() + ", written by another publisher (was " + orNone(s.Before) + ")"
-	}
-	if s.Note != "" {
-		what += ": " + s.Note
-	}
-	return s.Tag + " " + what
-}
-
-func orNone(d digest.Digest) string {
-	if d == "" {
-		return "absent"
-	}
-	return d.String()
-}
-
-// PublishError is a publish that did not complete: why, and where every tag is now.
-type PublishError struct {
-	Err  error
-	Tags []TagState
-}
-
-func (e *PublishError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Err.Error())
-	for _, t := range e.Tags {
-		b.WriteString("\n  tag ")
-		b.WriteString(t.String())
-	}
-	return b.String()
-}
-
-func (e *PublishError) Unwrap() error { return e.Err }
-
-// Revert puts back the tags of finished publications, as a failed publish puts back its own, when
-// a later step of the same command fails (the local --load): every tag still at its
-// publication's index goes back to where it was before (a tag that did not exist is removed
-// again), one another publisher moved since is left to them. The error, a *PublishError wrapping
-// cause, says where every tag is.
-func (c *Client) Revert(ctx context.Context, pubs []Publication, cause error) error {
-	var all []TagState
-	for _, pub := range pubs {
-		tx, err := c.reverting(ctx, pub)
-		if err != nil {
-			return fmt.Errorf("%w; putting the tags back failed: %w", cause, err)
-		}
-		var pe *PublishError
-		if errors.As(tx.abort(ctx, cause), &pe) {
-			all = append(all, pe.Tags...)
-		}
-	}
-	return &PublishError{Err: fmt.Errorf("%w: the tags this command moved are put back", cause), Tags: all}
-}
-
-// reverting is the transaction a publication was, every tag's move done, its old manifest read
-// again by digest.
-func (c *Client) reverting(ctx context.Context, pub Publication) (*tagTx, error) {
-	n := len(pub.Tags)
-	tx := &tagTx{c: c, index: pub.Index, tags: make([]*imagetools.Location, n), before: make([]*manifest, n),
-		attempted: make([]bool, n), didMove: make([]bool, n), unsettled: make([]bool, n)}
-	for i, s := range pub.Tags {
-		loc, err := imagetools.ParseLocation(s.Tag)
-		if err != nil {
-			return nil, err
-		}
-		tx.tags[i], tx.attempted[i], tx.didMove[i] = loc, true, true
-		if s.Before != "" {
-			dt, desc, err := c.get(ctx, loc.Name()+"@"+s.Before.String())
-			if err != nil {
-				return nil, fmt.Errorf("reading %s's earlier index: %w", s.Tag, err)
-			}
-			tx.before[i] = &manifest{desc: desc, dt: dt}
-		}
-	}
-	return tx, nil
 }
