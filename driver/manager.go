@@ -79,7 +79,7 @@ type Manager struct {
 
 // NewManager returns the driver of a Docker CLI.
 func NewManager(dockerCli command.Cli) *Manager {
-	nodes := NodeService(dockerCli) // engines and BuildKit daemons
+	nodes := nodeService(dockerCli) // engines and BuildKit daemons
 	b := builders.New(dockerCli, nodes)
 	reg := registry.New(dockerCli.ConfigFile())
 	t := tester.New(dockerCli, b, reg)

@@ -11,9 +11,9 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/nodes"
 )
 
-// NodeService is the node service of a Docker CLI: nodes kept as Docker contexts (see contexts),
+// nodeService is the node service of a Docker CLI: nodes kept as Docker contexts (see contexts),
 // engines probed through the Docker API and BuildKit daemons through BuildKit's.
-func NodeService(dockerCli command.Cli) *contexts.Nodes {
+func nodeService(dockerCli command.Cli) *contexts.Nodes {
 	return contexts.New(dockerCli.ContextStore(), nil).WithBuildKitProber(nodes.Prober{})
 }
 

@@ -69,7 +69,7 @@ func runApply(cmd *cobra.Command, dockerCli command.Cli, opts applyOptions) erro
 	if err := checkTimeout(opts.timeout); err != nil {
 		return err
 	}
-	m := driver.NewManager(dockerCli)
+	m := service(dockerCli)
 	plan, err := m.PlanFarm(cmd.Context(), opts.file, dockerCli.In(), opts.allow, opts.timeout)
 	if err != nil {
 		return err

@@ -90,7 +90,7 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 	if !opts.DryRun && opts.Call == "" && !opts.Push && !opts.PushByDigest && !opts.Load && len(opts.Outputs) == 0 {
 		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push, --load or --output: the results stay in the nodes' build cache")
 	}
-	res, err := driver.NewManager(dockerCli).Build(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
+	res, err := service(dockerCli).Build(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
 	if res != nil {
 		for _, n := range res.Notes {
 			if n != "" {

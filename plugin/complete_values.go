@@ -33,7 +33,7 @@ func (c *completer) nodeList(cmd *cobra.Command) ([]contexts.Node, bool) {
 	if !c.ready(cmd) {
 		return nil, false
 	}
-	nodes, err := nodeService(c.dockerCli).List()
+	nodes, err := service(c.dockerCli).Nodes()
 	return nodes, err == nil
 }
 
@@ -41,7 +41,7 @@ func (c *completer) storedBuilders(cmd *cobra.Command) ([]driver.StoredBuilder, 
 	if !c.ready(cmd) {
 		return nil, false
 	}
-	stored, err := driver.NewManager(c.dockerCli).StoredBuilders()
+	stored, err := service(c.dockerCli).StoredBuilders()
 	return stored, err == nil
 }
 

@@ -71,7 +71,7 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 	if _, err := driver.ValidateBuilderName(name); err != nil {
 		return err
 	}
-	all, err := nodeService(dockerCli).List()
+	all, err := service(dockerCli).Nodes()
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 	if err != nil {
 		return err
 	}
-	res, err := driver.NewManager(dockerCli).Create(cmd.Context(), driver.BuilderSpec{
+	res, err := service(dockerCli).Create(cmd.Context(), driver.BuilderSpec{
 		Name:            name,
 		Nodes:           specs,
 		DriverOpts:      opts.driverOpts,

@@ -44,7 +44,7 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, ref string, opts insp
 	if err != nil {
 		return err
 	}
-	info, err := driver.NewManager(dockerCli).Inspect(cmd.Context(), ref, opts.timeout)
+	info, err := service(dockerCli).Inspect(cmd.Context(), ref, opts.timeout)
 	if err != nil {
 		return err
 	}

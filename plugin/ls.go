@@ -68,7 +68,7 @@ func runLs(cmd *cobra.Command, dockerCli command.Cli, opts lsOptions) error {
 	if err := checkTimeout(opts.timeout); err != nil {
 		return err
 	}
-	m := driver.NewManager(dockerCli)
+	m := service(dockerCli)
 	var views []builderView
 	if opts.list.quiet { // names only: no node is asked
 		stored, err := m.StoredBuilders()

@@ -57,7 +57,7 @@ func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOption
 	if err := checkTimeout(opts.Timeout); err != nil {
 		return err
 	}
-	res, err := driver.NewManager(dockerCli).Merge(cmd.Context(), opts, fromMetadata)
+	res, err := service(dockerCli).Merge(cmd.Context(), opts, fromMetadata)
 	if err != nil {
 		return err
 	}

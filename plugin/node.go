@@ -32,9 +32,9 @@ func newNodeCommand(dockerCli command.Cli) *cobra.Command {
 	return cmd
 }
 
-func nodeService(dockerCli command.Cli) *contexts.Nodes {
-	return driver.NodeService(dockerCli)
-}
+// service is the API the commands drive: docker multiarch's driver.Manager. Tests replace it with
+// a fake, to check each command's flags, output and exit codes.
+var service = func(dockerCli command.Cli) driver.Service { return driver.NewManager(dockerCli) }
 
 func addTimeoutFlag(cmd *cobra.Command, dst *time.Duration, what string) {
 	cmd.Flags().DurationVar(dst, "timeout", contexts.DefaultTimeout, what)

@@ -70,7 +70,7 @@ context store as Docker contexts keep theirs. Builders reach it with buildx's re
 }
 
 func runNodeAdd(cmd *cobra.Command, dockerCli command.Cli, name string, opts nodeAddOptions) error {
-	res, err := nodeService(dockerCli).Add(cmd.Context(), contexts.AddOptions{
+	res, err := service(dockerCli).AddNode(cmd.Context(), contexts.AddOptions{
 		Name:        name,
 		Host:        opts.host,
 		Context:     opts.context,

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
-	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 type nodeInspectOptions struct {
@@ -44,12 +43,12 @@ func runNodeInspect(cmd *cobra.Command, dockerCli command.Cli, name string, opts
 	if err := checkTimeout(opts.timeout); err != nil {
 		return err
 	}
-	svc := nodeService(dockerCli)
-	node, err := svc.Get(name)
+	svc := service(dockerCli)
+	node, err := svc.Node(name)
 	if err != nil {
 		return err
 	}
-	st := driver.NewManager(dockerCli).NodeStatus(cmd.Context(), []contexts.Node{node}, opts.timeout)[0]
+	st := svc.NodeStatus(cmd.Context(), []contexts.Node{node}, opts.timeout)[0]
 	return writeNodeInspect(dockerCli.Out(), opts.format, viewOf(st))
 }
 

@@ -8,8 +8,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/formatter"
 	"github.com/spf13/cobra"
-
-	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 type nodeLsOptions struct {
@@ -56,8 +54,8 @@ func runNodeLs(cmd *cobra.Command, dockerCli command.Cli, opts nodeLsOptions) er
 	if err := checkTimeout(opts.timeout); err != nil {
 		return err
 	}
-	svc := nodeService(dockerCli)
-	nodes, err := svc.List()
+	svc := service(dockerCli)
+	nodes, err := svc.Nodes()
 	if err != nil {
 		return err
 	}
@@ -68,7 +66,7 @@ func runNodeLs(cmd *cobra.Command, dockerCli command.Cli, opts nodeLsOptions) er
 		}
 		return writeNodes(dockerCli.Out(), format, views)
 	}
-	for _, st := range driver.NewManager(dockerCli).NodeStatus(cmd.Context(), nodes, opts.timeout) {
+	for _, st := range svc.NodeStatus(cmd.Context(), nodes, opts.timeout) {
 		views = append(views, viewOf(st))
 	}
 	return writeNodes(dockerCli.Out(), format, views)

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
-	"github.com/docker-multiarch/docker-multiarch/driver"
 )
 
 type nodeRmOptions struct {
@@ -35,10 +34,10 @@ refused: drop it from the builder first.`,
 }
 
 func runNodeRm(ctx context.Context, dockerCli command.Cli, names []string, opts nodeRmOptions) error {
-	if err := driver.NewManager(dockerCli).CheckNodesUnused(names); err != nil {
+	if err := service(dockerCli).CheckNodesUnused(names); err != nil {
 		return err
 	}
-	removed, err := nodeService(dockerCli).Remove(ctx, names, contexts.RemoveOptions{
+	removed, err := service(dockerCli).RemoveNodes(ctx, names, contexts.RemoveOptions{
 		KeepContext:    opts.keepContext,
 		CurrentContext: dockerCli.CurrentContext(),
 	})

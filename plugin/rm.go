@@ -10,7 +10,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-multiarch/docker-multiarch/driver"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
@@ -58,7 +57,7 @@ func runRm(cmd *cobra.Command, dockerCli command.Cli, name string, opts rmOption
 	if err := checkTimeout(opts.timeout); err != nil {
 		return err
 	}
-	res, err := driver.NewManager(dockerCli).Remove(cmd.Context(), name, opts.timeout)
+	res, err := service(dockerCli).Remove(cmd.Context(), name, opts.timeout)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func runTest(cmd *cobra.Command, dockerCli command.Cli, ref, builder string, opt
 	if err != nil {
 		return err
 	}
-	results, err := driver.NewManager(dockerCli).Test(cmd.Context(), driver.TestOptions{
+	results, err := service(dockerCli).Test(cmd.Context(), driver.TestOptions{
 		Ref: ref, Platforms: opts.platforms, Builder: builder, Criteria: opts.criteria, NodeTimeout: opts.timeout,
 	})
 	if results == nil {
