@@ -66,18 +66,18 @@ func userinfoEnd(rest string) int {
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		authority = rest[:i]
 	}
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
-		return at
+	inAuthority := strings.LastIndex(authority, "@")
+	last := strings.LastIndex(rest, "@")
+	if last > inAuthority && credentialShaped(rest[:last]) {
+		return last // a raw "/", "?" or "#" (and "@") in the password: everything to the last "@"
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return -1
-	}
-	user, password, ok := strings.Cut(rest[:at], ":")
-	if !ok || password == "" || strings.ContainsAny(user, "/?#") {
-		return -1
-	}
-	return at
+	return inAuthority
+}
+
+// credentialShaped tells whether s reads as USER:PASSWORD: a colon, a user without "/", "?", "#".
+func credentialShaped(s string) bool {
+	user, password, ok := strings.Cut(s, ":")
+	return ok && password != "" && !strings.ContainsAny(user, "/?#")
 }
 
 // tokenScheme tells whether a user without a password is likely a token for this scheme.

@@ -32,6 +32,7 @@ func TestURL(t *testing.T) {
 		{"http://u:p?w@proxy:3128/x", "http://u:xxxxx@proxy:3128/x"}, // a raw "?"
 		{"http://u:p%w/x#y@proxy:3128", "http://u:xxxxx@proxy:3128"}, // all of them
 		{"ssh://ci@box/path@x", "ssh://ci@box/path@x"},               // the authority's @ wins
+		{"tcp://u:p@ss#w@h:2376", "tcp://u:xxxxx@h:2376"},            // "@" and "#" raw in one password
 		{"unix:///var/run/docker.sock", "unix:///var/run/docker.sock"},
 		{"tcp://127.0.0.1:2376", "tcp://127.0.0.1:2376"},
 		{"somehost", "somehost"},
