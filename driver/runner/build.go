@@ -69,6 +69,8 @@ type Result struct {
 	CallIgnoreStatus bool `json:"-"`
 	// Notes say what the build chose and why (the platforms, the builder it made).
 	Notes []string `json:"-"`
+	// loadAll: --load of every platform into a containerd image store (decided in preflight).
+	loadAll bool
 	// Warnings are for the user: what the build did differently from what was asked, and why.
 	Warnings []string `json:"-"`
 }
@@ -86,6 +88,8 @@ type StepResult struct {
 	warnings []*client.VertexWarning
 	// provenance is the SLSA provenance BuildKit recorded (buildx.build.provenance), when asked for.
 	provenance json.RawMessage
+	// several: the build has other steps, on other nodes (its registry caches are scoped to it).
+	several bool
 	// Test is how the variant did in the test gate (build --test), when there was one.
 	Test *tester.Result `json:"test,omitempty"`
 	// Bases are the external images the platform's build pulls, checked in their registries.
@@ -103,11 +107,10 @@ func (r *Runner) Plan(ctx context.Context, o Options) (*Result, error) {
 
 // plan checks the options, resolves the builder and routes every platform.
 func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Result, *parsed, builders.Target, error) {
-	p, err := parseOptions(o)
+	p, err := parseOptions(o, stdin)
 	if err != nil {
 		return nil, nil, builders.Target{}, err
 	}
-	p.stdin = stdin
 	t, err := r.builders.Resolve(ctx, p.Builder, p.Timeout)
 	if err != nil {
 		return nil, nil, builders.Target{}, err
@@ -122,7 +125,6 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 		return nil, nil, builders.Target{}, err
 	}
 	steps := routing.Steps
-	p.platformsBuilt = requested
 	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names}); err != nil {
 		return nil, nil, builders.Target{}, err
 	}
@@ -135,7 +137,7 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 		if p.Strategy == plan.StrategyEngine {
 			s.Strategy = plan.StrategyEngine
 		}
-		res.Steps = append(res.Steps, StepResult{Step: s})
+		res.Steps = append(res.Steps, StepResult{Step: s, several: len(steps) > 1})
 	}
 	return res, p, t, nil
 }

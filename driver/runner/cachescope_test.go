@@ -1,7 +1,13 @@
 package runner
 
 import (
+	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/docker/buildx/builder"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 
 	"github.com/moby/buildkit/client"
 )
@@ -27,5 +33,23 @@ func TestScopeCachesGivesEachPlatformItsOwnRegistryCache(t *testing.T) {
 	}
 	if exports[0].Attrs["ref"] != "reg.example/app:cache" {
 		t.Error("the shared entries were modified")
+	}
+}
+
+// A step of a build with steps on several nodes gets its own registry cache; a build of one
+// platform (or one solve of all, without a multiarch builder) keeps the ref as given.
+func TestSolveOptScopesCachesOfSeveralSteps(t *testing.T) {
+	r := &Runner{dockerCli: testCLI(t, nil)}
+	p := mustParse(t, Options{ContextPath: contextDir(t), Timeout: time.Minute,
+		CacheTo: []string{"type=registry,ref=reg.example/cache"}})
+	for several, want := range map[bool]string{true: "reg.example/cache:latest-linux-arm64", false: "reg.example/cache"} {
+		s := &StepResult{Step: plan.Step{Platform: "linux/arm64", Dockerfile: filepath.Join(p.ContextPath, "Dockerfile")}, several: several}
+		so, err := r.solveOpt(t.Context(), p, s, builder.Node{Driver: driverHandle(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(so.CacheExports) != 1 || so.CacheExports[0].Attrs["ref"] != want {
+			t.Errorf("several=%v: cache exports %+v, want ref %s", several, so.CacheExports, want)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/flags"
 	mobyclient "github.com/moby/moby/client"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 )
 
 // testCLI is a Docker CLI on a temp DOCKER_CONFIG (buildx's config beside it) whose engine API is
@@ -105,13 +107,19 @@ func (f *fakeAPI) Ping(context.Context, mobyclient.PingOptions) (mobyclient.Ping
 	return mobyclient.PingResult{}, nil
 }
 
-// testRun is the run state the pipeline would hold for p (its local files made for it).
+// testRun is the run state the pipeline would hold for p building its platforms (its local
+// files made for it).
 func testRun(t *testing.T, p *parsed, engines *engineClients, printer *progress.Printer) *runState {
 	t.Helper()
-	files, err := newLocalFiles(p)
+	st := &runState{p: p, res: &Result{}, engines: engines, printer: printer, out: io.Discard}
+	for _, plat := range p.platforms {
+		st.res.Steps = append(st.res.Steps, StepResult{Step: plan.Step{Platform: plat}, several: len(p.platforms) > 1})
+	}
+	files, err := newLocalFiles(st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(files.close)
-	return &runState{p: p, res: &Result{}, engines: engines, printer: printer, out: io.Discard, files: files}
+	st.files = files
+	return st
 }

@@ -26,7 +26,7 @@ func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
 		return fmt.Errorf("--load: the current Docker engine does not answer: %w", err)
 	}
 	if containerdStore(info.Info.DriverStatus) {
-		p.loadAll = true
+		res.loadAll = true
 		for i := range res.Steps {
 			res.Steps[i].Loaded = true
 		}

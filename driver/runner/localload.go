@@ -32,14 +32,14 @@ type localFiles struct {
 	ociOutputs map[int]*layouts
 }
 
-// newLocalFiles makes the folders a build's local deliveries need.
-func newLocalFiles(p *parsed) (*localFiles, error) {
+// newLocalFiles makes the folders a run's local deliveries need.
+func newLocalFiles(st *runState) (*localFiles, error) {
 	f := &localFiles{}
 	var err error
-	if f.load, err = newLocalLoad(p); err != nil {
+	if f.load, err = newLocalLoad(st.p.Load, st.res.loadAll); err != nil {
 		return f, err
 	}
-	return f, f.prepareOutputs(p)
+	return f, f.prepareOutputs(st)
 }
 
 // close removes every folder (a load handed to the caller is theirs to close).
@@ -61,13 +61,14 @@ func (f *localFiles) layouts() *layouts {
 	return f.load.layouts
 }
 
-// newLocalLoad prepares --load's folder; nil without --load.
-func newLocalLoad(p *parsed) (*localLoad, error) {
-	if !p.Load {
+// newLocalLoad prepares --load's folder (every platform's layouts, or one docker archive); nil
+// without --load.
+func newLocalLoad(load, all bool) (*localLoad, error) {
+	if !load {
 		return nil, nil
 	}
 	l := &localLoad{}
-	if p.loadAll {
+	if all {
 		var err error
 		if l.layouts, err = newLayouts(); err != nil {
 			return nil, err

@@ -85,7 +85,6 @@ type parsed struct {
 	stdin        *stdinInput      // what was read from standard input
 	test         *tester.Criteria // the test gate, nil when there is none
 	pushes       bool             // every platform is pushed by digest (--push or --push-by-digest)
-	loadAll      bool             // --load of every platform into a containerd image store
 	// indexAnnotations go on the published index (--annotation index:KEY=VALUE).
 	indexAnnotations map[string]string
 }
@@ -94,12 +93,18 @@ type parsed struct {
 // Check checks build options as Build does before anything runs (bake checks every target's
 // before it builds any).
 func Check(o Options) error {
-	_, err := parseOptions(o)
+	_, err := parseOptions(o, nil)
 	return err
 }
 
-func parseOptions(o Options) (*parsed, error) {
-	p := &parsed{Options: o}
+// parseOptions checks every option, with what was read from stdin (nil: nothing), into the parsed
+// build that nothing changes afterwards: what planning and running find goes into the Result and
+// the pipeline's runState.
+func parseOptions(o Options, stdin *stdinInput) (*parsed, error) {
+	if stdin == nil {
+		stdin = &stdinInput{}
+	}
+	p := &parsed{Options: o, stdin: stdin}
 	steps := []func() error{
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,

@@ -66,8 +66,6 @@ type buildxParsed struct {
 	call *callFunc
 	// allowLocalDelete is --allow buildx.local.delete (checked against -o type=local,mode=delete).
 	allowLocalDelete bool
-	// platformsBuilt are the platforms the plan builds (set once routed).
-	platformsBuilt []string
 }
 
 func (p *parsed) parseArgs() error {

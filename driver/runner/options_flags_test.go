@@ -18,7 +18,7 @@ func parseWith(t *testing.T, o Options) (*parsed, error) {
 		o.ContextPath = t.TempDir()
 	}
 	o.Timeout = time.Minute
-	return parseOptions(o)
+	return parseOptions(o, nil)
 }
 
 func TestParseLegacyFlagsWarnAsBuildx(t *testing.T) {

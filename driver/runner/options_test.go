@@ -65,7 +65,7 @@ func TestParseOptionsRefusesNamingTheBadValue(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := validOptions(t)
 			tc.edit(&o)
-			p, err := parseOptions(o)
+			p, err := parseOptions(o, nil)
 			if err == nil {
 				t.Fatalf("accepted: %+v", p)
 			}
@@ -93,7 +93,7 @@ func TestParseOptionsHasNoSideEffects(t *testing.T) {
 	o := validOptions(t)
 	o.MetadataFile = md
 	o.Network = "bridge" // checked after --metadata-file
-	if _, err := parseOptions(o); err == nil {
+	if _, err := parseOptions(o, nil); err == nil {
 		t.Fatal("accepted --network bridge")
 	}
 	if b, err := os.ReadFile(md); err != nil || string(b) != `{"old":true}` {
@@ -108,7 +108,7 @@ func TestParseOptionsAcceptsRemoteAndStdinContexts(t *testing.T) {
 	for _, ctx := range []string{"-", "https://github.com/org/repo.git#main", "https://user:tok@example.com/ctx.tar.gz", "git@github.com:org/repo.git"} {
 		o := validOptions(t)
 		o.ContextPath = ctx
-		if _, err := parseOptions(o); err != nil {
+		if _, err := parseOptions(o, nil); err != nil {
 			t.Errorf("context %s: %v", ctx, err)
 		}
 	}
@@ -127,7 +127,7 @@ func TestParseOptionsConverts(t *testing.T) {
 	o.Push = true
 	o.CacheRef = "reg.example:5000/team/cache"
 	o.SBOM = "true"
-	p, err := parseOptions(o)
+	p, err := parseOptions(o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestParseOptionsProgressModes(t *testing.T) {
 	for _, m := range displayModes {
 		o := validOptions(t)
 		o.Progress = m
-		p, err := parseOptions(o)
+		p, err := parseOptions(o, nil)
 		want := m
 		if m == "none" { // buildx's quiet display, without the image ID at the end
 			want = "quiet"

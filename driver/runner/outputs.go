@@ -87,7 +87,7 @@ func platformDir(platform string) string {
 // and an oci archive from every platform's layout once all steps are done (finishOutputs).
 func (st *runState) outputExports(s *StepResult) []client.ExportEntry {
 	p, stdout := st.p, st.p.Stdout
-	multi := len(p.platformsBuilt) > 1
+	multi := len(st.res.Steps) > 1
 	var out []client.ExportEntry
 	for i, o := range p.outputs {
 		attrs := exportAttrs(o.Attrs, p, s)
@@ -144,8 +144,9 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // prepareOutputs makes the staging places of multi-platform tar and oci outputs.
-func (f *localFiles) prepareOutputs(p *parsed) error {
-	if len(p.platformsBuilt) < 2 || len(p.outputs) == 0 {
+func (f *localFiles) prepareOutputs(st *runState) error {
+	p := st.p
+	if len(st.res.Steps) < 2 || len(p.outputs) == 0 {
 		return nil
 	}
 	dir, err := os.MkdirTemp("", "multiarch-output-")

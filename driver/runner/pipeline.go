@@ -58,9 +58,10 @@ type delivery struct {
 	caller  bool // bake: the caller moves the tags and loads, after every target is built
 }
 
-// deliveryOf reads a parsed build's delivery.
-func (p *parsed) deliveryOf() delivery {
-	d := delivery{gate: p.test != nil, load: p.Load, outputs: len(p.platformsBuilt) > 1 && len(p.outputs) > 0, caller: p.DeferPublish}
+// deliveryOf reads a run's delivery: what its options ask, for the platforms it builds.
+func (st *runState) deliveryOf() delivery {
+	p := st.p
+	d := delivery{gate: p.test != nil, load: p.Load, outputs: len(st.res.Steps) > 1 && len(p.outputs) > 0, caller: p.DeferPublish}
 	switch {
 	case !p.pushes:
 	case p.PushByDigest:

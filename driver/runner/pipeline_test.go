@@ -49,9 +49,8 @@ func TestPipelineOrderOverEveryCombination(t *testing.T) {
 	} {
 		o := tc.o
 		o.ContextPath, o.Tags, o.Timeout, o.TestCriteria.Timeout = dir, tags, time.Minute, time.Minute
-		p := mustParse(t, o)
-		p.platformsBuilt = p.platforms
-		got := strings.Join(stageNames(stagesFor(p.deliveryOf(), pipeline)), " ")
+		st := testRun(t, mustParse(t, o), nil, nil)
+		got := strings.Join(stageNames(stagesFor(st.deliveryOf(), pipeline)), " ")
 		if got != tc.want {
 			t.Errorf("%s: stages %q, want %q", tc.name, got, tc.want)
 		}

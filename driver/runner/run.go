@@ -38,7 +38,7 @@ func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Res
 func (r *Runner) runPipeline(ctx context.Context, st *runState) error {
 	defer st.engines.close()
 	var err error
-	st.files, err = newLocalFiles(st.p)
+	st.files, err = newLocalFiles(st)
 	defer st.files.close()
 	if err != nil {
 		return err
@@ -47,7 +47,7 @@ func (r *Runner) runPipeline(ctx context.Context, st *runState) error {
 	if st.t.Fallback && st.p.pushes && st.p.Strategy == plan.StrategyBuildKit {
 		stages = fallbackPipeline
 	}
-	return r.runStages(ctx, stagesFor(st.p.deliveryOf(), stages), st)
+	return r.runStages(ctx, stagesFor(st.deliveryOf(), stages), st)
 }
 
 // revert puts back the tags this build moved when a step after the publish failed (the load): a

@@ -146,7 +146,7 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 	}
 	so.Session = append(sessions, so.Session...)
 	so.CacheImports, so.CacheExports = slices.Clip(p.cacheFrom), slices.Clip(p.cacheTo) // each step appends its own cache ref
-	if len(p.platformsBuilt) > 1 {
+	if s.several { // steps on several nodes: each platform's registry cache its own
 		so.CacheImports, so.CacheExports = scopeCaches(so.CacheImports, so.CacheExports, s.Platform)
 	}
 	if p.CacheRef != "" {
@@ -235,7 +235,7 @@ func (st *runState) exports(s *StepResult) []client.ExportEntry {
 		}})
 	}
 	out = append(out, st.outputExports(s)...)
-	if s.Loaded && p.loadAll { // every platform into a containerd image store: assembled after the steps
+	if s.Loaded && st.res.loadAll { // every platform into a containerd image store: assembled after the steps
 		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: map[string]string{"oci-mediatypes": "true"},
 			Output: st.files.layouts().output(s.Platform)})
 	} else if s.Loaded {

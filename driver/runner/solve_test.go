@@ -36,7 +36,7 @@ func mustParse(t *testing.T, o Options) *parsed {
 	if o.Timeout == 0 {
 		o.Timeout = time.Minute
 	}
-	p, err := parseOptions(o)
+	p, err := parseOptions(o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestSessions(t *testing.T) {
 
 	// An ssh key that does not exist: refused before anything runs, as buildx does.
 	key := filepath.Join(t.TempDir(), "id_missing")
-	if _, err := parseOptions(Options{ContextPath: t.TempDir(), Timeout: time.Minute, SSH: []string{"deploy=" + key}}); err == nil || !strings.Contains(err.Error(), "--ssh") || !strings.Contains(err.Error(), key) {
+	if _, err := parseOptions(Options{ContextPath: t.TempDir(), Timeout: time.Minute, SSH: []string{"deploy=" + key}}, nil); err == nil || !strings.Contains(err.Error(), "--ssh") || !strings.Contains(err.Error(), key) {
 		t.Errorf("a missing ssh key: %v", err)
 	}
 }
