@@ -146,7 +146,8 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 	}
 	so.Session = append(sessions, so.Session...)
 	so.CacheImports, so.CacheExports = slices.Clip(p.cacheFrom), slices.Clip(p.cacheTo) // each step appends its own cache ref
-	if s.several {                                                                      // steps on several nodes: each platform's registry cache its own
+	// Steps on several nodes: each platform's registry cache its own.
+	if s.several {
 		so.CacheImports, so.CacheExports = scopeCaches(so.CacheImports, so.CacheExports, s.Platform)
 	}
 	if p.CacheRef != "" {
