@@ -37,7 +37,8 @@ type BaseCheck struct {
 // The results go to each step; the error names the first base that lacks its platform, with the
 // Dockerfile line, before any node builds. A registry that cannot be asked only warns: BuildKit
 // may reach it through its own configuration.
-func (r *Runner) checkBases(ctx context.Context, p *parsed, t builders.Target, res *Result) error {
+func (r *Runner) checkBases(ctx context.Context, st *runState) error {
+	p, t, res := st.p, st.t, st.res
 	for i := range res.Steps {
 		s := &res.Steps[i]
 		dt, name, ok := r.dockerfileOf(p, s)
@@ -55,7 +56,7 @@ func (r *Runner) checkBases(ctx context.Context, p *parsed, t builders.Target, r
 		}
 		s.dockerfileName = name
 	}
-	r.lookupBases(ctx, p, res)
+	r.lookupBases(ctx, st)
 	return basesError(res)
 }
 
@@ -118,7 +119,8 @@ func archiveFile(archive io.Reader, name string) ([]byte, error) {
 }
 
 // lookupBases asks the registry once per base reference, in parallel.
-func (r *Runner) lookupBases(ctx context.Context, p *parsed, res *Result) {
+func (r *Runner) lookupBases(ctx context.Context, st *runState) {
+	p, res := st.p, st.res
 	type found struct {
 		plats []ocispec.Platform
 		err   error

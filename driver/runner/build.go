@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/docker/cli/cli/command"
 	"github.com/moby/buildkit/client"
@@ -155,10 +154,11 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if err != nil {
 		return res, err
 	}
-	err = r.checkBases(ctx, p, t, res)
+	st := &runState{p: p, t: t, res: res, out: out} // the one run value, owned by the pipeline
+	err = r.checkBases(ctx, st)
 	res.Warnings = append(res.Warnings, baseWarnings(res)...)
 	if p.DryRun {
-		if rerr := r.routeDryRun(ctx, p, t, res); rerr != nil {
+		if rerr := r.routeDryRun(ctx, st); rerr != nil {
 			return res, rerr
 		}
 		return res, nil // the plan shows every base and whether it has its platform
@@ -166,18 +166,18 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if err != nil {
 		return res, err
 	}
-	if t, err = r.contextBuilder(ctx, p, t, res); err != nil {
+	if err := r.contextBuilder(ctx, st); err != nil {
 		return res, err
 	}
-	nodes, release, err := r.prepare(ctx, p, t, res)
+	release, err := r.prepare(ctx, st)
 	if err != nil {
 		return res, err
 	}
 	defer release()
 	if p.call != nil {
-		return res, r.call(ctx, p, res, nodes, out)
+		return res, r.call(ctx, st)
 	}
-	if err := r.run(ctx, p, t, res, nodes, out); err != nil {
+	if err := r.run(ctx, st); err != nil {
 		return res, err
 	}
 	if err := writeIIDFile(p.iidFile, res); err != nil {
@@ -189,17 +189,18 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 // contextBuilder: without a multiarch builder, an engine with the classic image store cannot push
 // a multi-platform image (nor, with attestations, one platform): the build then runs on a
 // docker-container builder on the current context, made once and reused.
-func (r *Runner) contextBuilder(ctx context.Context, p *parsed, t builders.Target, res *Result) (builders.Target, error) {
+func (r *Runner) contextBuilder(ctx context.Context, st *runState) error {
+	p, t, res := st.p, st.t, st.res
 	if !t.Fallback || !p.pushes || p.Strategy != plan.StrategyBuildKit {
-		return t, nil
+		return nil
 	}
 	classic, err := r.builders.ClassicStore(ctx, p.Timeout)
 	if err != nil || !classic {
-		return t, err
+		return err
 	}
 	ct, created, err := r.builders.ContextBuilder(t)
 	if err != nil {
-		return t, err
+		return err
 	}
 	for i := range res.Steps {
 		res.Steps[i].BuildxNode = ct.Nodes[0].BuildxNode
@@ -211,7 +212,8 @@ func (r *Runner) contextBuilder(ctx context.Context, p *parsed, t builders.Targe
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("the engine of context %q keeps images in the classic store, which cannot hold a multi-platform image: building on BuildKit builder %s (%s; a docker-container builder on that context)",
 		t.Nodes[0].Name, ct.Name, how))
-	return ct, nil
+	st.t = ct
+	return nil
 }
 
 // platformsNote says which platforms a build makes when --platform was not given, and why.
@@ -257,13 +259,15 @@ func stepPlatforms(res *Result) []string {
 }
 
 // call runs --call (check, outline, targets) on every platform's node instead of building.
-func (r *Runner) call(ctx context.Context, p *parsed, res *Result, nodes map[string]builder.Node, out io.Writer) error {
+func (r *Runner) call(ctx context.Context, st *runState) error {
+	p, res, out := st.p, st.res, st.out
 	res.Call, res.CallFormat, res.CallIgnoreStatus = p.call.Name, p.call.Format, p.call.IgnoreStatus
 	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
 	if err != nil {
 		return err
 	}
-	err = r.checkAll(ctx, p, res, nodes, printer)
+	st.printer = printer
+	err = r.checkAll(ctx, st)
 	if werr := printer.Wait(); err == nil {
 		err = werr
 	}

@@ -142,23 +142,23 @@ func TestCheckLoadPicksTheEnginesPlatform(t *testing.T) {
 
 	r := &Runner{dockerCli: testCLI(t, engineInfo("linux", "aarch64", nil))}
 	got := res()
-	if err := r.checkLoad(t.Context(), p, got); err != nil || got.Steps[0].Loaded || !got.Steps[1].Loaded {
+	if err := r.checkLoad(t.Context(), &runState{p: p, res: got}); err != nil || got.Steps[0].Loaded || !got.Steps[1].Loaded {
 		t.Errorf("an arm64 engine: %+v, %v", got.Steps, err)
 	}
 	r = &Runner{dockerCli: testCLI(t, engineInfo("linux", "armv7l", nil))}
-	if err := r.checkLoad(t.Context(), p, res()); err == nil || !strings.Contains(err.Error(), "no linux/arm/v7 variant") {
+	if err := r.checkLoad(t.Context(), &runState{p: p, res: res()}); err == nil || !strings.Contains(err.Error(), "no linux/arm/v7 variant") {
 		t.Errorf("an arm/v7 engine: %v", err)
 	}
 	r = &Runner{dockerCli: testCLI(t, engineInfo("", "", errors.New("connection refused")))}
-	if err := r.checkLoad(t.Context(), p, res()); err == nil || !strings.Contains(err.Error(), "--load: the current Docker engine does not answer") {
+	if err := r.checkLoad(t.Context(), &runState{p: p, res: res()}); err == nil || !strings.Contains(err.Error(), "--load: the current Docker engine does not answer") {
 		t.Errorf("an engine that does not answer: %v", err)
 	}
 	r = &Runner{dockerCli: testCLI(t, engineInfo("", "x86_64", nil))}
-	if err := r.checkLoad(t.Context(), p, res()); err == nil {
+	if err := r.checkLoad(t.Context(), &runState{p: p, res: res()}); err == nil {
 		t.Error("an engine without an OS type was accepted")
 	}
 	r = &Runner{dockerCli: testCLI(t, nil)} // not called without --load
-	if err := r.checkLoad(t.Context(), mustParse(t, Options{ContextPath: t.TempDir()}), res()); err != nil {
+	if err := r.checkLoad(t.Context(), &runState{p: mustParse(t, Options{ContextPath: t.TempDir()}), res: res()}); err != nil {
 		t.Error(err)
 	}
 }
@@ -202,7 +202,7 @@ func TestPublishRefusesAStepThatPushedNothing(t *testing.T) {
 	r := &Runner{} // no registry: nothing may be published
 	res := &Result{Steps: []StepResult{{Step: plan.Step{Platform: "linux/amd64", Node: "amd0"}}, {Step: plan.Step{Platform: "windows/amd64", Node: "win0"}}}}
 	p := mustParse(t, Options{ContextPath: t.TempDir(), Push: true, Tags: []string{"reg.example/app:v1"}})
-	err := r.publish(t.Context(), p, res, []ocispec.Descriptor{{Digest: digest.FromString("a")}, {}})
+	err := r.publish(t.Context(), &runState{p: p, res: res, descs: []ocispec.Descriptor{{Digest: digest.FromString("a")}, {}}})
 	if !errors.Is(err, errNoDescriptor) || !strings.Contains(err.Error(), "windows/amd64 on node win0") {
 		t.Errorf("err %v", err)
 	}
@@ -277,7 +277,7 @@ func TestEngineStepsPublishAVerifiedIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.publish(t.Context(), p, res, descs); err != nil {
+	if err := r.publish(t.Context(), &runState{p: p, res: res, descs: descs}); err != nil {
 		t.Fatal(err)
 	}
 	if res.Index.Digest == "" || len(res.Published) != 2 {
@@ -312,12 +312,12 @@ func TestRunWithoutABuilderPushesInOneSolve(t *testing.T) {
 		}}
 	}
 	nodes := map[string]builder.Node{"default": {Node: store.Node{Name: "default", Endpoint: "default"}, Err: errors.New("docker driver: no engine")}}
-	err := r.run(t.Context(), p, target, steps("Dockerfile.linux-arm64"), nodes, io.Discard)
+	err := r.run(t.Context(), &runState{p: p, t: target, res: steps("Dockerfile.linux-arm64"), nodes: nodes, out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "per-platform Dockerfiles need a multiarch builder") {
 		t.Errorf("per-platform Dockerfiles: %v", err)
 	}
 	// One solve for every platform, on the context's BuildKit: its failure names them all.
-	err = r.run(t.Context(), p, target, steps("Dockerfile"), nodes, io.Discard)
+	err = r.run(t.Context(), &runState{p: p, t: target, res: steps("Dockerfile"), nodes: nodes, out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "linux/amd64,linux/arm64 on context default") || !strings.Contains(err.Error(), "no engine") {
 		t.Errorf("a node that did not load: %v", err)
 	}
@@ -327,7 +327,7 @@ func TestRunStopsAtAFailedStepBeforePublishing(t *testing.T) {
 	r := &Runner{dockerCli: testCLI(t, nil)} // no registry: nothing may be published
 	p := mustParse(t, Options{ContextPath: contextDir(t), Push: true, Tags: []string{"reg.example/app:v1"}, Progress: "quiet"})
 	res := &Result{Steps: []StepResult{{Step: plan.Step{Platform: "linux/arm64", Node: "arm0", BuildxNode: "arm0", Strategy: plan.StrategyBuildKit}}}}
-	err := r.run(t.Context(), p, builders.Target{Name: "farm"}, res, map[string]builder.Node{}, io.Discard)
+	err := r.run(t.Context(), &runState{p: p, t: builders.Target{Name: "farm"}, res: res, nodes: map[string]builder.Node{}, out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "linux/arm64 on node arm0: builder node arm0 is not loaded") {
 		t.Errorf("err %v", err)
 	}

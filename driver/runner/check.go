@@ -31,7 +31,8 @@ type CheckResult struct {
 
 // checkAll runs the Dockerfile frontend's lint subrequest (buildx's --call check) for every
 // platform on its node, in parallel; nothing is built, exported or pushed.
-func (r *Runner) checkAll(ctx context.Context, p *parsed, res *Result, nodes map[string]builder.Node, printer *progress.Printer) error {
+func (r *Runner) checkAll(ctx context.Context, st *runState) error {
+	p, res, nodes, printer := st.p, st.res, st.nodes, st.printer
 	res.Checks = make([]CheckResult, len(res.Steps))
 	eg, ctx := errgroup.WithContext(ctx)
 	for i := range res.Steps {

@@ -31,12 +31,12 @@ func (r *Runner) solveAllStage(ctx context.Context, st *runState) error {
 			return errors.New("per-platform Dockerfiles need a multiarch builder (docker multiarch create) to push one tag")
 		}
 	}
-	desc, err := r.solveAllByDigest(ctx, st.p, st.res, st.nodes[st.t.Nodes[0].BuildxNode], stepPlatforms(st.res), st.printer)
+	desc, err := r.solveAllByDigest(ctx, st, st.nodes[st.t.Nodes[0].BuildxNode], stepPlatforms(st.res))
 	if err != nil {
 		return err
 	}
 	st.index = desc
-	st.descs, err = r.platformResults(ctx, st.p, st.res, desc)
+	st.descs, err = r.platformResults(ctx, st, desc)
 	return err
 }
 
@@ -48,7 +48,7 @@ func (r *Runner) recordIndexStage(_ context.Context, st *runState) error {
 
 // publishIndexStage moves the tags to the pushed index.
 func (r *Runner) publishIndexStage(ctx context.Context, st *runState) error {
-	return r.publishFromContext(ctx, st.p, st.res, st.index, stepPlatforms(st.res), st.printer)
+	return r.publishFromContext(ctx, st, st.index, stepPlatforms(st.res))
 }
 
 // handOverIndexStage leaves the tags of the pushed index to the caller (bake).
@@ -61,7 +61,8 @@ func (r *Runner) handOverIndexStage(_ context.Context, st *runState) error {
 
 // solveAllByDigest builds every platform in one solve on the context's BuildKit and pushes the
 // index by digest, recording each step's duration.
-func (r *Runner) solveAllByDigest(ctx context.Context, p *parsed, res *Result, node builder.Node, plats []string, printer *progress.Printer) (ocispec.Descriptor, error) {
+func (r *Runner) solveAllByDigest(ctx context.Context, st *runState, node builder.Node, plats []string) (ocispec.Descriptor, error) {
+	p, res, printer := st.p, st.res, st.printer
 	first := res.Steps[0]
 	start := time.Now()
 	so, err := r.solveOpt(ctx, p, &first, node)
@@ -112,7 +113,8 @@ func (r *Runner) solveAllByDigest(ctx context.Context, p *parsed, res *Result, n
 }
 
 // publishFromContext moves the tags to the pushed index, together or not at all, and reads it back.
-func (r *Runner) publishFromContext(ctx context.Context, p *parsed, res *Result, desc ocispec.Descriptor, plats []string, printer *progress.Printer) error {
+func (r *Runner) publishFromContext(ctx context.Context, st *runState, desc ocispec.Descriptor, plats []string) error {
+	p, res, printer := st.p, st.res, st.printer
 	var pub registry.Publication
 	err := progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() (err error) {
 		pub, err = r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags, p.indexAnnotations)
@@ -135,7 +137,8 @@ func (r *Runner) publishFromContext(ctx context.Context, p *parsed, res *Result,
 // platformResults are what the test gate runs of each step: the one index holds every platform,
 // and with several the gate runs each platform's own manifest (read from the index), so that
 // variants on one engine are distinct images (a classic store keeps one platform per reference).
-func (r *Runner) platformResults(ctx context.Context, p *parsed, res *Result, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+func (r *Runner) platformResults(ctx context.Context, st *runState, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	p, res := st.p, st.res
 	out := make([]ocispec.Descriptor, len(res.Steps))
 	for i := range out {
 		out[i] = desc

@@ -6,9 +6,6 @@ import (
 
 	"github.com/docker/buildx/util/progress"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 )
 
@@ -16,16 +13,18 @@ import (
 // variant runs on a node native to its platform (else one that emulates it); one failure and no
 // tag is written. descs are the steps' pushed results, in step order. The test containers are
 // removed while the tags move (cleanups), before the build returns.
-func (r *Runner) gate(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor, pw progress.Writer, cleanups *tester.Cleanups) error {
+func (r *Runner) gate(ctx context.Context, st *runState) error {
+	p, res, pw := st.p, st.res, st.printer
 	if p.test == nil {
 		return nil
 	}
 	return progress.Write(pw, fmt.Sprintf("[test] every variant on a node that runs its platform (%d)", len(res.Steps)), func() error {
-		return r.runGate(ctx, p, t, res, descs, cleanups)
+		return r.runGate(ctx, st)
 	})
 }
 
-func (r *Runner) runGate(ctx context.Context, p *parsed, t builders.Target, res *Result, descs []ocispec.Descriptor, cleanups *tester.Cleanups) error {
+func (r *Runner) runGate(ctx context.Context, st *runState) error {
+	p, t, res, descs, cleanups := st.p, st.t, st.res, st.descs, st.cleanups
 	variants := make([]tester.Variant, len(res.Steps))
 	plats := make([]string, len(res.Steps))
 	for i, s := range res.Steps {

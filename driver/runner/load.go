@@ -15,7 +15,8 @@ import (
 // checkLoad decides what --load loads into the current engine: with the containerd image store
 // (Engine 29, Docker Desktop 4.34+) every platform, as one multi-platform image; with the classic
 // store, which holds one platform per tag, the variant native to the engine (and a note says so).
-func (r *Runner) checkLoad(ctx context.Context, p *parsed, res *Result) error {
+func (r *Runner) checkLoad(ctx context.Context, st *runState) error {
+	p, res := st.p, st.res
 	if !p.Load {
 		return nil
 	}

@@ -146,37 +146,37 @@ func (r *Runner) outputsStage(_ context.Context, st *runState) error {
 }
 
 func (r *Runner) gateStage(ctx context.Context, st *runState) error {
-	return r.gate(ctx, st.p, st.t, st.res, st.descs, st.printer, st.cleanups)
+	return r.gate(ctx, st)
 }
 
 func (r *Runner) recordStage(_ context.Context, st *runState) error {
-	recordPushed(st.p, st.res, st.descs)
+	recordPushed(st)
 	return nil
 }
 
 func (r *Runner) publishStage(ctx context.Context, st *runState) error {
 	return progress.Write(st.printer, "[publish] the index to "+strings.Join(st.p.Tags, ", ")+", then read back", func() error {
-		return r.publish(ctx, st.p, st.res, st.descs)
+		return r.publish(ctx, st)
 	})
 }
 
 // revertStage puts back the tags the publish moved when a later stage failed (the load).
 func (r *Runner) revertStage(ctx context.Context, st *runState, cause error) error {
-	return r.revert(ctx, st.p, st.res, cause)
+	return r.revert(ctx, st, cause)
 }
 
 // handOverStage leaves the tags to the caller (bake moves every target's at once, then loads):
 // the set to publish, and the load to run after it.
 func (r *Runner) handOverStage(_ context.Context, st *runState) error {
 	if st.p.pushes {
-		set, err := publishSet(st.p, st.res, st.descs)
+		set, err := publishSet(st)
 		if err != nil {
 			return err
 		}
 		st.res.Deferred = &set
 	}
 	if l := st.files.load; l != nil { // its progress display is closed by the time the caller loads
-		st.res.Deliver, st.res.Release = r.deliver(st.p, st.res, l, nil), l.close
+		st.res.Deliver, st.res.Release = r.deliver(st, l, nil), l.close
 		st.files.load = nil
 	}
 	return nil
@@ -186,5 +186,5 @@ func (r *Runner) loadStage(ctx context.Context, st *runState) error {
 	if st.files.load == nil {
 		return fmt.Errorf("--load: nothing was exported to load")
 	}
-	return r.deliver(st.p, st.res, st.files.load, st.printer)(ctx)
+	return r.deliver(st, st.files.load, st.printer)(ctx)
 }

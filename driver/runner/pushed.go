@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sort"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
@@ -33,7 +31,8 @@ type pushedRecord struct {
 	Images    []PushedImage `json:"images"`
 }
 
-func recordPushed(p *parsed, res *Result, descs []ocispec.Descriptor) {
+func recordPushed(st *runState) {
+	p, res, descs := st.p, st.res, st.descs
 	for i, d := range descs {
 		res.Pushed = append(res.Pushed, PushedImage{Repositories: p.repos, Digest: d.Digest.String(), Platforms: []string{res.Steps[i].Platform}})
 	}

@@ -21,25 +21,28 @@ import (
 // prepare checks what must hold before anything runs (the engine --load loads into), loads the
 // builder's nodes, places every platform on a node that answers (route: the nodes probed, and the
 // choice recorded until release), and clears stale metadata.
-func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res *Result) (map[string]builder.Node, func(), error) {
-	if err := r.checkLoad(ctx, p, res); err != nil {
-		return nil, nil, err
+func (r *Runner) prepare(ctx context.Context, st *runState) (func(), error) {
+	p, res := st.p, st.res
+	if err := r.checkLoad(ctx, st); err != nil {
+		return nil, err
 	}
-	nodes, err := r.buildNodes(ctx, p, t)
+	nodes, err := r.buildNodes(ctx, st)
 	if err != nil {
 		// The builder does not load: the build fails as one that started, its old metadata gone.
-		return nil, nil, errors.Join(err, RemoveStaleMetadata(p.MetadataFile))
+		return nil, errors.Join(err, RemoveStaleMetadata(p.MetadataFile))
 	}
-	release, err := r.route(ctx, p, t, res, nodes)
+	st.nodes = nodes
+	release, err := r.route(ctx, st)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := RemoveStaleMetadata(p.MetadataFile); err != nil {
 		release()
-		return nil, nil, err
+		return nil, err
 	}
 	if p.Strategy != plan.StrategyBuildKit || !slices.ContainsFunc(res.Steps, func(s StepResult) bool { return s.Strategy != plan.StrategyEngine }) {
-		return nil, release, nil
+		st.nodes = nil
+		return release, nil
 	}
 	for _, n := range nodes {
 		_, warnings := proxyArgs(n.ProxyConfig)
@@ -49,7 +52,7 @@ func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res 
 			}
 		}
 	}
-	return nodes, release, nil
+	return release, nil
 }
 
 // route places every platform of the plan on a node that answers (plan.RouteWith), from facts
@@ -60,12 +63,13 @@ func (r *Runner) prepare(ctx context.Context, p *parsed, t builders.Target, res 
 // only when none native to it answers. A node that does not answer is passed over with a warning;
 // a platform none of whose nodes answers stops the build, naming them. The choice is recorded (a
 // lease, see contexts.Nodes.Reserve) before the next build chooses; release ends it.
-func (r *Runner) route(ctx context.Context, p *parsed, t builders.Target, res *Result, loaded map[string]builder.Node) (release func(), err error) {
+func (r *Runner) route(ctx context.Context, st *runState) (release func(), err error) {
+	p, t, res, loaded := st.p, st.t, st.res, st.nodes
 	if t.Fallback || len(res.Steps) == 0 {
 		return func() {}, nil // one node: the current context, which answered while the target was resolved
 	}
 	requested := stepPlatforms(res)
-	facts := r.gather(ctx, p, t, requested, loaded)
+	facts := r.gather(ctx, st, requested, loaded)
 	var routing plan.Routing
 	release, err = r.nodes.Reserve(ctx, p.Timeout, func(local map[string]int) ([]string, error) {
 		for name, n := range local {
@@ -86,23 +90,24 @@ func (r *Runner) route(ctx context.Context, p *parsed, t builders.Target, res *R
 	if err != nil {
 		return nil, err
 	}
-	applyRouting(p, res, routing)
+	applyRouting(st, routing)
 	return release, nil
 }
 
 // routeDryRun is route for --dry-run: where a platform has several nodes to choose from, they are
 // probed and the choice made as the build would make it (nothing is recorded); otherwise the plan
 // stands as it is, unprobed.
-func (r *Runner) routeDryRun(ctx context.Context, p *parsed, t builders.Target, res *Result) error {
+func (r *Runner) routeDryRun(ctx context.Context, st *runState) error {
+	p, t, res := st.p, st.t, st.res
 	requested := stepPlatforms(res)
 	if t.Fallback || !slices.ContainsFunc(requested, func(pl string) bool { return len(choices(t, pl, p.Strategy)) > 1 }) {
 		return nil
 	}
-	loaded, err := r.buildNodes(ctx, p, t)
+	loaded, err := r.buildNodes(ctx, st)
 	if err != nil {
 		return err
 	}
-	facts := r.gather(ctx, p, t, requested, loaded)
+	facts := r.gather(ctx, st, requested, loaded)
 	for name, n := range r.nodes.Leases(ctx, p.Timeout) { // the builds this Docker config runs, as route weighs them
 		h := facts[name]
 		h.Local = n
@@ -112,12 +117,13 @@ func (r *Runner) routeDryRun(ctx context.Context, p *parsed, t builders.Target, 
 	if err != nil {
 		return err
 	}
-	applyRouting(p, res, routing)
+	applyRouting(st, routing)
 	return nil
 }
 
 // buildNodes loads the builder's buildx nodes for a build on BuildKit (none for --strategy engine).
-func (r *Runner) buildNodes(ctx context.Context, p *parsed, t builders.Target) (map[string]builder.Node, error) {
+func (r *Runner) buildNodes(ctx context.Context, st *runState) (map[string]builder.Node, error) {
+	p, t := st.p, st.t
 	if p.Strategy != plan.StrategyBuildKit {
 		return nil, nil
 	}
@@ -134,7 +140,8 @@ func choices(t builders.Target, platform, strategy string) []plan.RouteNode {
 }
 
 // applyRouting sets the steps' nodes from a routing, and warns of the nodes passed over.
-func applyRouting(p *parsed, res *Result, routing plan.Routing) {
+func applyRouting(st *runState, routing plan.Routing) {
+	p, res := st.p, st.res
 	for i, s := range routing.Steps {
 		st := &res.Steps[i]
 		s.Dockerfile = st.Dockerfile
@@ -154,7 +161,8 @@ func applyRouting(p *parsed, res *Result, routing plan.Routing) {
 }
 
 // gather probes the nodes routing chooses among (see route) and returns what it found, by node.
-func (r *Runner) gather(ctx context.Context, p *parsed, t builders.Target, requested []string, loaded map[string]builder.Node) map[string]plan.Health {
+func (r *Runner) gather(ctx context.Context, st *runState, requested []string, loaded map[string]builder.Node) map[string]plan.Health {
+	p, t := st.p, st.t
 	facts := map[string]plan.Health{}
 	counted := map[string]bool{} // whose builds were counted (a choice between nodes needs them)
 	answers := func(n plan.RouteNode) bool { return facts[n.Name].Err == "" }

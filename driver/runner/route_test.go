@@ -18,7 +18,7 @@ func TestApplyRoutingKeepsDockerfilesAndWarnsOfSkippedNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := &Result{Steps: []StepResult{{Step: plan.Step{Platform: "linux/amd64", Node: "bk", Dockerfile: "ctx/Dockerfile.linux-amd64"}}}}
-	applyRouting(&parsed{Options: Options{Strategy: plan.StrategyBuildKit}}, res, routing)
+	applyRouting(&runState{p: &parsed{Options: Options{Strategy: plan.StrategyBuildKit}}, res: res}, routing)
 	s := res.Steps[0]
 	if s.Node != "eng" || s.BuildxNode != "p-eng" || s.Dockerfile != "ctx/Dockerfile.linux-amd64" || len(s.Alternatives) != 1 || s.Alternatives[0].Error != down {
 		t.Errorf("step %+v", s)

@@ -3,30 +3,28 @@ package runner
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
-	"github.com/docker-multiarch/docker-multiarch/driver/builders"
+	"github.com/docker/buildx/util/progress"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
-	"github.com/docker/buildx/builder"
-	"github.com/docker/buildx/util/progress"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // run builds every step with buildx's progress display on out, then runs the stages the build's
 // delivery asks for (pipeline.go): the multiarch pipeline, or, for a push without a multiarch
 // builder, the current context's.
-func (r *Runner) run(ctx context.Context, p *parsed, t builders.Target, res *Result, nodes map[string]builder.Node, out io.Writer) error {
-	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), out, p.display)
+func (r *Runner) run(ctx context.Context, st *runState) error {
+	printer, err := progress.NewPrinter(context.WithoutCancel(ctx), st.out, st.p.display)
 	if err != nil {
 		return err
 	}
 	var cleanups tester.Cleanups
 	defer cleanups.Wait()
-	st := &runState{p: p, t: t, res: res, nodes: nodes, printer: printer, out: out, cleanups: &cleanups, engines: r.newEngineClients()}
+	st.printer, st.cleanups, st.engines = printer, &cleanups, r.newEngineClients()
 	err = r.runPipeline(ctx, st)
 	if werr := printer.Wait(); err == nil {
 		err = werr
@@ -52,7 +50,8 @@ func (r *Runner) runPipeline(ctx context.Context, st *runState) error {
 
 // revert puts back the tags this build moved when a step after the publish failed (the load): a
 // failure at any step undoes what the build did before it.
-func (r *Runner) revert(ctx context.Context, p *parsed, res *Result, cause error) error {
+func (r *Runner) revert(ctx context.Context, st *runState, cause error) error {
+	p, res := st.p, st.res
 	if res.Index.Digest == "" {
 		return cause
 	}
@@ -62,7 +61,8 @@ func (r *Runner) revert(ctx context.Context, p *parsed, res *Result, cause error
 }
 
 // deliver is --load's last phase, shown in the progress display (when there is one).
-func (r *Runner) deliver(p *parsed, res *Result, load *localLoad, printer *progress.Printer) func(context.Context) error {
+func (r *Runner) deliver(st *runState, load *localLoad, printer *progress.Printer) func(context.Context) error {
+	p, res := st.p, st.res
 	plats, tags := loadedPlatforms(res), slices.Clone(p.Tags)
 	return func(ctx context.Context) error {
 		run := func() error { return load.run(ctx, r.dockerCli.Client(), tags, plats) }
@@ -85,8 +85,9 @@ func loadedPlatforms(res *Result) []string {
 }
 
 // publish combines the platforms' results into one index on every tag, verified.
-func (r *Runner) publish(ctx context.Context, p *parsed, res *Result, descs []ocispec.Descriptor) error {
-	set, err := publishSet(p, res, descs)
+func (r *Runner) publish(ctx context.Context, st *runState) error {
+	p, res := st.p, st.res
+	set, err := publishSet(st)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,8 @@ func (r *Runner) publish(ctx context.Context, p *parsed, res *Result, descs []oc
 }
 
 // publishSet is what the publish of a build writes: every platform's result, each one pushed.
-func publishSet(p *parsed, res *Result, descs []ocispec.Descriptor) (registry.PublishSet, error) {
+func publishSet(st *runState) (registry.PublishSet, error) {
+	p, res, descs := st.p, st.res, st.descs
 	set := registry.PublishSet{Repo: p.repos[0], Results: descs, Tags: p.Tags, Annotations: p.indexAnnotations}
 	for i, d := range descs {
 		if d.Digest == "" {
