@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/layout"
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
@@ -110,73 +110,15 @@ func (l *layouts) assemble(tags []string, plats []string) ([]ocispec.Descriptor,
 	return writeIndex(blobs, entries, tags)
 }
 
-// unpackLayout copies an OCI layout archive's blobs into blobs (each checked against its digest,
-// nothing else of the archive written) and returns the image its index.json names.
+// unpackLayout copies an OCI layout archive's blobs into blobs (driver/layout: each checked
+// against its digest, nothing else of the archive written) and returns the image its index.json
+// names.
 func unpackLayout(file, blobs string) (ocispec.Descriptor, error) {
-	f, err := os.Open(file)
+	idx, err := layout.Unpack(file, blobs)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	defer f.Close()
-	var idx ocispec.Index
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return ocispec.Descriptor{}, err
-		}
-		name := filepath.ToSlash(filepath.Clean(h.Name))
-		switch {
-		case name == "index.json":
-			if err := json.NewDecoder(tr).Decode(&idx); err != nil {
-				return ocispec.Descriptor{}, fmt.Errorf("index.json: %w", err)
-			}
-		case strings.HasPrefix(name, "blobs/sha256/") && h.Typeflag == tar.TypeReg:
-			if err := copyBlob(tr, blobs, strings.TrimPrefix(name, "blobs/sha256/")); err != nil {
-				return ocispec.Descriptor{}, err
-			}
-		}
-	}
-	if len(idx.Manifests) != 1 {
-		return ocispec.Descriptor{}, fmt.Errorf("the exported layout names %d images, want 1", len(idx.Manifests))
-	}
-	// Its blob is read from blobs by digest: a name that is not a sha256 digest ("sha256:../..")
-	// would read outside them.
-	if d := idx.Manifests[0].Digest; d.Validate() != nil || d.Algorithm() != digest.SHA256 {
-		return ocispec.Descriptor{}, fmt.Errorf("the exported layout names image %q: not a sha256 digest", d)
-	}
-	return idx.Manifests[0], nil
-}
-
-func copyBlob(r io.Reader, blobs, hex string) error {
-	want := digest.NewDigestFromEncoded(digest.SHA256, hex)
-	if want.Validate() != nil {
-		return fmt.Errorf("blob %q is not a sha256 digest", hex)
-	}
-	dst := filepath.Join(blobs, hex)
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	tmp, err := os.CreateTemp(blobs, ".blob-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	dg := digest.Canonical.Digester()
-	_, err = io.Copy(io.MultiWriter(tmp, dg.Hash()), r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if dg.Digest() != want {
-		return fmt.Errorf("blob %s holds %s", want, dg.Digest())
-	}
-	return os.Rename(tmp.Name(), dst)
+	return layout.Image(idx)
 }
 
 // platformEntries are the index entries of one platform's export: its image (and attestations)
