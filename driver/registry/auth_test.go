@@ -32,15 +32,15 @@ func TestCredentialsGoOnlyToTheirRegistry(t *testing.T) {
 			}}
 		}
 	}
-	a.setHook(challenge("a"))
-	b.setHook(challenge("b"))
+	a.SetHook(challenge("a"))
+	b.SetHook(challenge("b"))
 	cfg := configfile.New(filepath.Join(t.TempDir(), "config.json"))
-	cfg.AuthConfigs = map[string]types.AuthConfig{a.host: {Username: "alice", Password: "s3cret-for-a"}}
+	cfg.AuthConfigs = map[string]types.AuthConfig{a.Host: {Username: "alice", Password: "s3cret-for-a"}}
 	c := New(cfg).WithTimeout(5 * time.Second)
 	c.lockDir = t.TempDir()
 	for _, f := range []*fakeRegistry{a, b} {
-		if _, _, err := c.get(context.Background(), f.ref("app", "v1")); err == nil {
-			t.Fatalf("%s answered 401, yet get succeeded", f.host)
+		if _, _, err := c.get(context.Background(), f.Ref("app", "v1")); err == nil {
+			t.Fatalf("%s answered 401, yet get succeeded", f.Host)
 		}
 	}
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret-for-a"))

@@ -21,8 +21,8 @@ import (
 func TestRegistryReadsAreBoundedAndChecked(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	idx := f.seedIndex("app", "v1", "linux/amd64")
-	real := f.manifest("app", idx.Digest)
+	idx := f.SeedIndex("app", "v1", "linux/amd64")
+	real := f.Manifest("app", idx.Digest)
 	huge := bytes.Repeat([]byte(" "), MaxManifestSize+10)
 	forged := bytes.Replace(real, []byte("amd64"), []byte("arm64"), 1)
 	answer := func(head http.Header, body []byte, length int) func(w http.ResponseWriter, r *http.Request) {
@@ -50,45 +50,45 @@ func TestRegistryReadsAreBoundedAndChecked(t *testing.T) {
 		"shorter than announced":       {answer(honest, real[:len(real)-1], len(real)-1), "not the " + strconv.Itoa(len(real))},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f.setHook(func(r *fakeReq) action {
+			f.SetHook(func(r *fakeReq) action {
 				if r.Kind == "manifest" && r.Method == http.MethodGet {
 					return action{Serve: tc.get}
 				}
 				return action{}
 			})
-			_, _, err := c.get(context.Background(), f.ref("app", "v1"))
+			_, _, err := c.get(context.Background(), f.Ref("app", "v1"))
 			if err == nil || !strings.Contains(err.Error(), "GET app:v1") || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one naming app:v1 and %q", err, tc.want)
 			}
 		})
 	}
 	t.Run("announced larger than 4 MiB", func(t *testing.T) {
-		f.setHook(func(r *fakeReq) action {
+		f.SetHook(func(r *fakeReq) action {
 			if r.Kind == "manifest" {
 				return action{Serve: answer(honest, nil, MaxManifestSize+1)}
 			}
 			return action{}
 		})
-		_, _, err := c.get(context.Background(), f.ref("app", "v1"))
+		_, _, err := c.get(context.Background(), f.Ref("app", "v1"))
 		if err == nil || !strings.Contains(err.Error(), "app:v1") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("a descriptor a hostile index sizes at 1 GiB", func(t *testing.T) {
-		f.setHook(func(r *fakeReq) action {
+		f.SetHook(func(r *fakeReq) action {
 			if r.Kind == "manifest" && r.Method == http.MethodGet {
 				return action{Serve: answer(honest, huge, -1)}
 			}
 			return action{}
 		})
-		before := len(f.requests("GET", "/app/manifests/"))
+		before := len(f.Requests("GET", "/app/manifests/"))
 		d := idx
 		d.Size = 1 << 30
 		_, err := c.getDescriptor(context.Background(), f.locs("app", "v1")[0], d, MaxManifestSize)
 		if err == nil || !strings.Contains(err.Error(), "more than the 4 MiB") || !strings.Contains(err.Error(), "app@"+idx.Digest.String()) {
 			t.Errorf("err = %v", err)
 		}
-		if after := len(f.requests("GET", "/app/manifests/")); after != before {
+		if after := len(f.Requests("GET", "/app/manifests/")); after != before {
 			t.Errorf("%d GETs were sent for it, want none", after-before)
 		}
 		d.Size = 0 // a size of 0: nothing read, and nothing is not its digest
@@ -96,8 +96,8 @@ func TestRegistryReadsAreBoundedAndChecked(t *testing.T) {
 			t.Error("a descriptor of size 0 gave content")
 		}
 	})
-	f.setHook(nil)
-	if dt, _, err := c.get(context.Background(), f.ref("app", "v1")); err != nil || !bytes.Equal(dt, real) {
+	f.SetHook(nil)
+	if dt, _, err := c.get(context.Background(), f.Ref("app", "v1")); err != nil || !bytes.Equal(dt, real) {
 		t.Errorf("an honest registry: %v", err)
 	}
 }
@@ -107,7 +107,7 @@ func TestRegistryReadsAreBoundedAndChecked(t *testing.T) {
 func TestMergeRefusesAChildSizedPastAManifest(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	amd64 := f.seedImage("src", "", "linux/amd64")
+	amd64 := f.SeedImage("src", "", "linux/amd64")
 	for name, size := range map[string]int64{"64 GiB": 64 << 30, "zero": 0, "negative": -1} {
 		t.Run(name, func(t *testing.T) {
 			d := amd64
@@ -117,12 +117,12 @@ func TestMergeRefusesAChildSizedPastAManifest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.putManifest("src", "hostile", ocispec.MediaTypeImageIndex, dt)
-			_, err = c.Merge(context.Background(), MergeOptions{Tags: []string{f.ref("app", "v1")}, Sources: []string{f.ref("src", "hostile")}})
-			if err == nil || !strings.Contains(err.Error(), "source "+f.ref("src", "hostile")) || !strings.Contains(err.Error(), "a manifest is 1 byte to 4 MiB") {
+			f.PutManifest("src", "hostile", ocispec.MediaTypeImageIndex, dt)
+			_, err = c.Merge(context.Background(), MergeOptions{Tags: []string{f.Ref("app", "v1")}, Sources: []string{f.Ref("src", "hostile")}})
+			if err == nil || !strings.Contains(err.Error(), "source "+f.Ref("src", "hostile")) || !strings.Contains(err.Error(), "a manifest is 1 byte to 4 MiB") {
 				t.Errorf("err = %v", err)
 			}
-			if got := f.tagDigest("app", "v1"); got != "" {
+			if got := f.TagDigest("app", "v1"); got != "" {
 				t.Errorf("app:v1 was written: %s", got)
 			}
 		})
@@ -134,20 +134,20 @@ func TestMergeRefusesAChildSizedPastAManifest(t *testing.T) {
 func TestImageConfigIsReadWithin8MiB(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	cfg := f.putBlob("app", []byte(`{"os":"windows","architecture":"amd64","os.version":"10.0.20348.1"}`))
+	cfg := f.PutBlob("app", []byte(`{"os":"windows","architecture":"amd64","os.version":"10.0.20348.1"}`))
 	cfg.MediaType, cfg.Size = ocispec.MediaTypeImageConfig, MaxConfigSize+1
 	mf := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfg}
 	dt, err := json.Marshal(mf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.putManifest("app", "win", ocispec.MediaTypeImageManifest, dt)
-	before := len(f.requests("GET", "/app/blobs/"))
-	_, err = c.Inspect(context.Background(), f.ref("app", "win"))
+	f.PutManifest("app", "win", ocispec.MediaTypeImageManifest, dt)
+	before := len(f.Requests("GET", "/app/blobs/"))
+	_, err = c.Inspect(context.Background(), f.Ref("app", "win"))
 	if err == nil || !strings.Contains(err.Error(), "config "+cfg.Digest.String()) || !strings.Contains(err.Error(), "more than the 8 MiB") {
 		t.Errorf("err = %v", err)
 	}
-	if after := len(f.requests("GET", "/app/blobs/")); after != before {
+	if after := len(f.Requests("GET", "/app/blobs/")); after != before {
 		t.Errorf("the config was fetched (%d GETs)", after-before)
 	}
 }

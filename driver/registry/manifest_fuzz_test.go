@@ -134,9 +134,9 @@ func FuzzMergeIndex(f *testing.F) {
 			t.Skip()
 		}
 		reg := newFakeRegistry(t)
-		reg.putManifest("src", "v1", ocispec.MediaTypeImageIndex, dt)
+		reg.PutManifest("src", "v1", ocispec.MediaTypeImageIndex, dt)
 		c := newTestClient(t, 5*time.Second)
-		cs, err := c.candidates(t.Context(), reg.ref("src", "v1"))
+		cs, err := c.candidates(t.Context(), reg.Ref("src", "v1"))
 		if err != nil {
 			return
 		}
@@ -209,7 +209,7 @@ func FuzzImageConfigPlatform(f *testing.F) {
 			t.Skip()
 		}
 		reg := newFakeRegistry(t)
-		config := reg.putBlob("src", cfg)
+		config := reg.PutBlob("src", cfg)
 		config.MediaType = ocispec.MediaTypeImageConfig
 		mf := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: config, Layers: []ocispec.Descriptor{}}
 		mf.SchemaVersion = 2
@@ -217,16 +217,16 @@ func FuzzImageConfigPlatform(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		desc := reg.putManifest("src", "", ocispec.MediaTypeImageManifest, mdt)
+		desc := reg.PutManifest("src", "", ocispec.MediaTypeImageManifest, mdt)
 		if windowsEntry { // an index entry naming Windows without os.version: the config is read
 			desc.Platform = &ocispec.Platform{OS: "windows", Architecture: "amd64"}
 			idx, _ := json.Marshal(ocispec.Index{Versioned: mf.Versioned, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{desc}})
-			reg.putManifest("src", "v1", ocispec.MediaTypeImageIndex, idx)
+			reg.PutManifest("src", "v1", ocispec.MediaTypeImageIndex, idx)
 		} else {
-			reg.setTag("src", "v1", desc.Digest)
+			reg.SetTag("src", "v1", desc.Digest)
 		}
 		c := newTestClient(t, 5*time.Second)
-		info, err := c.Inspect(t.Context(), reg.ref("src", "v1"))
+		info, err := c.Inspect(t.Context(), reg.Ref("src", "v1"))
 		if err != nil {
 			return
 		}

@@ -17,13 +17,13 @@ import (
 // returns the set that publishes them to tags.
 func (f *fakeRegistry) buildSet(name, repo string, tags []string, plats ...string) PublishSet {
 	f.t.Helper()
-	s := PublishSet{Name: "target " + name, Repo: f.host + "/" + repo, Platforms: plats}
+	s := PublishSet{Name: "target " + name, Repo: f.Host + "/" + repo, Platforms: plats}
 	for _, p := range plats {
 		d := f.seedAttested(repo, p)
 		s.Results = append(s.Results, ocispec.Descriptor{Digest: d.Digest}) // a step reports a digest
 	}
 	for _, t := range tags {
-		s.Tags = append(s.Tags, f.ref(repo, t))
+		s.Tags = append(s.Tags, f.Ref(repo, t))
 	}
 	return s
 }
@@ -31,7 +31,7 @@ func (f *fakeRegistry) buildSet(name, repo string, tags []string, plats ...strin
 func TestPublishManyPublishesEverySet(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old := f.seedIndex("web", "v1", "linux/amd64")
+	old := f.SeedIndex("web", "v1", "linux/amd64")
 	web := f.buildSet("web", "web", []string{"v1", "latest"}, "linux/amd64", "linux/arm64")
 	api := f.buildSet("api", "api", []string{"v1"}, "linux/arm/v7")
 	web.Annotations = map[string]string{"org.opencontainers.image.source": "https://example.com/web"}
@@ -47,12 +47,12 @@ func TestPublishManyPublishesEverySet(t *testing.T) {
 	f.wantTags(t, "api", map[string]digest.Digest{"v1": pubs[1].Index.Digest})
 	for i, want := range [][]string{web.Platforms, api.Platforms} {
 		repo := []string{"web", "api"}[i]
-		got, err := IndexPlatforms(f.manifest(repo, pubs[i].Index.Digest))
+		got, err := IndexPlatforms(f.Manifest(repo, pubs[i].Index.Digest))
 		if err != nil || !samePlatforms(got, want) {
 			t.Errorf("%s's index holds %v (%v), want %v", repo, got, err, want)
 		}
 	}
-	if !strings.Contains(string(f.manifest("web", pubs[0].Index.Digest)), "https://example.com/web") {
+	if !strings.Contains(string(f.Manifest("web", pubs[0].Index.Digest)), "https://example.com/web") {
 		t.Error("the web index lacks its annotation")
 	}
 	if tags := pubs[0].Tags; len(tags) != 2 || tags[0].Before != old.Digest || tags[1].Before != "" || tags[0].Now != pubs[0].Index.Digest {
@@ -65,13 +65,13 @@ func TestPublishManyPublishesEverySet(t *testing.T) {
 func TestPublishManyRefusedTagPutsEverySetBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	oldWeb := f.seedIndex("web", "v1", "linux/amd64")
-	oldAPI1 := f.seedIndex("api", "v1", "linux/amd64")
-	oldAPI2 := f.seedIndex("api", "v2", "linux/amd64")
-	oldAPI3 := f.seedIndex("api", "v3", "linux/amd64")
+	oldWeb := f.SeedIndex("web", "v1", "linux/amd64")
+	oldAPI1 := f.SeedIndex("api", "v1", "linux/amd64")
+	oldAPI2 := f.SeedIndex("api", "v2", "linux/amd64")
+	oldAPI3 := f.SeedIndex("api", "v3", "linux/amd64")
 	web := f.buildSet("web", "web", []string{"v1", "new"}, "linux/amd64", "linux/arm64")
 	api := f.buildSet("api", "api", []string{"v1", "v2", "v3"}, "linux/amd64")
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v2" {
 			return action{Status: http.StatusInternalServerError}
 		}
@@ -82,25 +82,25 @@ func TestPublishManyRefusedTagPutsEverySetBack(t *testing.T) {
 	pe := asPublishError(t, err)
 	f.wantTags(t, "web", map[string]digest.Digest{"v1": oldWeb.Digest, "new": ""})
 	f.wantTags(t, "api", map[string]digest.Digest{"v1": oldAPI1.Digest, "v2": oldAPI2.Digest, "v3": oldAPI3.Digest})
-	if puts := f.requests("PUT", "/web/manifests/v1"); len(puts) != 2 {
+	if puts := f.Requests("PUT", "/web/manifests/v1"); len(puts) != 2 {
 		t.Errorf("web:v1 saw %d PUTs, want the move and the undo: %v", len(puts), puts)
 	}
-	if dels := f.requests("DELETE", "/web/manifests/new"); len(dels) != 1 {
+	if dels := f.Requests("DELETE", "/web/manifests/new"); len(dels) != 1 {
 		t.Errorf("the created web:new was not removed again: %v", dels)
 	}
-	if puts := f.requests("PUT", "/api/manifests/v3"); len(puts) != 0 {
+	if puts := f.Requests("PUT", "/api/manifests/v3"); len(puts) != 0 {
 		t.Errorf("api:v3 was written after api:v2 failed: %v", puts)
 	}
 	first, _, _ := strings.Cut(err.Error(), "\n")
-	if !strings.HasPrefix(first, "target api: ") || !strings.Contains(first, "tag "+f.ref("api", "v2")) {
+	if !strings.HasPrefix(first, "target api: ") || !strings.Contains(first, "tag "+f.Ref("api", "v2")) {
 		t.Errorf("the error does not name the target and the tag: %q", first)
 	}
 	wantLines(t, err,
-		"\n  tag "+f.ref("web", "v1")+" put back to "+oldWeb.Digest.String()+" (as before)",
-		"\n  tag "+f.ref("web", "new")+" does not exist (as before)",
-		"\n  tag "+f.ref("api", "v1")+" put back to "+oldAPI1.Digest.String()+" (as before)",
-		"\n  tag "+f.ref("api", "v2")+" unchanged at "+oldAPI2.Digest.String(),
-		"\n  tag "+f.ref("api", "v3")+" unchanged at "+oldAPI3.Digest.String())
+		"\n  tag "+f.Ref("web", "v1")+" put back to "+oldWeb.Digest.String()+" (as before)",
+		"\n  tag "+f.Ref("web", "new")+" does not exist (as before)",
+		"\n  tag "+f.Ref("api", "v1")+" put back to "+oldAPI1.Digest.String()+" (as before)",
+		"\n  tag "+f.Ref("api", "v2")+" unchanged at "+oldAPI2.Digest.String(),
+		"\n  tag "+f.Ref("api", "v3")+" unchanged at "+oldAPI3.Digest.String())
 	if len(pe.Tags) != 5 {
 		t.Errorf("%d tag states, want every tag of both targets: %+v", len(pe.Tags), pe.Tags)
 	}
@@ -116,7 +116,7 @@ func TestPublishManyRefusesBeforeWriting(t *testing.T) {
 		want string
 	}{
 		"a tag of two targets": {[]PublishSet{web, {Name: "target other", Repo: web.Repo, Results: web.Results, Platforms: web.Platforms, Tags: web.Tags}},
-			"tag " + f.ref("web", "v1") + " is published by both target web and target other: nothing written"},
+			"tag " + f.Ref("web", "v1") + " is published by both target web and target other: nothing written"},
 		"platforms not built": {[]PublishSet{web, {Name: "target api", Repo: api.Repo, Results: api.Results, Platforms: []string{"linux/amd64", "linux/arm64"}, Tags: api.Tags}},
 			"target api: the platforms built are linux/amd64, not the linux/amd64, linux/arm64 requested: no tag written"},
 		"a set without tags": {[]PublishSet{web, {Name: "target api", Repo: api.Repo, Results: api.Results, Platforms: api.Platforms}},
@@ -127,7 +127,7 @@ func TestPublishManyRefusesBeforeWriting(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
-			if puts := f.requests("PUT", "/manifests/"); len(puts) != 0 {
+			if puts := f.Requests("PUT", "/manifests/"); len(puts) != 0 {
 				t.Errorf("manifests written: %v", puts)
 			}
 		})
@@ -138,13 +138,13 @@ func TestPublishManyRefusesBeforeWriting(t *testing.T) {
 func TestPublishManyInterruptedPutsEverySetBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 10*time.Second)
-	oldWeb := f.seedIndex("web", "v1", "linux/amd64")
-	oldAPI := f.seedIndex("api", "v1", "linux/amd64")
+	oldWeb := f.SeedIndex("web", "v1", "linux/amd64")
+	oldAPI := f.SeedIndex("api", "v1", "linux/amd64")
 	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64")
 	api := f.buildSet("api", "api", []string{"v1"}, "linux/arm64")
 	hanging := make(chan struct{})
 	var once sync.Once
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v1" && r.Digest != oldAPI.Digest {
 			once.Do(func() { close(hanging) })
 			return action{Hang: true}
@@ -170,7 +170,7 @@ func TestPublishManyInterruptedPutsEverySetBack(t *testing.T) {
 	asPublishError(t, err)
 	f.wantTags(t, "web", map[string]digest.Digest{"v1": oldWeb.Digest})
 	f.wantTags(t, "api", map[string]digest.Digest{"v1": oldAPI.Digest})
-	wantLines(t, err, "\n  tag "+f.ref("web", "v1")+" put back to "+oldWeb.Digest.String()+" (as before)")
+	wantLines(t, err, "\n  tag "+f.Ref("web", "v1")+" put back to "+oldWeb.Digest.String()+" (as before)")
 }
 
 // Another publisher rewrites a tag of the first set after the moves: reported, never verified;
@@ -180,23 +180,23 @@ func TestPublishManyReportsAnotherPublisher(t *testing.T) {
 	c := newTestClient(t, 5*time.Second)
 	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64")
 	api := f.buildSet("api", "api", []string{"v1"}, "linux/amd64")
-	other := f.seedIndex("web", "", "linux/arm64")
-	f.setHook(func(r *fakeReq) action {
+	other := f.SeedIndex("web", "", "linux/arm64")
+	f.SetHook(func(r *fakeReq) action {
 		if r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v1" {
-			return action{After: func() { f.setTag("web", "v1", other.Digest) }}
+			return action{After: func() { f.SetTag("web", "v1", other.Digest) }}
 		}
 		return action{}
 	})
 
 	_, err := c.PublishMany(context.Background(), []PublishSet{web, api})
 	pe := asPublishError(t, err)
-	if !strings.Contains(err.Error(), "target web: verifying "+f.ref("web", "v1")) || !strings.Contains(err.Error(), "another publisher") {
+	if !strings.Contains(err.Error(), "target web: verifying "+f.Ref("web", "v1")) || !strings.Contains(err.Error(), "another publisher") {
 		t.Errorf("error: %v", err)
 	}
-	if f.tagDigest("web", "v1") != other.Digest {
+	if f.TagDigest("web", "v1") != other.Digest {
 		t.Error("the other publisher's web:v1 was undone")
 	}
-	if len(pe.Tags) != 2 || pe.Tags[1].Now != "" || f.tagDigest("api", "v1") != "" {
+	if len(pe.Tags) != 2 || pe.Tags[1].Now != "" || f.TagDigest("api", "v1") != "" {
 		t.Errorf("tag states %+v (api:v1 must be removed again: it did not exist)", pe.Tags)
 	}
 }

@@ -69,8 +69,8 @@ func TestPushBlobStalls(t *testing.T) {
 			f := newFakeRegistry(t)
 			c := newTestClient(t, timeout)
 			b := blobFile(t, tc.size)
-			f.setHook(tc.act)
-			loc, err := imagetools.ParseLocation(f.host + "/app")
+			f.SetHook(tc.act)
+			loc, err := imagetools.ParseLocation(f.Host + "/app")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,8 +82,8 @@ func TestPushBlobStalls(t *testing.T) {
 			if err == nil {
 				t.Fatal("pushBlob succeeded while the registry hung")
 			}
-			wantLines(t, err, "registry "+f.host+": pushing blob "+b.Desc.Digest.String()+" to app: ", "no progress for 300ms")
-			if f.hasBlob("app", b.Desc.Digest) {
+			wantLines(t, err, "registry "+f.Host+": pushing blob "+b.Desc.Digest.String()+" to app: ", "no progress for 300ms")
+			if f.HasBlob("app", b.Desc.Digest) {
 				t.Error("the blob is in the registry")
 			}
 		})
@@ -98,9 +98,9 @@ func TestPushImageSlowButSteady(t *testing.T) {
 	// every answer takes a third of the timeout: the push as a whole takes several timeouts, each
 	// step well within one (over loopback the kernel takes a blob in at once; a link slower than
 	// the writes is TestStallWatchLetsASlowMovingTransferGoOn)
-	f.setHook(func(r *fakeReq) action { return action{Delay: timeout / 3} })
+	f.SetHook(func(r *fakeReq) action { return action{Delay: timeout / 3} })
 	start := time.Now()
-	if err := c.PushImage(context.Background(), []string{f.host + "/app", f.host + "/mirror/app"}, blobs, mf, mdt); err != nil {
+	if err := c.PushImage(context.Background(), []string{f.Host + "/app", f.Host + "/mirror/app"}, blobs, mf, mdt); err != nil {
 		t.Fatalf("a slow but steady push failed after %s: %v", time.Since(start), err)
 	}
 	if took := time.Since(start); took < 2*timeout {
@@ -108,18 +108,18 @@ func TestPushImageSlowButSteady(t *testing.T) {
 	}
 	for _, repo := range []string{"app", "mirror/app"} {
 		for _, b := range blobs {
-			if !f.hasBlob(repo, b.Desc.Digest) {
+			if !f.HasBlob(repo, b.Desc.Digest) {
 				t.Errorf("%s lacks blob %s", repo, b.Desc.Digest)
 			}
 		}
-		if f.manifest(repo, mf.Digest) == nil {
+		if f.Manifest(repo, mf.Digest) == nil {
 			t.Errorf("%s lacks the manifest", repo)
 		}
 	}
-	if puts := f.requests("PUT", "/manifests/sha256:"); len(puts) != 2 {
+	if puts := f.Requests("PUT", "/manifests/sha256:"); len(puts) != 2 {
 		t.Errorf("manifest PUTs %v, want one by digest per repository", puts)
 	}
-	if tags := f.requests("PUT", "/manifests/"); len(tags) != 2 {
+	if tags := f.Requests("PUT", "/manifests/"); len(tags) != 2 {
 		t.Errorf("PushImage wrote a tag: %v", tags)
 	}
 }
@@ -129,16 +129,16 @@ func TestPushImageManifestPutHangs(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, timeout)
 	blobs, mf, mdt := imageFiles(t, 4<<10)
-	f.setHook(func(r *fakeReq) action { return action{Hang: r.Kind == "manifest" && r.Method == http.MethodPut} })
+	f.SetHook(func(r *fakeReq) action { return action{Hang: r.Kind == "manifest" && r.Method == http.MethodPut} })
 	start := time.Now()
-	err := c.PushImage(context.Background(), []string{f.host + "/app"}, blobs, mf, mdt)
+	err := c.PushImage(context.Background(), []string{f.Host + "/app"}, blobs, mf, mdt)
 	if took := time.Since(start); took > timeout+time.Second {
 		t.Errorf("PushImage returned after %s with a %s timeout", took, timeout)
 	}
-	if err == nil || !strings.Contains(err.Error(), "registry "+f.host+": PUT app@"+mf.Digest.String()+": no answer within 300ms") {
+	if err == nil || !strings.Contains(err.Error(), "registry "+f.Host+": PUT app@"+mf.Digest.String()+": no answer within 300ms") {
 		t.Fatalf("err = %v", err)
 	}
-	if f.manifest("app", mf.Digest) != nil {
+	if f.Manifest("app", mf.Digest) != nil {
 		t.Error("the manifest is in the registry")
 	}
 }

@@ -26,8 +26,8 @@ func (f *fakeRegistry) newIndex(repo string, plats ...string) MergeResult {
 	f.t.Helper()
 	var cs []candidate
 	for _, p := range plats {
-		d := f.seedImage(repo, "", p)
-		cs = append(cs, candidate{source: f.ref(repo, d.Digest.String()), desc: d})
+		d := f.SeedImage(repo, "", p)
+		cs = append(cs, candidate{source: f.Ref(repo, d.Digest.String()), desc: d})
 	}
 	res, err := indexOf(cs, false, nil)
 	if err != nil {
@@ -41,7 +41,7 @@ func (f *fakeRegistry) locs(repo string, tags ...string) []*imagetools.Location 
 	f.t.Helper()
 	var refs []string
 	for _, t := range tags {
-		refs = append(refs, f.ref(repo, t))
+		refs = append(refs, f.Ref(repo, t))
 	}
 	locs, err := tagLocations(refs)
 	if err != nil {
@@ -54,7 +54,7 @@ func (f *fakeRegistry) locs(repo string, tags ...string) []*imagetools.Location 
 func (f *fakeRegistry) wantTags(t *testing.T, repo string, want map[string]digest.Digest) {
 	t.Helper()
 	for tag, d := range want {
-		if got := f.tagDigest(repo, tag); got != d {
+		if got := f.TagDigest(repo, tag); got != d {
 			t.Errorf("registry state: %s:%s is at %q, want %q", repo, tag, got, d)
 		}
 	}
@@ -88,11 +88,11 @@ func isTagPut(r *fakeReq, repo, tag string, dgst digest.Digest) bool {
 func TestPublishRefusedTagPutsTheMovedTagsBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	old2 := f.seedIndex("app", "v2", "linux/amd64")
-	old3 := f.seedIndex("app", "v3", "linux/amd64")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
+	old2 := f.SeedIndex("app", "v2", "linux/amd64")
+	old3 := f.SeedIndex("app", "v3", "linux/amd64")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if isTagPut(r, "app", "v2", res.Index.Digest) {
 			return action{Status: http.StatusInternalServerError}
 		}
@@ -104,21 +104,21 @@ func TestPublishRefusedTagPutsTheMovedTagsBack(t *testing.T) {
 		t.Fatalf("publish succeeded: %+v", pub)
 	}
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest, "v3": old3.Digest})
-	if puts := f.requests("PUT", "/app/manifests/v1"); len(puts) != 2 {
+	if puts := f.Requests("PUT", "/app/manifests/v1"); len(puts) != 2 {
 		t.Errorf("tag v1 saw %d PUTs, want the move and the undo: %v", len(puts), puts)
 	}
-	if puts := f.requests("PUT", "/app/manifests/v3"); len(puts) != 0 {
+	if puts := f.Requests("PUT", "/app/manifests/v3"); len(puts) != 0 {
 		t.Errorf("tag v3 was written after tag v2 failed: %v", puts)
 	}
 	pe := asPublishError(t, err)
 	first, _, _ := strings.Cut(err.Error(), "\n")
-	if !strings.Contains(first, "tag "+f.ref("app", "v2")) || !strings.Contains(first, "PUT app:v2") {
+	if !strings.Contains(first, "tag "+f.Ref("app", "v2")) || !strings.Contains(first, "PUT app:v2") {
 		t.Errorf("the error does not name tag v2 and its PUT: %q", first)
 	}
 	wantLines(t, err,
-		"\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
-		"\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String(), // its PUT failed: it never moved
-		"\n  tag "+f.ref("app", "v3")+" unchanged at "+old3.Digest.String())
+		"\n  tag "+f.Ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
+		"\n  tag "+f.Ref("app", "v2")+" unchanged at "+old2.Digest.String(), // its PUT failed: it never moved
+		"\n  tag "+f.Ref("app", "v3")+" unchanged at "+old3.Digest.String())
 	if len(pe.Tags) != 3 || pe.Tags[2].Touched || !pe.Tags[0].Touched || pe.Tags[0].Now != old1.Digest || pe.Tags[0].Index != res.Index.Digest {
 		t.Errorf("tag states %+v", pe.Tags)
 	}
@@ -132,10 +132,10 @@ func TestPublishRemovesACreatedTagAgain(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			f := newFakeRegistry(t)
-			f.setNoTagDelete(unsupported)
+			f.SetNoTagDelete(unsupported)
 			c := newTestClient(t, 5*time.Second)
 			res := f.newIndex("app", "linux/amd64", "linux/arm64")
-			f.setHook(func(r *fakeReq) action {
+			f.SetHook(func(r *fakeReq) action {
 				if isTagPut(r, "app", "v2", res.Index.Digest) {
 					return action{Status: http.StatusInternalServerError}
 				}
@@ -145,20 +145,20 @@ func TestPublishRemovesACreatedTagAgain(t *testing.T) {
 			// Two new tags: the first is created, the second fails (tags that existed move first).
 			_, err := c.publish(context.Background(), f.locs("app", "new", "v2"), res, res.platforms())
 			pe := asPublishError(t, err)
-			if len(f.requests("DELETE", "/app/manifests/new")) != 1 {
-				t.Errorf("the created tag was not deleted: %v", f.requests("", ""))
+			if len(f.Requests("DELETE", "/app/manifests/new")) != 1 {
+				t.Errorf("the created tag was not deleted: %v", f.Requests("", ""))
 			}
 			if !unsupported {
 				f.wantTags(t, "app", map[string]digest.Digest{"new": "", "v2": ""})
-				wantLines(t, err, "\n  tag "+f.ref("app", "new")+" does not exist (as before)")
+				wantLines(t, err, "\n  tag "+f.Ref("app", "new")+" does not exist (as before)")
 				return
 			}
 			f.wantTags(t, "app", map[string]digest.Digest{"new": res.Index.Digest, "v2": ""})
 			wantLines(t, err,
 				"(1 of this publish's tags could not be put back: see below)",
-				"\n  tag "+f.ref("app", "new")+" created at "+res.Index.Digest.String()+" (this publish's index): removing it again failed:",
+				"\n  tag "+f.Ref("app", "new")+" created at "+res.Index.Digest.String()+" (this publish's index): removing it again failed:",
 				"does not remove tags",
-				"\n  tag "+f.ref("app", "v2")+" does not exist (as before)")
+				"\n  tag "+f.Ref("app", "v2")+" does not exist (as before)")
 			if pe.Tags[0].Before != "" || pe.Tags[0].Now != res.Index.Digest {
 				t.Errorf("tag state %+v", pe.Tags[0])
 			}
@@ -170,10 +170,10 @@ func TestPublishReturnsWhenTheRegistryHangsOnATagPut(t *testing.T) {
 	f := newFakeRegistry(t)
 	const timeout = 300 * time.Millisecond
 	c := newTestClient(t, timeout)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	old2 := f.seedIndex("app", "v2", "linux/amd64")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
+	old2 := f.SeedIndex("app", "v2", "linux/amd64")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		return action{Hang: isTagPut(r, "app", "v1", res.Index.Digest)}
 	})
 
@@ -186,22 +186,22 @@ func TestPublishReturnsWhenTheRegistryHangsOnATagPut(t *testing.T) {
 		t.Fatal("publish succeeded while the registry hung")
 	}
 	asPublishError(t, err)
-	wantLines(t, err, "registry "+f.host+": PUT app:v1: ", "no answer within 300ms")
+	wantLines(t, err, "registry "+f.Host+": PUT app:v1: ", "no answer within 300ms")
 	if !errors.Is(err, deadline.ErrNoAnswer) {
 		t.Errorf("error does not wrap the deadline: %v", err)
 	}
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest})
-	wantLines(t, err, "\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String())
+	wantLines(t, err, "\n  tag "+f.Ref("app", "v2")+" unchanged at "+old2.Digest.String())
 }
 
 func TestPublishReturnsWhenTheRegistryStopsAnswering(t *testing.T) {
 	f := newFakeRegistry(t)
 	const timeout = 300 * time.Millisecond
 	c := newTestClient(t, timeout)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
 	var dead atomic.Bool
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if isTagPut(r, "app", "v1", res.Index.Digest) {
 			dead.Store(true) // from the first tag PUT on, nothing answers: not the undo, not the reads
 		}
@@ -217,19 +217,19 @@ func TestPublishReturnsWhenTheRegistryStopsAnswering(t *testing.T) {
 	if !pe.Tags[0].Unknown || !pe.Tags[1].Unknown {
 		t.Errorf("tag states of a dead registry: %+v", pe.Tags)
 	}
-	wantLines(t, err, "registry "+f.host+": PUT app:v1: ",
-		"\n  tag "+f.ref("app", "v1")+" unknown (it could not be read back); before this publish it was "+old1.Digest.String())
+	wantLines(t, err, "registry "+f.Host+": PUT app:v1: ",
+		"\n  tag "+f.Ref("app", "v1")+" unknown (it could not be read back); before this publish it was "+old1.Digest.String())
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": ""})
 }
 
 func TestPublishUnreadableTagIsPutBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	old2 := f.seedIndex("app", "v2", "linux/amd64")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
+	old2 := f.SeedIndex("app", "v2", "linux/amd64")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
 	var moved, failed atomic.Bool
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		switch {
 		case isTagPut(r, "app", "v2", res.Index.Digest):
 			return action{After: func() { moved.Store(true) }}
@@ -250,13 +250,13 @@ func TestPublishUnreadableTagIsPutBack(t *testing.T) {
 		t.Errorf("error is not an unreadable tag: %v", err)
 	}
 	// Not verified is not published: the failed publish puts its tags back.
-	wantLines(t, err, "verifying "+f.ref("app", "v1")+": reading it back failed",
+	wantLines(t, err, "verifying "+f.Ref("app", "v1")+": reading it back failed",
 		"not verified, so this publish's tags are put back",
-		"\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
-		"\n  tag "+f.ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)")
+		"\n  tag "+f.Ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
+		"\n  tag "+f.Ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)")
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest})
 	for _, tag := range []string{"v1", "v2"} {
-		if puts := f.requests("PUT", "/app/manifests/"+tag); len(puts) != 2 {
+		if puts := f.Requests("PUT", "/app/manifests/"+tag); len(puts) != 2 {
 			t.Errorf("tag %s saw %d PUTs, want the move and its undo", tag, len(puts))
 		}
 	}
@@ -268,14 +268,14 @@ func TestPublishUnreadableTagIsPutBack(t *testing.T) {
 func TestPublishReportsAnotherPublisher(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	old2 := f.seedIndex("app", "v2", "linux/amd64")
-	other := f.seedIndex("app", "", "linux/s390x")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
+	old2 := f.SeedIndex("app", "v2", "linux/amd64")
+	other := f.SeedIndex("app", "", "linux/s390x")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if isTagPut(r, "app", "v1", res.Index.Digest) {
 			// someone elsewhere publishes to v1 right after this publish moved it
-			return action{After: func() { f.setTag("app", "v1", other.Digest) }}
+			return action{After: func() { f.SetTag("app", "v1", other.Digest) }}
 		}
 		return action{}
 	})
@@ -293,14 +293,14 @@ func TestPublishReportsAnotherPublisher(t *testing.T) {
 		t.Errorf("tags claimed as published: %+v", pub.Tags)
 	}
 	wantLines(t, err, "another publisher wrote it after this one", "this publish's tags are put back",
-		"\n  tag "+f.ref("app", "v1")+" at "+other.Digest.String()+", written by another publisher (was "+old1.Digest.String()+")",
-		"\n  tag "+f.ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)")
+		"\n  tag "+f.Ref("app", "v1")+" at "+other.Digest.String()+", written by another publisher (was "+old1.Digest.String()+")",
+		"\n  tag "+f.Ref("app", "v2")+" put back to "+old2.Digest.String()+" (as before)")
 	if strings.Contains(err.Error(), " verified") {
 		t.Errorf("a tag is claimed verified: %v", err)
 	}
 	// the other publisher's tag is left alone, and v2 goes back: this publish failed
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": other.Digest, "v2": old2.Digest})
-	if puts := f.requests("PUT", "/app/manifests/v1"); len(puts) != 1 {
+	if puts := f.Requests("PUT", "/app/manifests/v1"); len(puts) != 1 {
 		t.Errorf("tag v1 saw %d PUTs: the other publisher's index was overwritten", len(puts))
 	}
 	if pe.Tags[0].Now != other.Digest || pe.Tags[1].Now != old2.Digest {
@@ -317,18 +317,18 @@ func TestPublishUndoLeavesAnotherPublishersTag(t *testing.T) {
 			c := newTestClient(t, 5*time.Second)
 			var old1 digest.Digest
 			if existed {
-				old1 = f.seedIndex("app", "v1", "linux/amd64").Digest
+				old1 = f.SeedIndex("app", "v1", "linux/amd64").Digest
 			}
 			var old2 digest.Digest // v2 exists when v1 does: tags that existed move first
 			if existed {
-				old2 = f.seedIndex("app", "v2", "linux/amd64").Digest
+				old2 = f.SeedIndex("app", "v2", "linux/amd64").Digest
 			}
-			other := f.seedIndex("app", "", "linux/s390x")
+			other := f.SeedIndex("app", "", "linux/s390x")
 			res := f.newIndex("app", "linux/amd64", "linux/arm64")
-			f.setHook(func(r *fakeReq) action {
+			f.SetHook(func(r *fakeReq) action {
 				switch {
 				case isTagPut(r, "app", "v1", res.Index.Digest):
-					return action{After: func() { f.setTag("app", "v1", other.Digest) }}
+					return action{After: func() { f.SetTag("app", "v1", other.Digest) }}
 				case isTagPut(r, "app", "v2", res.Index.Digest):
 					return action{Status: http.StatusInternalServerError}
 				}
@@ -338,10 +338,10 @@ func TestPublishUndoLeavesAnotherPublishersTag(t *testing.T) {
 			_, err := c.publish(context.Background(), f.locs("app", "v1", "v2"), res, res.platforms())
 			pe := asPublishError(t, err)
 			f.wantTags(t, "app", map[string]digest.Digest{"v1": other.Digest, "v2": old2})
-			if n := len(f.requests("PUT", "/app/manifests/v1")) + len(f.requests("DELETE", "/app/manifests/v1")); n != 1 {
+			if n := len(f.Requests("PUT", "/app/manifests/v1")) + len(f.Requests("DELETE", "/app/manifests/v1")); n != 1 {
 				t.Errorf("tag v1 saw %d writes: the other publisher's index was undone", n)
 			}
-			wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" at "+other.Digest.String()+", written by another publisher (was "+orNone(old1)+")")
+			wantLines(t, err, "\n  tag "+f.Ref("app", "v1")+" at "+other.Digest.String()+", written by another publisher (was "+orNone(old1)+")")
 			if pe.Tags[0].Now != other.Digest || pe.Tags[0].Note != "" {
 				t.Errorf("tag state %+v", pe.Tags[0])
 			}
@@ -352,12 +352,12 @@ func TestPublishUndoLeavesAnotherPublishersTag(t *testing.T) {
 func TestPublishInterruptedPutsTheMovedTagsBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 10*time.Second)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	old2 := f.seedIndex("app", "v2", "linux/amd64")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
+	old2 := f.SeedIndex("app", "v2", "linux/amd64")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
 	hanging := make(chan struct{})
 	var once sync.Once
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if isTagPut(r, "app", "v2", res.Index.Digest) {
 			once.Do(func() { close(hanging) })
 			return action{Hang: true}
@@ -382,10 +382,10 @@ func TestPublishInterruptedPutsTheMovedTagsBack(t *testing.T) {
 	}
 	asPublishError(t, err)
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest})
-	if puts := f.requests("PUT", "/app/manifests/v1"); len(puts) != 2 {
+	if puts := f.Requests("PUT", "/app/manifests/v1"); len(puts) != 2 {
 		t.Errorf("tag v1 saw %d PUTs, want the move and the undo", len(puts))
 	}
-	wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
+	wantLines(t, err, "\n  tag "+f.Ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
 }
 
 func TestConcurrentPublishesLeaveTheTagsTogether(t *testing.T) {
@@ -397,11 +397,11 @@ func TestConcurrentPublishesLeaveTheTagsTogether(t *testing.T) {
 		return c
 	}
 	c1, c2 := client(), client()
-	f.seedIndex("app", "v1", "linux/amd64")
-	f.seedIndex("app", "v2", "linux/amd64")
+	f.SeedIndex("app", "v1", "linux/amd64")
+	f.SeedIndex("app", "v2", "linux/amd64")
 	var mu sync.Mutex
 	var moves []digest.Digest
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if r.Method == http.MethodPut && r.IsTag() {
 			mu.Lock()
 			moves = append(moves, r.Digest)
@@ -424,7 +424,7 @@ func TestConcurrentPublishesLeaveTheTagsTogether(t *testing.T) {
 		if errA != nil || errB != nil {
 			t.Errorf("round %d: publishes failed: %v; %v", round, errA, errB)
 		}
-		v1, v2 := f.tagDigest("app", "v1"), f.tagDigest("app", "v2")
+		v1, v2 := f.TagDigest("app", "v1"), f.TagDigest("app", "v2")
 		if v1 != v2 || (v1 != a.Index.Digest && v1 != b.Index.Digest) {
 			t.Errorf("round %d: v1 at %s, v2 at %s: not one of the indexes on both (a %s, b %s)", round, v1, v2, a.Index.Digest, b.Index.Digest)
 		}
@@ -440,8 +440,8 @@ func TestConcurrentPublishesLeaveTheTagsTogether(t *testing.T) {
 // attestation manifest.
 func (f *fakeRegistry) seedAttested(repo, platform string) ocispec.Descriptor {
 	f.t.Helper()
-	img := f.seedImage(repo, "", platform)
-	att := f.seedImage(repo, "", "linux/amd64") // content does not matter, only the annotations
+	img := f.SeedImage(repo, "", platform)
+	att := f.SeedImage(repo, "", "linux/amd64") // content does not matter, only the annotations
 	att.Platform = &ocispec.Platform{OS: "unknown", Architecture: "unknown"}
 	att.Annotations = map[string]string{
 		attestation.DockerAnnotationReferenceType:   attestation.DockerAnnotationReferenceTypeDefault,
@@ -453,18 +453,18 @@ func (f *fakeRegistry) seedAttested(repo, platform string) ocispec.Descriptor {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return f.putManifest(repo, "", ocispec.MediaTypeImageIndex, dt)
+	return f.PutManifest(repo, "", ocispec.MediaTypeImageIndex, dt)
 }
 
 func TestPublishBuild(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old := f.seedIndex("app", "v1", "linux/amd64")
+	old := f.SeedIndex("app", "v1", "linux/amd64")
 	amd64 := f.seedAttested("app", "linux/amd64")
-	arm64 := f.seedImage("app", "", "linux/arm64")
+	arm64 := f.SeedImage("app", "", "linux/arm64")
 	arm64.Platform = nil // as a build step reports it: a digest, not a platform
-	repo := f.host + "/app"
-	tags := []string{f.ref("app", "v1"), f.ref("app", "latest")}
+	repo := f.Host + "/app"
+	tags := []string{f.Ref("app", "v1"), f.Ref("app", "latest")}
 
 	t.Run("refuses other platforms than wanted", func(t *testing.T) {
 		_, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64", "linux/arm64"}, tags, nil)
@@ -472,7 +472,7 @@ func TestPublishBuild(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 		f.wantTags(t, "app", map[string]digest.Digest{"v1": old.Digest, "latest": ""})
-		if puts := f.requests("PUT", "/manifests/"); len(puts) != 0 {
+		if puts := f.Requests("PUT", "/manifests/"); len(puts) != 0 {
 			t.Errorf("manifests written: %v", puts)
 		}
 	})
@@ -484,15 +484,15 @@ func TestPublishBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.wantTags(t, "app", map[string]digest.Digest{"v1": pub.Index.Digest, "latest": pub.Index.Digest})
-		got, err := IndexPlatforms(f.manifest("app", pub.Index.Digest))
+		got, err := IndexPlatforms(f.Manifest("app", pub.Index.Digest))
 		if err != nil || !samePlatforms(got, want) {
 			t.Errorf("the published index holds %v (%v), want %v", got, err, want)
 		}
-		if !strings.Contains(string(f.manifest("app", pub.Index.Digest)), attestation.DockerAnnotationReferenceTypeDefault) {
+		if !strings.Contains(string(f.Manifest("app", pub.Index.Digest)), attestation.DockerAnnotationReferenceTypeDefault) {
 			t.Error("the attestation manifest was left out of the index")
 		}
 		var idx ocispec.Index
-		if err := json.Unmarshal(f.manifest("app", pub.Index.Digest), &idx); err != nil || idx.Annotations["org.opencontainers.image.source"] != "https://example.com/app" {
+		if err := json.Unmarshal(f.Manifest("app", pub.Index.Digest), &idx); err != nil || idx.Annotations["org.opencontainers.image.source"] != "https://example.com/app" {
 			t.Errorf("the index annotations are %v (%v)", idx.Annotations, err)
 		}
 		if len(pub.Tags) != 2 || pub.Tags[0].Before != old.Digest || pub.Tags[1].Before != "" || pub.Tags[0].Now != pub.Index.Digest {
@@ -504,25 +504,25 @@ func TestPublishBuild(t *testing.T) {
 func TestMergeOnTheRegistry(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	amd64 := f.seedImage("src", "amd64", "linux/amd64")
-	arm64 := f.seedImage("src", "arm64", "linux/arm64")
-	f.seedImage("src", "arm7", "linux/arm/v7")
+	amd64 := f.SeedImage("src", "amd64", "linux/amd64")
+	arm64 := f.SeedImage("src", "arm64", "linux/arm64")
+	f.SeedImage("src", "arm7", "linux/arm/v7")
 	ctx := context.Background()
 
-	res, err := c.Merge(ctx, MergeOptions{Tags: []string{f.ref("app", "v1")}, Sources: []string{f.ref("src", "amd64"), f.ref("src", "arm64")}})
+	res, err := c.Merge(ctx, MergeOptions{Tags: []string{f.Ref("app", "v1")}, Sources: []string{f.Ref("src", "amd64"), f.Ref("src", "arm64")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := f.tagDigest("app", "v1")
+	first := f.TagDigest("app", "v1")
 	if first != res.Index.Digest {
 		t.Fatalf("app:v1 is at %q, want the merged index %s", first, res.Index.Digest)
 	}
-	got, err := IndexPlatforms(f.manifest("app", first))
+	got, err := IndexPlatforms(f.Manifest("app", first))
 	if err != nil || strings.Join(got, " ") != "linux/amd64 linux/arm64" {
 		t.Errorf("the tag's index holds %v (%v)", got, err)
 	}
 	for _, d := range []ocispec.Descriptor{amd64, arm64} {
-		if f.manifest("app", d.Digest) == nil {
+		if f.Manifest("app", d.Digest) == nil {
 			t.Errorf("image %s was not copied into app", d.Digest)
 		}
 	}
@@ -531,29 +531,29 @@ func TestMergeOnTheRegistry(t *testing.T) {
 	}
 
 	t.Run("a failing tag PUT leaves the tag as before", func(t *testing.T) {
-		f.setHook(func(r *fakeReq) action {
+		f.SetHook(func(r *fakeReq) action {
 			if r.Method == http.MethodPut && r.IsTag() && r.Digest != first {
 				return action{Status: http.StatusInternalServerError}
 			}
 			return action{}
 		})
-		defer f.setHook(nil)
-		_, err := c.Merge(ctx, MergeOptions{Tags: []string{f.ref("app", "v1")},
-			Sources: []string{f.ref("src", "amd64"), f.ref("src", "arm64"), f.ref("src", "arm7")}})
+		defer f.SetHook(nil)
+		_, err := c.Merge(ctx, MergeOptions{Tags: []string{f.Ref("app", "v1")},
+			Sources: []string{f.Ref("src", "amd64"), f.Ref("src", "arm64"), f.Ref("src", "arm7")}})
 		if err == nil {
 			t.Fatal("merge succeeded")
 		}
 		pe := asPublishError(t, err)
 		f.wantTags(t, "app", map[string]digest.Digest{"v1": first})
-		wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" unchanged at "+first.String())
+		wantLines(t, err, "\n  tag "+f.Ref("app", "v1")+" unchanged at "+first.String())
 		if len(pe.Tags) != 1 || pe.Tags[0].Now != first || pe.Tags[0].Before != first {
 			t.Errorf("tag states %+v", pe.Tags)
 		}
 	})
 
 	t.Run("a platform from two sources needs --prefer, and nothing is written", func(t *testing.T) {
-		f.seedImage("src", "amd64-other", "linux/amd64")
-		_, err := c.Merge(ctx, MergeOptions{Tags: []string{f.ref("app", "v2")}, Sources: []string{f.ref("src", "amd64"), f.ref("src", "amd64-other")}})
+		f.SeedImage("src", "amd64-other", "linux/amd64")
+		_, err := c.Merge(ctx, MergeOptions{Tags: []string{f.Ref("app", "v2")}, Sources: []string{f.Ref("src", "amd64"), f.Ref("src", "amd64-other")}})
 		if err == nil || !strings.Contains(err.Error(), "--prefer") {
 			t.Fatalf("err = %v", err)
 		}
@@ -566,22 +566,22 @@ func TestMergeOnTheRegistry(t *testing.T) {
 func TestPublishStopsWhenATagMovedSinceItWasRead(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
-	old2 := f.seedIndex("app", "v2", "linux/amd64")
-	other := f.seedIndex("app", "", "linux/s390x")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
+	old2 := f.SeedIndex("app", "v2", "linux/amd64")
+	other := f.SeedIndex("app", "", "linux/s390x")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if isTagPut(r, "app", "v1", res.Index.Digest) { // v1 moves; meanwhile someone takes v2
-			return action{After: func() { f.setTag("app", "v2", other.Digest) }}
+			return action{After: func() { f.SetTag("app", "v2", other.Digest) }}
 		}
 		return action{}
 	})
 	_, err := c.publish(context.Background(), f.locs("app", "v1", "v2"), res, res.platforms())
 	asPublishError(t, err)
-	wantLines(t, err, "tag "+f.ref("app", "v2")+" was moved by another publisher while this one ran (it was "+old2.Digest.String()+", it is "+other.Digest.String()+")",
-		"\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
+	wantLines(t, err, "tag "+f.Ref("app", "v2")+" was moved by another publisher while this one ran (it was "+old2.Digest.String()+", it is "+other.Digest.String()+")",
+		"\n  tag "+f.Ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": other.Digest})
-	if puts := f.requests("PUT", "/app/manifests/v2"); len(puts) != 0 {
+	if puts := f.Requests("PUT", "/app/manifests/v2"); len(puts) != 0 {
 		t.Errorf("tag v2 saw %d PUTs from this publish: another publisher's tag was overwritten", len(puts))
 	}
 }
@@ -592,23 +592,23 @@ func TestPublishPutsBackATagPutThatLandsLate(t *testing.T) {
 	f := newFakeRegistry(t)
 	const timeout = 300 * time.Millisecond
 	c := newTestClient(t, timeout)
-	old1 := f.seedIndex("app", "v1", "linux/amd64")
+	old1 := f.SeedIndex("app", "v1", "linux/amd64")
 	res := f.newIndex("app", "linux/amd64", "linux/arm64")
 	var once sync.Once
-	f.setHook(func(r *fakeReq) action {
+	f.SetHook(func(r *fakeReq) action {
 		if !isTagPut(r, "app", "v1", res.Index.Digest) {
 			return action{}
 		}
 		a := action{Hang: true}
 		once.Do(func() { // the first move: the registry commits it 100ms after the client gave up
-			a.After = func() { time.AfterFunc(100*time.Millisecond, func() { f.setTag("app", "v1", res.Index.Digest) }) }
+			a.After = func() { time.AfterFunc(100*time.Millisecond, func() { f.SetTag("app", "v1", res.Index.Digest) }) }
 		})
 		return a
 	})
 	_, err := c.publish(context.Background(), f.locs("app", "v1"), res, res.platforms())
 	asPublishError(t, err)
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest})
-	wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
+	wantLines(t, err, "\n  tag "+f.Ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)")
 }
 
 // Issue 19, case 3: Ctrl-C while a tag PUT is in flight, and the registry applies that PUT after
@@ -619,20 +619,20 @@ func TestPublishInterruptedPutThatLandsAfterTheInterruptIsPutBack(t *testing.T) 
 		t.Run(name, func(t *testing.T) {
 			f := newFakeRegistry(t)
 			c := newTestClient(t, 10*time.Second)
-			old1 := f.seedIndex("app", "v1", "linux/amd64")
-			old2 := f.seedIndex("app", "v2", "linux/amd64")
+			old1 := f.SeedIndex("app", "v1", "linux/amd64")
+			old2 := f.SeedIndex("app", "v2", "linux/amd64")
 			res := f.newIndex("app", "linux/amd64", "linux/arm64")
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
 			interrupted := errors.New("interrupted by the user")
 			var once sync.Once
-			f.setHook(func(r *fakeReq) action {
+			f.SetHook(func(r *fakeReq) action {
 				if !isTagPut(r, "app", "v1", res.Index.Digest) {
 					return action{}
 				}
 				once.Do(func() {
 					cancel(interrupted) // Ctrl-C while the registry holds the request
-					time.AfterFunc(delay, func() { f.setTag("app", "v1", res.Index.Digest) })
+					time.AfterFunc(delay, func() { f.SetTag("app", "v1", res.Index.Digest) })
 				})
 				return action{Hang: true} // its answer never comes
 			})
@@ -645,8 +645,8 @@ func TestPublishInterruptedPutThatLandsAfterTheInterruptIsPutBack(t *testing.T) 
 				t.Fatalf("error does not wrap the interrupt: %v", err)
 			}
 			f.wantTags(t, "app", map[string]digest.Digest{"v1": old1.Digest, "v2": old2.Digest})
-			wantLines(t, err, "\n  tag "+f.ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
-				"\n  tag "+f.ref("app", "v2")+" unchanged at "+old2.Digest.String())
+			wantLines(t, err, "\n  tag "+f.Ref("app", "v1")+" put back to "+old1.Digest.String()+" (as before)",
+				"\n  tag "+f.Ref("app", "v2")+" unchanged at "+old2.Digest.String())
 		})
 	}
 }
@@ -656,11 +656,11 @@ func TestPublishInterruptedPutThatLandsAfterTheInterruptIsPutBack(t *testing.T) 
 func TestPublishTheSameTagTwiceMovesItOnce(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	amd64 := f.seedImage("app", "", "linux/amd64")
-	repo := f.host + "/app"
+	amd64 := f.SeedImage("app", "", "linux/amd64")
+	repo := f.Host + "/app"
 	for name, tags := range map[string][]string{
-		"twice":           {f.ref("app", "v1"), f.ref("app", "v1")},
-		"implicit latest": {repo, f.ref("app", "latest"), repo},
+		"twice":           {f.Ref("app", "v1"), f.Ref("app", "v1")},
+		"implicit latest": {repo, f.Ref("app", "latest"), repo},
 	} {
 		t.Run(name, func(t *testing.T) {
 			pub, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64"}, tags, nil)
@@ -686,16 +686,16 @@ func TestPublishTheSameTagTwiceMovesItOnce(t *testing.T) {
 func TestRevertPutsAFinishedPublishBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
-	old := f.seedIndex("app", "v1", "linux/amd64")
-	other := f.seedIndex("app", "other", "linux/amd64")
-	amd64 := f.seedImage("app", "", "linux/amd64")
-	repo := f.host + "/app"
+	old := f.SeedIndex("app", "v1", "linux/amd64")
+	other := f.SeedIndex("app", "other", "linux/amd64")
+	amd64 := f.SeedImage("app", "", "linux/amd64")
+	repo := f.Host + "/app"
 	pub, err := c.PublishBuild(context.Background(), repo, []ocispec.Descriptor{amd64}, []string{"linux/amd64"},
-		[]string{f.ref("app", "v1"), f.ref("app", "v2"), f.ref("app", "v3")}, nil)
+		[]string{f.Ref("app", "v1"), f.Ref("app", "v2"), f.Ref("app", "v3")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.setTag("app", "v3", other.Digest) // another publisher, since
+	f.SetTag("app", "v3", other.Digest) // another publisher, since
 	loadFailed := errors.New("loading into the current Docker engine: no space left")
 	err = c.Revert(context.Background(), []Publication{pub}, loadFailed)
 	if !errors.Is(err, loadFailed) {
@@ -703,6 +703,6 @@ func TestRevertPutsAFinishedPublishBack(t *testing.T) {
 	}
 	f.wantTags(t, "app", map[string]digest.Digest{"v1": old.Digest, "v2": "", "v3": other.Digest})
 	wantLines(t, err, "the tags this command moved are put back",
-		"\n  tag "+f.ref("app", "v1")+" put back to "+old.Digest.String()+" (as before)",
-		"\n  tag "+f.ref("app", "v3")+" at "+other.Digest.String()+", written by another publisher")
+		"\n  tag "+f.Ref("app", "v1")+" put back to "+old.Digest.String()+" (as before)",
+		"\n  tag "+f.Ref("app", "v3")+" at "+other.Digest.String()+", written by another publisher")
 }

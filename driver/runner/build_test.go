@@ -28,6 +28,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/internal/testregistry"
 )
 
 // engineInfo is an engine that answers `docker info` for a platform (err: it does not answer).
@@ -218,12 +219,12 @@ func quietPrinter(t *testing.T) *progress.Printer {
 }
 
 func TestStepRunner(t *testing.T) {
-	reg := newMiniRegistry(t)
+	reg := testregistry.New(t)
 	eng := &fakeEngine{output: classicOutput, finalID: "sha256:" + strings.Repeat("c", 64), platform: "windows/amd64", save: dockerSave(t, nil, 1).archive}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM nanoserver\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }}
-	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1"}})
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }}
+	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.Host + "/team/app:v1"}})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
 	var out bytes.Buffer
@@ -239,7 +240,7 @@ func TestStepRunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := reg.manifest("team/app@" + desc.Digest.String()); !ok {
+	if _, ok := reg.ManifestOf("team/app@" + desc.Digest.String()); !ok {
 		t.Errorf("the engine step's %s is not in the registry", desc.Digest)
 	}
 	_, err = run(t.Context(), &StepResult{Step: plan.Step{Platform: "linux/arm64", Node: "arm0", BuildxNode: "arm0", Dockerfile: filepath.Join(dir, "Dockerfile"), Strategy: plan.StrategyBuildKit}})
@@ -257,11 +258,11 @@ func TestStepRunner(t *testing.T) {
 func TestEngineStepsPublishAVerifiedIndex(t *testing.T) {
 	// The data flow of a build: each platform pushed by digest, then one index on every tag,
 	// read back and verified.
-	reg := newMiniRegistry(t)
-	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }}
+	reg := testregistry.New(t)
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM nanoserver\n"), 0o644)
-	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1", reg.host + "/team/app:latest"}, Timeout: 10 * time.Second})
+	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.Host + "/team/app:v1", reg.Host + "/team/app:latest"}, Timeout: 10 * time.Second})
 	engines := r.newEngineClients()
 	res := &Result{}
 	for i, plat := range []string{"windows/amd64", "windows/arm64"} {
@@ -284,7 +285,7 @@ func TestEngineStepsPublishAVerifiedIndex(t *testing.T) {
 		t.Fatalf("index %+v, tags %+v", res.Index, res.Published)
 	}
 	for _, tag := range []string{"v1", "latest"} {
-		dt, ok := reg.tag("team/app", tag)
+		dt, ok := reg.ManifestOf("team/app:" + tag)
 		if !ok || digest.FromBytes(dt) != res.Index.Digest {
 			t.Fatalf("%s does not point at the index", tag)
 		}

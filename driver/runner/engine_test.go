@@ -25,6 +25,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/internal/testregistry"
 )
 
 // classicOutput is what the classic builder prints for a FROM, a RUN, a cached COPY and a LABEL.
@@ -338,7 +339,7 @@ func (e *fakeEngine) api(t *testing.T) *fakeAPI {
 }
 
 func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
-	reg := newMiniRegistry(t)
+	reg := testregistry.New(t)
 	saved := dockerSave(t, nil, 1)
 	final := "sha256:" + strings.Repeat("c", 64)
 	eng := &fakeEngine{output: classicOutput, finalID: final, platform: "windows/amd64", save: saved.archive}
@@ -347,8 +348,8 @@ func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "app.txt"), []byte("app"), 0o644)
 	facts := &fakeFacts{created: []string{full("0123456789ab"), full("456789abcdef"), full("aaaaaaaaaaaa"), strings.Repeat("c", 64)},
 		images: map[string]imageRecord{full("aaaaaaaaaaaa"): {}, strings.Repeat("c", 64): {}}}
-	r := &Runner{dockerCli: testCLI(t, nil), registry: reg.client(t), facts: func(mobyclient.APIClient) engineFacts { return facts }}
-	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.host + "/team/app:v1"}, Strategy: plan.StrategyEngine,
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t), facts: func(mobyclient.APIClient) engineFacts { return facts }}
+	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{reg.Host + "/team/app:v1"}, Strategy: plan.StrategyEngine,
 		BuildArgs: []string{"A=1"}, Labels: []string{"L=v"}, Target: "final", NoCache: true, Network: "none"})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
@@ -374,7 +375,7 @@ func TestEngineStepBuildsChecksPushesAndCleansUp(t *testing.T) {
 			t.Errorf("output line without the step's prefix: %q", line)
 		}
 	}
-	if dt, ok := reg.manifest("team/app@" + desc.Digest.String()); !ok || digest.FromBytes(dt) != desc.Digest {
+	if dt, ok := reg.ManifestOf("team/app@" + desc.Digest.String()); !ok || digest.FromBytes(dt) != desc.Digest {
 		t.Errorf("the image is not in the registry by digest %s", desc.Digest)
 	}
 	// The running step's container first, then the images made, newest first, by the IDs the

@@ -10,10 +10,12 @@ import (
 	"github.com/docker/buildx/util/progress"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/flags"
 	mobyclient "github.com/moby/moby/client"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 )
 
 // testCLI is a Docker CLI on a temp DOCKER_CONFIG (buildx's config beside it) whose engine API is
@@ -122,4 +124,11 @@ func testRun(t *testing.T, p *parsed, engines *engineClients, printer *progress.
 	t.Cleanup(files.close)
 	st.files = files
 	return st
+}
+
+// registryClient is a registry client with an empty Docker config (and its publish locks in a
+// temp dir), for the shared fake registry (internal/testregistry).
+func registryClient(t *testing.T) *registry.Client {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	return registry.New(configfile.New(filepath.Join(t.TempDir(), "config.json")))
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/testregistry"
 )
 
 // layerTar is a layer: a tar holding one file.
@@ -83,14 +85,14 @@ func dockerSaveOf(t *testing.T, platform ocispec.Platform, diffIDs []digest.Dige
 }
 
 func TestPushSavedPushesByDigestToEveryRepository(t *testing.T) {
-	reg := newMiniRegistry(t)
+	reg := testregistry.New(t)
 	s := dockerSave(t, nil, 1)
 	a, err := readSaved(bytes.NewReader(s.archive), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	repos := []string{reg.host + "/team/app", reg.host + "/mirror/app"}
-	desc, err := pushSaved(t.Context(), reg.client(t), a, repos)
+	repos := []string{reg.Host + "/team/app", reg.Host + "/mirror/app"}
+	desc, err := pushSaved(t.Context(), registryClient(t), a, repos)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestPushSavedPushesByDigestToEveryRepository(t *testing.T) {
 		t.Errorf("descriptor %+v", desc)
 	}
 	for _, repo := range []string{"team/app", "mirror/app"} {
-		dt, ok := reg.manifest(repo + "@" + desc.Digest.String())
+		dt, ok := reg.ManifestOf(repo + "@" + desc.Digest.String())
 		if !ok || digest.FromBytes(dt) != desc.Digest || int64(len(dt)) != desc.Size {
 			t.Fatalf("%s: manifest by digest %v", repo, ok)
 		}
@@ -109,14 +111,14 @@ func TestPushSavedPushesByDigestToEveryRepository(t *testing.T) {
 		if mf.SchemaVersion != 2 || mf.MediaType != ocispec.MediaTypeImageManifest || mf.Config.Digest != digest.FromBytes(s.config) || mf.Config.MediaType != ocispec.MediaTypeImageConfig {
 			t.Errorf("%s: manifest %+v", repo, mf)
 		}
-		if cfg, ok := reg.blob(repo, mf.Config.Digest); !ok || !bytes.Equal(cfg, s.config) {
+		if cfg, ok := reg.Blob(repo, mf.Config.Digest); !ok || !bytes.Equal(cfg, s.config) {
 			t.Errorf("%s: config blob %v", repo, ok)
 		}
 		if len(mf.Layers) != 3 {
 			t.Fatalf("%s: %d layers", repo, len(mf.Layers))
 		}
 		for i, l := range mf.Layers {
-			blob, ok := reg.blob(repo, l.Digest)
+			blob, ok := reg.Blob(repo, l.Digest)
 			if !ok || l.MediaType != ocispec.MediaTypeImageLayerGzip || int64(len(blob)) != l.Size {
 				t.Errorf("%s: layer %d %+v in the registry: %v", repo, i, l, ok)
 				continue
@@ -134,8 +136,8 @@ func TestPushSavedPushesByDigestToEveryRepository(t *testing.T) {
 			t.Errorf("%s: the linked layer differs from its target", repo)
 		}
 	}
-	for _, r := range reg.requests() {
-		if strings.HasPrefix(r, "PUT ") && strings.Contains(r, "/manifests/") && !strings.Contains(r, "/manifests/sha256:") {
+	for _, r := range reg.Requests("PUT", "/manifests/") {
+		if strings.Contains(r, "/manifests/") && !strings.Contains(r, "/manifests/sha256:") {
 			t.Errorf("a tag was written: %s", r)
 		}
 	}
