@@ -57,6 +57,30 @@ func (c *cli) volumes(engine string) []string {
 	return strings.Fields(c.withHost(engine).ok(time.Minute, "volume", "ls", "-q").Stdout)
 }
 
+// images lists the untagged images on an engine, intermediate ones included: what a build leaves
+// when its clean-up misses (a base it pulled is tagged, and stays).
+func (c *cli) images(engine string) []string {
+	c.t.Helper()
+	var out []string
+	for _, l := range strings.Split(c.withHost(engine).ok(time.Minute, "images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}").Stdout, "\n") {
+		if id, repo, ok := strings.Cut(strings.TrimSpace(l), " "); ok && repo == "<none>" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// newItems are the entries of now that were not in before.
+func newItems(now, before []string) []string {
+	var out []string
+	for _, v := range now {
+		if !slices.Contains(before, v) && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // newVolumes are the volumes on an engine that were not there before.
 func (c *cli) newVolumes(engine string, before []string) []string {
 	c.t.Helper()
@@ -88,6 +112,7 @@ func TestHostileBuildOutputRemovesNothingOfTheUsers(t *testing.T) {
 		lines = append(lines, "echo ' ---> "+img[:12]+"'", "echo ' ---> Running in "+ctr[:12]+"'", "echo ' ---> "+img+"'")
 	}
 	volumesBefore := map[string][]string{"a": c.volumes(farm.EngineA), "b": c.volumes(farm.EngineB)}
+	imagesBefore := map[string][]string{"a": c.images(farm.EngineA), "b": c.images(farm.EngineB)}
 	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nVOLUME /data\nRUN " + strings.Join(lines, " && ") + "\nRUN echo done > /done\n"})
 	repo := uniqueRepo("hostile-output")
 	res := c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--strategy", "engine",
@@ -104,6 +129,9 @@ func TestHostileBuildOutputRemovesNothingOfTheUsers(t *testing.T) {
 		}
 		if left := c.newVolumes(v.engine, volumesBefore[name]); len(left) != 0 {
 			t.Errorf("engine %s: the build's steps left volumes %v", name, left)
+		}
+		if left := newItems(c.images(v.engine), imagesBefore[name]); len(left) != 0 {
+			t.Errorf("engine %s: the build left images of its own %v", name, left)
 		}
 	}
 	if got := imagePlatforms(c.reg().index(repo, "v1")); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
