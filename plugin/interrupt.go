@@ -61,24 +61,43 @@ func handleInterrupts(errOut io.Writer) func(*cobra.Command, []string) error {
 		stop := context.AfterFunc(parent, func() { cancel(Interrupted{}) })
 		sigs := make(chan os.Signal, 2)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		done := make(chan struct{})
 		go func() {
-			sig := <-sigs
+			defer signal.Stop(sigs)
+			var sig os.Signal
+			select {
+			case sig = <-sigs:
+			case <-done:
+				return
+			}
 			stop()
 			cancel(Interrupted{Signal: sig})
 			_, _ = fmt.Fprintf(errOut, "\n%s: stopping and cleaning up (again to exit at once)\n", signalName(sig))
-			sig = <-sigs
-			os.Exit(Interrupted{Signal: sig}.exitCode())
+			select {
+			case sig = <-sigs:
+				os.Exit(Interrupted{Signal: sig}.exitCode())
+			case <-done:
+			}
 		}()
-		cmd.SetContext(ctx)
+		cmd.SetContext(context.WithValue(ctx, stopListening{}, func() { close(done) }))
 		return nil
 	}
 }
+
+// stopListening keys the function that ends a command's signal handling once it has returned
+// (one command per process in use; many in the tests).
+type stopListening struct{}
 
 // withExitStatus gives an interrupted command's error the exit status of the signal (130 for
 // SIGINT, 143 for SIGTERM), so shells and CI see an interrupt, not a failure.
 func withExitStatus(run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		err := run(cmd, args)
+		if cmd.Context() != nil {
+			if done, ok := cmd.Context().Value(stopListening{}).(func()); ok {
+				defer done()
+			}
+		}
 		if err == nil || cmd.Context() == nil || cmd.Context().Err() == nil {
 			return err
 		}
