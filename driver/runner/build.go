@@ -146,10 +146,10 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 // pushed to the tags and read back to verify it holds exactly the platforms built.
 func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writer) (*Result, error) {
 	stdin, err := readStdin(&o, in)
+	defer stdin.cleanup() // also what a failed read left
 	if err != nil {
 		return nil, err
 	}
-	defer stdin.cleanup()
 	res, p, t, err := r.plan(ctx, o, stdin)
 	if err != nil {
 		return res, err
@@ -167,6 +167,9 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 		return res, err
 	}
 	if err := r.contextBuilder(ctx, st); err != nil {
+		return res, err
+	}
+	if err := fallbackDelivers(st); err != nil {
 		return res, err
 	}
 	release, err := r.prepare(ctx, st)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/buildkit/identity"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
@@ -22,6 +23,21 @@ import (
 // BuildKit builds every platform in one solve and pushes the index by digest (never a tag); the
 // gate runs each platform's manifest of it; the index is then published to the tags like any
 // build's, together or not at all, and verified, or handed to the caller (bake).
+
+// fallbackDelivers refuses, before anything runs, what a push without a multiarch builder cannot
+// deliver: its one solve pushes the index by digest and nothing else (--load and -o were skipped
+// without a word before).
+func fallbackDelivers(st *runState) error {
+	p := st.p
+	if !st.t.Fallback || !p.pushes || p.Strategy != plan.StrategyBuildKit || (!p.Load && len(p.outputs) == 0) {
+		return nil
+	}
+	what := "--load"
+	if !p.Load {
+		what = "-o type=" + p.outputs[0].Type
+	}
+	return fmt.Errorf("%s with a push needs a multiarch builder (docker multiarch node add, docker multiarch create): without one the current context's BuildKit pushes every platform in one solve, and delivers nothing else", what)
+}
 
 // solveAllStage builds every platform in one solve and pushes the index by digest.
 func (r *Runner) solveAllStage(ctx context.Context, st *runState) error {
@@ -64,6 +80,7 @@ func (r *Runner) handOverIndexStage(_ context.Context, st *runState) error {
 func (r *Runner) solveAllByDigest(ctx context.Context, st *runState, node builder.Node, plats []string) (ocispec.Descriptor, error) {
 	p, res, printer := st.p, st.res, st.printer
 	first := res.Steps[0]
+	first.several = false // one solve, on one node: one cache, not the first platform's
 	start := time.Now()
 	so, err := r.solveOpt(ctx, p, &first, node)
 	if err != nil {

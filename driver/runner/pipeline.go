@@ -168,7 +168,7 @@ func (r *Runner) revertStage(ctx context.Context, st *runState, cause error) err
 // handOverStage leaves the tags to the caller (bake moves every target's at once, then loads):
 // the set to publish, and the load to run after it.
 func (r *Runner) handOverStage(_ context.Context, st *runState) error {
-	if st.p.pushes {
+	if st.deliveryOf().publish == deferred { // --push-by-digest never moves a tag, bake's or not
 		set, err := publishSet(st)
 		if err != nil {
 			return err

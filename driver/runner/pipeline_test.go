@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 )
 
 func stageNames(stages []stage) []string {
@@ -46,6 +51,7 @@ func TestPipelineOrderOverEveryCombination(t *testing.T) {
 		{"bake --push --load", Options{Push: true, Load: true, DeferPublish: true}, "solve record hand over"},
 		{"bake --load", Options{Load: true, DeferPublish: true}, "solve hand over"},
 		{"bake, nothing to deliver", Options{DeferPublish: true}, "solve"},
+		{"bake --push-by-digest --load (no tag to hand over)", Options{PushByDigest: true, Load: true, DeferPublish: true}, "solve record hand over"},
 	} {
 		o := tc.o
 		o.ContextPath, o.Tags, o.Timeout, o.TestCriteria.Timeout = dir, tags, time.Minute, time.Minute
@@ -115,5 +121,48 @@ func TestPipelineUndoesInReverseOnFailure(t *testing.T) {
 	}
 	if i := slices.IndexFunc(production, func(s stage) bool { return s.name == "publish" }); production[i].undo == nil {
 		t.Error("the publish has no undo: a failed load would leave the tags moved")
+	}
+}
+
+// Bake's hand-over gives the caller the tags to move only for a build that moves tags: a
+// --push-by-digest target hands over its load, never a publish (found by review).
+func TestHandOverNeverPublishesAPushByDigest(t *testing.T) {
+	for mode, wantSet := range map[string]bool{"push": true, "push-by-digest": false} {
+		o := Options{Push: mode == "push", PushByDigest: mode == "push-by-digest", Load: true, DeferPublish: true, Tags: []string{"reg.example/app:1"}}
+		o.ContextPath, o.Timeout = t.TempDir(), time.Minute
+		st := testRun(t, mustParse(t, o), nil, nil)
+		st.res.Steps = []StepResult{{Step: plan.Step{Platform: "linux/amd64"}}}
+		st.descs = []ocispec.Descriptor{{Digest: digest.FromString("a")}}
+		if err := (&Runner{}).handOverStage(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+		if (st.res.Deferred != nil) != wantSet || st.res.Deliver == nil || st.res.Release == nil {
+			t.Errorf("%s: deferred publish %v (want %v), load handed over %v", mode, st.res.Deferred != nil, wantSet, st.res.Deliver != nil)
+		}
+		st.res.Release()
+	}
+}
+
+// A push without a multiarch builder delivers only the pushed index: --load or -o with it is
+// refused before anything runs, instead of skipped without a word (found by review).
+func TestFallbackRefusesWhatItCannotDeliver(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		o    Options
+		want string
+	}{
+		"--push --load":         {Options{Push: true, Load: true}, "--load with a push needs a multiarch builder"},
+		"--push -o type=tar":    {Options{Push: true, BuildxFlags: BuildxFlags{Outputs: []string{"type=tar,dest=" + dir + "/o.tar"}}}, "-o type=tar with a push needs a multiarch builder"},
+		"--push":                {Options{Push: true}, ""},
+		"--load without a push": {Options{Load: true}, ""},
+	} {
+		o := tc.o
+		o.ContextPath, o.Timeout, o.Tags = dir, time.Minute, []string{"reg.example/app:1"}
+		st := testRun(t, mustParse(t, o), nil, nil)
+		st.t.Fallback = true
+		err := fallbackDelivers(st)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
 	}
 }

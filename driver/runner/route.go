@@ -143,12 +143,12 @@ func choices(t builders.Target, platform, strategy string) []plan.RouteNode {
 func applyRouting(st *runState, routing plan.Routing) {
 	p, res := st.p, st.res
 	for i, s := range routing.Steps {
-		st := &res.Steps[i]
-		s.Dockerfile = st.Dockerfile
+		step := &res.Steps[i]
+		s.Dockerfile = step.Dockerfile
 		if p.Strategy == plan.StrategyEngine {
 			s.Strategy = plan.StrategyEngine
 		}
-		st.Step, st.Alternatives = s, routing.Alternatives[i]
+		step.Step, step.Alternatives = s, routing.Alternatives[i]
 	}
 	for _, sk := range routing.Skipped {
 		i := slices.IndexFunc(res.Steps, func(s StepResult) bool { return s.Platform == sk.Platform })

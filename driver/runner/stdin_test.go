@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,5 +141,31 @@ func TestReadStdinBounds(t *testing.T) {
 	defer s.cleanup()
 	if st, err := os.Stat(s.tar); err != nil || st.Size() != int64(len(big)) || !slices.Contains(s.names, "Dockerfile") {
 		t.Errorf("a %d-byte archive: %v, %v", len(big), st, err)
+	}
+}
+
+// brokenReader gives data, then fails: stdin cut off mid-archive.
+type brokenReader struct{ data []byte }
+
+func (b *brokenReader) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, errors.New("connection reset")
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+// A context archive cut off mid-read fails the build and leaves no partial copy behind.
+func TestBuildFromAStdinCutOffLeavesNothing(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	archive := tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n", "big": strings.Repeat("x", 4096)})
+	_, err := (&Runner{}).Build(t.Context(), Options{ContextPath: "-"}, &brokenReader{data: archive[:2048]}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("err = %v", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR: %v", left)
 	}
 }
