@@ -12,8 +12,9 @@ import (
 // Mask replaces a secret.
 const Mask = "xxxxx"
 
-// schemeRE is a URL scheme (RFC 3986).
-var schemeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`) })
+// schemeRE is a URL scheme: RFC 3986's, and one starting with a digit too (not a valid URL, its
+// credentials hidden all the same: masking more only costs what is printed).
+var schemeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+.-]*$`) })
 
 // URL returns s with the password of its userinfo replaced by Mask. A user without a password is
 // masked too for schemes where a token often sits in the user field (https://TOKEN@github.com),
@@ -91,7 +92,7 @@ func tokenScheme(scheme string) bool {
 }
 
 // urlRE finds URLs in free text.
-var urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'`<>]+") })
+var urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("[A-Za-z0-9][A-Za-z0-9+.-]*://[^\\s\"'`<>]+") })
 
 // Text returns s with the credentials of every URL in it redacted as URL does.
 func Text(s string) string {
