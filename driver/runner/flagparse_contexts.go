@@ -49,7 +49,7 @@ func parseBuildContexts(values []string) ([]namedContext, error) {
 		}
 		c := namedContext{Name: strings.TrimSuffix(reference.FamiliarString(named), ":latest"), Value: value}
 		if err := c.resolve(); err != nil {
-			return nil, fmt.Errorf("invalid --build-context %q: %w", redact.URL(v), err)
+			return nil, fmt.Errorf("invalid --build-context %q: %w", redact.URL(v), redact.Error(err)) // errors of the check quote the value
 		}
 		if i, ok := index[c.Name]; ok {
 			out[i] = c
@@ -105,10 +105,10 @@ func (c *namedContext) resolve() error {
 	}
 	st, err := os.Stat(v)
 	if err != nil {
-		return fmt.Errorf("context %s: %w", c.Name, err)
+		return fmt.Errorf("context %s: %w", c.Name, redact.Error(err)) // the error names the value
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("context %s: %s is not a directory", c.Name, v)
+		return fmt.Errorf("context %s: %s is not a directory", c.Name, redact.URL(v))
 	}
 	c.Kind = contextLocal
 	return nil

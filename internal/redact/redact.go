@@ -12,18 +12,14 @@ import (
 // Mask replaces a secret.
 const Mask = "xxxxx"
 
-// schemeRE is a URL scheme: RFC 3986's, and one starting with a digit too (not a valid URL, its
-// credentials hidden all the same: masking more only costs what is printed).
-var schemeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+.-]*$`) })
-
 // URL returns s with the password of its userinfo replaced by Mask. A user without a password is
 // masked too for schemes where a token often sits in the user field (https://TOKEN@github.com),
 // and kept for the others (ssh://user@host: a user name is no secret). A string that is not a
 // URL with a scheme is returned unchanged. Everything but the userinfo is kept as written, so the
 // URL need not be valid for its credentials to be hidden.
 func URL(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || !schemeRE().MatchString(scheme) {
+	scheme, rest, ok := strings.Cut(s, "://") // whatever precedes "://": a value that is no valid URL may hold a password too
+	if !ok {
 		return s
 	}
 	at := userinfoEnd(rest)
@@ -91,8 +87,8 @@ func tokenScheme(scheme string) bool {
 	return strings.HasSuffix(scheme, "+http") || strings.HasSuffix(scheme, "+https")
 }
 
-// urlRE finds URLs in free text.
-var urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("[A-Za-z0-9][A-Za-z0-9+.-]*://[^\\s\"'`<>]+") })
+// urlRE finds URLs in free text (a scheme of any letters, digits and +.-, or none).
+var urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("[A-Za-z0-9+.-]*://[^\\s\"'`<>]+") })
 
 // Text returns s with the credentials of every URL in it redacted as URL does.
 func Text(s string) string {

@@ -1,9 +1,13 @@
 package redact
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// schemeRE is a URL scheme as RFC 3986 writes it (a digit first too).
+var schemeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+.-]*$`)
 
 // Whatever a password holds (raw "/", "#", "?", "@", "%", ":"), a URL that carries it in its
 // userinfo is printed without it, by URL and by Text in a longer message.
@@ -17,7 +21,7 @@ func FuzzURLHidesThePassword(f *testing.F) {
 	f.Fuzz(func(t *testing.T, scheme, user, password string) {
 		// Free text ends a URL at whitespace and quotes: a password holding one is a known limit
 		// (docs/security.md); URL itself takes it.
-		if !schemeRE().MatchString(scheme) || len(password) < 6 || strings.ContainsAny(password+user, " \t\r\n\f\v\"'`<>") ||
+		if !schemeRE.MatchString(scheme) || len(password) < 6 || strings.ContainsAny(password+user, " \t\r\n\f\v\"'`<>") ||
 			strings.Contains(user, ":") || strings.ContainsAny(user, "/?#@") {
 			t.Skip()
 		}
