@@ -71,7 +71,7 @@ func TestAddBuildKitStoresItsEndpointAndTLSFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := res.Node
-	if !res.Created || !node.IsBuildKit() || node.Endpoint != bkHost || !slices.Equal(node.Platforms, []string{"linux/arm64"}) ||
+	if !res.Created || node.Kind().Name() != KindBuildKit || node.Endpoint != bkHost || !slices.Equal(node.Platforms, []string{"linux/arm64"}) ||
 		node.PlatformSource != SourceBuildKit || node.BuildKit.Version != "v0.34.2" || !slices.Equal(node.BuildKit.Emulated, []string{"linux/amd64", "linux/amd64/v2", "linux/arm/v7"}) {
 		t.Fatalf("node %+v (buildkit %+v)", node, node.BuildKit)
 	}
@@ -151,7 +151,7 @@ func TestAddBuildKitRefuses(t *testing.T) {
 	}
 	// Offline, with its platforms.
 	res, err := n.Add(t.Context(), AddOptions{Name: "later", BuildKit: "tcp://box:1234", Platforms: []string{"linux/arm64"}, Timeout: time.Second})
-	if err != nil || res.ProbeErr == nil || res.Node.PlatformSource != SourceUser || !res.Node.IsBuildKit() {
+	if err != nil || res.ProbeErr == nil || res.Node.PlatformSource != SourceUser || res.Node.Kind().Name() != KindBuildKit {
 		t.Errorf("offline: %+v, %v", res, err)
 	}
 	// --keep-context does not keep a BuildKit node's entry (no Docker context to keep): the name is free again.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 )
 
@@ -40,8 +39,8 @@ type Node struct {
 
 // Data is what a node adds to its context's metadata.
 type Data struct {
-	// Kind is KindEngine or KindBuildKit; nodes stored before there were kinds have none: engines.
-	Kind           string   `json:"kind,omitempty"`
+	// KindName is the node's kind (see Kind), as stored: KindBuildKit, or none for an engine.
+	KindName       string   `json:"kind,omitempty"`
 	Platforms      []string `json:"platforms"`
 	PlatformSource string   `json:"platformSource"`
 	// Engine is what the engine reported when the node was added; empty when added offline.
@@ -51,17 +50,6 @@ type Data struct {
 	// BuildKit is what a BuildKit node's daemon reported when it was added; nil for engines and
 	// for a BuildKit node added offline.
 	BuildKit *BuildKitInfo `json:"buildkit,omitempty"`
-}
-
-// IsBuildKit reports whether the node is a standalone BuildKit daemon.
-func (d Data) IsBuildKit() bool { return d.Kind == KindBuildKit }
-
-// KindName is the node's kind, KindEngine for nodes stored before there were kinds.
-func (d Data) KindName() string {
-	if d.Kind == "" {
-		return KindEngine
-	}
-	return d.Kind
 }
 
 // Engine is what a probe learns about a node's Docker engine.
@@ -89,15 +77,12 @@ func nodeFromMetadata(meta store.Metadata) (Node, bool, error) {
 	if err := remarshal(raw, &data); err != nil {
 		return Node{}, false, fmt.Errorf("context %q: node data: %w", meta.Name, err)
 	}
-	host := ""
-	if data.IsBuildKit() {
-		bk, _ := buildKitEndpointOf(meta)
-		host = bk.Host
-	} else {
-		ep, _ := docker.EndpointFromContext(meta)
-		host = ep.Host
+	kind, ok := KindNamed(data.KindName)
+	if !ok {
+		return Node{}, false, fmt.Errorf("context %q: node of kind %q, which this version does not know (remove it with `docker context rm %s`, or update docker multiarch)",
+			meta.Name, data.KindName, meta.Name)
 	}
-	return Node{Name: meta.Name, Endpoint: host, Description: dc.Description, Data: data}, true, nil
+	return Node{Name: meta.Name, Endpoint: kind.host(meta), Description: dc.Description, Data: data}, true, nil
 }
 
 // withNodeData returns the context metadata with the node's data set (or removed, for nil).

@@ -134,7 +134,7 @@ func (n *Nodes) removeLocked(names []string, opts RemoveOptions) ([]RemoveResult
 			return nil, err
 		}
 		// A BuildKit daemon's entry is the node's alone (it is no Docker context): it always goes.
-		drop := (!opts.KeepContext && !node.Adopted) || node.IsBuildKit()
+		drop := (!opts.KeepContext && !node.Adopted) || node.Kind().ownsContext()
 		if drop && name == opts.CurrentContext {
 			return nil, fmt.Errorf("node %q is the current Docker context: switch with `docker context use` first, or use --keep-context", name)
 		}

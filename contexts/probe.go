@@ -142,45 +142,11 @@ func (n *Nodes) ProbeAll(ctx context.Context, nodes []Node, timeout time.Duratio
 // when the prober cannot ping), a BuildKit daemon's probe, which also counts the builds it runs.
 // Status.Engine is not filled for an engine that was pinged.
 func (n *Nodes) Answers(ctx context.Context, node Node, timeout time.Duration) Status {
-	p, ok := n.prober.(Pinger)
-	if node.IsBuildKit() || !ok {
-		return n.probeNode(ctx, node, timeout)
-	}
-	st := Status{Node: node}
-	ep, err := n.endpoint(node.Name)
-	if err != nil {
-		st.Err = err
-		return st
-	}
-	_, err = deadline.Value(ctx, timeout, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, cleanError(p.Ping(ctx, ep))
-	})
-	st.Err = redact.Error(err)
-	return st
+	return node.Kind().answers(ctx, n, node, timeout)
 }
 
 func (n *Nodes) probeNode(ctx context.Context, node Node, timeout time.Duration) Status {
-	st := Status{Node: node}
-	if node.IsBuildKit() {
-		t, err := n.BuildKitTarget(node.Name)
-		if err != nil {
-			st.Err = err
-			return st
-		}
-		bk, err := probeBuildKit(ctx, n.bkProber, t, timeout)
-		if err == nil {
-			st.BuildKit = &bk
-		}
-		st.Err = err
-		return st
-	}
-	ep, err := n.endpoint(node.Name)
-	if err != nil {
-		st.Err = err
-		return st
-	}
-	st.Engine, st.Err = probe(ctx, n.prober, ep, timeout)
-	return st
+	return node.Kind().probe(ctx, n, node, timeout)
 }
 
 // windowsOSVersion turns a Windows engine's kernel version, "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",

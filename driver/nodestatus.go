@@ -30,7 +30,7 @@ type NodeStatus struct {
 func (m *Manager) NodeStatus(ctx context.Context, list []contexts.Node, timeout time.Duration) []NodeStatus {
 	var engines []string
 	for _, n := range list {
-		if !n.IsBuildKit() {
+		if n.Kind().Engine() {
 			engines = append(engines, n.Name)
 		}
 	}

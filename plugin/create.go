@@ -118,8 +118,8 @@ func printApply(dockerCli command.Cli, name string, specs []driver.NodeSpec, res
 		if len(s.Emulate) > 0 {
 			line += " + emulated " + strings.Join(s.Emulate, ",")
 		}
-		if s.Node.IsBuildKit() {
-			line += " (BuildKit daemon at " + redact.URL(s.Node.Endpoint) + ")"
+		if k := s.Node.Kind(); !k.Engine() {
+			line += " (" + k.Title() + " daemon at " + redact.URL(s.Node.Endpoint) + ")"
 		}
 		_, _ = fmt.Fprintln(w, line)
 	}

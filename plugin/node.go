@@ -63,7 +63,7 @@ type nodeView struct {
 func viewOf(st driver.NodeStatus) nodeView {
 	v := nodeView{
 		Name:           st.Node.Name,
-		Kind:           st.Node.KindName(),
+		Kind:           st.Node.Kind().Name(),
 		Endpoint:       redact.URL(st.Node.Endpoint),
 		Description:    st.Node.Description,
 		Platforms:      st.Node.Platforms,
@@ -86,9 +86,14 @@ func viewOf(st driver.NodeStatus) nodeView {
 	return v
 }
 
+// kind is the node's kind (an engine for a kind this version does not know).
+func (v nodeView) kind() contexts.Kind {
+	return contexts.Data{KindName: v.Kind}.Kind()
+}
+
 // versionText is the VERSION column: the engine's version, or the BuildKit daemon's.
 func (v nodeView) versionText() string {
-	if v.Kind == contexts.KindBuildKit {
+	if !v.kind().Engine() {
 		if v.BuildKit == nil || v.BuildKit.Version == "" {
 			return "-"
 		}

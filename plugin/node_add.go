@@ -88,7 +88,7 @@ func runNodeAdd(cmd *cobra.Command, dockerCli command.Cli, name string, opts nod
 	n := res.Node
 	n.Endpoint = redact.URL(n.Endpoint) // a context adopted with --context may hold credentials
 	platforms := strings.Join(n.Platforms, ",")
-	if n.IsBuildKit() {
+	if !n.Kind().Engine() {
 		printBuildKitAdded(dockerCli, n, res.ProbeErr)
 		_, _ = fmt.Fprintln(dockerCli.Out(), n.Name)
 		return nil

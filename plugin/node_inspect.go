@@ -65,7 +65,7 @@ func writeNodeInspect(out io.Writer, format string, v nodeView) error {
 		t.row("Adopted context:", yesNo(v.Adopted))
 		t.row("Status:", v.statusText())
 		t.row("Running builds:", v.runningText())
-		if v.Kind == contexts.KindBuildKit {
+		if !v.kind().Engine() {
 			t.row("BuildKit:", v.versionText())
 			if v.BuildKit != nil {
 				t.row("Workers' platforms:", buildKitPlatforms(*v.BuildKit))
@@ -80,11 +80,12 @@ func writeNodeInspect(out io.Writer, format string, v nodeView) error {
 	})
 }
 
-func kindText(kind string) string {
-	if kind == contexts.KindBuildKit {
-		return "buildkit (a standalone BuildKit daemon)"
+func kindText(name string) string {
+	k, ok := contexts.KindNamed(name)
+	if !ok {
+		return name
 	}
-	return "engine (a Docker engine)"
+	return k.Name() + " (" + k.Describe() + ")"
 }
 
 // buildKitPlatforms lists a daemon's platforms, the native one first, the emulated ones marked.

@@ -23,8 +23,8 @@ import (
 // `docker buildx ls` lists both; `docker buildx build --builder NAME` builds on NAME's nodes.
 // docker multiarch reads the two as one builder, and writes them together (one create).
 const (
-	containerDriver = "docker-container"
-	remoteDriver    = "remote"
+	containerDriver = contexts.DriverDockerContainer // the engines (contexts.Kind's BuildxDriver)
+	remoteDriver    = contexts.DriverRemote          // the BuildKit daemons
 	companionSuffix = "-buildkit"
 )
 
@@ -105,7 +105,7 @@ func indexNodes(nodes []contexts.Node) nodeIndex {
 func (idx nodeIndex) member(ng *store.NodeGroup, sn store.Node) (contexts.Node, bool) {
 	if ng.Driver != remoteDriver {
 		n, ok := idx[sn.Endpoint]
-		return n, ok && !n.IsBuildKit()
+		return n, ok && n.Kind().BuildxDriver() == ng.Driver
 	}
 	bases := []string{ng.Name}
 	if base, ok := strings.CutSuffix(ng.Name, companionSuffix); ok {
@@ -113,7 +113,7 @@ func (idx nodeIndex) member(ng *store.NodeGroup, sn store.Node) (contexts.Node, 
 	}
 	for _, n := range idx {
 		for _, b := range bases {
-			if n.IsBuildKit() && nodeName(b, n.Name) == sn.Name {
+			if n.Kind().BuildxDriver() == ng.Driver && nodeName(b, n.Name) == sn.Name {
 				return n, true
 			}
 		}

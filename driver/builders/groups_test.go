@@ -75,7 +75,7 @@ func TestBuilderWithABuildKitDaemon(t *testing.T) {
 
 func TestDesiredKeepsBuilderOptionsToEngines(t *testing.T) {
 	m, _ := testCLI(t, nil)
-	daemon := NodeSpec{Node: contexts.Node{Name: "bk", Data: contexts.Data{Kind: contexts.KindBuildKit, Platforms: []string{"linux/arm64"}}}}
+	daemon := NodeSpec{Node: contexts.Node{Name: "bk", Data: contexts.Data{KindName: contexts.KindBuildKit, Platforms: []string{"linux/arm64"}}}}
 	_, err := m.desired(BuilderSpec{Name: "d", Nodes: []NodeSpec{daemon}, DriverOpts: []string{"network=host"}})
 	if err == nil || !strings.Contains(err.Error(), "only BuildKit daemons") {
 		t.Errorf("driver options on a builder of daemons: %v", err)
@@ -86,7 +86,7 @@ func TestDesiredKeepsBuilderOptionsToEngines(t *testing.T) {
 // only node (NAME becomes a remote builder), then the builder is removed (the daemon left running).
 func daemonLeavesThenAlone(t *testing.T, m *Manager, dir string, specs []NodeSpec) {
 	ctx := t.Context()
-	i := slices.IndexFunc(specs, func(s NodeSpec) bool { return s.Node.IsBuildKit() })
+	i := slices.IndexFunc(specs, func(s NodeSpec) bool { return !s.Node.Kind().Engine() })
 	daemonOnly, engineOnly := specs[i:i+1], slices.Delete(slices.Clone(specs), i, i+1)
 	if res, err := m.Apply(ctx, BuilderSpec{Name: "mix", Nodes: engineOnly}, testTimeout); err != nil || !slices.Equal(res.Removed, []string{"bk"}) {
 		t.Fatalf("without the daemon: %+v, %v", res, err)

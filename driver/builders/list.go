@@ -77,7 +77,7 @@ func (m *Manager) nodeInfos(ctx context.Context, txn *store.Txn, g groups, idx n
 		for _, n := range ng.Nodes {
 			member, _ := idx.member(ng, n)
 			infos = append(infos, BuilderNodeInfo{Node: member.Name, BuildxNode: n.Name, Endpoint: redact.URL(member.Endpoint),
-				Platforms: formatPlatforms(n), Status: "error", BuildKitDaemon: member.IsBuildKit()})
+				Platforms: formatPlatforms(n), Status: "error", BuildKitDaemon: !member.Kind().Engine()})
 		}
 	}
 	loaded, err := loadGroups(ctx, m.dockerCli, txn, g, idx, timeout, true)

@@ -43,7 +43,7 @@ func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration
 		return res, err
 	}
 	nodes = slices.DeleteFunc(nodes, func(n builderNode) bool {
-		if daemon := idx[n.Endpoint].IsBuildKit(); daemon {
+		if !idx[n.Endpoint].Kind().Engine() { // a daemon is the user's: it is left running
 			res.Left = append(res.Left, n.Endpoint)
 			return true
 		}

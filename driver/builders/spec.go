@@ -76,7 +76,7 @@ func (m *Manager) desired(spec BuilderSpec) (groups, error) {
 	}
 	remote := &store.NodeGroup{Name: name, Driver: remoteDriver}
 	for _, n := range spec.Nodes {
-		if !n.Node.IsBuildKit() {
+		if n.Node.Kind().BuildxDriver() != remote.Driver {
 			continue
 		}
 		sn, err := m.remoteNode(name, n, spec.Planned)
@@ -116,7 +116,7 @@ func containerGroup(name string, spec BuilderSpec) (*store.NodeGroup, error) {
 	}
 	ng := &store.NodeGroup{Name: name, Driver: containerDriver}
 	for _, n := range spec.Nodes {
-		if n.Node.IsBuildKit() {
+		if n.Node.Kind().BuildxDriver() != ng.Driver {
 			continue
 		}
 		pp, err := pinned(n)

@@ -93,7 +93,7 @@ func routeNodes(g groups, idx nodeIndex) []plan.RouteNode {
 		}
 		for _, n := range ng.Nodes {
 			member, _ := idx.member(ng, n)
-			rn := plan.RouteNode{Name: member.Name, BuildxNode: n.Name, BuildKit: member.IsBuildKit()}
+			rn := plan.RouteNode{Name: member.Name, BuildxNode: n.Name, BuildKit: !member.Kind().Engine()}
 			for _, p := range n.Platforms {
 				f := platforms.Format(platforms.Normalize(p))
 				if slices.Contains(member.Platforms, f) {
@@ -113,7 +113,7 @@ func routeNodes(g groups, idx nodeIndex) []plan.RouteNode {
 func windowsNodes(nodes []contexts.Node, g groups, idx nodeIndex) []plan.RouteNode {
 	var out []plan.RouteNode
 	for _, n := range nodes {
-		if n.IsBuildKit() || slices.ContainsFunc(g.list(), func(ng *store.NodeGroup) bool {
+		if !n.Kind().Engine() || slices.ContainsFunc(g.list(), func(ng *store.NodeGroup) bool {
 			return slices.ContainsFunc(ng.Nodes, func(s store.Node) bool { return idx.memberName(ng, s) == n.Name })
 		}) {
 			continue

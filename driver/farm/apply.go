@@ -70,10 +70,7 @@ func (fm *Farm) applyNodes(ctx context.Context, p *Plan, res *Result) ([]context
 		}
 		saved = append(saved, s)
 		if added.ProbeErr != nil {
-			what := "engine"
-			if added.Node.IsBuildKit() {
-				what = "BuildKit"
-			}
+			what := added.Node.Kind().Title()
 			res.Warnings = append(res.Warnings, fmt.Sprintf("node %q: %s at %s did not answer (%v); written with the platforms given",
 				opts.Name, what, redact.URL(added.Node.Endpoint), redact.Error(added.ProbeErr)))
 		}

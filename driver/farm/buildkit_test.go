@@ -56,7 +56,7 @@ builders:
 		t.Fatal(err)
 	}
 	n, err := tf.nodes.Get("arm-pool")
-	if err != nil || !n.IsBuildKit() || n.Endpoint != "tcp://10.0.0.9:1234" || !slices.Equal(n.Platforms, []string{"linux/arm64"}) {
+	if err != nil || n.Kind().Engine() || n.Endpoint != "tcp://10.0.0.9:1234" || !slices.Equal(n.Platforms, []string{"linux/arm64"}) {
 		t.Fatalf("stored node %+v, %v", n, err)
 	}
 	stored, err := tf.nodes.BuildKitTarget("arm-pool")
@@ -68,7 +68,7 @@ builders:
 		t.Errorf("planned target %+v, stored %+v", got, stored)
 	}
 	spec := tf.builders.created[0]
-	if i := slices.IndexFunc(spec.Nodes, func(s builders.NodeSpec) bool { return s.Node.Name == "arm-pool" }); i < 0 || !spec.Nodes[i].Node.IsBuildKit() {
+	if i := slices.IndexFunc(spec.Nodes, func(s builders.NodeSpec) bool { return s.Node.Name == "arm-pool" }); i < 0 || spec.Nodes[i].Node.Kind().Engine() {
 		t.Errorf("builder nodes %+v", spec.Nodes)
 	}
 

@@ -135,8 +135,9 @@ func desiredNodes(p *Plan) ([]contexts.Node, map[string]contexts.BuildKitTarget)
 	for i, n := range p.File.Nodes {
 		node := contexts.Node{Name: n.Name, Data: contexts.Data{Platforms: p.nodes[i].diff.Platforms}}
 		if t := p.nodes[i].diff.BuildKit; t != nil {
-			node.Kind, node.Endpoint, planned[n.Name] = contexts.KindBuildKit, n.BuildKit, *t
+			node.Endpoint, planned[n.Name] = n.BuildKit, *t
 		}
+		node.SetKind(p.nodes[i].diff.Kind)
 		desired = append(desired, node)
 	}
 	return desired, planned

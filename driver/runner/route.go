@@ -230,7 +230,7 @@ func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode
 // runs, within timeout.
 func (r *Runner) health(ctx context.Context, node contexts.Node, rn plan.RouteNode, load bool, loaded map[string]builder.Node, timeout time.Duration) plan.Health {
 	h, err := deadline.Value(ctx, timeout, func(ctx context.Context) (plan.Health, error) {
-		if bn, ok := loaded[rn.BuildxNode]; ok && load && !rn.EngineOnly && !node.IsBuildKit() {
+		if bn, ok := loaded[rn.BuildxNode]; ok && load && !rn.EngineOnly && node.Kind().Engine() {
 			// Counting its builds asks the engine (its BuildKit container), then BuildKit: the
 			// engine answering is part of it, so no probe of its own.
 			running, err := nodes.Running(ctx, bn)

@@ -14,27 +14,22 @@ import (
 // FieldServerName is the TLS server name a BuildKit node is reached with.
 const FieldServerName = "servername"
 
-// diffBuildKit is Diff for a BuildKit daemon (opts.BuildKit): the same checks as Add, then the
-// stored node compared: its address, its TLS server name and files (when given), its platforms
-// (as for an engine: omitted ones are detected when new, moved, or given before) and description.
-func (n *Nodes) diffBuildKit(ctx context.Context, opts AddOptions) (AddDiff, error) {
-	opts.Force = true // an address change is reported here
-	plan, err := n.planBuildKit(opts)
-	if err != nil {
-		return AddDiff{}, err
-	}
+// diff compares a BuildKit add with the stored node: its address, its TLS server name and files
+// (when given), its platforms (as for an engine: omitted ones are detected when new, moved, or
+// given before) and description.
+func (plan *bkPlan) diff(ctx context.Context, n *Nodes, opts AddOptions) (AddDiff, error) {
 	target, err := n.plannedTarget(opts, plan)
 	if err != nil {
 		return AddDiff{}, err
 	}
-	if plan.existing == nil {
+	if plan.current == nil {
 		d := AddDiff{Action: DiffCreate, Platforms: plan.platforms, BuildKit: &target}
 		if len(d.Platforms) == 0 {
 			d.Platforms, err = n.detectBuildKit(ctx, opts, plan.probeAt)
 		}
 		return d, err
 	}
-	node, _, err := nodeFromMetadata(*plan.existing) // planBuildKit refused any other context
+	node, _, err := nodeFromMetadata(*plan.current) // plan refused any other context
 	if err != nil {
 		return AddDiff{}, err
 	}
@@ -96,15 +91,15 @@ func (n *Nodes) buildKitTLSDiffers(name string, want map[string][]byte) (bool, e
 // plannedTarget is the target a BuildKit node will have once Add(opts) has written it: its
 // address, server name and the paths where the store keeps the TLS files given (or keeps them
 // already).
-func (n *Nodes) plannedTarget(opts AddOptions, plan bkPlan) (BuildKitTarget, error) {
+func (n *Nodes) plannedTarget(opts AddOptions, plan *bkPlan) (BuildKitTarget, error) {
 	if plan.tls == nil {
-		if plan.existing != nil && sameHost(opts.BuildKit, n.storedHost(*plan.existing)) {
+		if plan.current != nil && sameHost(opts.BuildKit, n.storedHost(*plan.current)) {
 			return n.BuildKitTarget(opts.Name) // its stored TLS files are kept
 		}
 		return BuildKitTarget{Host: opts.BuildKit, ServerName: opts.ServerName}, nil
 	}
 	dir := filepath.Join(n.store.GetStorageInfo(opts.Name).TLSPath, BuildKitEndpointName)
-	if plan.existing == nil {
+	if plan.current == nil {
 		dir = filepath.Join(n.bkStoreTLSPath(opts.Name), BuildKitEndpointName) // where a new node goes
 	}
 	t := BuildKitTarget{Host: opts.BuildKit, ServerName: plan.endpoint.ServerName}

@@ -52,85 +52,33 @@ type bkPlan struct {
 	tls       *store.EndpointTLSData // nil: no TLS files given
 	probeAt   BuildKitTarget
 	platforms []string
-	existing  *store.Metadata
+	current   *store.Metadata // the stored BuildKit node of the add's name, when there is one
 }
 
-// addBuildKit adds a standalone BuildKit daemon as a node: its address checked, its TLS files read,
-// the daemon probed within the deadline through BuildKit's API (its workers' platforms: the native
-// one first), then, under the store's lock, a context of its own written with a "buildkit"
-// endpoint (no Docker endpoint: it goes to the BuildKit store, see nodestore.go) and its TLS files. An existing BuildKit node of that name is updated (another
-// address needs Force); any other context of that name is refused.
-func (n *Nodes) addBuildKit(ctx context.Context, opts AddOptions) (AddResult, error) {
-	plan, err := n.planBuildKit(opts)
-	if err != nil {
-		return AddResult{}, err
-	}
-	host := redact.URL(opts.BuildKit)
-	st, probeErr := probeBuildKit(ctx, n.bkProber, plan.probeAt, opts.Timeout)
-	data := Data{Kind: KindBuildKit, Platforms: plan.platforms, PlatformSource: SourceUser}
-	switch {
-	case probeErr != nil && len(plan.platforms) == 0:
-		hint := ""
-		if plan.probeAt.TLS() && plan.probeAt.Cert == "" {
-			hint = "; a daemon that verifies its clients needs --tls-cert and --tls-key"
-		}
-		return AddResult{}, fmt.Errorf("node %q: BuildKit at %s: %w (use --platform to add it without probing%s)", opts.Name, host, probeErr, hint)
-	case probeErr == nil:
-		data.BuildKit = &st.Info
-		if len(plan.platforms) == 0 {
-			data.Platforms, data.PlatformSource = []string{st.Info.Native()}, SourceBuildKit
-		}
-	}
-	release, err := n.lock(ctx, opts.Timeout)
-	if err != nil {
-		return AddResult{}, fmt.Errorf("node %q: %w", opts.Name, err)
-	}
-	defer release()
-	if plan.existing, err = n.checkBuildKitName(opts); err != nil { // the store as it is now, under the lock
-		return AddResult{}, err
-	}
-	meta, err := n.writeBuildKit(opts, plan, data)
-	if err != nil {
-		return AddResult{}, err
-	}
-	node, _, err := nodeFromMetadata(meta)
-	return AddResult{Node: node, Created: plan.existing == nil, ProbeErr: probeErr}, err
-}
-
-func (n *Nodes) planBuildKit(opts AddOptions) (bkPlan, error) {
-	var plan bkPlan
-	if err := store.ValidateContextName(opts.Name); err != nil {
-		return plan, fmt.Errorf("invalid node name: %w", err)
-	}
-	if opts.Host != "" || opts.Context != "" {
-		return plan, errors.New("give exactly one of --host (an engine), --context (an existing context) or --buildkit (a BuildKit daemon)")
-	}
-	if err := deadline.CheckTimeout(opts.Timeout); err != nil {
-		return plan, err
-	}
+// plan checks a BuildKit add: its address, its TLS files read, the stored node of that name (the
+// same address keeps its stored TLS unless new files are given).
+func (buildKitKind) plan(n *Nodes, opts AddOptions, platforms []string) (addition, error) {
+	plan := &bkPlan{platforms: platforms}
 	if err := ValidateBuildKitHost(opts.BuildKit); err != nil {
-		return plan, err
+		return nil, err
 	}
 	var err error
-	if plan.platforms, err = ParsePlatforms(opts.Platforms); err != nil {
-		return plan, err
-	}
 	if plan.tls, err = buildKitTLS(opts.BuildKit, opts.TLS, opts.ServerName); err != nil {
-		return plan, err
+		return nil, err
 	}
 	plan.endpoint = BuildKitEndpoint{Host: opts.BuildKit, ServerName: opts.ServerName}
 	if plan.probeAt, err = givenTarget(opts.BuildKit, opts.ServerName, opts.TLS); err != nil {
-		return plan, err
+		return nil, err
 	}
-	if plan.existing, err = n.checkBuildKitName(opts); err != nil {
-		return plan, err
+	if err := plan.recheck(n, opts); err != nil {
+		return nil, err
 	}
-	if plan.existing == nil || !sameHost(opts.BuildKit, n.storedHost(*plan.existing)) {
+	if plan.current == nil || !sameHost(opts.BuildKit, n.storedHost(*plan.current)) {
 		return plan, nil
 	}
 	stored, err := n.BuildKitTarget(opts.Name)
 	if err != nil {
-		return plan, err
+		return nil, err
 	}
 	switch {
 	case plan.tls == nil:
@@ -143,6 +91,41 @@ func (n *Nodes) planBuildKit(opts AddOptions) (bkPlan, error) {
 	return plan, nil
 }
 
+// probe asks the daemon (within the deadline), through BuildKit's API, for its version and its
+// workers' platforms (the native one first).
+func (plan *bkPlan) probe(ctx context.Context, n *Nodes, opts AddOptions) (Data, error) {
+	data := Data{KindName: KindBuildKit, Platforms: plan.platforms, PlatformSource: SourceUser}
+	st, err := probeBuildKit(ctx, n.bkProber, plan.probeAt, opts.Timeout)
+	if err == nil {
+		data.BuildKit = &st.Info
+		if len(plan.platforms) == 0 {
+			data.Platforms, data.PlatformSource = []string{st.Info.Native()}, SourceBuildKit
+		}
+	}
+	return data, err
+}
+
+// refuse: a daemon that does not answer, unless platforms are given.
+func (plan *bkPlan) refuse(opts AddOptions, probeErr error) error {
+	if probeErr == nil || len(plan.platforms) > 0 {
+		return nil
+	}
+	hint := ""
+	if plan.probeAt.TLS() && plan.probeAt.Cert == "" {
+		hint = "; a daemon that verifies its clients needs --tls-cert and --tls-key"
+	}
+	return fmt.Errorf("node %q: BuildKit at %s: %w (use --platform to add it without probing%s)", opts.Name, redact.URL(opts.BuildKit), probeErr, hint)
+}
+
+// recheck reads the stored node of the add's name again (see checkBuildKitName).
+func (plan *bkPlan) recheck(n *Nodes, opts AddOptions) error {
+	var err error
+	plan.current, err = n.checkBuildKitName(opts)
+	return err
+}
+
+func (plan *bkPlan) existing() *store.Metadata { return plan.current }
+
 // checkBuildKitName returns the existing BuildKit node of the add's name (nil: none), refusing a
 // context that is not a BuildKit node, another address without Force, and an address another
 // BuildKit node already has.
@@ -152,7 +135,7 @@ func (n *Nodes) checkBuildKitName(opts AddOptions) (*store.Metadata, error) {
 		return nil, err
 	}
 	for _, other := range all {
-		if other.Name != opts.Name && other.IsBuildKit() && sameHost(other.Endpoint, opts.BuildKit) {
+		if other.Name != opts.Name && other.Kind().Name() == KindBuildKit && sameHost(other.Endpoint, opts.BuildKit) {
 			return nil, fmt.Errorf("node %q already is BuildKit at %s", other.Name, redact.URL(opts.BuildKit))
 		}
 	}
@@ -166,9 +149,9 @@ func (n *Nodes) checkBuildKitName(opts AddOptions) (*store.Metadata, error) {
 		return nil, err
 	case !isNode:
 		return nil, fmt.Errorf("context %q exists: a BuildKit node needs a context of its own (choose another name)", opts.Name)
-	case !node.IsBuildKit():
-		return nil, fmt.Errorf("node %q exists and is a Docker engine at %s (remove it first: docker multiarch node rm %s)",
-			opts.Name, redact.URL(node.Endpoint), opts.Name)
+	case node.Kind().Name() != KindBuildKit:
+		return nil, fmt.Errorf("node %q exists and is %s at %s (remove it first: docker multiarch node rm %s)",
+			opts.Name, node.Kind().Describe(), redact.URL(node.Endpoint), opts.Name)
 	case !sameHost(node.Endpoint, opts.BuildKit) && !opts.Force:
 		want := redact.URL(opts.BuildKit)
 		return nil, fmt.Errorf("node %q already exists with BuildKit at %s, not %s (use --force to point it at %s)",
@@ -184,15 +167,15 @@ func (n *Nodes) storedHost(meta store.Metadata) string {
 
 // writeBuildKit stores the node: its context with the BuildKit endpoint and node data, then its TLS
 // files (replaced only when TLS options were given). A failed write puts the context back as it was.
-func (n *Nodes) writeBuildKit(opts AddOptions, plan bkPlan, data Data) (store.Metadata, error) {
+func (plan *bkPlan) write(n *Nodes, opts AddOptions, data Data) (store.Metadata, error) {
 	meta := store.Metadata{Name: opts.Name, Endpoints: map[string]any{}}
 	var before *snapshot
-	if plan.existing != nil {
+	if plan.current != nil {
 		var err error
-		if before, err = n.snapshot(*plan.existing); err != nil {
+		if before, err = n.snapshot(*plan.current); err != nil {
 			return meta, err
 		}
-		meta = cloneMetadata(*plan.existing)
+		meta = cloneMetadata(*plan.current)
 	}
 	dc := dockerContextOf(meta)
 	if opts.Description != "" {
@@ -207,7 +190,7 @@ func (n *Nodes) writeBuildKit(opts AddOptions, plan bkPlan, data Data) (store.Me
 	if err := n.store.CreateOrUpdate(meta); err != nil {
 		return meta, n.undo(opts.Name, before, false, fmt.Errorf("writing context %q: %w", opts.Name, err))
 	}
-	replaceTLS := plan.existing == nil || plan.tls != nil || !sameHost(opts.BuildKit, n.storedHost(*plan.existing))
+	replaceTLS := plan.current == nil || plan.tls != nil || !sameHost(opts.BuildKit, n.storedHost(*plan.current))
 	if !replaceTLS {
 		return meta, nil
 	}

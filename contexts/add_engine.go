@@ -11,7 +11,6 @@ import (
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
@@ -43,91 +42,63 @@ type AddResult struct {
 type addPlan struct {
 	requested       docker.Endpoint // the endpoint the user gave (--host or --context)
 	endpoint        docker.Endpoint // the endpoint to probe and write
-	existing        *store.Metadata // the context NAME, when it exists
+	current         *store.Metadata // the context NAME, when it exists
 	replaceEndpoint bool            // write endpoint into an existing context
 	platforms       []string
 	adopted         bool
 }
 
-// Add probes the engine (within the deadline) and writes the node's context. Every input is checked
-// before anything is written; an unreachable engine is an error unless platforms are given. The
-// probe runs unlocked; the check of an existing context is then done again, and the write made,
-// under the store's lock, so that concurrent adds of one name do not both win.
-func (n *Nodes) Add(ctx context.Context, opts AddOptions) (AddResult, error) {
-	if opts.BuildKit != "" {
-		return n.addBuildKit(ctx, opts)
-	}
-	plan, err := n.planAdd(opts)
-	if err != nil {
-		return AddResult{}, err
-	}
-	data := Data{Platforms: plan.platforms, PlatformSource: SourceUser}
-	engine, probeErr := probe(ctx, n.prober, plan.endpoint, opts.Timeout)
-	host := redact.URL(plan.endpoint.Host)
-	switch {
-	case errors.Is(probeErr, ErrHostKey):
-		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w", opts.Name, host, probeErr)
-	case probeErr != nil && len(plan.platforms) == 0:
-		return AddResult{}, fmt.Errorf("node %q: engine at %s: %w (use --platform to add it without probing)", opts.Name, host, probeErr)
-	case probeErr == nil:
-		data.Engine = engine
-		if len(plan.platforms) == 0 {
-			data.Platforms, data.PlatformSource = []string{engine.Platform}, SourceEngine
-		}
-	}
-	release, err := n.lock(ctx, opts.Timeout)
-	if err != nil {
-		return AddResult{}, fmt.Errorf("node %q: %w", opts.Name, err)
-	}
-	defer release()
-	if err := n.planTarget(&plan, opts); err != nil { // the store as it is now, under the lock
-		return AddResult{}, err
-	}
-	data.Adopted = plan.adopted
-	meta, err := n.write(opts, plan, data)
-	if err != nil {
-		return AddResult{}, err
-	}
-	node, _, err := nodeFromMetadata(meta)
-	return AddResult{Node: node, Created: plan.existing == nil, ProbeErr: probeErr}, err
-}
-
-func (n *Nodes) planAdd(opts AddOptions) (addPlan, error) {
-	var plan addPlan
-	if err := store.ValidateContextName(opts.Name); err != nil {
-		return plan, fmt.Errorf("invalid node name: %w", err)
-	}
-	if (opts.Host == "") == (opts.Context == "") || opts.BuildKit != "" {
-		return plan, errors.New("give exactly one of --host (an engine), --context (an existing context) or --buildkit (a BuildKit daemon)")
-	}
+func (engineKind) plan(n *Nodes, opts AddOptions, platforms []string) (addition, error) {
+	plan := &addPlan{platforms: platforms}
 	if opts.ServerName != "" {
-		return plan, errors.New("--tls-servername applies to BuildKit nodes (--buildkit) only")
-	}
-	if err := deadline.CheckTimeout(opts.Timeout); err != nil {
-		return plan, err
+		return nil, errors.New("--tls-servername applies to BuildKit nodes (--buildkit) only")
 	}
 	var err error
-	if plan.platforms, err = ParsePlatforms(opts.Platforms); err != nil {
-		return plan, err
-	}
 	if opts.Host != "" {
 		plan.requested, err = newEndpoint(opts.Host, opts.TLS)
 	} else {
 		plan.requested, err = n.contextEndpoint(opts)
 	}
 	if err != nil {
-		return plan, err
+		return nil, err
 	}
-	return plan, n.planTarget(&plan, opts)
+	return plan, plan.recheck(n, opts)
 }
 
-// planTarget (re)reads the context NAME and decides, from the requested endpoint, what to write.
-func (n *Nodes) planTarget(plan *addPlan, opts AddOptions) error {
+// probe asks the engine (within the deadline) for its version and platform.
+func (plan *addPlan) probe(ctx context.Context, n *Nodes, opts AddOptions) (Data, error) {
+	data := Data{Platforms: plan.platforms, PlatformSource: SourceUser}
+	engine, err := probe(ctx, n.prober, plan.endpoint, opts.Timeout)
+	if err == nil {
+		data.Engine = engine
+		if len(plan.platforms) == 0 {
+			data.Platforms, data.PlatformSource = []string{engine.Platform}, SourceEngine
+		}
+	}
+	return data, err
+}
+
+// refuse: an untrusted host key always; an engine that does not answer unless platforms are given.
+func (plan *addPlan) refuse(opts AddOptions, probeErr error) error {
+	host := redact.URL(plan.endpoint.Host)
+	switch {
+	case errors.Is(probeErr, ErrHostKey):
+		return fmt.Errorf("node %q: engine at %s: %w", opts.Name, host, probeErr)
+	case probeErr != nil && len(plan.platforms) == 0:
+		return fmt.Errorf("node %q: engine at %s: %w (use --platform to add it without probing)", opts.Name, host, probeErr)
+	}
+	return nil
+}
+
+func (plan *addPlan) existing() *store.Metadata { return plan.current }
+
+// recheck (re)reads the context NAME and decides, from the requested endpoint, what to write.
+func (plan *addPlan) recheck(n *Nodes, opts AddOptions) error {
 	existing, err := n.lookup(opts.Name)
 	if err != nil {
 		return err
 	}
-	plan.existing, plan.endpoint, plan.adopted, plan.replaceEndpoint = existing, plan.requested, false, false
+	plan.current, plan.endpoint, plan.adopted, plan.replaceEndpoint = existing, plan.requested, false, false
 	if existing == nil {
 		return nil
 	}
@@ -137,13 +108,13 @@ func (n *Nodes) planTarget(plan *addPlan, opts AddOptions) error {
 // planExisting decides how to treat a context that already has the node's name: the same endpoint
 // is adopted (or a node re-added), another endpoint needs --force.
 func (n *Nodes) planExisting(plan *addPlan, opts AddOptions) error {
-	meta := *plan.existing
+	meta := *plan.current
 	node, isNode, err := nodeFromMetadata(meta)
 	if err != nil {
 		return err
 	}
-	if isNode && node.IsBuildKit() {
-		return errBuildKitNode(node)
+	if isNode && node.Kind().Name() != KindEngine {
+		return errOtherKind(node)
 	}
 	current, err := docker.EndpointFromContext(meta)
 	if err != nil {
@@ -172,10 +143,10 @@ func (n *Nodes) planExisting(plan *addPlan, opts AddOptions) error {
 	return nil
 }
 
-// errBuildKitNode refuses to make a BuildKit node an engine.
-func errBuildKitNode(node Node) error {
-	return fmt.Errorf("node %q exists and is BuildKit at %s, not a Docker engine (remove it first: docker multiarch node rm %s)",
-		node.Name, redact.URL(node.Endpoint), node.Name)
+// errOtherKind refuses to make a node of another kind an engine.
+func errOtherKind(node Node) error {
+	return fmt.Errorf("node %q exists and is %s at %s, not a Docker engine (remove it first: docker multiarch node rm %s)",
+		node.Name, node.Kind().Title(), redact.URL(node.Endpoint), node.Name)
 }
 
 // contextEndpoint is the endpoint of the context given with --context.
@@ -207,15 +178,16 @@ func (n *Nodes) lookup(name string) (*store.Metadata, error) {
 
 // write stores the node: a new context, or the node's data (and a new endpoint) in the existing
 // one. A failed write puts the context back as it was, TLS files included.
-func (n *Nodes) write(opts AddOptions, plan addPlan, data Data) (store.Metadata, error) {
+func (plan *addPlan) write(n *Nodes, opts AddOptions, data Data) (store.Metadata, error) {
+	data.Adopted = plan.adopted
 	meta := store.Metadata{Name: opts.Name, Endpoints: map[string]any{}}
 	var before *snapshot
-	if plan.existing != nil {
+	if plan.current != nil {
 		var err error
-		if before, err = n.snapshot(*plan.existing); err != nil {
+		if before, err = n.snapshot(*plan.current); err != nil {
 			return meta, err
 		}
-		meta = cloneMetadata(*plan.existing)
+		meta = cloneMetadata(*plan.current)
 		if meta.Endpoints == nil {
 			meta.Endpoints = map[string]any{}
 		}
@@ -225,7 +197,7 @@ func (n *Nodes) write(opts AddOptions, plan addPlan, data Data) (store.Metadata,
 		dc.Description = opts.Description
 	}
 	meta.Metadata = command.DockerContext{Description: dc.Description, AdditionalFields: dc.AdditionalFields}
-	writeEndpoint := plan.existing == nil || plan.replaceEndpoint
+	writeEndpoint := plan.current == nil || plan.replaceEndpoint
 	if writeEndpoint {
 		meta.Endpoints[docker.DockerEndpoint] = plan.endpoint.EndpointMeta
 	}
