@@ -12,7 +12,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/driver/pathutil"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
-	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 // fsNeeds is what a bake's targets read and write on this machine, and whether one forwards the
@@ -44,7 +44,7 @@ func (n *fsNeeds) add(t *Target) {
 		}
 	}
 	for _, v := range t.Contexts {
-		if p, ok := runner.ContextPath(v); ok { // a local folder or an OCI layout, read as the build reads it
+		if p, ok := spec.ContextPath(v); ok { // a local folder or an OCI layout, read as the build reads it
 			n.read[p] = true
 		}
 	}
@@ -156,7 +156,7 @@ func exists(p string) bool {
 // localPath is the main context on this machine (not a URL or another target), as the build
 // reads it.
 func localPath(v string) (string, bool) {
-	return runner.ContextPath(strings.TrimPrefix(v, "cwd://"))
+	return spec.ContextPath(strings.TrimPrefix(v, "cwd://"))
 }
 
 func dockerfilePath(ctxPath, df string) string {

@@ -11,7 +11,7 @@ import (
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/redact"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 // BuildxFlags are the flags of `docker buildx build` v0.38 beyond the ones Options names, with
@@ -40,19 +40,19 @@ type BuildxFlags struct {
 // buildxParsed are BuildxFlags parsed. Some are sent with every step's solve (solveAttrs, allow, hosts,
 // contexts); the others are checked here and used by the export, output and metadata steps.
 type buildxParsed struct {
-	solveAttrs map[string]string // frontend attrs of every step: cgroup-parent, no-cache (filter), shm-size, ulimit, resources
-	allow      []string          // AllowedEntitlements of every step (buildx.local.delete left out)
-	hosts      []hostEntry       // --add-host; host-gateway resolved per node
-	contexts   []namedContext    // --build-context, by name
-	attestSet  map[string]bool   // attestation types given (turned off ones included): no default provenance then
-	warnings   []string          // for Result.Warnings: deprecated flags, ignored caches
+	solveAttrs map[string]string   // frontend attrs of every step: cgroup-parent, no-cache (filter), shm-size, ulimit, resources
+	allow      []string            // AllowedEntitlements of every step (buildx.local.delete left out)
+	hosts      []spec.Host         // --add-host; host-gateway resolved per node
+	contexts   []spec.NamedContext // --build-context, by name
+	attestSet  map[string]bool     // attestation types given (turned off ones included): no default provenance then
+	warnings   []string            // for Result.Warnings: deprecated flags, ignored caches
 
 	// For the export and output steps:
 	// outputs are the -o values as buildx reads them ("registry" already image,push=true); the
 	// local ones write one folder per platform (DIR/<os>_<arch>[_<variant>]) as buildx does.
-	outputs []outputEntry
+	outputs []spec.Output
 	// annotations are the --annotation values by level (Type: manifest, index,
-	// manifest-descriptor, index-descriptor, "" meaning manifest) and platform; annotationsAt
+	// manifest-descriptor, index-descriptor, "" meaning manifest) and platform; AnnotationsAt
 	// gives one level's KEY -> VALUE for one platform. buildx sets each on every exporter as
 	// attrs k.String() = value.
 	annotations map[exptypes.AnnotationKey]string
@@ -63,61 +63,31 @@ type buildxParsed struct {
 	quiet bool
 	// call is --call/--check: nil for a build, else the frontend method to run on every platform
 	// (Name "lint" for check, as buildx renames it) instead of building.
-	call *callFunc
+	call *spec.Call
 	// allowLocalDelete is --allow buildx.local.delete (checked against -o type=local,mode=delete).
 	allowLocalDelete bool
 }
 
 func (p *parsed) parseArgs() error {
 	var err error
-	if p.buildArgs, err = keyValues("--build-arg", p.BuildArgs, true); err != nil {
+	if p.buildArgs, err = spec.KeyValues("--build-arg", p.BuildArgs, true); err != nil {
 		return err
 	}
 	if _, ok := p.buildArgs["SOURCE_DATE_EPOCH"]; !ok && os.Getenv("SOURCE_DATE_EPOCH") != "" {
 		p.buildArgs["SOURCE_DATE_EPOCH"] = os.Getenv("SOURCE_DATE_EPOCH") // as buildx
 	}
-	p.labels, err = keyValues("--label", p.Labels, false)
+	p.labels, err = spec.KeyValues("--label", p.Labels, false)
 	return err
-}
-
-// keyValues parses KEY=VALUE list flags as buildx does: a bare KEY takes its value from the
-// environment with fromEnv (none if unset), else the empty value.
-func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range in {
-		k, v, ok := strings.Cut(kv, "=")
-		switch {
-		case k == "":
-			return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, maskValue(kv))
-		case ok:
-			out[k] = v
-		case fromEnv:
-			if v, ok := os.LookupEnv(k); ok {
-				out[k] = v
-			}
-		default:
-			out[k] = ""
-		}
-	}
-	return out, nil
-}
-
-// maskValue is KEY=VALUE with the value masked: build args and labels may carry secrets.
-func maskValue(kv string) string {
-	if k, _, ok := strings.Cut(kv, "="); ok {
-		return k + "=" + redact.Mask
-	}
-	return kv
 }
 
 func (p *parsed) parseCache() error {
 	var err error
 	var warned []string
-	if p.cacheFrom, warned, err = parseCacheEntries("--cache-from", p.CacheFrom); err != nil {
+	if p.cacheFrom, warned, err = spec.ParseCacheEntries("--cache-from", p.CacheFrom); err != nil {
 		return err
 	}
 	p.warnings = append(p.warnings, warned...)
-	p.cacheTo, warned, err = parseCacheEntries("--cache-to", p.CacheTo)
+	p.cacheTo, warned, err = spec.ParseCacheEntries("--cache-to", p.CacheTo)
 	p.warnings = append(p.warnings, warned...)
 	return err
 }
@@ -130,7 +100,7 @@ func (p *parsed) parseSessions() error {
 		if s == "" {
 			continue
 		}
-		src, err := parseSecret(s)
+		src, err := spec.ParseSecret(s)
 		if err != nil {
 			return err
 		}
@@ -140,7 +110,7 @@ func (p *parsed) parseSessions() error {
 		if s == "" {
 			continue
 		}
-		cfg := parseSSH(s)
+		cfg := spec.ParseSSH(s)
 		if _, err := sshprovider.NewSSHAgentProvider([]sshprovider.AgentConfig{cfg}); err != nil {
 			return fmt.Errorf("invalid --ssh %q: %w", s, err)
 		}
@@ -158,7 +128,7 @@ func (p *parsed) parseSessions() error {
 
 func (p *parsed) parseAttests() error {
 	var err error
-	p.attests, p.attestSet, err = parseAttestations(p.Attests, p.Provenance, p.SBOM)
+	p.attests, p.attestSet, err = spec.ParseAttestations(p.Attests, p.Provenance, p.SBOM)
 	return err
 }
 
@@ -194,15 +164,15 @@ func (p *parsed) parseExportFlags() error {
 			return fmt.Errorf("invalid --iidfile %q: directory %s does not exist", p.IIDFile, filepath.Dir(p.IIDFile))
 		}
 	}
-	if p.outputs, err = parseOutputs(p.Outputs, p.IIDFile, p.allowLocalDelete); err != nil {
+	if p.outputs, err = spec.ParseOutputs(p.Outputs, p.IIDFile, p.allowLocalDelete); err != nil {
 		return err
 	}
-	if p.annotations, err = parseAnnotations(p.Annotations); err != nil {
+	if p.annotations, err = spec.ParseAnnotations(p.Annotations); err != nil {
 		return err
 	}
-	if idx := annotationsAt(p.annotations, "index", ""); len(idx) > 0 {
+	if idx := spec.AnnotationsAt(p.annotations, "index", ""); len(idx) > 0 {
 		p.indexAnnotations = idx
 	}
-	p.call, err = parseCall(p.Call)
+	p.call, err = spec.ParseCall(p.Call)
 	return err
 }

@@ -2,12 +2,18 @@ package runner
 
 import (
 	"maps"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
+	"github.com/docker-multiarch/docker-multiarch/internal/flagtest"
+	"github.com/docker/buildx/build"
+	"github.com/docker/buildx/util/buildflags"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 )
 
@@ -108,7 +114,7 @@ func TestParseBuildxFlagsForTheLead(t *testing.T) {
 		{"manifest-descriptor", "linux/arm64", map[string]string{"d": "1"}},
 		{"index-descriptor", "", map[string]string{"i": "2"}},
 	} {
-		if got := annotationsAt(p.annotations, tc.level, tc.platform); !maps.Equal(got, tc.want) {
+		if got := spec.AnnotationsAt(p.annotations, tc.level, tc.platform); !maps.Equal(got, tc.want) {
 			t.Errorf("annotations at %s %s: %v, want %v", tc.level, tc.platform, got, tc.want)
 		}
 	}
@@ -125,7 +131,7 @@ func TestParseProgressNone(t *testing.T) {
 }
 
 func TestParseCacheCredentialsFromTheEnvironment(t *testing.T) {
-	isolateAWS(t)
+	flagtest.IsolateEnv(t)
 	t.Setenv("ACTIONS_RUNTIME_TOKEN", "gh-tok")
 	t.Setenv("ACTIONS_CACHE_URL", "https://cache.example/")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
@@ -147,5 +153,42 @@ func TestParseIIDFile(t *testing.T) {
 	p, err := parseWith(t, Options{BuildxFlags: BuildxFlags{IIDFile: iid, Outputs: []string{"type=registry,name=reg.example/app:v1"}}})
 	if err != nil || p.iidFile != iid || !p.Push || !slices.Equal(p.Tags, []string{"reg.example/app:v1"}) {
 		t.Errorf("--iidfile %s: %v, %v", iid, p, err)
+	}
+}
+
+func TestDiffSSH(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	for _, in := range [][]string{
+		{"default"}, {"default=" + sock}, {"deploy=" + sock}, {"=" + sock}, {"deploy=" + sock + "," + sock},
+		{"deploy=" + filepath.Join(dir, "missing")}, {"deploy="}, {"default", "deploy=" + sock}, {"default", "default"},
+		{"a", "a=" + sock}, {""}, {"", "default"},
+	} {
+		p := &parsed{Options: Options{SSH: in}}
+		err := p.parseSessions()
+		specs, berr := buildflags.ParseSSHSpecs(in)
+		if berr == nil {
+			_, berr = build.CreateSSH(specs)
+		}
+		if (err != nil) != (berr != nil) {
+			t.Errorf("--ssh %q: ours %v, buildx's %v", in, err, berr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		want := []sshprovider.AgentConfig{}
+		for _, s := range specs {
+			want = append(want, sshprovider.AgentConfig{ID: s.ID, Paths: s.Paths})
+		}
+		if !slices.EqualFunc(p.ssh, want, func(a, b sshprovider.AgentConfig) bool { return a.ID == b.ID && slices.Equal(a.Paths, b.Paths) }) {
+			t.Errorf("--ssh %q: ours %+v, buildx's %+v", in, p.ssh, want)
+		}
 	}
 }

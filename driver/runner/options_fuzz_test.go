@@ -1,15 +1,14 @@
 package runner
 
-// Fuzz targets of the other build flags (options*.go, flagparse_contexts.go): --build-context,
-// --add-host, --ulimit, --shm-size, --resource, --allow, --build-arg/--label and --file-for,
-// against buildx v0.38 where the differential tests compare them, and each with its invariants.
+// Fuzz targets of the build flags options*.go parses (driver/spec's parsers are fuzzed there):
+// --add-host, --ulimit, --shm-size, --resource, --allow, --policy, --file-for, the tags and
+// --cache-ref, against buildx v0.38 where the differential tests compare them, and each with its
+// invariants.
 
 import (
 	"fmt"
 	"maps"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,66 +20,9 @@ import (
 	"github.com/docker/cli/opts"
 
 	"github.com/docker-multiarch/docker-multiarch/contexts"
-	"github.com/docker-multiarch/docker-multiarch/internal/redact"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
+	"github.com/docker-multiarch/docker-multiarch/internal/flagtest"
 )
-
-func FuzzParseBuildContexts(f *testing.F) {
-	dir := f.TempDir()
-	f.Chdir(dir)
-	if err := os.Mkdir(filepath.Join(dir, "src"), 0o755); err != nil {
-		f.Fatal(err)
-	}
-	for _, v := range []string{
-		"alpine=docker-image://alpine:3.20", "docker.io/library/alpine:latest=docker-image://alpine", "alpine:3.20=target:base",
-		"project=https://github.com/o/r.git#main", "src=src", "reg.example:5000/team/base=docker-image://reg.example:5000/team/base:1",
-		"Upper=src", "novalue", "=src", "a=missing", "a=oci-layout://missing", "a=oci-layout://src@sha256:" + strings.Repeat("a", 64),
-		"a=https://user:S3cret99@git.example/r.git", "a=git@github.com:o/r.git", "a@sha256:" + strings.Repeat("b", 64) + "=src",
-	} {
-		f.Add(v)
-	}
-	kinds := []string{contextRemote, contextOCI, contextLocal}
-	f.Fuzz(func(t *testing.T, v string) {
-		if v == "" || len(v) > maxFlagValue {
-			t.Skip()
-		}
-		ours, err := parseBuildContexts([]string{v})
-		theirs, berr := buildflags.ParseContextNames([]string{v})
-		if err != nil {
-			if want := fmt.Sprintf("invalid --build-context %q", redact.URL(v)); !strings.Contains(err.Error(), want) {
-				t.Errorf("--build-context %q: error %q does not name the value (%s)", v, err, want)
-			}
-			// A URL's password is never shown (one holding whitespace or a quote is cut there by
-			// free-text redaction: a limit docs/security.md states).
-			if scheme, rest, ok := strings.Cut(v, "://"); ok && !strings.Contains(v, secretMarker) && !strings.ContainsAny(rest, " \t\r\n\f\v\"'`<>") {
-				if u, host, ok := strings.Cut(rest, "@"); ok {
-					if user, pass, ok := strings.Cut(u, ":"); ok && pass != "" && !strings.ContainsAny(user, "/?#@") { // a user, not a path or a fragment
-						marked := scheme + "://" + user + ":" + secretMarker + "@" + host
-						if _, err := parseBuildContexts([]string{marked}); err != nil && strings.Contains(err.Error(), secretMarker) {
-							t.Errorf("--build-context %q: error %q shows the URL's password", marked, err)
-						}
-					}
-				}
-			}
-			return // ours also checks the value (a directory, a layout), which buildx does later
-		}
-		if berr != nil {
-			t.Fatalf("--build-context %q: ours %+v, buildx's %v", v, ours, berr)
-		}
-		got := map[string]string{}
-		for _, c := range ours {
-			got[c.Name] = c.Value
-			if c.Name == "" || !slices.Contains(kinds, c.Kind) {
-				t.Errorf("--build-context %q: %+v", v, c)
-			}
-			if c.Kind == contextOCI && c.OCI.Digest.Validate() != nil {
-				t.Errorf("--build-context %q: OCI layout without a valid digest: %+v", v, c.OCI)
-			}
-		}
-		if !maps.Equal(got, theirs) {
-			t.Fatalf("--build-context %q: ours %v, buildx's %v", v, got, theirs)
-		}
-	})
-}
 
 func FuzzParseHosts(f *testing.F) {
 	for _, v := range []string{
@@ -95,10 +37,10 @@ func FuzzParseHosts(f *testing.F) {
 		ip   net.IP
 	}{{"gateway", net.ParseIP("172.17.0.1")}, {"no gateway", nil}}
 	f.Fuzz(func(t *testing.T, v string) {
-		if len(v) > maxFlagValue {
+		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
-		hosts, err := parseHosts([]string{v})
+		hosts, err := spec.ParseHosts([]string{v})
 		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("invalid --add-host %q", v)) {
 			t.Errorf("--add-host %q: error %q does not name the value", v, err)
 		}
@@ -142,7 +84,7 @@ func FuzzParseSolveFlags(f *testing.F) {
 		f.Add(s[0], s[1], s[2], s[3])
 	}
 	f.Fuzz(func(t *testing.T, ulimit, shm, resource, allow string) {
-		if len(ulimit)+len(shm)+len(resource)+len(allow) > maxFlagValue {
+		if len(ulimit)+len(shm)+len(resource)+len(allow) > flagtest.MaxValue {
 			t.Skip()
 		}
 		if ulimit != "" {
@@ -201,57 +143,13 @@ func FuzzParseSolveFlags(f *testing.F) {
 	})
 }
 
-func FuzzKeyValues(f *testing.F) {
-	f.Setenv("FROM_ENV", "env-value")
-	for _, v := range []string{"A=1", "A=", "A", "FROM_ENV", "=v", "A=b=c", "TOKEN=S3cret99", " A = b ", ""} {
-		f.Add(v, true)
-		f.Add(v, false)
-	}
-	f.Fuzz(func(t *testing.T, v string, fromEnv bool) {
-		if len(v) > maxFlagValue {
-			t.Skip()
-		}
-		m, err := keyValues("--build-arg", []string{v}, fromEnv)
-		k, val, hasValue := strings.Cut(v, "=")
-		if err != nil {
-			if !strings.Contains(err.Error(), "--build-arg") {
-				t.Errorf("%q: error %q does not name the flag", v, err)
-			}
-			if _, err := keyValues("--build-arg", []string{k + "=" + secretMarker}, fromEnv); hasValue && !strings.Contains(k, secretMarker) && err != nil && strings.Contains(err.Error(), secretMarker) {
-				t.Errorf("%q: error %q shows the value", k+"="+secretMarker, err)
-			}
-			if k != "" {
-				t.Errorf("%q: refused, with key %q", v, k)
-			}
-			return
-		}
-		switch got, ok := m[k]; {
-		case k == "":
-			t.Errorf("%q: an empty key accepted: %v", v, m)
-		case hasValue && (!ok || got != val):
-			t.Errorf("%q: %v", v, m)
-		case !hasValue && !fromEnv && (!ok || got != ""):
-			t.Errorf("%q (label): %v", v, m)
-		case !hasValue && fromEnv && ok != envSet(k):
-			t.Errorf("%q (build arg from the environment): %v", v, m)
-		case len(m) > 1:
-			t.Errorf("%q: %v", v, m)
-		}
-	})
-}
-
-func envSet(k string) bool {
-	_, ok := os.LookupEnv(k)
-	return ok
-}
-
 func FuzzParseFileFor(f *testing.F) {
 	for _, v := range []string{"linux/arm64=Dockerfile.arm64", "linux/arm/v7=df", "LINUX/AARCH64=df", "linux/amd64=", "linux/amd64",
 		"=df", "windows/amd64=C:\\df", "linux/arm64/v8=df", "darwin/arm64=df", "linux/x86_64=a=b", " linux/armhf =df"} {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if len(v) > maxFlagValue {
+		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
 		p := &parsed{Options: Options{FileFor: []string{v}}}
@@ -285,7 +183,7 @@ func FuzzParseTagsAndCacheRef(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, tag, cacheRef string) {
-		if len(tag)+len(cacheRef) > maxFlagValue {
+		if len(tag)+len(cacheRef) > flagtest.MaxValue {
 			t.Skip()
 		}
 		p := &parsed{Options: Options{Tags: []string{tag, tag}, CacheRef: cacheRef}}
@@ -301,6 +199,32 @@ func FuzzParseTagsAndCacheRef(f *testing.F) {
 		}
 		if strings.Contains(tag, "@") {
 			t.Errorf("-t %q: a digest accepted in a tag", tag)
+		}
+	})
+}
+
+func FuzzCheckPolicy(f *testing.F) {
+	for _, v := range []string{"disabled=true", "reset=true", "log-level=debug", "strict=false", "disabled=maybe", "bogus=1",
+		"filename=", "nokey", "log-level=loud", "reset=true,disabled=true", "filename=policy.rego", "strict=true", `"filename=a,b"`} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if len(v) > flagtest.MaxValue {
+			t.Skip()
+		}
+		err := checkPolicy(v)
+		if err != nil && !strings.Contains(err.Error(), "--policy") {
+			t.Errorf("--policy %q: error %q does not name the flag", v, err)
+		}
+		_, berr := buildflags.ParsePolicyConfig(v)
+		switch {
+		case err != nil && berr == nil:
+			// Refused here only when it needs buildx's policy engine, which the plugin does not embed.
+			if !strings.Contains(err.Error(), spec.ErrNoPolicyEngine.Error()) {
+				t.Fatalf("--policy %q: ours %v, buildx accepts it", v, err)
+			}
+		case err == nil && berr != nil:
+			t.Fatalf("--policy %q: ours accepted, buildx's %v", v, berr)
 		}
 	})
 }

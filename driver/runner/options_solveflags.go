@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 	"github.com/docker/cli/opts"
 	"github.com/docker/go-units"
 	"github.com/moby/buildkit/util/entitlements"
@@ -44,10 +45,10 @@ func (p *parsed) parseSolveFlags() error {
 		}
 	}
 	var err error
-	if p.hosts, err = parseHosts(p.AddHosts); err != nil {
+	if p.hosts, err = spec.ParseHosts(p.AddHosts); err != nil {
 		return err
 	}
-	p.contexts, err = parseBuildContexts(p.BuildContexts)
+	p.contexts, err = spec.ParseBuildContexts(p.BuildContexts)
 	return err
 }
 
@@ -177,7 +178,7 @@ func (p *parsed) parseLegacyFlags() error {
 // engine, which the plugin does not link: refused, naming the value. The rest (disabled=true,
 // reset, log-level) concern policies that are not evaluated here, and are accepted.
 func checkPolicy(v string) error {
-	fields, err := csvFields("--policy", v)
+	fields, err := spec.CSVFields("--policy", v)
 	if err != nil {
 		return err
 	}
@@ -191,14 +192,14 @@ func checkPolicy(v string) error {
 			if val == "" {
 				return fmt.Errorf("invalid --policy %q: empty filename", v)
 			}
-			return fmt.Errorf("--policy %q: %w", v, errNoPolicyEngine)
+			return fmt.Errorf("--policy %q: %w", v, spec.ErrNoPolicyEngine)
 		case "reset", "disabled", "strict":
 			b, err := strconv.ParseBool(val)
 			if err != nil {
 				return fmt.Errorf("invalid --policy %q: %s must be true or false", v, k)
 			}
 			if k == "strict" && b {
-				return fmt.Errorf("--policy %q: %w", v, errNoPolicyEngine)
+				return fmt.Errorf("--policy %q: %w", v, spec.ErrNoPolicyEngine)
 			}
 		case "log-level":
 			if _, err := logrus.ParseLevel(val); err != nil {

@@ -12,13 +12,14 @@ import (
 	"github.com/moby/go-archive"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 // applyOutputs folds the -o values that buildx treats as --push or --load into them (an image
 // exporter with push=true pushes, as `-t`, to its name; the docker exporter without dest loads)
 // and keeps the others (local, tar, oci, docker to a file) for each step.
 func (p *parsed) applyOutputs() error {
-	var keep []outputEntry
+	var keep []spec.Output
 	for _, o := range p.outputs {
 		switch {
 		case o.Type == client.ExporterImage && o.Attrs["push"] == "true":
@@ -117,10 +118,10 @@ func exportAttrs(attrs map[string]string, p *parsed, s *StepResult) map[string]s
 	for k, v := range attrs {
 		out[k] = v
 	}
-	for k, v := range annotationsAt(p.annotations, "manifest", s.Platform) {
+	for k, v := range spec.AnnotationsAt(p.annotations, "manifest", s.Platform) {
 		out["annotation-manifest."+k] = v
 	}
-	for k, v := range annotationsAt(p.annotations, "manifest-descriptor", s.Platform) {
+	for k, v := range spec.AnnotationsAt(p.annotations, "manifest-descriptor", s.Platform) {
 		out["annotation-manifest-descriptor."+k] = v
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/buildkit/client"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 const slsa02Predicate = `{"builder":{"id":""},"buildType":"https://mobyproject.org/buildkit@v1","invocation":{"configSource":{"entryPoint":"Dockerfile"},"parameters":{"frontend":"dockerfile.v0"}},"buildConfig":{"llbDefinition":[]},"metadata":{"buildInvocationID":"abc"}}`
@@ -110,7 +111,7 @@ func TestProvenanceMode(t *testing.T) {
 	if m := p.provenanceMode(); m != confutil.MetadataProvenanceModeMax {
 		t.Errorf("with --metadata-file and max: %s", m)
 	}
-	p.call = &callFunc{}
+	p.call = &spec.Call{}
 	if m := p.provenanceMode(); m != confutil.MetadataProvenanceModeDisabled {
 		t.Errorf("with --call: %s", m)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/confutil"
 	"github.com/docker/buildx/util/urlutil"
@@ -47,15 +48,15 @@ func (r *Runner) addFlags(ctx context.Context, so *client.SolveOpt, p *parsed, n
 
 // addContext passes one --build-context as buildx does: a remote one by value, an OCI layout as
 // a content store of the session, a local directory as a mount of its own.
-func (r *Runner) addContext(so *client.SolveOpt, c namedContext, caps map[string]bool) error {
+func (r *Runner) addContext(so *client.SolveOpt, c spec.NamedContext, caps map[string]bool) error {
 	key := "context:" + c.Name
 	switch c.Kind {
-	case contextRemote:
+	case spec.ContextRemote:
 		so.FrontendAttrs[key] = c.Value
 		if gitQuery(c.Value) {
 			caps["moby.buildkit.frontend.gitquerystring+forward"] = true
 		}
-	case contextOCI:
+	case spec.ContextOCI:
 		store, err := local.NewStore(c.OCI.Path)
 		if err != nil {
 			return fmt.Errorf("--build-context %s: invalid store at %s: %w", c.Name, c.OCI.Path, err)
@@ -68,7 +69,7 @@ func (r *Runner) addContext(so *client.SolveOpt, c namedContext, caps map[string
 		ref := c.OCI
 		ref.Path = name
 		so.FrontendAttrs[key] = ref.String()
-	case contextLocal:
+	case spec.ContextLocal:
 		mount := c.Name
 		if mount == "context" || mount == "dockerfile" {
 			mount = "_" + mount // as buildx: never the main context's or the Dockerfile's mount
@@ -97,7 +98,7 @@ func gitQuery(v string) bool {
 
 // extraHosts is the frontend's add-hosts attribute ("HOST=IP,..."); host-gateway is the address
 // the node's engine gives its builds, which only the docker driver knows (as in buildx).
-func extraHosts(ctx context.Context, hosts []hostEntry, node builder.Node) (string, error) {
+func extraHosts(ctx context.Context, hosts []spec.Host, node builder.Node) (string, error) {
 	var out []string
 	for _, h := range hosts {
 		ips := h.IPs

@@ -1,4 +1,4 @@
-package runner
+package spec
 
 import (
 	"maps"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestParseCacheEntries(t *testing.T) {
-	got, _, err := parseCacheEntries("--cache-from", []string{
+	got, _, err := ParseCacheEntries("--cache-from", []string{
 		"reg.example/app:cache",
 		`type=registry,"ref=reg.example/a:x,y",mode=max`,
 		"Type=local,src=/tmp/cache",
@@ -36,7 +36,7 @@ func TestParseCacheEntries(t *testing.T) {
 			t.Errorf("entry %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if got, _, err := parseCacheEntries("--cache-to", nil); err != nil || got != nil {
+	if got, _, err := ParseCacheEntries("--cache-to", nil); err != nil || got != nil {
 		t.Errorf("no flags: %v, %v", got, err)
 	}
 }
@@ -54,7 +54,7 @@ func TestParseCacheEntriesErrorsMaskSecrets(t *testing.T) {
 		// A token in a URL-ish ref is masked too.
 		{"ref=https://user:K3Y@cache.example/x", []string{"type is required", "user:xxxxx@cache.example"}},
 	} {
-		_, _, err := parseCacheEntries("--cache-to", []string{tc.value})
+		_, _, err := ParseCacheEntries("--cache-to", []string{tc.value})
 		if err == nil {
 			t.Errorf("%s: accepted", tc.value)
 			continue
@@ -94,14 +94,14 @@ func TestParseSecret(t *testing.T) {
 		{"type=env,id=GITHUB_TOKEN", secretsprovider.Source{ID: "GITHUB_TOKEN", Env: "GITHUB_TOKEN"}},
 		{"ID=tok,Env=V", secretsprovider.Source{ID: "tok", Env: "V"}},
 	} {
-		got, err := parseSecret(tc.value)
+		got, err := ParseSecret(tc.value)
 		if err != nil || got != tc.want {
 			t.Errorf("--secret %s = %+v, %v; want %+v", tc.value, got, err, tc.want)
 		}
 	}
 	// buildx's types are file and env; a bare id with neither a variable nor a file is named.
 	for value, want := range map[string]string{"type=ssh,id=x": `unsupported type "ssh"`, "id=NO_SUCH_VAR_OR_FILE": "NO_SUCH_VAR_OR_FILE"} {
-		if _, err := parseSecret(value); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := ParseSecret(value); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("--secret %s: err %v, want it to name %s", value, err, want)
 		}
 	}
@@ -118,7 +118,7 @@ func TestParseSecretRefuses(t *testing.T) {
 		{"id=tok,token=s3cret", []string{`unknown key "token"`, "token=xxxxx"}},
 		{`id="tok`, []string{"--secret"}},
 	} {
-		_, err := parseSecret(tc.value)
+		_, err := ParseSecret(tc.value)
 		if err == nil {
 			t.Errorf("--secret %s: accepted", tc.value)
 			continue
@@ -146,7 +146,7 @@ func TestParseSSH(t *testing.T) {
 		{"deploy=", "deploy", []string{""}},                   // as buildx: an empty path, refused when the agent is made
 		{"=/run/agent.sock", "", []string{"/run/agent.sock"}}, // BuildKit's default agent
 	} {
-		got := parseSSH(tc.value)
+		got := ParseSSH(tc.value)
 		if got.ID != tc.id || !slices.Equal(got.Paths, tc.paths) {
 			t.Errorf("--ssh %s = %+v; want id %s paths %v", tc.value, got, tc.id, tc.paths)
 		}
@@ -175,7 +175,7 @@ func TestParseAttestations(t *testing.T) {
 		{[]string{"type=sbom,disabled=true"}, "", "true", map[string]string{}, []string{"sbom"}},
 		{[]string{"type=sbom", `type=provenance,"builder-id=a,b"`}, "", "", map[string]string{"attest:sbom": "type=sbom", "attest:provenance": `type=provenance,"builder-id=a,b"`}, []string{"provenance", "sbom"}},
 	} {
-		got, given, err := parseAttestations(tc.attests, tc.provenance, tc.sbom)
+		got, given, err := ParseAttestations(tc.attests, tc.provenance, tc.sbom)
 		if err != nil || !maps.Equal(got, tc.want) || !slices.Equal(slices.Sorted(maps.Keys(given)), tc.given) {
 			t.Errorf("%v --provenance %q --sbom %q = %v %v, %v; want %v %v", tc.attests, tc.provenance, tc.sbom, got, given, err, tc.want, tc.given)
 		}
@@ -194,7 +194,7 @@ func TestParseAttestations(t *testing.T) {
 		{[]string{"type=sbom,disabled=maybe"}, "", "", []string{"--attest", "disabled must be true or false"}},
 		{[]string{"type=sbom,novalue"}, "", "", []string{"--attest", `"novalue" is not KEY=VALUE`}},
 	} {
-		_, _, err := parseAttestations(tc.attests, tc.provenance, tc.sbom)
+		_, _, err := ParseAttestations(tc.attests, tc.provenance, tc.sbom)
 		if err == nil {
 			t.Errorf("%v %q %q: accepted", tc.attests, tc.provenance, tc.sbom)
 			continue

@@ -1,4 +1,4 @@
-package runner
+package spec
 
 import (
 	"fmt"
@@ -16,9 +16,9 @@ var annotationTypeRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^([a-z-]+)(?:\[([A-Za-z0-9_/-]+)\])?$`)
 })
 
-// parseAnnotations parses --annotation "[LEVEL[PLATFORM],...:]KEY=VALUE" as buildx does. A key
+// ParseAnnotations parses --annotation "[LEVEL[PLATFORM],...:]KEY=VALUE" as buildx does. A key
 // without a level has Type "" (BuildKit puts it on the manifests: AnnotationKey.String()).
-func parseAnnotations(values []string) (map[exptypes.AnnotationKey]string, error) {
+func ParseAnnotations(values []string) (map[exptypes.AnnotationKey]string, error) {
 	out := map[exptypes.AnnotationKey]string{}
 	for _, v := range values {
 		if v == "" {
@@ -26,7 +26,7 @@ func parseAnnotations(values []string) (map[exptypes.AnnotationKey]string, error
 		}
 		k, val, ok := strings.Cut(v, "=")
 		if !ok {
-			return nil, fmt.Errorf("invalid --annotation %q: want KEY=VALUE", maskValue(v))
+			return nil, fmt.Errorf("invalid --annotation %q: want KEY=VALUE", MaskValue(v))
 		}
 		levels, key, ok := strings.Cut(k, ":")
 		if !ok {
@@ -36,7 +36,7 @@ func parseAnnotations(values []string) (map[exptypes.AnnotationKey]string, error
 		for lp := range strings.SplitSeq(levels, ",") {
 			ak, err := annotationKey(lp, key)
 			if err != nil {
-				return nil, fmt.Errorf("invalid --annotation %q: %w", maskValue(v), err)
+				return nil, fmt.Errorf("invalid --annotation %q: %w", MaskValue(v), err)
 			}
 			out[ak] = val
 		}
@@ -65,10 +65,10 @@ func annotationKey(levelPlatform, key string) (exptypes.AnnotationKey, error) {
 	return ak, nil
 }
 
-// annotationsAt are the annotations of one level for one platform ("" for the index levels):
+// AnnotationsAt are the annotations of one level for one platform ("" for the index levels):
 // KEY -> VALUE. A key without a level counts as a manifest one; a platform-specific key applies
 // only to its platform, and wins over the same key for every platform.
-func annotationsAt(all map[exptypes.AnnotationKey]string, level, platform string) map[string]string {
+func AnnotationsAt(all map[exptypes.AnnotationKey]string, level, platform string) map[string]string {
 	out := map[string]string{}
 	var own []exptypes.AnnotationKey
 	for k, v := range all {

@@ -1,4 +1,4 @@
-package runner
+package spec
 
 import (
 	"fmt"
@@ -17,23 +17,23 @@ import (
 
 // Kinds of --build-context values.
 const (
-	contextRemote = "remote"     // a git or HTTP(S) URL, docker-image://REF or target:STAGE: passed to the frontend
-	contextOCI    = "oci-layout" // oci-layout://PATH[:TAG][@DIGEST]: the layout's content store goes with the solve
-	contextLocal  = "local"      // a local directory, mounted as the main context is
+	ContextRemote = "remote"     // a git or HTTP(S) URL, docker-image://REF or target:STAGE: passed to the frontend
+	ContextOCI    = "oci-layout" // oci-layout://PATH[:TAG][@DIGEST]: the layout's content store goes with the solve
+	ContextLocal  = "local"      // a local directory, mounted as the main context is
 )
 
-// namedContext is one --build-context NAME=VALUE.
-type namedContext struct {
+// NamedContext is one --build-context NAME=VALUE.
+type NamedContext struct {
 	Name  string // as buildx normalizes it (familiar form, without :latest)
 	Value string
 	Kind  string
 	OCI   ocilayout.Ref // with Kind oci-layout: the layout, its digest resolved
 }
 
-// parseBuildContexts parses --build-context as buildx does (ParseContextNames, then loadInputs'
+// ParseBuildContexts parses --build-context as buildx does (ParseContextNames, then loadInputs'
 // checks, made before anything runs): a later value for a name replaces an earlier one.
-func parseBuildContexts(values []string) ([]namedContext, error) {
-	var out []namedContext
+func ParseBuildContexts(values []string) ([]NamedContext, error) {
+	var out []NamedContext
 	index := map[string]int{}
 	for _, v := range values {
 		if v == "" {
@@ -47,7 +47,7 @@ func parseBuildContexts(values []string) ([]namedContext, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid --build-context %q: name %q: %w", redact.URL(v), name, err)
 		}
-		c := namedContext{Name: strings.TrimSuffix(reference.FamiliarString(named), ":latest"), Value: value}
+		c := NamedContext{Name: strings.TrimSuffix(reference.FamiliarString(named), ":latest"), Value: value}
 		if err := c.resolve(); err != nil {
 			return nil, fmt.Errorf("invalid --build-context %q: %w", redact.URL(v), redact.Error(err)) // errors of the check quote the value
 		}
@@ -83,10 +83,10 @@ func remoteContext(v string) bool {
 }
 
 // resolve tells the kind of a context's value and checks it as buildx does before building.
-func (c *namedContext) resolve() error {
+func (c *NamedContext) resolve() error {
 	v := c.Value
 	if remoteContext(v) {
-		c.Kind = contextRemote
+		c.Kind = ContextRemote
 		return nil
 	}
 	if ref, ok, err := ocilayout.Parse(v); ok {
@@ -100,7 +100,7 @@ func (c *namedContext) resolve() error {
 			}
 			ref.Digest = d
 		}
-		c.Kind, c.OCI = contextOCI, ref
+		c.Kind, c.OCI = ContextOCI, ref
 		return nil
 	}
 	st, err := os.Stat(v)
@@ -110,7 +110,7 @@ func (c *namedContext) resolve() error {
 	if !st.IsDir() {
 		return fmt.Errorf("context %s: %s is not a directory", c.Name, redact.URL(v))
 	}
-	c.Kind = contextLocal
+	c.Kind = ContextLocal
 	return nil
 }
 
@@ -135,16 +135,16 @@ func layoutDigest(path, tag string) (digest.Digest, error) {
 	return desc.Digest, nil
 }
 
-// hostEntry is one --add-host, as buildx reads it: HOST:IP or HOST=IP, IP being one or more
+// Host is one --add-host, as buildx reads it: HOST:IP or HOST=IP, IP being one or more
 // addresses ([v6] allowed) or "host-gateway" (the engine's address, for the docker driver only).
-type hostEntry struct {
+type Host struct {
 	Host    string
 	IPs     []string
 	Gateway bool
 }
 
-func parseHosts(values []string) ([]hostEntry, error) {
-	var out []hostEntry
+func ParseHosts(values []string) ([]Host, error) {
+	var out []Host
 	for _, h := range values {
 		host, ip, ok := strings.Cut(h, "=")
 		if !ok {
@@ -153,7 +153,7 @@ func parseHosts(values []string) ([]hostEntry, error) {
 		if !ok || host == "" || ip == "" {
 			return nil, fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
 		}
-		e := hostEntry{Host: host}
+		e := Host{Host: host}
 		if ip == "host-gateway" {
 			e.Gateway = true
 			out = append(out, e)

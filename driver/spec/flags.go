@@ -1,4 +1,4 @@
-package runner
+package spec
 
 import (
 	"fmt"
@@ -14,12 +14,12 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
-// The parsers of this file and flagparse_*.go follow buildx v0.38's util/buildflags value for value
-// (differential tests in flagparse_diff_test.go hold them to it): buildflags itself is not linked,
+// The parsers of this package follow buildx v0.38's util/buildflags value for value
+// (differential tests in flags_diff*_test.go hold them to it): buildflags itself is not linked,
 // as it imports buildx's policy engine (OPA), whose start-up cost the plugin cannot afford.
 
-// csvFields splits a buildx-style CSV flag value (type=registry,"ref=a,b") as buildx does.
-func csvFields(flag, value string) ([]string, error) {
+// CSVFields splits a buildx-style CSV flag value (type=registry,"ref=a,b") as buildx does.
+func CSVFields(flag, value string) ([]string, error) {
 	fields, err := csvvalue.Fields(value, nil)
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s %q: %w", flag, shown(value), err)
@@ -27,18 +27,18 @@ func csvFields(flag, value string) ([]string, error) {
 	return fields, nil
 }
 
-// parseCacheEntries parses --cache-from/--cache-to as buildx does: "type=registry,ref=REF,mode=max",
+// ParseCacheEntries parses --cache-from/--cache-to as buildx does: "type=registry,ref=REF,mode=max",
 // or bare references ("REF" or "REF1,REF2": one registry cache each). As buildx, a gha cache takes
 // its token and URLs from GitHub Actions' environment and is dropped outside it (warned returns
 // why), and an s3 cache takes AWS credentials from the environment.
-func parseCacheEntries(flag string, values []string) (out []client.CacheOptionsEntry, warned []string, err error) {
+func ParseCacheEntries(flag string, values []string) (out []client.CacheOptionsEntry, warned []string, err error) {
 	for _, v := range values {
 		if v == "" {
 			continue
 		}
 		var entries []client.CacheOptionsEntry
 		if !strings.Contains(v, "=") {
-			refs, err := csvFields(flag, v)
+			refs, err := CSVFields(flag, v)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -71,7 +71,7 @@ func parseCacheEntries(flag string, values []string) (out []client.CacheOptionsE
 
 // parseCacheEntry is one cache entry: a bare registry reference or type=...,KEY=VALUE fields.
 func parseCacheEntry(flag, v string) (client.CacheOptionsEntry, error) {
-	fields, err := csvFields(flag, v)
+	fields, err := CSVFields(flag, v)
 	if err != nil {
 		return client.CacheOptionsEntry{}, err
 	}
@@ -163,11 +163,11 @@ func envFirst(names ...string) string {
 	return ""
 }
 
-// parseSecret parses --secret "id=ID[,src=PATH|,env=VAR][,type=file|env]" as buildx does; the
+// ParseSecret parses --secret "id=ID[,src=PATH|,env=VAR][,type=file|env]" as buildx does; the
 // source is then resolved and checked as BuildKit's store does (the variable named by id, else
 // the file), so a missing file is named before anything runs.
-func parseSecret(v string) (secretsprovider.Source, error) {
-	fields, err := csvFields("--secret", v)
+func ParseSecret(v string) (secretsprovider.Source, error) {
+	fields, err := CSVFields("--secret", v)
 	if err != nil {
 		return secretsprovider.Source{}, err
 	}
@@ -213,9 +213,9 @@ func parseSecret(v string) (secretsprovider.Source, error) {
 	return s, nil
 }
 
-// parseSSH parses --ssh "default|ID[=SOCKET|KEY[,KEY]]" as buildx does (an empty ID is BuildKit's
+// ParseSSH parses --ssh "default|ID[=SOCKET|KEY[,KEY]]" as buildx does (an empty ID is BuildKit's
 // default one).
-func parseSSH(v string) sshprovider.AgentConfig {
+func ParseSSH(v string) sshprovider.AgentConfig {
 	id, paths, ok := strings.Cut(v, "=")
 	cfg := sshprovider.AgentConfig{ID: id}
 	if ok {

@@ -1,4 +1,4 @@
-package runner
+package spec
 
 import (
 	"encoding/csv"
@@ -35,10 +35,10 @@ func attestFlags(attests []string, provenance, sbom string) []attestFlag {
 	return out
 }
 
-// parseAttestations turns the attestation flags into the frontend attributes buildx sends
+// ParseAttestations turns the attestation flags into the frontend attributes buildx sends
 // ("attest:TYPE" = "type=TYPE,KEY=VALUE,..."); the first value of a type wins, as in buildx.
 // given holds every type the flags named, turned off ones included (no default provenance then).
-func parseAttestations(attests []string, provenance, sbom string) (attrs map[string]string, given map[string]bool, err error) {
+func ParseAttestations(attests []string, provenance, sbom string) (attrs map[string]string, given map[string]bool, err error) {
 	attrs, given = map[string]string{}, map[string]bool{}
 	for _, a := range attestFlags(attests, provenance, sbom) {
 		typ, disabled, kv, err := parseAttest(a)
@@ -59,7 +59,7 @@ func parseAttestations(attests []string, provenance, sbom string) (attrs map[str
 // parseAttest is one attestation value: its type, whether it is turned off, and its other fields
 // sorted by key.
 func parseAttest(a attestFlag) (typ string, disabled bool, kv [][2]string, err error) {
-	fields, err := csvFields(a.flag, a.csv)
+	fields, err := CSVFields(a.flag, a.csv)
 	if err != nil {
 		return "", false, nil, err
 	}

@@ -1,4 +1,4 @@
-package runner
+package spec
 
 // Differential tests: the plugin's own parsers against buildx v0.38's util/buildflags and build
 // packages, linked here in test code only (buildflags imports buildx's policy engine, whose
@@ -7,16 +7,15 @@ package runner
 import (
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/flagtest"
 	"github.com/docker/buildx/build"
 	"github.com/docker/buildx/util/buildflags"
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/session/sshforward/sshprovider"
 )
 
 // cacheEnvs are the environments the cache forms are parsed in: none, GitHub Actions (cache
@@ -45,30 +44,15 @@ var cacheForms = [][]string{
 	{"type=local,src=a,"}, {" type=local,src=x"}, {"type="}, {"TYPE=registry,REF=x"},
 }
 
-// isolateAWS keeps the AWS SDK (which buildx uses for s3 credentials) to the environment: no
-// shared files, no instance metadata service.
-func isolateAWS(t *testing.T) {
-	dir := t.TempDir()
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN",
-		"AWS_REGION", "AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL", "ACTIONS_CACHE_SERVICE_V2"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-}
-
 func TestDiffCacheEntries(t *testing.T) {
 	for i, env := range cacheEnvs {
 		t.Run(fmt.Sprint("env", i), func(t *testing.T) {
-			isolateAWS(t)
+			flagtest.IsolateEnv(t)
 			for k, v := range env {
 				t.Setenv(k, v)
 			}
 			for _, in := range cacheForms {
-				ours, _, err := parseCacheEntries("--cache-from", in)
+				ours, _, err := ParseCacheEntries("--cache-from", in)
 				theirs, berr := buildflags.ParseCacheEntry(in)
 				if (err != nil) != (berr != nil) {
 					t.Errorf("%q: ours %v, buildx's %v", in, err, berr)
@@ -106,7 +90,7 @@ func TestDiffSecrets(t *testing.T) {
 		"type=ssh,id=x", "id=x,foo=bar", "src=" + file, "id", `id="x`, "id=x,src=" + filepath.Join(dir, "missing"),
 		" id=x,src=" + file, "id=a,id=b,src=" + file,
 	} {
-		ours, err := parseSecret(v)
+		ours, err := ParseSecret(v)
 		specs, berr := buildflags.ParseSecretSpecs([]string{v})
 		if berr == nil {
 			_, berr = build.CreateSecrets(specs)
@@ -121,43 +105,6 @@ func TestDiffSecrets(t *testing.T) {
 		r := specs[0].ResolveSource()
 		if ours.ID != r.ID || ours.FilePath != r.FilePath || ours.Env != r.Env {
 			t.Errorf("--secret %s: ours %+v, buildx's %+v", v, ours, r)
-		}
-	}
-}
-
-func TestDiffSSH(t *testing.T) {
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	t.Setenv("SSH_AUTH_SOCK", sock)
-	for _, in := range [][]string{
-		{"default"}, {"default=" + sock}, {"deploy=" + sock}, {"=" + sock}, {"deploy=" + sock + "," + sock},
-		{"deploy=" + filepath.Join(dir, "missing")}, {"deploy="}, {"default", "deploy=" + sock}, {"default", "default"},
-		{"a", "a=" + sock}, {""}, {"", "default"},
-	} {
-		p := &parsed{Options: Options{SSH: in}}
-		err := p.parseSessions()
-		specs, berr := buildflags.ParseSSHSpecs(in)
-		if berr == nil {
-			_, berr = build.CreateSSH(specs)
-		}
-		if (err != nil) != (berr != nil) {
-			t.Errorf("--ssh %q: ours %v, buildx's %v", in, err, berr)
-			continue
-		}
-		if err != nil {
-			continue
-		}
-		want := []sshprovider.AgentConfig{}
-		for _, s := range specs {
-			want = append(want, sshprovider.AgentConfig{ID: s.ID, Paths: s.Paths})
-		}
-		if !slices.EqualFunc(p.ssh, want, func(a, b sshprovider.AgentConfig) bool { return a.ID == b.ID && slices.Equal(a.Paths, b.Paths) }) {
-			t.Errorf("--ssh %q: ours %+v, buildx's %+v", in, p.ssh, want)
 		}
 	}
 }
@@ -187,7 +134,7 @@ var attestCases = []attestCase{
 
 func TestDiffAttests(t *testing.T) {
 	for _, tc := range attestCases {
-		ours, given, err := parseAttestations(tc.attests, tc.provenance, tc.sbom)
+		ours, given, err := ParseAttestations(tc.attests, tc.provenance, tc.sbom)
 		in := slices.Clone(tc.attests)
 		if tc.provenance != "" {
 			in = append(in, buildflags.CanonicalizeAttest("provenance", tc.provenance))

@@ -1,4 +1,4 @@
-package runner
+package spec
 
 import (
 	"errors"
@@ -12,11 +12,11 @@ import (
 	"github.com/moby/buildkit/client"
 )
 
-// outputEntry is one -o/--output, parsed and checked as buildx does (ParseExports, then
+// Output is one -o/--output, parsed and checked as buildx does (ParseExports, then
 // CreateExports): "registry" is already the image exporter with push=true (and unpack=false
 // unless given); Dest is the directory (local, oci/docker with tar=false) or the file ("-" for
 // standard output: tar, oci, docker) it writes to.
-type outputEntry struct {
+type Output struct {
 	Type  string
 	Attrs map[string]string
 	Dest  string
@@ -26,12 +26,12 @@ type outputEntry struct {
 
 // parseOutput parses one -o value: "type=TYPE,KEY=VALUE,...", a bare PATH (type=local,dest=PATH)
 // or "-" (type=tar to standard output).
-func parseOutput(v string) (outputEntry, error) {
-	fields, err := csvFields("--output", v)
+func parseOutput(v string) (Output, error) {
+	fields, err := CSVFields("--output", v)
 	if err != nil {
-		return outputEntry{}, err
+		return Output{}, err
 	}
-	e := outputEntry{Attrs: map[string]string{}}
+	e := Output{Attrs: map[string]string{}}
 	switch {
 	case len(fields) == 1 && fields[0] == v && !strings.HasPrefix(v, "type=") && v != "-":
 		e.Type, e.Dest = client.ExporterLocal, v
@@ -60,7 +60,7 @@ func parseOutput(v string) (outputEntry, error) {
 }
 
 // check is buildx's CreateExports for one output: the destination each exporter needs.
-func (e *outputEntry) check(v string) error {
+func (e *Output) check(v string) error {
 	file, dir := false, false
 	switch e.Type {
 	case client.ExporterLocal:
@@ -108,11 +108,11 @@ func (e *outputEntry) check(v string) error {
 	return nil
 }
 
-// parseOutputs checks every -o, and what buildx checks across them: one standard output, no
+// ParseOutputs checks every -o, and what buildx checks across them: one standard output, no
 // local or tar output with --iidfile, mode=delete only with --allow buildx.local.delete or
 // inside the working directory.
-func parseOutputs(values []string, iidFile string, allowDelete bool) ([]outputEntry, error) {
-	var out []outputEntry
+func ParseOutputs(values []string, iidFile string, allowDelete bool) ([]Output, error) {
+	var out []Output
 	stdout := false
 	for _, v := range values {
 		if v == "" {
@@ -141,7 +141,7 @@ func parseOutputs(values []string, iidFile string, allowDelete bool) ([]outputEn
 
 // checkLocalDelete: a local output with mode=delete empties its destination first, which buildx
 // allows only below the working directory unless --allow buildx.local.delete is given.
-func checkLocalDelete(e outputEntry, allowDelete bool) error {
+func checkLocalDelete(e Output, allowDelete bool) error {
 	if e.Type != client.ExporterLocal {
 		return nil
 	}
@@ -168,22 +168,22 @@ func checkLocalDelete(e outputEntry, allowDelete bool) error {
 	return nil
 }
 
-// callFunc is --call (or --check, --print) as buildx parses it: nil for a plain build.
-type callFunc struct {
+// Call is --call (or --check, --print) as buildx parses it: nil for a plain build.
+type Call struct {
 	Name         string // lint (for "check"), outline, targets, subrequests.describe, ...
 	Format       string // format=json
 	IgnoreStatus bool   // ignorestatus=true
 }
 
-func parseCall(v string) (*callFunc, error) {
+func ParseCall(v string) (*Call, error) {
 	if v == "" {
 		return nil, nil
 	}
-	fields, err := csvFields("--call", v)
+	fields, err := CSVFields("--call", v)
 	if err != nil {
 		return nil, err
 	}
-	f := &callFunc{}
+	f := &Call{}
 	for _, field := range fields {
 		k, val, ok := strings.Cut(field, "=")
 		switch {
@@ -210,5 +210,5 @@ func parseCall(v string) (*callFunc, error) {
 	return f, nil
 }
 
-var errNoPolicyEngine = errors.New("source policies are evaluated by buildx's policy engine (OPA) on the client, which docker multiarch does not embed: " +
+var ErrNoPolicyEngine = errors.New("source policies are evaluated by buildx's policy engine (OPA) on the client, which docker multiarch does not embed: " +
 	"build with docker buildx build for policy-checked builds")

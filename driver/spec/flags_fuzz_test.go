@@ -1,7 +1,7 @@
-package runner
+package spec
 
-// Fuzz targets of the build flags' parsers (flagparse*.go). Each value is parsed by ours and by
-// buildx v0.38's util/buildflags (the differential tests' reference, flagparse_diff*_test.go):
+// Fuzz targets of the build flags' parsers (this package). Each value is parsed by ours and by
+// buildx v0.38's util/buildflags (the differential tests' reference, flags_diff*_test.go):
 // they must agree, value for value, except where a deviation is documented; every error names its
 // flag and never shows the value of a key that may hold a secret.
 
@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/containerd/platforms"
+	"github.com/docker-multiarch/docker-multiarch/internal/flagtest"
 	"github.com/docker/buildx/build"
 	"github.com/docker/buildx/util/buildflags"
 	"github.com/moby/buildkit/client"
@@ -22,12 +23,9 @@ import (
 	"github.com/tonistiigi/go-csvvalue"
 )
 
-// maxFlagValue bounds a fuzzed flag value: real ones are a few hundred bytes.
-const maxFlagValue = 4 << 10
-
 // isolateFlagEnv is isolateAWS for a fuzz target: no GitHub Actions or AWS variables, and the AWS
 // SDK kept to the environment (no shared files, no instance metadata service).
-func isolateFlagEnv(tb testing.TB) {
+func isolateAWS(tb testing.TB) {
 	dir := tb.TempDir()
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN",
 		"AWS_REGION", "AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -41,9 +39,6 @@ func isolateFlagEnv(tb testing.TB) {
 }
 
 var secretLike = regexp.MustCompile(`^[A-Za-z0-9]{6,}$`)
-
-// secretMarker stands for a secret value in the values a parser's errors are checked against.
-const secretMarker = "Zx9Kq7Wm"
 
 // secretValues are the values of a CSV flag value's fields that errors must never show: those of
 // keys not in safeKeys, the fields split as the parser splits them (csvvalue; at commas when it
@@ -74,25 +69,25 @@ func checkFlagError(t *testing.T, flag string, err error, values ...string) {
 }
 
 // checkNoSecretShown: parse's error never shows a secret value of the values: each, in turn,
-// replaced by secretMarker, is not in the error.
+// replaced by flagtest.SecretMarker, is not in the error.
 func checkNoSecretShown(t *testing.T, parse func(values []string) error, values ...string) {
 	t.Helper()
 	for i, v := range values {
-		if strings.Contains(strings.Join(values, ","), secretMarker) {
+		if strings.Contains(strings.Join(values, ","), flagtest.SecretMarker) {
 			return
 		}
 		for _, s := range secretValues(v) {
 			marked := slices.Clone(values)
-			marked[i] = strings.Replace(v, s, secretMarker, 1)
-			if err := parse(marked); err != nil && strings.Contains(err.Error(), secretMarker) {
-				t.Errorf("%q: error %q shows the secret value %s", marked, err, secretMarker)
+			marked[i] = strings.Replace(v, s, flagtest.SecretMarker, 1)
+			if err := parse(marked); err != nil && strings.Contains(err.Error(), flagtest.SecretMarker) {
+				t.Errorf("%q: error %q shows the secret value %s", marked, err, flagtest.SecretMarker)
 			}
 		}
 	}
 }
 
 func FuzzParseCacheEntries(f *testing.F) {
-	isolateFlagEnv(f)
+	flagtest.IsolateEnv(f)
 	for _, in := range cacheForms {
 		if len(in) == 1 {
 			f.Add(in[0])
@@ -102,12 +97,12 @@ func FuzzParseCacheEntries(f *testing.F) {
 	f.Add(`type=s3,"session_token=K3Y0123,x"`)
 	f.Add("ref=https://user:S3cret99@cache.example/x")
 	f.Fuzz(func(t *testing.T, v string) {
-		if len(v) > maxFlagValue {
+		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
-		ours, _, err := parseCacheEntries("--cache-from", []string{v})
+		ours, _, err := ParseCacheEntries("--cache-from", []string{v})
 		checkFlagError(t, "--cache-from", err, v)
-		checkNoSecretShown(t, func(vs []string) error { _, _, err := parseCacheEntries("--cache-from", vs); return err }, v)
+		checkNoSecretShown(t, func(vs []string) error { _, _, err := ParseCacheEntries("--cache-from", vs); return err }, v)
 		theirs, berr := buildflags.ParseCacheEntry([]string{v})
 		if (err != nil) != (berr != nil) {
 			t.Fatalf("--cache-from %q: ours %v, buildx's %v", v, err, berr)
@@ -143,12 +138,12 @@ func FuzzParseSecret(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if v == "" || len(v) > maxFlagValue {
+		if v == "" || len(v) > flagtest.MaxValue {
 			t.Skip() // an empty --secret is skipped before it is parsed, as buildx skips it
 		}
-		ours, err := parseSecret(v)
+		ours, err := ParseSecret(v)
 		checkFlagError(t, "--secret", err, v)
-		checkNoSecretShown(t, func(vs []string) error { _, err := parseSecret(vs[0]); return err }, v)
+		checkNoSecretShown(t, func(vs []string) error { _, err := ParseSecret(vs[0]); return err }, v)
 		specs, berr := buildflags.ParseSecretSpecs([]string{v})
 		if berr == nil {
 			_, berr = build.CreateSecrets(specs)
@@ -176,10 +171,10 @@ func FuzzParseSSH(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if v == "" || len(v) > maxFlagValue {
+		if v == "" || len(v) > flagtest.MaxValue {
 			t.Skip() // an empty --ssh is skipped before it is parsed
 		}
-		ours := parseSSH(v)
+		ours := ParseSSH(v)
 		specs, err := buildflags.ParseSSHSpecs([]string{v})
 		if err != nil || len(specs) != 1 {
 			t.Fatalf("--ssh %q: buildx's %v, %v", v, specs, err)
@@ -211,14 +206,14 @@ func FuzzParseAttestations(f *testing.F) {
 	f.Add("type=provenance,mode=max,token=S3cret99", "", "")
 	f.Add("", "mode=full,token=S3cret99", "")
 	f.Fuzz(func(t *testing.T, attest, provenance, sbom string) {
-		if len(attest)+len(provenance)+len(sbom) > maxFlagValue {
+		if len(attest)+len(provenance)+len(sbom) > flagtest.MaxValue {
 			t.Skip()
 		}
 		var attests []string
 		if attest != "" {
 			attests = []string{attest}
 		}
-		ours, given, err := parseAttestations(attests, provenance, sbom)
+		ours, given, err := ParseAttestations(attests, provenance, sbom)
 		if err != nil && !strings.Contains(err.Error(), "--attest") && !strings.Contains(err.Error(), "--provenance") && !strings.Contains(err.Error(), "--sbom") {
 			t.Errorf("error %q names no flag", err)
 		}
@@ -227,7 +222,7 @@ func FuzzParseAttestations(f *testing.F) {
 			if vs[0] != "" {
 				as = vs[:1]
 			}
-			_, _, err := parseAttestations(as, vs[1], vs[2])
+			_, _, err := ParseAttestations(as, vs[1], vs[2])
 			return err
 		}, attest, provenance, sbom)
 		in := slices.Clone(attests)
@@ -294,14 +289,14 @@ func FuzzParseOutputs(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if len(v) > maxFlagValue {
+		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
-		ours, err := parseOutputs([]string{v}, "", false)
+		ours, err := ParseOutputs([]string{v}, "", false)
 		checkFlagError(t, "--output", err, v)
 		if fields, err := csvvalue.Fields(v, nil); err != nil || len(fields) != 1 || fields[0] != v || strings.HasPrefix(v, "type=") {
 			// (A value of one field, not type=, is a path: -o PATH, shown as any destination is.)
-			checkNoSecretShown(t, func(vs []string) error { _, err := parseOutputs(vs, "", false); return err }, v)
+			checkNoSecretShown(t, func(vs []string) error { _, err := ParseOutputs(vs, "", false); return err }, v)
 		}
 		entries, berr := buildflags.ParseExports([]string{v})
 		var theirs []client.ExportEntry
@@ -340,10 +335,10 @@ func FuzzParseAnnotations(f *testing.F) {
 	}
 	levels := []string{"", exptypes.AnnotationIndex, exptypes.AnnotationIndexDescriptor, exptypes.AnnotationManifest, exptypes.AnnotationManifestDescriptor}
 	f.Fuzz(func(t *testing.T, v string) {
-		if v == "" || len(v) > maxFlagValue {
+		if v == "" || len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
-		ours, err := parseAnnotations([]string{v})
+		ours, err := ParseAnnotations([]string{v})
 		theirs, berr := buildflags.ParseAnnotations([]string{v})
 		if (err != nil) != (berr != nil) {
 			t.Fatalf("--annotation %q: ours %v, buildx's %v", v, err, berr)
@@ -353,9 +348,9 @@ func FuzzParseAnnotations(f *testing.F) {
 				t.Errorf("--annotation %q: error %q does not name the flag", v, err)
 			}
 			// The value may hold a secret: only its key is shown.
-			if k, _, ok := strings.Cut(v, "="); ok && !strings.Contains(k, secretMarker) {
-				if _, err := parseAnnotations([]string{k + "=" + secretMarker}); err != nil && strings.Contains(err.Error(), secretMarker) {
-					t.Errorf("--annotation %q: error %q shows the value", k+"="+secretMarker, err)
+			if k, _, ok := strings.Cut(v, "="); ok && !strings.Contains(k, flagtest.SecretMarker) {
+				if _, err := ParseAnnotations([]string{k + "=" + flagtest.SecretMarker}); err != nil && strings.Contains(err.Error(), flagtest.SecretMarker) {
+					t.Errorf("--annotation %q: error %q shows the value", k+"="+flagtest.SecretMarker, err)
 				}
 			}
 			return
@@ -380,10 +375,10 @@ func FuzzParseCall(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if len(v) > maxFlagValue {
+		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
-		ours, err := parseCall(v)
+		ours, err := ParseCall(v)
 		if err != nil && !strings.Contains(err.Error(), "--call") {
 			t.Errorf("--call %q: error %q does not name the flag", v, err)
 		}
@@ -401,36 +396,10 @@ func FuzzParseCall(f *testing.F) {
 	})
 }
 
-func FuzzCheckPolicy(f *testing.F) {
-	for _, v := range []string{"disabled=true", "reset=true", "log-level=debug", "strict=false", "disabled=maybe", "bogus=1",
-		"filename=", "nokey", "log-level=loud", "reset=true,disabled=true", "filename=policy.rego", "strict=true", `"filename=a,b"`} {
-		f.Add(v)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		if len(v) > maxFlagValue {
-			t.Skip()
-		}
-		err := checkPolicy(v)
-		if err != nil && !strings.Contains(err.Error(), "--policy") {
-			t.Errorf("--policy %q: error %q does not name the flag", v, err)
-		}
-		_, berr := buildflags.ParsePolicyConfig(v)
-		switch {
-		case err != nil && berr == nil:
-			// Refused here only when it needs buildx's policy engine, which the plugin does not embed.
-			if !strings.Contains(err.Error(), errNoPolicyEngine.Error()) {
-				t.Fatalf("--policy %q: ours %v, buildx accepts it", v, err)
-			}
-		case err == nil && berr != nil:
-			t.Fatalf("--policy %q: ours accepted, buildx's %v", v, berr)
-		}
-	})
-}
-
 // sameExport is sameOutput, except that a destination given to an exporter that takes none (one
 // this version does not know: the build refuses it as BuildKit does) is not compared: buildx
 // drops it where ours keeps it, and neither writes it.
-func sameExport(o outputEntry, e client.ExportEntry) bool {
+func sameExport(o Output, e client.ExportEntry) bool {
 	switch o.Type {
 	case client.ExporterLocal, client.ExporterTar, client.ExporterOCI, client.ExporterDocker:
 		return sameOutput(o, e)
