@@ -178,7 +178,7 @@ func (r *Result) collect(jobs []*job) *Result {
 func outputWarnings(jobs []*job) []string {
 	var out []string
 	for _, j := range sortedJobs(jobs) {
-		if o := j.conv.opts; len(o.Outputs) == 0 && !o.Load && !j.conv.cacheOnly && !j.usedAsContext {
+		if o := j.conv.opts; len(o.Outputs)+len(o.Entries.Outputs) == 0 && !o.Load && !j.conv.cacheOnly && !j.usedAsContext {
 			out = append(out, fmt.Sprintf("target %s: no --push, --load or output: the results stay in the nodes' build cache", j.name))
 		}
 	}

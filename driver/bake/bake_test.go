@@ -48,7 +48,7 @@ func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _
 	if err := f.fail[name]; err != nil {
 		return res, err
 	}
-	for _, out := range o.Outputs {
+	for _, out := range outputTexts(o) {
 		if dest, ok := strings.CutPrefix(out, "type=oci,dest="); ok {
 			if _, err := writeOCIArchive(dest, []byte("image of "+name)); err != nil {
 				return res, err
@@ -59,7 +59,7 @@ func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _
 		res.Deferred = &registry.PublishSet{Repo: "r/" + name, Tags: o.Tags, Platforms: o.Platforms,
 			Results: []ocispec.Descriptor{{Digest: digest.FromString(name)}}}
 	}
-	loads := o.Load || slices.ContainsFunc(o.Outputs, func(out string) bool { return strings.HasPrefix(out, "type=docker") })
+	loads := o.Load || slices.ContainsFunc(outputTexts(o), func(out string) bool { return strings.HasPrefix(out, "type=docker") })
 	if loads && o.DeferPublish { // as the runner hands a bake's --load back: to run after the publish
 		res.Deliver = func(context.Context) error {
 			f.mu.Lock()
@@ -77,10 +77,19 @@ func (f *fakeRunner) Build(ctx context.Context, o runner.Options, _ io.Reader, _
 	return res, ctx.Err()
 }
 
+// outputTexts are a build's outputs as text: its -o values, then those given typed.
+func outputTexts(o runner.Options) []string {
+	out := slices.Clone(o.Outputs)
+	for _, e := range o.Entries.Outputs {
+		out = append(out, strings.Join(e.Fields, ","))
+	}
+	return out
+}
+
 // pushesTo is the runner's reading of --push and of the outputs that push (type=registry,
 // type=image,push=true).
 func pushesTo(o runner.Options) bool {
-	return o.Push || slices.ContainsFunc(o.Outputs, func(out string) bool {
+	return o.Push || slices.ContainsFunc(outputTexts(o), func(out string) bool {
 		return strings.HasPrefix(out, "type=registry") || (strings.HasPrefix(out, "type=image") && strings.Contains(out, "push=true"))
 	})
 }
@@ -216,14 +225,14 @@ func TestBakeBuildsTheContextFirstAndPublishesOnce(t *testing.T) {
 		t.Errorf("app built before base: %v", r.order)
 	}
 	base, app := r.opts["base"], r.opts["app"]
-	if len(base.Outputs) != 2 || base.Outputs[0] != "type=image,push=true" || !strings.HasPrefix(base.Outputs[1], "type=oci,dest=") {
-		t.Errorf("base is not pushed and exported as an OCI layout: %v", base.Outputs)
+	if outs := outputTexts(base); len(outs) != 2 || outs[0] != "type=image,push=true" || !strings.HasPrefix(outs[1], "type=oci,dest=") || len(base.Outputs) != 0 {
+		t.Errorf("base is not pushed and exported as an OCI layout (typed, no flag text): %v, %v", base.Outputs, base.Entries.Outputs)
 	}
 	if len(app.BuildContexts) != 1 || !strings.HasPrefix(app.BuildContexts[0], "base=oci-layout://") ||
 		!strings.HasSuffix(app.BuildContexts[0], "@"+digest.FromString("image of base").String()) {
 		t.Errorf("app's context base: %v", app.BuildContexts)
 	}
-	if !slices.Equal(r.opts["tool"].Outputs, []string{"type=image,push=true"}) || !base.DeferPublish {
+	if !slices.Equal(outputTexts(r.opts["tool"]), []string{"type=image,push=true"}) || !base.DeferPublish {
 		t.Errorf("tool %+v, base %+v", r.opts["tool"], base)
 	}
 	if len(p.calls) != 1 || len(p.calls[0]) != 3 {

@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/docker/buildx/util/urlutil"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
@@ -48,7 +50,7 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 	if err := t.inputs(name, &ro, dir); err != nil {
 		return c, err
 	}
-	ro.BuildArgs, ro.Labels = keyValues(t.Args), keyValues(t.Labels)
+	ro.Entries = t.entries()
 	for _, h := range keyValues(t.ExtraHosts) {
 		ro.AddHosts = append(ro.AddHosts, h) // HOST=IP, as buildx passes them
 	}
@@ -56,14 +58,8 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 		ro.Annotations = append(ro.Annotations, unescape(a))
 	}
 	ro.NoCacheFilter, ro.Ulimits, ro.ShmSize = t.NoCacheFilter, t.Ulimits, deref(t.ShmSize)
-	ro.CacheFrom, ro.CacheTo = csvEntries(t.CacheFrom, "type"), csvEntries(t.CacheTo, "type")
-	ro.Secrets, ro.Outputs = csvEntries(t.Secrets, "id"), csvEntries(t.Outputs, "type", "dest")
-	ro.Attests = csvEntries(t.Attest, "type", "disabled")
 	ro.Resources = resources(t.Resources)
 	ro.Policy = policies(t.Policy)
-	for _, k := range t.SSH {
-		ro.SSH = append(ro.SSH, sshValue(k))
-	}
 	allow, err := entitlements(name, t.Entitlements, o.Allow)
 	if err != nil {
 		return c, err
@@ -150,28 +146,56 @@ func keyValues(m map[string]*string) []string {
 	return out
 }
 
-// csvEntries turns buildx's printed entries (cache, secret, output, attest: one flat object each)
-// back into the CSV values of the build flags: the first keys in order, then the others sorted,
-// each field quoted as buildx's csvBuilder quotes it.
-func csvEntries(entries []map[string]any, first ...string) []string {
-	var out []string
-	for _, e := range entries {
-		var fields []string
-		for _, k := range first {
-			if v, ok := e[k]; ok {
-				fields = append(fields, csvField(k, v))
-			}
+// entries are the target's values that buildx prints as objects and maps (cache, secrets,
+// outputs, attestations, ssh, args, labels), given to the build typed: each object's keys and
+// values as they are, never written as flag text to be parsed again.
+func (t *Target) entries() spec.Entries {
+	e := spec.Entries{
+		CacheFrom: entriesOf(t.CacheFrom, "type"), CacheTo: entriesOf(t.CacheTo, "type"),
+		Secrets: entriesOf(t.Secrets, "id"), Outputs: entriesOf(t.Outputs, "type", "dest"),
+		Attests:   entriesOf(t.Attest, "type", "disabled"),
+		BuildArgs: values(t.Args), Labels: values(t.Labels),
+	}
+	for _, k := range t.SSH {
+		id := k.ID
+		if id == "" {
+			id = "default"
 		}
-		for _, k := range sortedKeys(e) {
-			if !slices.Contains(first, k) {
-				fields = append(fields, csvField(k, e[k]))
-			}
+		cfg := sshprovider.AgentConfig{ID: id}
+		if len(k.Paths) > 0 {
+			cfg.Paths = k.Paths
 		}
-		out = append(out, strings.Join(fields, ","))
+		e.SSH = append(e.SSH, cfg)
+	}
+	return e
+}
+
+// entriesOf are buildx's printed entries (one flat object each), their values as flag text
+// shows them (strings as they are, numbers and booleans as Go prints them).
+func entriesOf(objects []map[string]any, first ...string) []spec.Entry {
+	var out []spec.Entry
+	for _, o := range objects {
+		m := map[string]string{}
+		for k, v := range o {
+			m[k] = scalar(v)
+		}
+		out = append(out, spec.EntryOf(m, first...))
 	}
 	return out
 }
 
+// values are a map's values, unescaped; null values are left out, as buildx does.
+func values(m map[string]*string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if v != nil {
+			out[k] = unescape(*v)
+		}
+	}
+	return out
+}
+
+// csvField is KEY=VALUE as a field of flag text, quoted as buildx's csvBuilder quotes it.
 func csvField(k string, v any) string {
 	pair := k + "=" + scalar(v)
 	if !strings.ContainsAny(pair, ",\"") {
@@ -231,17 +255,6 @@ func policies(in []policyConfig) []string {
 		out = append(out, strings.Join(fields, ","))
 	}
 	return out
-}
-
-func sshValue(k sshKey) string {
-	id := k.ID
-	if id == "" {
-		id = "default"
-	}
-	if len(k.Paths) == 0 {
-		return id
-	}
-	return id + "=" + strings.Join(k.Paths, ",")
 }
 
 // entitlements are what a target asks beyond a plain build (network.host, security.insecure,

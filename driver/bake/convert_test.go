@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 )
 
 // everyKey is a target with every key buildx v0.38 prints, as it prints them (escapes included).
@@ -52,6 +54,11 @@ const everyKey = `{
   }
 }`
 
+// entry is a typed entry of these fields.
+func entry(fields ...string) spec.Entry {
+	return spec.Entry{Fields: fields, Text: strings.Join(fields, ",")}
+}
+
 func TestConvertEveryKey(t *testing.T) {
 	def, err := Parse([]byte(everyKey))
 	if err != nil {
@@ -68,21 +75,23 @@ func TestConvertEveryKey(t *testing.T) {
 		Tags:      []string{"registry.example.com/app:1.4", "registry.example.com/app:latest"},
 		Platforms: []string{"linux/amd64", "linux/arm64"},
 		File:      filepath.Join("src", "build/app.Dockerfile"),
-		BuildArgs: []string{"LITERAL=${NOT_EXPANDED}", "VERSION=1.4"},
-		Labels:    []string{"org.example.team=core"},
 		Target:    "release", Pull: true, NoCache: true, Network: "host",
-		CacheFrom: []string{"type=registry,ref=registry.example.com/app:cache"},
-		CacheTo:   []string{"type=registry,mode=max,ref=registry.example.com/app:cache"},
-		Secrets:   []string{"id=token,src=/run/token", "id=npm,env=NPM_TOKEN"},
-		SSH:       []string{"default", "git=/k1,/k2"},
+		Entries: spec.Entries{
+			BuildArgs: map[string]string{"LITERAL": "${NOT_EXPANDED}", "VERSION": "1.4"},
+			Labels:    map[string]string{"org.example.team": "core"},
+			CacheFrom: []spec.Entry{entry("type=registry", "ref=registry.example.com/app:cache")},
+			CacheTo:   []spec.Entry{entry("type=registry", "mode=max", "ref=registry.example.com/app:cache")},
+			Secrets:   []spec.Entry{entry("id=token", "src=/run/token"), entry("id=npm", "env=NPM_TOKEN")},
+			SSH:       []sshprovider.AgentConfig{{ID: "default"}, {ID: "git", Paths: []string{"/k1", "/k2"}}},
+			Attests:   []spec.Entry{entry("type=provenance", "mode=max"), entry("type=sbom", "disabled=true")},
+			Outputs:   []spec.Entry{entry("type=local", "dest=out,dir")}, // a comma in a value, never quoted and split again
+		},
 		BuildxFlags: runner.BuildxFlags{
 			AddHosts:      []string{"db=10.0.0.5"},
 			Allow:         []string{"network.host"},
 			Annotations:   []string{"index:org.opencontainers.image.source=https://example.com/${REPO}"},
-			Attests:       []string{"type=provenance,mode=max", "type=sbom,disabled=true"},
 			BuildContexts: []string{"alpine=docker-image://alpine:3.20", "assets=static"},
 			NoCacheFilter: []string{"deps"},
-			Outputs:       []string{`type=local,"dest=out,dir"`},
 			Policy:        []string{"disabled=true,strict=true,log-level=warning"},
 			Resources:     []string{"cpu-quota=1000000", "memory=1g"},
 			ShmSize:       "128m",
@@ -101,7 +110,7 @@ func TestConvertEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p, err := pushed.convert("pushed", o, t.TempDir()); err != nil || !p.pushes || p.opts.Test != "app --version" ||
-		!slices.Equal(p.opts.Outputs, []string{"type=image,push=true"}) {
+		!reflect.DeepEqual(p.opts.Entries.Outputs, []spec.Entry{entry("type=image", "push=true")}) {
 		t.Errorf("pushed: %+v, %v", p, err)
 	}
 

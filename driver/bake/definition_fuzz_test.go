@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tonistiigi/go-csvvalue"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 // maxDefinition bounds a fuzzed definition: the reader's logic is in the structure, not the size.
@@ -67,7 +67,7 @@ func FuzzParseDefinition(f *testing.F) {
 		deps := map[string][]string{}
 		for _, name := range names {
 			tg := def.Target[name]
-			checkCSVEntries(t, name, tg)
+			checkEntries(t, name, tg)
 			c, err := tg.convert(name, Options{DryRun: true}, dir)
 			if err != nil {
 				if !strings.Contains(err.Error(), name) {
@@ -105,49 +105,38 @@ func FuzzParseDefinition(f *testing.F) {
 	})
 }
 
-// checkCSVEntries: a target's printed entries (cache, secret, output, attest) become flag values
-// that the build's CSV reader (csvvalue, as buildx reads them) splits back into the same fields.
-func checkCSVEntries(t *testing.T, name string, tg *Target) {
+// checkEntries: a target's printed entries (cache, secret, output, attest) reach the build as
+// fields that cut back into the same keys and values, one field per key, the named keys first;
+// nothing is written as flag text.
+func checkEntries(t *testing.T, name string, tg *Target) {
 	t.Helper()
+	typed := tg.entries()
 	for _, list := range []struct {
-		entries []map[string]any
-		first   []string
-	}{{tg.CacheFrom, []string{"type"}}, {tg.CacheTo, []string{"type"}}, {tg.Secrets, []string{"id"}},
-		{tg.Outputs, []string{"type", "dest"}}, {tg.Attest, []string{"type", "disabled"}}} {
-		values := csvEntries(list.entries, list.first...)
-		if len(values) != len(list.entries) {
-			t.Fatalf("target %s: %d values for %d entries", name, len(values), len(list.entries))
+		objects []map[string]any
+		entries []spec.Entry
+		first   string
+	}{{tg.CacheFrom, typed.CacheFrom, "type"}, {tg.CacheTo, typed.CacheTo, "type"}, {tg.Secrets, typed.Secrets, "id"},
+		{tg.Outputs, typed.Outputs, "type"}, {tg.Attest, typed.Attests, "type"}} {
+		if len(list.entries) != len(list.objects) {
+			t.Fatalf("target %s: %d entries for %d objects", name, len(list.entries), len(list.objects))
 		}
-		for i, e := range list.entries {
-			if len(e) == 0 {
-				if values[i] != "" {
-					t.Fatalf("target %s: an empty entry written as %q", name, values[i])
-				}
-				continue
-			}
-			readable := true
-			for k, v := range e {
-				// A key holding "=", or a line break anywhere, is not one buildx writes readably either.
-				readable = readable && !strings.Contains(k, "=") && !strings.ContainsAny(k+scalar(v), "\r\n")
-			}
-			if !readable {
-				continue
-			}
-			fields, err := csvvalue.Fields(values[i], nil)
-			if err != nil {
-				t.Fatalf("target %s: %v written as %q, which does not read back: %v", name, e, values[i], err)
+		for i, o := range list.objects {
+			fields := list.entries[i].Fields
+			if _, ok := o[list.first]; ok && !strings.HasPrefix(fields[0], list.first+"=") {
+				t.Fatalf("target %s: %v: %q does not start with %s", name, o, fields, list.first)
 			}
 			got := map[string]string{}
-			for _, fl := range fields {
-				k, v, _ := strings.Cut(fl, "=")
+			for _, f := range fields {
+				k, v, _ := strings.Cut(f, "=")
 				got[k] = v
 			}
 			want := map[string]string{}
-			for k, v := range e {
-				want[k] = scalar(v)
+			plain := true
+			for k, v := range o {
+				want[k], plain = scalar(v), plain && !strings.Contains(k, "=") // buildx never prints a key holding "="
 			}
-			if !maps.Equal(got, want) || len(fields) != len(e) {
-				t.Fatalf("target %s: %v written as %q, which reads back as %q", name, e, values[i], fields)
+			if plain && (!maps.Equal(got, want) || len(fields) != len(o)) {
+				t.Fatalf("target %s: %v given as %q", name, o, fields)
 			}
 		}
 	}

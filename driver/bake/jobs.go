@@ -17,6 +17,7 @@ import (
 
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 // job is one target's build.
@@ -155,7 +156,8 @@ func (b *Baker) buildOne(ctx context.Context, j *job, byName map[string]*job, di
 	}
 	archive := filepath.Join(dir, "layout-"+j.name+".tar")
 	if j.usedAsContext {
-		opts.Outputs = append(slices.Clone(opts.Outputs), "type=oci,dest="+archive)
+		layout := spec.EntryOf(map[string]string{"type": "oci", "dest": archive}, "type")
+		opts.Entries.Outputs = append(slices.Clone(opts.Entries.Outputs), layout)
 	}
 	opts.MetadataFile = j.metadata
 	res, err := b.runner.Build(ctx, opts, strings.NewReader(""), out)

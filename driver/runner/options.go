@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/google/shlex"
 
@@ -65,6 +66,9 @@ type Options struct {
 	TestImageCmd bool   // run the image's own entrypoint and command as the test
 	TestCriteria tester.Criteria
 	BuildxFlags
+	// Entries are values given typed rather than as flag text (bake: from buildx's resolved
+	// definition); each list is checked as its flag's text is, after it.
+	Entries spec.Entries
 }
 
 // parsed is a build's options checked and converted, before anything runs.

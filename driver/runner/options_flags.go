@@ -73,21 +73,26 @@ func (p *parsed) parseArgs() error {
 	if p.buildArgs, err = spec.KeyValues("--build-arg", p.BuildArgs, true); err != nil {
 		return err
 	}
+	if err := spec.AddKeyValues("--build-arg", p.buildArgs, p.Entries.BuildArgs); err != nil {
+		return err
+	}
 	if _, ok := p.buildArgs["SOURCE_DATE_EPOCH"]; !ok && os.Getenv("SOURCE_DATE_EPOCH") != "" {
 		p.buildArgs["SOURCE_DATE_EPOCH"] = os.Getenv("SOURCE_DATE_EPOCH") // as buildx
 	}
-	p.labels, err = spec.KeyValues("--label", p.Labels, false)
-	return err
+	if p.labels, err = spec.KeyValues("--label", p.Labels, false); err != nil {
+		return err
+	}
+	return spec.AddKeyValues("--label", p.labels, p.Entries.Labels)
 }
 
 func (p *parsed) parseCache() error {
 	var err error
 	var warned []string
-	if p.cacheFrom, warned, err = spec.ParseCacheEntries("--cache-from", p.CacheFrom); err != nil {
+	if p.cacheFrom, warned, err = spec.ParseCacheEntries("--cache-from", p.CacheFrom, p.Entries.CacheFrom...); err != nil {
 		return err
 	}
 	p.warnings = append(p.warnings, warned...)
-	p.cacheTo, warned, err = spec.ParseCacheEntries("--cache-to", p.CacheTo)
+	p.cacheTo, warned, err = spec.ParseCacheEntries("--cache-to", p.CacheTo, p.Entries.CacheTo...)
 	p.warnings = append(p.warnings, warned...)
 	return err
 }
@@ -106,13 +111,22 @@ func (p *parsed) parseSessions() error {
 		}
 		p.secrets = append(p.secrets, src)
 	}
-	for _, s := range p.SSH {
-		if s == "" {
-			continue
+	for _, e := range p.Entries.Secrets {
+		src, err := spec.Secret(e)
+		if err != nil {
+			return err
 		}
-		cfg := spec.ParseSSH(s)
+		p.secrets = append(p.secrets, src)
+	}
+	var agents []sshprovider.AgentConfig
+	for _, s := range p.SSH {
+		if s != "" {
+			agents = append(agents, spec.ParseSSH(s))
+		}
+	}
+	for _, cfg := range append(agents, p.Entries.SSH...) {
 		if _, err := sshprovider.NewSSHAgentProvider([]sshprovider.AgentConfig{cfg}); err != nil {
-			return fmt.Errorf("invalid --ssh %q: %w", s, err)
+			return fmt.Errorf("invalid --ssh %q: %w", spec.SSHText(cfg), err)
 		}
 		p.ssh = append(p.ssh, cfg)
 	}
@@ -128,7 +142,7 @@ func (p *parsed) parseSessions() error {
 
 func (p *parsed) parseAttests() error {
 	var err error
-	p.attests, p.attestSet, err = spec.ParseAttestations(p.Attests, p.Provenance, p.SBOM)
+	p.attests, p.attestSet, err = spec.ParseAttestations(p.Attests, p.Provenance, p.SBOM, p.Entries.Attests...)
 	return err
 }
 
@@ -164,7 +178,7 @@ func (p *parsed) parseExportFlags() error {
 			return fmt.Errorf("invalid --iidfile %q: directory %s does not exist", p.IIDFile, filepath.Dir(p.IIDFile))
 		}
 	}
-	if p.outputs, err = spec.ParseOutputs(p.Outputs, p.IIDFile, p.allowLocalDelete); err != nil {
+	if p.outputs, err = spec.ParseOutputs(p.Outputs, p.IIDFile, p.allowLocalDelete, p.Entries.Outputs...); err != nil {
 		return err
 	}
 	if p.annotations, err = spec.ParseAnnotations(p.Annotations); err != nil {

@@ -3,7 +3,9 @@ package runner
 import (
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -190,5 +192,60 @@ func TestDiffSSH(t *testing.T) {
 		if !slices.EqualFunc(p.ssh, want, func(a, b sshprovider.AgentConfig) bool { return a.ID == b.ID && slices.Equal(a.Paths, b.Paths) }) {
 			t.Errorf("--ssh %q: ours %+v, buildx's %+v", in, p.ssh, want)
 		}
+	}
+}
+
+// A build given its values typed (as bake gives them) parses to the build the same values as
+// flags make, and the flag text and the typed values are one list (a later --build-arg wins).
+func TestTypedEntriesMakeTheSameBuild(t *testing.T) {
+	flagtest.IsolateEnv(t)
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "tok")
+	if err := os.WriteFile(tok, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	agent := filepath.Join(dir, "agent.sock")
+	l, err := net.Listen("unix", agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	flags := Options{ContextPath: dir, BuildArgs: []string{"A=1"}, Labels: []string{"l=v"}, CacheFrom: []string{"type=registry,ref=r/c"},
+		Secrets: []string{"id=t,src=" + tok}, SSH: []string{"default=" + agent},
+		BuildxFlags: BuildxFlags{Attests: []string{"type=provenance,mode=max"}, Outputs: []string{"type=local,dest=" + filepath.Join(dir, "out")}}}
+	typed := Options{ContextPath: dir, Entries: spec.Entries{
+		BuildArgs: map[string]string{"A": "1"}, Labels: map[string]string{"l": "v"},
+		CacheFrom: []spec.Entry{spec.EntryOf(map[string]string{"type": "registry", "ref": "r/c"}, "type")},
+		Secrets:   []spec.Entry{spec.EntryOf(map[string]string{"id": "t", "src": tok}, "id")},
+		SSH:       []sshprovider.AgentConfig{{ID: "default", Paths: []string{agent}}},
+		Attests:   []spec.Entry{spec.EntryOf(map[string]string{"type": "provenance", "mode": "max"}, "type")},
+		Outputs:   []spec.Entry{spec.EntryOf(map[string]string{"type": "local", "dest": filepath.Join(dir, "out")}, "type", "dest")},
+	}}
+	a, err := parseWith(t, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := parseWith(t, typed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, same := range map[string]bool{
+		"build args": reflect.DeepEqual(a.buildArgs, b.buildArgs), "labels": reflect.DeepEqual(a.labels, b.labels),
+		"cache": reflect.DeepEqual(a.cacheFrom, b.cacheFrom), "secrets": reflect.DeepEqual(a.secrets, b.secrets),
+		"ssh": reflect.DeepEqual(a.ssh, b.ssh), "attests": reflect.DeepEqual(a.attests, b.attests), "outputs": reflect.DeepEqual(a.outputs, b.outputs),
+	} {
+		if !same {
+			t.Errorf("%s differ: flags %+v, typed %+v", what, a, b)
+		}
+	}
+	both := typed
+	both.BuildArgs = []string{"A=0", "B=2"}
+	if p, err := parseWith(t, both); err != nil || p.buildArgs["A"] != "1" || p.buildArgs["B"] != "2" {
+		t.Errorf("flags then typed: %v, %v", p.buildArgs, err)
+	}
+	bad := typed
+	bad.Entries.Secrets = []spec.Entry{spec.EntryOf(map[string]string{"id": "t", "src": filepath.Join(dir, "missing")}, "id")}
+	if _, err := parseWith(t, bad); err == nil || !strings.Contains(err.Error(), "id=t") {
+		t.Errorf("a typed secret whose file is missing: %v", err)
 	}
 }

@@ -14,13 +14,14 @@ type attestFlag struct {
 	flag  string // as the user wrote it: "--attest", "--provenance", "--sbom"
 	value string // as the user gave it
 	csv   string // in --attest form (buildx's CanonicalizeAttest)
+	typed *Entry // an entry given typed (bake): its fields, not csv's
 }
 
 // attestFlags are the attestation flags in buildx's order: every --attest, then --provenance, then --sbom.
 func attestFlags(attests []string, provenance, sbom string) []attestFlag {
 	var out []attestFlag
 	for _, a := range attests {
-		out = append(out, attestFlag{"--attest", a, a})
+		out = append(out, attestFlag{flag: "--attest", value: a, csv: a})
 	}
 	for _, a := range []struct{ kind, v string }{{"provenance", provenance}, {"sbom", sbom}} {
 		if a.v == "" {
@@ -30,7 +31,7 @@ func attestFlags(attests []string, provenance, sbom string) []attestFlag {
 		if b, err := strconv.ParseBool(a.v); err == nil {
 			c = fmt.Sprintf("type=%s,disabled=%t", a.kind, !b)
 		}
-		out = append(out, attestFlag{"--" + a.kind, a.v, c})
+		out = append(out, attestFlag{flag: "--" + a.kind, value: a.v, csv: c})
 	}
 	return out
 }
@@ -38,9 +39,13 @@ func attestFlags(attests []string, provenance, sbom string) []attestFlag {
 // ParseAttestations turns the attestation flags into the frontend attributes buildx sends
 // ("attest:TYPE" = "type=TYPE,KEY=VALUE,..."); the first value of a type wins, as in buildx.
 // given holds every type the flags named, turned off ones included (no default provenance then).
-func ParseAttestations(attests []string, provenance, sbom string) (attrs map[string]string, given map[string]bool, err error) {
+func ParseAttestations(attests []string, provenance, sbom string, typed ...Entry) (attrs map[string]string, given map[string]bool, err error) {
 	attrs, given = map[string]string{}, map[string]bool{}
-	for _, a := range attestFlags(attests, provenance, sbom) {
+	flags := attestFlags(attests, provenance, sbom)
+	for i := range typed {
+		flags = append(flags, attestFlag{flag: "--attest", value: typed[i].Text, typed: &typed[i]})
+	}
+	for _, a := range flags {
 		typ, disabled, kv, err := parseAttest(a)
 		if err != nil {
 			return nil, nil, err
@@ -59,8 +64,10 @@ func ParseAttestations(attests []string, provenance, sbom string) (attrs map[str
 // parseAttest is one attestation value: its type, whether it is turned off, and its other fields
 // sorted by key.
 func parseAttest(a attestFlag) (typ string, disabled bool, kv [][2]string, err error) {
-	fields, err := CSVFields(a.flag, a.csv)
-	if err != nil {
+	var fields []string
+	if a.typed != nil {
+		fields = a.typed.Fields
+	} else if fields, err = CSVFields(a.flag, a.csv); err != nil {
 		return "", false, nil, err
 	}
 	attrs := map[string]string{}

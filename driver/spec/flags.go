@@ -28,53 +28,51 @@ func CSVFields(flag, value string) ([]string, error) {
 }
 
 // ParseCacheEntries parses --cache-from/--cache-to as buildx does: "type=registry,ref=REF,mode=max",
-// or bare references ("REF" or "REF1,REF2": one registry cache each). As buildx, a gha cache takes
-// its token and URLs from GitHub Actions' environment and is dropped outside it (warned returns
-// why), and an s3 cache takes AWS credentials from the environment.
-func ParseCacheEntries(flag string, values []string) (out []client.CacheOptionsEntry, warned []string, err error) {
+// or bare references ("REF" or "REF1,REF2": one registry cache each), then the entries given
+// typed (Entries). As buildx, a gha cache takes its token and URLs from GitHub Actions'
+// environment and is dropped outside it (warned returns why), and an s3 cache takes AWS
+// credentials from the environment.
+func ParseCacheEntries(flag string, values []string, typed ...Entry) (out []client.CacheOptionsEntry, warned []string, err error) {
+	var entries []Entry
 	for _, v := range values {
 		if v == "" {
 			continue
 		}
-		var entries []client.CacheOptionsEntry
-		if !strings.Contains(v, "=") {
-			refs, err := CSVFields(flag, v)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, ref := range refs {
-				e, err := parseCacheEntry(flag, ref)
-				if err != nil {
-					return nil, nil, err
-				}
-				entries = append(entries, e)
-			}
-		} else {
-			e, err := parseCacheEntry(flag, v)
-			if err != nil {
-				return nil, nil, err
-			}
+		e, err := splitEntry(flag, v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if strings.Contains(v, "=") {
 			entries = append(entries, e)
+			continue
 		}
-		for _, e := range entries {
-			addGitHubCache(e)
-			addAWSCredentials(e)
-			if e.Type == "gha" && (e.Attrs["token"] == "" || e.Attrs["url"] == "" && e.Attrs["url_v2"] == "") {
-				warned = append(warned, fmt.Sprintf("%s %s: no GitHub Actions cache token and URL in the environment (ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL or ACTIONS_RESULTS_URL): ignored, as buildx does", flag, shown(v)))
-				continue
+		for _, ref := range e.Fields { // bare references: one registry cache each (split again, as buildx does)
+			re, err := splitEntry(flag, ref)
+			if err != nil {
+				return nil, nil, err
 			}
-			out = append(out, e)
+			entries = append(entries, re)
 		}
+	}
+	for _, en := range append(entries, typed...) {
+		e, err := cacheEntry(flag, en)
+		if err != nil {
+			return nil, nil, err
+		}
+		addGitHubCache(e)
+		addAWSCredentials(e)
+		if e.Type == "gha" && (e.Attrs["token"] == "" || e.Attrs["url"] == "" && e.Attrs["url_v2"] == "") {
+			warned = append(warned, fmt.Sprintf("%s %s: no GitHub Actions cache token and URL in the environment (ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL or ACTIONS_RESULTS_URL): ignored, as buildx does", flag, shown(en.Text)))
+			continue
+		}
+		out = append(out, e)
 	}
 	return out, warned, nil
 }
 
-// parseCacheEntry is one cache entry: a bare registry reference or type=...,KEY=VALUE fields.
-func parseCacheEntry(flag, v string) (client.CacheOptionsEntry, error) {
-	fields, err := CSVFields(flag, v)
-	if err != nil {
-		return client.CacheOptionsEntry{}, err
-	}
+// cacheEntry is one cache entry: a bare registry reference or type=...,KEY=VALUE fields.
+func cacheEntry(flag string, en Entry) (client.CacheOptionsEntry, error) {
+	fields, v := en.Fields, en.Text
 	if len(fields) == 1 && !strings.Contains(fields[0], "=") {
 		return client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": fields[0]}}, nil
 	}
@@ -167,10 +165,16 @@ func envFirst(names ...string) string {
 // source is then resolved and checked as BuildKit's store does (the variable named by id, else
 // the file), so a missing file is named before anything runs.
 func ParseSecret(v string) (secretsprovider.Source, error) {
-	fields, err := CSVFields("--secret", v)
+	e, err := splitEntry("--secret", v)
 	if err != nil {
 		return secretsprovider.Source{}, err
 	}
+	return Secret(e)
+}
+
+// Secret is one secret entry, checked as ParseSecret checks a flag's.
+func Secret(e Entry) (secretsprovider.Source, error) {
+	fields, v := e.Fields, e.Text
 	var s secretsprovider.Source
 	typ := ""
 	for _, f := range fields {
@@ -222,6 +226,14 @@ func ParseSSH(v string) sshprovider.AgentConfig {
 		cfg.Paths = strings.Split(paths, ",")
 	}
 	return cfg
+}
+
+// SSHText is an agent as --ssh writes it: ID[=PATH,...].
+func SSHText(cfg sshprovider.AgentConfig) string {
+	if len(cfg.Paths) == 0 {
+		return cfg.ID
+	}
+	return cfg.ID + "=" + strings.Join(cfg.Paths, ",")
 }
 
 // safeKeys are the keys of CSV flag values (--cache-*, --secret, --attest, --output, ...) whose

@@ -256,7 +256,7 @@ func FuzzParseAttestations(f *testing.F) {
 		}
 		// Round trip: every attribute is an --attest value that parses back to itself.
 		for k, v := range ours {
-			typ, disabled, kv, err := parseAttest(attestFlag{"--attest", v, v})
+			typ, disabled, kv, err := parseAttest(attestFlag{flag: "--attest", value: v, csv: v})
 			if err != nil || disabled || "attest:"+typ != k || !given[typ] {
 				t.Fatalf("%s=%q parses back as %q %v %v", k, v, typ, disabled, err)
 			}

@@ -30,6 +30,18 @@ func KeyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 	return out, nil
 }
 
+// AddKeyValues adds KEY=VALUE pairs given typed (bake's args and labels) to out, checked as
+// KeyValues checks a flag's: an empty key is refused, naming the flag.
+func AddKeyValues(flag string, out, typed map[string]string) error {
+	for k, v := range typed {
+		if k == "" {
+			return fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, MaskValue("="+v))
+		}
+		out[k] = v
+	}
+	return nil
+}
+
 // MaskValue is KEY=VALUE with the value masked: build args and labels may carry secrets.
 func MaskValue(kv string) string {
 	if k, _, ok := strings.Cut(kv, "="); ok {

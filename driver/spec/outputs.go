@@ -27,30 +27,36 @@ type Output struct {
 // parseOutput parses one -o value: "type=TYPE,KEY=VALUE,...", a bare PATH (type=local,dest=PATH)
 // or "-" (type=tar to standard output).
 func parseOutput(v string) (Output, error) {
-	fields, err := CSVFields("--output", v)
+	en, err := splitEntry("--output", v)
 	if err != nil {
 		return Output{}, err
 	}
+	if len(en.Fields) == 1 && en.Fields[0] == v && (v == "-" || !strings.HasPrefix(v, "type=")) {
+		e := Output{Type: client.ExporterLocal, Dest: v, Attrs: map[string]string{}}
+		if v == "-" {
+			e.Type = client.ExporterTar
+		}
+		return e, e.check(v)
+	}
+	return OutputOf(en)
+}
+
+// OutputOf is one output entry (type=TYPE,KEY=VALUE,...), checked as parseOutput checks a flag's.
+func OutputOf(en Entry) (Output, error) {
+	v := en.Text
 	e := Output{Attrs: map[string]string{}}
-	switch {
-	case len(fields) == 1 && fields[0] == v && !strings.HasPrefix(v, "type=") && v != "-":
-		e.Type, e.Dest = client.ExporterLocal, v
-	case len(fields) == 1 && fields[0] == v && v == "-":
-		e.Type, e.Dest = client.ExporterTar, v
-	default:
-		for _, f := range fields {
-			k, val, ok := strings.Cut(f, "=")
-			if !ok {
-				return e, fmt.Errorf("invalid --output %q: %q is not KEY=VALUE", shown(v), shown(f))
-			}
-			switch k = strings.TrimSpace(strings.ToLower(k)); k {
-			case "type":
-				e.Type = val
-			case "dest":
-				e.Dest = val
-			default:
-				e.Attrs[k] = val
-			}
+	for _, f := range en.Fields {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return e, fmt.Errorf("invalid --output %q: %q is not KEY=VALUE", shown(v), shown(f))
+		}
+		switch k = strings.TrimSpace(strings.ToLower(k)); k {
+		case "type":
+			e.Type = val
+		case "dest":
+			e.Dest = val
+		default:
+			e.Attrs[k] = val
 		}
 	}
 	if e.Type == "" {
@@ -108,12 +114,12 @@ func (e *Output) check(v string) error {
 	return nil
 }
 
-// ParseOutputs checks every -o, and what buildx checks across them: one standard output, no
-// local or tar output with --iidfile, mode=delete only with --allow buildx.local.delete or
-// inside the working directory.
-func ParseOutputs(values []string, iidFile string, allowDelete bool) ([]Output, error) {
-	var out []Output
-	stdout := false
+// ParseOutputs checks every -o, then every output entry given typed, and what buildx checks
+// across them: one standard output, no local or tar output with --iidfile, mode=delete only with
+// --allow buildx.local.delete or inside the working directory.
+func ParseOutputs(values []string, iidFile string, allowDelete bool, typed ...Entry) ([]Output, error) {
+	var all []Output
+	var texts []string
 	for _, v := range values {
 		if v == "" {
 			continue
@@ -122,6 +128,18 @@ func ParseOutputs(values []string, iidFile string, allowDelete bool) ([]Output, 
 		if err != nil {
 			return nil, err
 		}
+		all, texts = append(all, e), append(texts, v)
+	}
+	for _, en := range typed {
+		e, err := OutputOf(en)
+		if err != nil {
+			return nil, err
+		}
+		all, texts = append(all, e), append(texts, en.Text)
+	}
+	stdout := false
+	for i, e := range all {
+		v := texts[i]
 		if e.Dest == "-" && !e.DestIsDir {
 			if stdout {
 				return nil, fmt.Errorf("invalid --output %q: another output already writes to standard output", shown(v))
@@ -134,9 +152,8 @@ func ParseOutputs(values []string, iidFile string, allowDelete bool) ([]Output, 
 		if err := checkLocalDelete(e, allowDelete); err != nil {
 			return nil, fmt.Errorf("invalid --output %q: %w", shown(v), err)
 		}
-		out = append(out, e)
 	}
-	return out, nil
+	return all, nil
 }
 
 // checkLocalDelete: a local output with mode=delete empties its destination first, which buildx

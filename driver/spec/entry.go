@@ -1,0 +1,54 @@
+package spec
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+)
+
+// Entry is one value of a CSV flag (--cache-from, --cache-to, --secret, --output, --attest) as its
+// fields, in order: what the flag's text splits into, or what bake's resolved definition holds
+// (EntryOf). Text is the value as an error shows it (secrets masked).
+type Entry struct {
+	Fields []string // KEY=VALUE, or a bare word where the flag takes one (a cache's registry reference)
+	Text   string
+}
+
+// EntryOf is the entry of a resolved definition's object (buildx's printed cache, secret, output
+// or attest entry): the keys first in that order, then the others sorted, each field KEY=VALUE as
+// it is, never joined into flag text and split again.
+func EntryOf(m map[string]string, first ...string) Entry {
+	var e Entry
+	for _, k := range first {
+		if v, ok := m[k]; ok {
+			e.Fields = append(e.Fields, k+"="+v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(first, k) {
+			e.Fields = append(e.Fields, k+"="+m[k])
+		}
+	}
+	e.Text = strings.Join(e.Fields, ",")
+	return e
+}
+
+// splitEntry is a flag's text as an entry.
+func splitEntry(flag, v string) (Entry, error) {
+	fields, err := CSVFields(flag, v)
+	return Entry{Fields: fields, Text: v}, err
+}
+
+// Entries are build values already in typed form, given beside the flags' text: bake fills them
+// from buildx's resolved definition, so no flag text is formatted to be parsed again. Each list
+// is parsed after the flag text of the same name, with the same checks.
+type Entries struct {
+	CacheFrom, CacheTo []Entry
+	Secrets            []Entry
+	Outputs            []Entry
+	Attests            []Entry // in --attest's form: type=TYPE,...
+	SSH                []sshprovider.AgentConfig
+	BuildArgs, Labels  map[string]string
+}
