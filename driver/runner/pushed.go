@@ -9,7 +9,10 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/distribution/reference"
+	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
+	"github.com/opencontainers/go-digest"
 )
 
 // PushedImage is a result a build pushed by digest (an image, or an index with its attestations):
@@ -62,8 +65,8 @@ func ReadSplit(paths []string) (Split, error) {
 		}
 		pushed := map[string]bool{}
 		for _, img := range rec.Images {
-			if len(img.Repositories) == 0 || img.Digest == "" {
-				return Split{}, fmt.Errorf("%s: an image without repository or digest", f)
+			if err := checkPushed(img); err != nil {
+				return Split{}, fmt.Errorf("--from-metadata %s: %s: %w", f, pushedKey, err)
 			}
 			out.Sources = append(out.Sources, img.Repositories[0]+"@"+img.Digest)
 			for _, p := range img.Platforms {
@@ -86,6 +89,30 @@ func ReadSplit(paths []string) (Split, error) {
 		return Split{}, fmt.Errorf("nothing written: %w", errors.Join(errs...))
 	}
 	return out, nil
+}
+
+// checkPushed checks what a metadata file (untrusted: written by another machine, or edited)
+// says was pushed: repositories by name only, a digest, platforms, before anything is asked of a
+// registry.
+func checkPushed(img PushedImage) error {
+	if len(img.Repositories) == 0 {
+		return fmt.Errorf("image %q has no repository", img.Digest)
+	}
+	for _, r := range img.Repositories {
+		named, err := reference.ParseNormalizedNamed(r)
+		if err != nil || !reference.IsNameOnly(named) {
+			return fmt.Errorf("image %q: repository %q is not a repository name", img.Digest, r)
+		}
+	}
+	if _, err := digest.Parse(img.Digest); err != nil {
+		return fmt.Errorf("image digest %q: %w", img.Digest, err)
+	}
+	for _, p := range img.Platforms {
+		if _, err := contexts.ParsePlatform(p); err != nil {
+			return fmt.Errorf("image %s: %w", img.Digest, err)
+		}
+	}
+	return nil
 }
 
 // metadataFiles expands directories into their *.json files, sorted.

@@ -8,16 +8,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 )
 
 func FuzzReadSplit(f *testing.F) {
-	amd := `{"multiarch.pushed":{"version":1,"platforms":["linux/amd64"],"images":[{"repositories":["r/app"],"digest":"sha256:a","platforms":["linux/amd64"]}]}}`
-	arm := `{"multiarch.pushed":{"version":1,"platforms":["linux/arm64"],"images":[{"repositories":["r/app","r/mirror"],"digest":"sha256:b","platforms":["linux/arm64"]}]},"containerimage.digest":"sha256:b"}`
+	amd := `{"multiarch.pushed":{"version":1,"platforms":["linux/amd64"],"images":[{"repositories":["r/app"],"digest":"sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb","platforms":["linux/amd64"]}]}}`
+	arm := `{"multiarch.pushed":{"version":1,"platforms":["linux/arm64"],"images":[{"repositories":["r/app","r/mirror"],"digest":"sha256:3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d","platforms":["linux/arm64"]}]},"containerimage.digest":"sha256:3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"}`
 	for _, s := range [][2]string{
-		{amd, arm}, {amd, amd}, {amd, `{"containerimage.digest":"sha256:e"}`}, {amd, `{"multiarch.pushed":{"version":2}}`},
-		{amd, `{"multiarch.pushed":{"version":1,"platforms":["linux/arm/v7","linux/s390x"],"images":[{"repositories":["r/app"],"digest":"sha256:d","platforms":["linux/arm/v7"]}]}}`},
-		{amd, `{"multiarch.pushed":{"version":1,"images":[{"repositories":[],"digest":"sha256:d"}]}}`},
-		{amd, `{"multiarch.pushed":{"version":1,"images":[{"repositories":["r/app"],"digest":"sha256:d","platforms":["linux/amd64","linux/amd64"]}]}}`},
+		{amd, arm}, {amd, amd}, {amd, `{"containerimage.digest":"sha256:3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"}`}, {amd, `{"multiarch.pushed":{"version":2}}`},
+		{amd, `{"multiarch.pushed":{"version":1,"platforms":["linux/arm/v7","linux/s390x"],"images":[{"repositories":["r/app"],"digest":"sha256:18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4","platforms":["linux/arm/v7"]}]}}`},
+		{amd, `{"multiarch.pushed":{"version":1,"images":[{"repositories":[],"digest":"sha256:18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4"}]}}`},
+		{amd, `{"multiarch.pushed":{"version":1,"images":[{"repositories":["r/app"],"digest":"sha256:18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4","platforms":["linux/amd64","linux/amd64"]}]}}`},
 		{amd, `{"multiarch.pushed":null}`}, {amd, `[]`}, {amd, ``}, {amd, `{"multiarch.pushed":{"version":1}}`},
 	} {
 		f.Add([]byte(s[0]), []byte(s[1]))
@@ -57,7 +59,7 @@ func FuzzReadSplit(f *testing.F) {
 			t.Fatalf("sources %q, want %q", split.Sources, sources)
 		}
 		for _, s := range split.Sources {
-			if repo, dgst, ok := strings.Cut(s, "@"); !ok || repo == "" || dgst == "" {
+			if repo, dgst, ok := strings.Cut(s, "@"); !ok || repo == "" || digest.Digest(dgst).Validate() != nil {
 				t.Fatalf("source %q", s)
 			}
 		}

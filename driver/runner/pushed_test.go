@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 )
 
 func writePushed(t *testing.T, dir, name string, asked []string, images ...PushedImage) string {
@@ -22,21 +24,24 @@ func writePushed(t *testing.T, dir, name string, asked []string, images ...Pushe
 	return path
 }
 
+// Digests of the split builds' images.
+var dgA, dgB, dgC, dgD = digest.FromString("a").String(), digest.FromString("b").String(), digest.FromString("c").String(), digest.FromString("d").String()
+
 func TestReadSplit(t *testing.T) {
 	dir := t.TempDir()
-	amd := writePushed(t, dir, "amd64.json", []string{"linux/amd64"}, PushedImage{Repositories: []string{"r/app"}, Digest: "sha256:a", Platforms: []string{"linux/amd64"}})
-	writePushed(t, dir, "arm64.json", []string{"linux/arm64"}, PushedImage{Repositories: []string{"r/app", "r/mirror"}, Digest: "sha256:b", Platforms: []string{"linux/arm64"}})
+	amd := writePushed(t, dir, "amd64.json", []string{"linux/amd64"}, PushedImage{Repositories: []string{"r/app"}, Digest: dgA, Platforms: []string{"linux/amd64"}})
+	writePushed(t, dir, "arm64.json", []string{"linux/arm64"}, PushedImage{Repositories: []string{"r/app", "r/mirror"}, Digest: dgB, Platforms: []string{"linux/arm64"}})
 	got, err := ReadSplit([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(got.Sources, []string{"r/app@sha256:a", "r/app@sha256:b"}) || !slices.Equal(got.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+	if !slices.Equal(got.Sources, []string{"r/app@" + dgA, "r/app@" + dgB}) || !slices.Equal(got.Platforms, []string{"linux/amd64", "linux/arm64"}) {
 		t.Errorf("split = %+v", got)
 	}
 
 	other := t.TempDir()
-	twice := writePushed(t, other, "again.json", []string{"linux/amd64"}, PushedImage{Repositories: []string{"r/app"}, Digest: "sha256:c", Platforms: []string{"linux/amd64"}})
-	missing := writePushed(t, other, "missing.json", []string{"linux/arm/v7", "linux/s390x"}, PushedImage{Repositories: []string{"r/app"}, Digest: "sha256:d", Platforms: []string{"linux/arm/v7"}})
+	twice := writePushed(t, other, "again.json", []string{"linux/amd64"}, PushedImage{Repositories: []string{"r/app"}, Digest: dgC, Platforms: []string{"linux/amd64"}})
+	missing := writePushed(t, other, "missing.json", []string{"linux/arm/v7", "linux/s390x"}, PushedImage{Repositories: []string{"r/app"}, Digest: dgD, Platforms: []string{"linux/arm/v7"}})
 	for _, tc := range []struct {
 		paths []string
 		want  string
@@ -49,6 +54,18 @@ func TestReadSplit(t *testing.T) {
 	} {
 		if _, err := ReadSplit(tc.paths); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err %v, want %q", tc.paths, err, tc.want)
+		}
+	}
+	// What a metadata file says was pushed is checked before any registry is asked (found by fuzzing:
+	// a source "@0").
+	for _, img := range []PushedImage{
+		{Repositories: []string{""}, Digest: "0"}, {Repositories: []string{"r/app"}, Digest: "0"}, {Digest: dgA},
+		{Repositories: []string{"r/app:1"}, Digest: dgA}, {Repositories: []string{"r/app@" + dgA}, Digest: dgA},
+		{Repositories: []string{"r/app"}, Digest: dgA, Platforms: []string{"linux/sparc9"}},
+	} {
+		f := writePushed(t, t.TempDir(), "bad.json", nil, img)
+		if _, err := ReadSplit([]string{f}); err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("%+v: err %v, want one naming %s", img, err, f)
 		}
 	}
 	notOurs := filepath.Join(other, "buildx.json")
