@@ -22,6 +22,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/spec"
 )
 
 // fakeRunner builds a target by its context path: it records the options, fails where told,
@@ -228,9 +229,9 @@ func TestBakeBuildsTheContextFirstAndPublishesOnce(t *testing.T) {
 	if outs := outputTexts(base); len(outs) != 2 || outs[0] != "type=image,push=true" || !strings.HasPrefix(outs[1], "type=oci,dest=") || len(base.Outputs) != 0 {
 		t.Errorf("base is not pushed and exported as an OCI layout (typed, no flag text): %v, %v", base.Outputs, base.Entries.Outputs)
 	}
-	if len(app.BuildContexts) != 1 || !strings.HasPrefix(app.BuildContexts[0], "base=oci-layout://") ||
-		!strings.HasSuffix(app.BuildContexts[0], "@"+digest.FromString("image of base").String()) {
-		t.Errorf("app's context base: %v", app.BuildContexts)
+	if c := app.Entries.Contexts; len(c) != 1 || c[0].Name != "base" || !strings.HasPrefix(c[0].Value, "oci-layout://") ||
+		!strings.HasSuffix(c[0].Value, "@"+digest.FromString("image of base").String()) || len(app.BuildContexts) != 0 {
+		t.Errorf("app's context base: %v, %v", app.Entries.Contexts, app.BuildContexts)
 	}
 	if !slices.Equal(outputTexts(r.opts["tool"]), []string{"type=image,push=true"}) || !base.DeferPublish {
 		t.Errorf("tool %+v, base %+v", r.opts["tool"], base)
@@ -293,7 +294,7 @@ func TestBakePrintAndDryRun(t *testing.T) {
 	if err != nil || len(res.Targets) != 3 || !res.Targets[0].Build.DryRun || len(p.calls) != 0 {
 		t.Fatalf("dry run: %v %+v", err, res)
 	}
-	if ctxs := r.opts["app"].BuildContexts; !slices.Equal(ctxs, []string{"base=target:base"}) {
+	if ctxs := r.opts["app"].Entries.Contexts; !slices.Equal(ctxs, []spec.Pair{{Name: "base", Value: "target:base"}}) {
 		t.Errorf("dry run contexts %v", ctxs)
 	}
 	if !slices.Contains((*args)[1], "--print") || !slices.Contains((*args)[1], "--push") {

@@ -1,9 +1,9 @@
 package bake
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,15 +51,10 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 		return c, err
 	}
 	ro.Entries = t.entries()
-	for _, h := range keyValues(t.ExtraHosts) {
-		ro.AddHosts = append(ro.AddHosts, h) // HOST=IP, as buildx passes them
-	}
 	for _, a := range t.Annotations {
 		ro.Annotations = append(ro.Annotations, unescape(a))
 	}
 	ro.NoCacheFilter, ro.Ulimits, ro.ShmSize = t.NoCacheFilter, t.Ulimits, deref(t.ShmSize)
-	ro.Resources = resources(t.Resources)
-	ro.Policy = policies(t.Policy)
 	allow, err := entitlements(name, t.Entitlements, o.Allow)
 	if err != nil {
 		return c, err
@@ -72,9 +67,9 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 				continue // an OCI layout of the target's result, once it is built
 			}
 		}
-		ro.BuildContexts = append(ro.BuildContexts, ctxName+"="+strings.TrimPrefix(v, "cwd://"))
+		ro.Entries.Contexts = append(ro.Entries.Contexts, spec.Pair{Name: ctxName, Value: strings.TrimPrefix(v, "cwd://")})
 	}
-	slices.Sort(ro.BuildContexts)
+	slices.SortFunc(ro.Entries.Contexts, func(a, b spec.Pair) int { return strings.Compare(a.Name, b.Name) })
 	c.cacheOnly = slices.ContainsFunc(t.Outputs, func(e map[string]any) bool { return fmt.Sprint(e["type"]) == "cacheonly" })
 	if c.pushes = pushes(t.Outputs); c.pushes { // the test gate runs on what is published
 		ro.Test, ro.TestImageCmd, ro.TestCriteria = o.Test, o.TestImageCmd, o.TestCriteria
@@ -135,17 +130,6 @@ func (t *Target) inputs(name string, ro *runner.Options, dir string) error {
 	return nil
 }
 
-// keyValues are a map's KEY=VALUE, sorted; null values are left out, as buildx does.
-func keyValues(m map[string]*string) []string {
-	var out []string
-	for _, k := range sortedKeys(m) {
-		if v := m[k]; v != nil {
-			out = append(out, k+"="+unescape(*v))
-		}
-	}
-	return out
-}
-
 // entries are the target's values that buildx prints as objects and maps (cache, secrets,
 // outputs, attestations, ssh, args, labels), given to the build typed: each object's keys and
 // values as they are, never written as flag text to be parsed again.
@@ -155,6 +139,7 @@ func (t *Target) entries() spec.Entries {
 		Secrets: entriesOf(t.Secrets, "id"), Outputs: entriesOf(t.Outputs, "type", "dest"),
 		Attests:   entriesOf(t.Attest, "type", "disabled"),
 		BuildArgs: values(t.Args), Labels: values(t.Labels),
+		Hosts: pairs(values(t.ExtraHosts)), Resources: pairs(scalars(t.Resources)), Policies: policies(t.Policy),
 	}
 	for _, k := range t.SSH {
 		id := k.ID
@@ -195,19 +180,6 @@ func values(m map[string]*string) map[string]string {
 	return out
 }
 
-// csvField is KEY=VALUE as a field of flag text, quoted as buildx's csvBuilder quotes it.
-func csvField(k string, v any) string {
-	pair := k + "=" + scalar(v)
-	if !strings.ContainsAny(pair, ",\"") {
-		return pair
-	}
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{pair})
-	w.Flush()
-	return strings.TrimSpace(b.String())
-}
-
 // scalar is a printed value as a flag's text: strings as they are, numbers and booleans as Go prints them.
 func scalar(v any) string {
 	switch x := v.(type) {
@@ -223,22 +195,32 @@ func scalar(v any) string {
 	return fmt.Sprint(v)
 }
 
-// resources are the resources block as --resource KEY=VALUE.
-func resources(m map[string]any) []string {
-	var out []string
-	for _, k := range sortedKeys(m) {
-		out = append(out, k+"="+scalar(m[k]))
+// pairs are a map's NAME=VALUE pairs, sorted by name.
+func pairs(m map[string]string) []spec.Pair {
+	var out []spec.Pair
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, spec.Pair{Name: k, Value: m[k]})
 	}
 	return out
 }
 
-// policies are the policy entries as --policy values (a policy file is refused by the build: no policy engine).
-func policies(in []policyConfig) []string {
-	var out []string
+// scalars are a printed object's values as flag text shows them.
+func scalars(m map[string]any) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = scalar(v)
+	}
+	return out
+}
+
+// policies are the policy entries as --policy's fields (a policy file is refused by the build: no
+// policy engine).
+func policies(in []policyConfig) []spec.Entry {
+	var out []spec.Entry
 	for _, p := range in {
 		var fields []string
 		for _, f := range p.Files {
-			fields = append(fields, csvField("filename", f.Filename))
+			fields = append(fields, "filename="+f.Filename)
 		}
 		if p.Reset {
 			fields = append(fields, "reset=true")
@@ -252,7 +234,7 @@ func policies(in []policyConfig) []string {
 		if p.LogLevel != nil {
 			fields = append(fields, "log-level="+*p.LogLevel)
 		}
-		out = append(out, strings.Join(fields, ","))
+		out = append(out, spec.Entry{Fields: fields, Text: strings.Join(fields, ",")})
 	}
 	return out
 }

@@ -85,15 +85,15 @@ func TestConvertEveryKey(t *testing.T) {
 			SSH:       []sshprovider.AgentConfig{{ID: "default"}, {ID: "git", Paths: []string{"/k1", "/k2"}}},
 			Attests:   []spec.Entry{entry("type=provenance", "mode=max"), entry("type=sbom", "disabled=true")},
 			Outputs:   []spec.Entry{entry("type=local", "dest=out,dir")}, // a comma in a value, never quoted and split again
+			Hosts:     []spec.Pair{{Name: "db", Value: "10.0.0.5"}},
+			Contexts:  []spec.Pair{{Name: "alpine", Value: "docker-image://alpine:3.20"}, {Name: "assets", Value: "static"}},
+			Resources: []spec.Pair{{Name: "cpu-quota", Value: "1000000"}, {Name: "memory", Value: "1g"}},
+			Policies:  []spec.Entry{entry("disabled=true", "strict=true", "log-level=warning")},
 		},
 		BuildxFlags: runner.BuildxFlags{
-			AddHosts:      []string{"db=10.0.0.5"},
 			Allow:         []string{"network.host"},
 			Annotations:   []string{"index:org.opencontainers.image.source=https://example.com/${REPO}"},
-			BuildContexts: []string{"alpine=docker-image://alpine:3.20", "assets=static"},
 			NoCacheFilter: []string{"deps"},
-			Policy:        []string{"disabled=true,strict=true,log-level=warning"},
-			Resources:     []string{"cpu-quota=1000000", "memory=1g"},
 			ShmSize:       "128m",
 			Ulimits:       []string{"nofile=1024:1024"},
 		},
@@ -181,8 +181,8 @@ func TestConvertDryRunKeepsTargetContexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := def.Target["t"].convert("t", Options{DryRun: true}, t.TempDir())
-	if err != nil || !slices.Equal(c.opts.BuildContexts, []string{"base=target:b"}) || c.deps["base"] != "b" {
-		t.Errorf("dry run: contexts %v deps %v (%v)", c.opts.BuildContexts, c.deps, err)
+	if err != nil || !slices.Equal(c.opts.Entries.Contexts, []spec.Pair{{Name: "base", Value: "target:b"}}) || c.deps["base"] != "b" {
+		t.Errorf("dry run: contexts %v deps %v (%v)", c.opts.Entries.Contexts, c.deps, err)
 	}
 }
 

@@ -141,7 +141,7 @@ func (b *Baker) buildAll(ctx context.Context, jobs []*job, o Options, dir string
 // buildOne waits for the targets a job uses, gives it their results as OCI layouts, and builds it.
 func (b *Baker) buildOne(ctx context.Context, j *job, byName map[string]*job, dir string, out io.Writer) error {
 	opts := j.conv.opts
-	opts.BuildContexts = slices.Clone(opts.BuildContexts)
+	opts.Entries.Contexts = slices.Clone(opts.Entries.Contexts)
 	for _, ctxName := range sortedKeys(j.conv.deps) {
 		dep := byName[j.conv.deps[ctxName]]
 		select {
@@ -152,7 +152,7 @@ func (b *Baker) buildOne(ctx context.Context, j *job, byName map[string]*job, di
 		if dep.err != nil {
 			return fmt.Errorf("target %s: not built (its context %s failed): %w", j.name, ctxName, dep.err)
 		}
-		opts.BuildContexts = append(opts.BuildContexts, ctxName+"="+dep.layout)
+		opts.Entries.Contexts = append(opts.Entries.Contexts, spec.Pair{Name: ctxName, Value: dep.layout})
 	}
 	archive := filepath.Join(dir, "layout-"+j.name+".tar")
 	if j.usedAsContext {

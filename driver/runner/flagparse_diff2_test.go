@@ -143,7 +143,7 @@ func TestDiffAllowCallPolicy(t *testing.T) {
 	}
 	for _, v := range []string{"disabled=true", "reset=true", "log-level=debug", "strict=false", "disabled=maybe", "bogus=1",
 		"filename=", "nokey", "log-level=loud", "reset=true,disabled=true", "filename=policy.rego", "strict=true"} {
-		err := checkPolicy(v)
+		err := parsePolicy(v)
 		_, berr := buildflags.ParsePolicyConfig(v)
 		deviates := strings.Contains(v, "filename=p") || v == "strict=true" // needs the policy engine: refused here
 		if deviates && (err == nil || berr != nil) || !deviates && (err != nil) != (berr != nil) {

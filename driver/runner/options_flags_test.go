@@ -212,7 +212,8 @@ func TestTypedEntriesMakeTheSameBuild(t *testing.T) {
 	defer l.Close()
 	flags := Options{ContextPath: dir, BuildArgs: []string{"A=1"}, Labels: []string{"l=v"}, CacheFrom: []string{"type=registry,ref=r/c"},
 		Secrets: []string{"id=t,src=" + tok}, SSH: []string{"default=" + agent},
-		BuildxFlags: BuildxFlags{Attests: []string{"type=provenance,mode=max"}, Outputs: []string{"type=local,dest=" + filepath.Join(dir, "out")}}}
+		BuildxFlags: BuildxFlags{Attests: []string{"type=provenance,mode=max"}, Outputs: []string{"type=local,dest=" + filepath.Join(dir, "out")},
+			AddHosts: []string{"db=10.0.0.5"}, BuildContexts: []string{"src=" + dir}, Resources: []string{"memory=1g"}, Policy: []string{"disabled=true"}}}
 	typed := Options{ContextPath: dir, Entries: spec.Entries{
 		BuildArgs: map[string]string{"A": "1"}, Labels: map[string]string{"l": "v"},
 		CacheFrom: []spec.Entry{spec.EntryOf(map[string]string{"type": "registry", "ref": "r/c"}, "type")},
@@ -220,6 +221,8 @@ func TestTypedEntriesMakeTheSameBuild(t *testing.T) {
 		SSH:       []sshprovider.AgentConfig{{ID: "default", Paths: []string{agent}}},
 		Attests:   []spec.Entry{spec.EntryOf(map[string]string{"type": "provenance", "mode": "max"}, "type")},
 		Outputs:   []spec.Entry{spec.EntryOf(map[string]string{"type": "local", "dest": filepath.Join(dir, "out")}, "type", "dest")},
+		Hosts:     []spec.Pair{{Name: "db", Value: "10.0.0.5"}}, Contexts: []spec.Pair{{Name: "src", Value: dir}},
+		Resources: []spec.Pair{{Name: "memory", Value: "1g"}}, Policies: []spec.Entry{{Fields: []string{"disabled=true"}}},
 	}}
 	a, err := parseWith(t, flags)
 	if err != nil {
@@ -233,6 +236,7 @@ func TestTypedEntriesMakeTheSameBuild(t *testing.T) {
 		"build args": reflect.DeepEqual(a.buildArgs, b.buildArgs), "labels": reflect.DeepEqual(a.labels, b.labels),
 		"cache": reflect.DeepEqual(a.cacheFrom, b.cacheFrom), "secrets": reflect.DeepEqual(a.secrets, b.secrets),
 		"ssh": reflect.DeepEqual(a.ssh, b.ssh), "attests": reflect.DeepEqual(a.attests, b.attests), "outputs": reflect.DeepEqual(a.outputs, b.outputs),
+		"hosts": reflect.DeepEqual(a.hosts, b.hosts), "contexts": reflect.DeepEqual(a.contexts, b.contexts), "solve attrs": reflect.DeepEqual(a.solveAttrs, b.solveAttrs),
 	} {
 		if !same {
 			t.Errorf("%s differ: flags %+v, typed %+v", what, a, b)
@@ -247,5 +251,15 @@ func TestTypedEntriesMakeTheSameBuild(t *testing.T) {
 	bad.Entries.Secrets = []spec.Entry{spec.EntryOf(map[string]string{"id": "t", "src": filepath.Join(dir, "missing")}, "id")}
 	if _, err := parseWith(t, bad); err == nil || !strings.Contains(err.Error(), "id=t") {
 		t.Errorf("a typed secret whose file is missing: %v", err)
+	}
+	bad = typed
+	bad.Entries.Policies = []spec.Entry{{Fields: []string{"filename=p.rego"}, Text: "filename=p.rego"}}
+	if _, err := parseWith(t, bad); err == nil || !strings.Contains(err.Error(), "filename=p.rego") {
+		t.Errorf("a typed policy file (no policy engine here): %v", err)
+	}
+	bad = typed
+	bad.Entries.Hosts = []spec.Pair{{Name: "db", Value: "not-an-ip"}}
+	if _, err := parseWith(t, bad); err == nil || !strings.Contains(err.Error(), "not-an-ip") {
+		t.Errorf("a typed host without an IP: %v", err)
 	}
 }

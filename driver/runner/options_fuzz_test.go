@@ -212,7 +212,7 @@ func FuzzCheckPolicy(f *testing.F) {
 		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
-		err := checkPolicy(v)
+		err := parsePolicy(v)
 		if err != nil && !strings.Contains(err.Error(), "--policy") {
 			t.Errorf("--policy %q: error %q does not name the flag", v, err)
 		}

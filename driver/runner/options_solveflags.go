@@ -45,10 +45,10 @@ func (p *parsed) parseSolveFlags() error {
 		}
 	}
 	var err error
-	if p.hosts, err = spec.ParseHosts(p.AddHosts); err != nil {
+	if p.hosts, err = spec.ParseHosts(p.AddHosts, p.Entries.Hosts...); err != nil {
 		return err
 	}
-	p.contexts, err = spec.ParseBuildContexts(p.BuildContexts)
+	p.contexts, err = spec.ParseBuildContexts(p.BuildContexts, p.Entries.Contexts...)
 	return err
 }
 
@@ -81,12 +81,17 @@ var resourceAttrs = map[string]string{
 // parseResources: --resource KEY=VALUE (and the legacy --memory, --cpu-shares, ... flags) as
 // buildx's ParseResourceLimits reads them; only values that limit something are sent.
 func (p *parsed) parseResources() error {
+	var pairs []spec.Pair
 	for _, entry := range p.Resources {
 		k, v, ok := strings.Cut(entry, "=")
 		if !ok {
 			return fmt.Errorf("invalid --resource %q: want KEY=VALUE", entry)
 		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		pairs = append(pairs, spec.Pair{Name: k, Value: v})
+	}
+	for _, pr := range append(pairs, p.Entries.Resources...) {
+		entry := pr.Name + "=" + pr.Value
+		k, v := strings.TrimSpace(pr.Name), strings.TrimSpace(pr.Value)
 		attr, known := resourceAttrs[k]
 		if !known {
 			return fmt.Errorf("invalid --resource %q: unknown resource %q (want %s)", entry, k, strings.Join(slices.Sorted(maps.Keys(resourceAttrs)), ", "))
@@ -167,22 +172,33 @@ func (p *parsed) parseLegacyFlags() error {
 	}
 	p.warnings = append(warnings, p.warnings...)
 	for _, v := range p.Policy {
-		if err := checkPolicy(v); err != nil {
+		if err := parsePolicy(v); err != nil {
+			return err
+		}
+	}
+	for _, e := range p.Entries.Policies {
+		if err := checkPolicy(e); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkPolicy parses --policy as buildx does. A policy file (or strict=true) needs buildx's policy
-// engine, which the plugin does not link: refused, naming the value. The rest (disabled=true,
-// reset, log-level) concern policies that are not evaluated here, and are accepted.
-func checkPolicy(v string) error {
+// parsePolicy is checkPolicy of a --policy value's text.
+func parsePolicy(v string) error {
 	fields, err := spec.CSVFields("--policy", v)
 	if err != nil {
 		return err
 	}
-	for _, f := range fields {
+	return checkPolicy(spec.Entry{Fields: fields, Text: v})
+}
+
+// checkPolicy checks a --policy entry as buildx does. A policy file (or strict=true) needs buildx's policy
+// engine, which the plugin does not link: refused, naming the value. The rest (disabled=true,
+// reset, log-level) concern policies that are not evaluated here, and are accepted.
+func checkPolicy(e spec.Entry) error {
+	v := e.Text
+	for _, f := range e.Fields {
 		k, val, ok := strings.Cut(f, "=")
 		if !ok {
 			return fmt.Errorf("invalid --policy %q: %q is not KEY=VALUE", v, f)

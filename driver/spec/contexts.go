@@ -32,9 +32,8 @@ type NamedContext struct {
 
 // ParseBuildContexts parses --build-context as buildx does (ParseContextNames, then loadInputs'
 // checks, made before anything runs): a later value for a name replaces an earlier one.
-func ParseBuildContexts(values []string) ([]NamedContext, error) {
-	var out []NamedContext
-	index := map[string]int{}
+func ParseBuildContexts(values []string, typed ...Pair) ([]NamedContext, error) {
+	var pairs []Pair
 	for _, v := range values {
 		if v == "" {
 			continue
@@ -43,6 +42,12 @@ func ParseBuildContexts(values []string) ([]NamedContext, error) {
 		if !ok {
 			return nil, fmt.Errorf("invalid --build-context %q: want NAME=VALUE", redact.URL(v))
 		}
+		pairs = append(pairs, Pair{name, value})
+	}
+	var out []NamedContext
+	index := map[string]int{}
+	for _, pr := range append(pairs, typed...) {
+		name, value, v := pr.Name, pr.Value, pr.Name+"="+pr.Value
 		named, err := reference.ParseNormalizedNamed(name)
 		if err != nil {
 			return nil, fmt.Errorf("invalid --build-context %q: name %q: %w", redact.URL(v), name, err)
@@ -143,14 +148,25 @@ type Host struct {
 	Gateway bool
 }
 
-func ParseHosts(values []string) ([]Host, error) {
-	var out []Host
+func ParseHosts(values []string, typed ...Pair) ([]Host, error) {
+	var pairs []Pair
 	for _, h := range values {
 		host, ip, ok := strings.Cut(h, "=")
 		if !ok {
 			host, ip, ok = strings.Cut(h, ":")
 		}
-		if !ok || host == "" || ip == "" {
+		if !ok {
+			return nil, fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
+		}
+		pairs = append(pairs, Pair{host, ip})
+	}
+	var out []Host
+	for i, pr := range append(pairs, typed...) {
+		host, ip, h := pr.Name, pr.Value, pr.Name+"="+pr.Value
+		if i < len(values) {
+			h = values[i] // as the user wrote it
+		}
+		if host == "" || ip == "" {
 			return nil, fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
 		}
 		e := Host{Host: host}

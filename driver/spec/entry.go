@@ -51,4 +51,13 @@ type Entries struct {
 	Attests            []Entry // in --attest's form: type=TYPE,...
 	SSH                []sshprovider.AgentConfig
 	BuildArgs, Labels  map[string]string
+	Contexts           []Pair  // --build-context NAME=VALUE
+	Hosts              []Pair  // --add-host HOST=IP
+	Resources          []Pair  // --resource KEY=VALUE
+	Policies           []Entry // --policy fields
+}
+
+// Pair is a NAME=VALUE given typed: the name and the value as they are (a value may hold "=").
+type Pair struct {
+	Name, Value string
 }
