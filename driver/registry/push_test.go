@@ -91,10 +91,12 @@ func TestPushBlobStalls(t *testing.T) {
 }
 
 func TestPushImageSlowButSteady(t *testing.T) {
-	const timeout = 400 * time.Millisecond
+	// A second of allowed silence, each answer a third of it late: a loaded CI machine running
+	// -race moves 512 KiB over loopback well within the other two thirds.
+	const timeout = time.Second
 	f := newFakeRegistry(t)
 	c := newTestClient(t, timeout)
-	blobs, mf, mdt := imageFiles(t, 2<<20)
+	blobs, mf, mdt := imageFiles(t, 512<<10)
 	// every answer takes a third of the timeout: the push as a whole takes several timeouts, each
 	// step well within one (over loopback the kernel takes a blob in at once; a link slower than
 	// the writes is TestStallWatchLetsASlowMovingTransferGoOn)
