@@ -43,7 +43,7 @@ func newJobs(def *Definition, o Options, dir string) ([]*job, error) {
 			return nil, err
 		}
 		if err := runner.Check(c.opts); err != nil { // every target's input, before any is built
-			return nil, fmt.Errorf("target %s: %w", name, err)
+			return nil, inFileTerms(name, err)
 		}
 		byName[name] = &job{name: name, conv: c, done: make(chan struct{})}
 		deps[name] = slices.Sorted(func(yield func(string) bool) {
@@ -163,7 +163,7 @@ func (b *Baker) buildOne(ctx context.Context, j *job, byName map[string]*job, di
 	res, err := b.runner.Build(ctx, opts, strings.NewReader(""), out)
 	j.res = res
 	if err != nil {
-		return fmt.Errorf("target %s: %w", j.name, err)
+		return inFileTerms(j.name, err)
 	}
 	if j.usedAsContext {
 		layout := filepath.Join(dir, "layout-"+j.name)

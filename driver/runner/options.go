@@ -185,11 +185,11 @@ func (p *parsed) parseFileFor() error {
 	for _, f := range p.FileFor {
 		plat, path, ok := strings.Cut(f, "=")
 		if !ok || path == "" {
-			return fmt.Errorf("invalid --file-for %q: want PLATFORM=PATH, for example linux/arm64=Dockerfile.arm64", f)
+			return spec.Invalid("--file-for", f, "want PLATFORM=PATH, for example linux/arm64=Dockerfile.arm64")
 		}
 		pp, err := contexts.ParsePlatform(plat)
 		if err != nil {
-			return fmt.Errorf("invalid --file-for %q: %w", f, err)
+			return spec.Invalid("--file-for", f, "%w", err)
 		}
 		p.fileFor[platforms.Format(pp)] = path
 	}
@@ -209,7 +209,7 @@ func (p *parsed) parseOutputs() error {
 	switch p.Network {
 	case "", "default", "host", "none":
 	default:
-		return fmt.Errorf("invalid --network %q: want default, host or none", p.Network)
+		return spec.Invalid("--network", p.Network, "want default, host or none")
 	}
 	switch p.Strategy {
 	case "", plan.StrategyBuildKit:

@@ -126,7 +126,7 @@ func (p *parsed) parseSessions() error {
 	}
 	for _, cfg := range append(agents, p.Entries.SSH...) {
 		if _, err := sshprovider.NewSSHAgentProvider([]sshprovider.AgentConfig{cfg}); err != nil {
-			return fmt.Errorf("invalid --ssh %q: %w", spec.SSHText(cfg), err)
+			return spec.Invalid("--ssh", spec.SSHText(cfg), "%w", err)
 		}
 		p.ssh = append(p.ssh, cfg)
 	}

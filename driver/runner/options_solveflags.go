@@ -32,7 +32,7 @@ func (p *parsed) parseSolveFlags() error {
 	if p.ShmSize != "" {
 		var shm opts.MemBytes
 		if err := shm.Set(p.ShmSize); err != nil {
-			return fmt.Errorf("invalid --shm-size %q: %w", p.ShmSize, err)
+			return spec.Invalid("--shm-size", p.ShmSize, "%w", err)
 		}
 		if shm.Value() > 0 {
 			p.solveAttrs["shm-size"] = strconv.FormatInt(shm.Value(), 10)
@@ -58,7 +58,7 @@ func (p *parsed) parseUlimits() error {
 	for _, v := range p.Ulimits {
 		l, err := units.ParseUlimit(v)
 		if err != nil {
-			return fmt.Errorf("invalid --ulimit %q: %w", v, err)
+			return spec.Invalid("--ulimit", v, "%w", err)
 		}
 		byName[l.Name] = l.String()
 	}
@@ -85,7 +85,7 @@ func (p *parsed) parseResources() error {
 	for _, entry := range p.Resources {
 		k, v, ok := strings.Cut(entry, "=")
 		if !ok {
-			return fmt.Errorf("invalid --resource %q: want KEY=VALUE", entry)
+			return spec.Invalid("--resource", entry, "want KEY=VALUE")
 		}
 		pairs = append(pairs, spec.Pair{Name: k, Value: v})
 	}
@@ -94,11 +94,11 @@ func (p *parsed) parseResources() error {
 		k, v := strings.TrimSpace(pr.Name), strings.TrimSpace(pr.Value)
 		attr, known := resourceAttrs[k]
 		if !known {
-			return fmt.Errorf("invalid --resource %q: unknown resource %q (want %s)", entry, k, strings.Join(slices.Sorted(maps.Keys(resourceAttrs)), ", "))
+			return spec.Invalid("--resource", entry, "unknown resource %q (want %s)", k, strings.Join(slices.Sorted(maps.Keys(resourceAttrs)), ", "))
 		}
 		n, err := resourceValue(k, v)
 		if err != nil {
-			return fmt.Errorf("invalid --resource %q: %w", entry, err)
+			return spec.Invalid("--resource", entry, "%w", err)
 		}
 		switch {
 		case k == "cpuset-cpus" || k == "cpuset-mems":
@@ -201,28 +201,28 @@ func checkPolicy(e spec.Entry) error {
 	for _, f := range e.Fields {
 		k, val, ok := strings.Cut(f, "=")
 		if !ok {
-			return fmt.Errorf("invalid --policy %q: %q is not KEY=VALUE", v, f)
+			return spec.Invalid("--policy", v, "%q is not KEY=VALUE", f)
 		}
 		switch k = strings.TrimSpace(strings.ToLower(k)); k {
 		case "filename":
 			if val == "" {
-				return fmt.Errorf("invalid --policy %q: empty filename", v)
+				return spec.Invalid("--policy", v, "empty filename")
 			}
-			return fmt.Errorf("--policy %q: %w", v, spec.ErrNoPolicyEngine)
+			return spec.Invalid("--policy", v, "%w", spec.ErrNoPolicyEngine)
 		case "reset", "disabled", "strict":
 			b, err := strconv.ParseBool(val)
 			if err != nil {
-				return fmt.Errorf("invalid --policy %q: %s must be true or false", v, k)
+				return spec.Invalid("--policy", v, "%s must be true or false", k)
 			}
 			if k == "strict" && b {
-				return fmt.Errorf("--policy %q: %w", v, spec.ErrNoPolicyEngine)
+				return spec.Invalid("--policy", v, "%w", spec.ErrNoPolicyEngine)
 			}
 		case "log-level":
 			if _, err := logrus.ParseLevel(val); err != nil {
-				return fmt.Errorf("invalid --policy %q: %w", v, err)
+				return spec.Invalid("--policy", v, "%w", err)
 			}
 		default:
-			return fmt.Errorf("invalid --policy %q: unknown key %q (want filename, reset, disabled, strict, log-level)", v, k)
+			return spec.Invalid("--policy", v, "unknown key %q (want filename, reset, disabled, strict, log-level)", k)
 		}
 	}
 	return nil

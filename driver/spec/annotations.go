@@ -26,7 +26,7 @@ func ParseAnnotations(values []string) (map[exptypes.AnnotationKey]string, error
 		}
 		k, val, ok := strings.Cut(v, "=")
 		if !ok {
-			return nil, fmt.Errorf("invalid --annotation %q: want KEY=VALUE", MaskValue(v))
+			return nil, Invalid("--annotation", MaskValue(v), "want KEY=VALUE")
 		}
 		levels, key, ok := strings.Cut(k, ":")
 		if !ok {
@@ -36,7 +36,7 @@ func ParseAnnotations(values []string) (map[exptypes.AnnotationKey]string, error
 		for lp := range strings.SplitSeq(levels, ",") {
 			ak, err := annotationKey(lp, key)
 			if err != nil {
-				return nil, fmt.Errorf("invalid --annotation %q: %w", MaskValue(v), err)
+				return nil, Invalid("--annotation", MaskValue(v), "%w", err)
 			}
 			out[ak] = val
 		}

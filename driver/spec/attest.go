@@ -74,28 +74,28 @@ func parseAttest(a attestFlag) (typ string, disabled bool, kv [][2]string, err e
 	for _, f := range fields {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return "", false, nil, fmt.Errorf("invalid %s %q: %q is not KEY=VALUE", a.flag, shown(a.value), shown(f))
+			return "", false, nil, Invalid(a.flag, shown(a.value), "%q is not KEY=VALUE", shown(f))
 		}
 		switch strings.TrimSpace(strings.ToLower(k)) {
 		case "type":
 			typ = v
 		case "disabled":
 			if disabled, err = strconv.ParseBool(v); err != nil {
-				return "", false, nil, fmt.Errorf("invalid %s %q: disabled must be true or false", a.flag, shown(a.value))
+				return "", false, nil, Invalid(a.flag, shown(a.value), "disabled must be true or false")
 			}
 		default:
 			attrs[k] = v
 		}
 	}
 	if typ == "" {
-		return "", false, nil, fmt.Errorf("invalid %s %q: type is required (provenance, sbom)", a.flag, shown(a.value))
+		return "", false, nil, Invalid(a.flag, shown(a.value), "type is required (provenance, sbom)")
 	}
 	if a.flag != "--attest" && typ != strings.TrimPrefix(a.flag, "--") {
-		return "", false, nil, fmt.Errorf("invalid %s %q: type must be %s", a.flag, shown(a.value), strings.TrimPrefix(a.flag, "--"))
+		return "", false, nil, Invalid(a.flag, shown(a.value), "type must be %s", strings.TrimPrefix(a.flag, "--"))
 	}
 	// Checked here rather than by BuildKit once the build has started (buildx passes it on).
 	if m, ok := attrs["mode"]; ok && typ == "provenance" && !disabled && m != "min" && m != "max" {
-		return "", false, nil, fmt.Errorf("invalid %s %q: provenance mode must be min or max", a.flag, shown(a.value))
+		return "", false, nil, Invalid(a.flag, shown(a.value), "provenance mode must be min or max")
 	}
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		kv = append(kv, [2]string{k, attrs[k]})

@@ -40,7 +40,7 @@ func ParseBuildContexts(values []string, typed ...Pair) ([]NamedContext, error) 
 		}
 		name, value, ok := strings.Cut(v, "=")
 		if !ok {
-			return nil, fmt.Errorf("invalid --build-context %q: want NAME=VALUE", redact.URL(v))
+			return nil, Invalid("--build-context", redact.URL(v), "want NAME=VALUE")
 		}
 		pairs = append(pairs, Pair{name, value})
 	}
@@ -50,11 +50,11 @@ func ParseBuildContexts(values []string, typed ...Pair) ([]NamedContext, error) 
 		name, value, v := pr.Name, pr.Value, pr.Name+"="+pr.Value
 		named, err := reference.ParseNormalizedNamed(name)
 		if err != nil {
-			return nil, fmt.Errorf("invalid --build-context %q: name %q: %w", redact.URL(v), name, err)
+			return nil, Invalid("--build-context", redact.URL(v), "name %q: %w", name, err)
 		}
 		c := NamedContext{Name: strings.TrimSuffix(reference.FamiliarString(named), ":latest"), Value: value}
 		if err := c.resolve(); err != nil {
-			return nil, fmt.Errorf("invalid --build-context %q: %w", redact.URL(v), redact.Error(err)) // errors of the check quote the value
+			return nil, Invalid("--build-context", redact.URL(v), "%w", redact.Error(err)) // errors of the check quote the value
 		}
 		if i, ok := index[c.Name]; ok {
 			out[i] = c
@@ -156,7 +156,7 @@ func ParseHosts(values []string, typed ...Pair) ([]Host, error) {
 			host, ip, ok = strings.Cut(h, ":")
 		}
 		if !ok {
-			return nil, fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
+			return nil, Invalid("--add-host", h, "want HOST:IP")
 		}
 		pairs = append(pairs, Pair{host, ip})
 	}
@@ -167,7 +167,7 @@ func ParseHosts(values []string, typed ...Pair) ([]Host, error) {
 			h = values[i] // as the user wrote it
 		}
 		if host == "" || ip == "" {
-			return nil, fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
+			return nil, Invalid("--add-host", h, "want HOST:IP")
 		}
 		e := Host{Host: host}
 		if ip == "host-gateway" {
@@ -180,7 +180,7 @@ func ParseHosts(values []string, typed ...Pair) ([]Host, error) {
 				v = v[1 : len(v)-1]
 			}
 			if net.ParseIP(v) == nil {
-				return nil, fmt.Errorf("invalid --add-host %q: %q is not an IP address (or host-gateway)", h, v)
+				return nil, Invalid("--add-host", h, "%q is not an IP address (or host-gateway)", v)
 			}
 			e.IPs = append(e.IPs, v)
 		}

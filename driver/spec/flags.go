@@ -22,7 +22,7 @@ import (
 func CSVFields(flag, value string) ([]string, error) {
 	fields, err := csvvalue.Fields(value, nil)
 	if err != nil {
-		return nil, fmt.Errorf("invalid %s %q: %w", flag, shown(value), err)
+		return nil, Invalid(flag, shown(value), "%w", err)
 	}
 	return fields, nil
 }
@@ -80,7 +80,7 @@ func cacheEntry(flag string, en Entry) (client.CacheOptionsEntry, error) {
 	for _, f := range fields {
 		k, val, ok := strings.Cut(f, "=")
 		if !ok {
-			return e, fmt.Errorf("invalid %s %q: %q is not KEY=VALUE", flag, shown(v), shown(f))
+			return e, Invalid(flag, shown(v), "%q is not KEY=VALUE", shown(f))
 		}
 		if k = strings.ToLower(k); k == "type" {
 			e.Type = val
@@ -89,7 +89,7 @@ func cacheEntry(flag string, en Entry) (client.CacheOptionsEntry, error) {
 		}
 	}
 	if e.Type == "" {
-		return e, fmt.Errorf("invalid %s %q: type is required (registry, local, inline, gha, s3, azblob)", flag, shown(v))
+		return e, Invalid(flag, shown(v), "type is required (registry, local, inline, gha, s3, azblob)")
 	}
 	return e, nil
 }
@@ -180,12 +180,12 @@ func Secret(e Entry) (secretsprovider.Source, error) {
 	for _, f := range fields {
 		k, val, ok := strings.Cut(f, "=")
 		if !ok {
-			return s, fmt.Errorf("invalid --secret %q: %q is not KEY=VALUE", shown(v), shown(f))
+			return s, Invalid("--secret", shown(v), "%q is not KEY=VALUE", shown(f))
 		}
 		switch strings.ToLower(k) {
 		case "type":
 			if val != "file" && val != "env" {
-				return s, fmt.Errorf("invalid --secret %q: unsupported type %q (want file or env)", shown(v), val)
+				return s, Invalid("--secret", shown(v), "unsupported type %q (want file or env)", val)
 			}
 			typ = val
 		case "id":
@@ -195,14 +195,14 @@ func Secret(e Entry) (secretsprovider.Source, error) {
 		case "env":
 			s.Env = val
 		default:
-			return s, fmt.Errorf("invalid --secret %q: unknown key %q", shown(v), strings.ToLower(k))
+			return s, Invalid("--secret", shown(v), "unknown key %q", strings.ToLower(k))
 		}
 	}
 	if typ == "env" && s.Env == "" {
 		s.Env, s.FilePath = s.FilePath, ""
 	}
 	if s.ID == "" {
-		return s, fmt.Errorf("invalid --secret %q: id is required", shown(v))
+		return s, Invalid("--secret", shown(v), "id is required")
 	}
 	if s.FilePath == "" && s.Env == "" { // as BuildKit's store: the variable named by id, else the file
 		if _, ok := os.LookupEnv(s.ID); ok {
@@ -212,7 +212,7 @@ func Secret(e Entry) (secretsprovider.Source, error) {
 		}
 	}
 	if _, err := secretsprovider.NewStore([]secretsprovider.Source{s}); err != nil {
-		return s, fmt.Errorf("--secret id=%s: %w", s.ID, err)
+		return s, Invalid("--secret", shown(v), "%w", err)
 	}
 	return s, nil
 }

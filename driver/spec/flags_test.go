@@ -114,7 +114,7 @@ func TestParseSecretRefuses(t *testing.T) {
 		wants []string
 	}{
 		{"src=/etc/hostname", []string{"--secret", "id is required"}},
-		{"id=tok,src=" + missing, []string{"--secret id=tok", missing, "no such file"}},
+		{"id=tok,src=" + missing, []string{`--secret "id=tok`, missing, "no such file"}},
 		{"id=tok,token=s3cret", []string{`unknown key "token"`, "token=xxxxx"}},
 		{`id="tok`, []string{"--secret"}},
 	} {

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -16,7 +15,7 @@ func KeyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 		k, v, ok := strings.Cut(kv, "=")
 		switch {
 		case k == "":
-			return nil, fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, MaskValue(kv))
+			return nil, Invalid(flag, MaskValue(kv), "want KEY=VALUE")
 		case ok:
 			out[k] = v
 		case fromEnv:
@@ -35,7 +34,7 @@ func KeyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 func AddKeyValues(flag string, out, typed map[string]string) error {
 	for k, v := range typed {
 		if k == "" {
-			return fmt.Errorf("invalid %s %q: want KEY=VALUE", flag, MaskValue("="+v))
+			return Invalid(flag, MaskValue("="+v), "want KEY=VALUE")
 		}
 		out[k] = v
 	}

@@ -48,7 +48,7 @@ func OutputOf(en Entry) (Output, error) {
 	for _, f := range en.Fields {
 		k, val, ok := strings.Cut(f, "=")
 		if !ok {
-			return e, fmt.Errorf("invalid --output %q: %q is not KEY=VALUE", shown(v), shown(f))
+			return e, Invalid("--output", shown(v), "%q is not KEY=VALUE", shown(f))
 		}
 		switch k = strings.TrimSpace(strings.ToLower(k)); k {
 		case "type":
@@ -60,7 +60,7 @@ func OutputOf(en Entry) (Output, error) {
 		}
 	}
 	if e.Type == "" {
-		return e, fmt.Errorf("invalid --output %q: type is required (local, tar, oci, docker, image, registry)", shown(v))
+		return e, Invalid("--output", shown(v), "type is required (local, tar, oci, docker, image, registry)")
 	}
 	return e, e.check(v)
 }
@@ -87,16 +87,16 @@ func (e *Output) check(v string) error {
 	}
 	switch {
 	case dir && e.Dest == "":
-		return fmt.Errorf("invalid --output %q: dest is required for the %s exporter", shown(v), e.Type)
+		return Invalid("--output", shown(v), "dest is required for the %s exporter", e.Type)
 	case dir && e.Dest == "-":
-		return fmt.Errorf("invalid --output %q: the %s exporter writes a directory, not standard output", shown(v), e.Type)
+		return Invalid("--output", shown(v), "the %s exporter writes a directory, not standard output", e.Type)
 	case dir:
 		st, err := os.Stat(e.Dest)
 		if err != nil && !errors.Is(err, os.ErrNotExist) { // as buildx: a destination that cannot be made
-			return fmt.Errorf("invalid --output %q: destination directory: %w", shown(v), err)
+			return Invalid("--output", shown(v), "destination directory: %w", err)
 		}
 		if err == nil && !st.IsDir() {
-			return fmt.Errorf("invalid --output %q: destination directory %s is a file", shown(v), e.Dest)
+			return Invalid("--output", shown(v), "destination directory %s is a file", e.Dest)
 		}
 		e.DestIsDir = true
 	case file && e.Dest == "" && e.Type != client.ExporterDocker:
@@ -105,10 +105,10 @@ func (e *Output) check(v string) error {
 	if file && e.Dest != "" && e.Dest != "-" {
 		st, err := os.Stat(e.Dest)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("invalid --output %q: destination file: %w", shown(v), err)
+			return Invalid("--output", shown(v), "destination file: %w", err)
 		}
 		if err == nil && st.IsDir() {
-			return fmt.Errorf("invalid --output %q: destination file %s is a directory", shown(v), e.Dest)
+			return Invalid("--output", shown(v), "destination file %s is a directory", e.Dest)
 		}
 	}
 	return nil
@@ -142,15 +142,15 @@ func ParseOutputs(values []string, iidFile string, allowDelete bool, typed ...En
 		v := texts[i]
 		if e.Dest == "-" && !e.DestIsDir {
 			if stdout {
-				return nil, fmt.Errorf("invalid --output %q: another output already writes to standard output", shown(v))
+				return nil, Invalid("--output", shown(v), "another output already writes to standard output")
 			}
 			stdout = true
 		}
 		if (e.Type == client.ExporterLocal || e.Type == client.ExporterTar) && iidFile != "" {
-			return nil, fmt.Errorf("invalid --output %q: local and tar exporters are incompatible with --iidfile", shown(v))
+			return nil, Invalid("--output", shown(v), "local and tar exporters are incompatible with --iidfile")
 		}
 		if err := checkLocalDelete(e, allowDelete); err != nil {
-			return nil, fmt.Errorf("invalid --output %q: %w", shown(v), err)
+			return nil, Invalid("--output", shown(v), "%w", err)
 		}
 	}
 	return all, nil
@@ -208,12 +208,12 @@ func ParseCall(v string) (*Call, error) {
 			f.Format = val
 		case ok && k == "ignorestatus":
 			if f.IgnoreStatus, err = strconv.ParseBool(val); err != nil {
-				return nil, fmt.Errorf("invalid --call %q: ignorestatus must be true or false", v)
+				return nil, Invalid("--call", v, "ignorestatus must be true or false")
 			}
 		case ok:
-			return nil, fmt.Errorf("invalid --call %q: unknown field %q (want METHOD[,format=FORMAT][,ignorestatus=BOOL])", v, field)
+			return nil, Invalid("--call", v, "unknown field %q (want METHOD[,format=FORMAT][,ignorestatus=BOOL])", field)
 		case f.Name != "":
-			return nil, fmt.Errorf("invalid --call %q: two methods", v)
+			return nil, Invalid("--call", v, "two methods")
 		default:
 			f.Name = field
 		}
