@@ -40,6 +40,10 @@ func TestParsePlatformAliases(t *testing.T) {
 		"linux/mips128":   "",
 		"linux//v7":       "",
 		"":                "",
+		"linux/arm/..":    "", // containerd formats it as the path "linux": the host's architecture
+		"linux/arm/.":     "",
+		"linux/./arm64":   "",
+		"linux/arm 64":    "",
 	} {
 		p, err := ParsePlatform(in)
 		if want == "" {
