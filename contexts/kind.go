@@ -82,13 +82,13 @@ func KindNamed(name string) (Kind, bool) {
 	return nil, false
 }
 
-// Kind is the node's kind (an engine for a kind this version does not know, which
-// nodeFromMetadata never returns).
+// Kind is the node's kind; a kind this version does not know is listed and removable, never
+// probed, built on or taken for an engine (kind_unknown.go).
 func (d Data) Kind() Kind {
 	if k, ok := KindNamed(d.KindName); ok {
 		return k
 	}
-	return kinds[0]
+	return unknownKind{name: d.KindName}
 }
 
 // SetKind makes the data a node of kind k (an engine is stored without a kind, as before kinds).

@@ -1,8 +1,10 @@
 package contexts
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/context/docker"
@@ -35,11 +37,11 @@ func TestKindsSayWhatTheyCanDo(t *testing.T) {
 	}
 }
 
-// A node written by a later version with a kind this one does not know is not taken for an
-// engine (probed at a Docker endpoint it does not have): reading it fails, naming the context and
-// the kind.
-func TestAnUnknownKindIsRefusedNotTakenForAnEngine(t *testing.T) {
-	n, s, _ := newTestNodes(t)
+// A node written by a later version with a kind this one does not know is listed (one such node
+// does not stop every command), never probed or taken for an engine (probed at a Docker endpoint
+// it may not have), and can be removed.
+func TestAnUnknownKindIsListedNotTakenForAnEngine(t *testing.T) {
+	n, s, f := newTestNodes(t)
 	err := s.CreateOrUpdate(store.Metadata{
 		Name:      "future",
 		Endpoints: map[string]any{docker.DockerEndpoint: docker.EndpointMeta{Host: hostA}},
@@ -50,10 +52,28 @@ func TestAnUnknownKindIsRefusedNotTakenForAnEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for what, err := range map[string]error{"get": func() error { _, err := n.Get("future"); return err }(), "list": func() error { _, err := n.List(); return err }()} {
-		if err == nil || !strings.Contains(err.Error(), `context "future"`) || !strings.Contains(err.Error(), `"kubernetes"`) {
-			t.Errorf("%s: %v, want an error naming the context and the kind", what, err)
-		}
+	if _, err := n.Add(t.Context(), addOpts("amd", hostB)); err != nil {
+		t.Fatal(err)
+	}
+	all, err := n.List()
+	if err != nil || len(all) != 2 {
+		t.Fatalf("list: %+v, %v", all, err)
+	}
+	future := all[slices.IndexFunc(all, func(x Node) bool { return x.Name == "future" })]
+	k := future.Kind()
+	if k.Name() != "kubernetes" || k.Engine() || k.BuildxDriver() != "" || future.Endpoint != hostA {
+		t.Errorf("unknown kind read as %s (engine %v, driver %q) at %s", k.Name(), k.Engine(), k.BuildxDriver(), future.Endpoint)
+	}
+	probed := len(f.probed)
+	st := n.Probe(t.Context(), future, time.Second)
+	if st.Err == nil || !strings.Contains(st.Err.Error(), `"kubernetes"`) || len(f.probed) != probed {
+		t.Errorf("probe of an unknown kind: %v (engine probes %d -> %d)", st.Err, probed, len(f.probed))
+	}
+	if _, err := n.Remove(t.Context(), []string{"future"}, RemoveOptions{Timeout: time.Second}); err != nil {
+		t.Errorf("removing it: %v", err)
+	}
+	if names := contextNames(t, s); slices.Contains(names, "future") {
+		t.Errorf("contexts after rm: %v", names)
 	}
 }
 

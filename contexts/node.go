@@ -77,12 +77,7 @@ func nodeFromMetadata(meta store.Metadata) (Node, bool, error) {
 	if err := remarshal(raw, &data); err != nil {
 		return Node{}, false, fmt.Errorf("context %q: node data: %w", meta.Name, err)
 	}
-	kind, ok := KindNamed(data.KindName)
-	if !ok {
-		return Node{}, false, fmt.Errorf("context %q: node of kind %q, which this version does not know (remove it with `docker context rm %s`, or update docker multiarch)",
-			meta.Name, data.KindName, meta.Name)
-	}
-	return Node{Name: meta.Name, Endpoint: kind.host(meta), Description: dc.Description, Data: data}, true, nil
+	return Node{Name: meta.Name, Endpoint: data.Kind().host(meta), Description: dc.Description, Data: data}, true, nil
 }
 
 // withNodeData returns the context metadata with the node's data set (or removed, for nil).

@@ -38,7 +38,7 @@ var knownArchs = []string{"amd64", "arm64", "arm", "386", "ppc64le", "s390x", "r
 func ParsePlatform(s string) (ocispec.Platform, error) {
 	parts := strings.Split(strings.ToLower(strings.TrimSpace(s)), "/")
 	if len(parts) < 2 || len(parts) > 3 || slices.ContainsFunc(parts, notSpecifier) {
-		return ocispec.Platform{}, fmt.Errorf("invalid platform %q: want OS/ARCH[/VARIANT] of letters, digits, - and _, for example linux/arm64", s)
+		return ocispec.Platform{}, fmt.Errorf("invalid platform %q: want OS/ARCH[/VARIANT] of letters, digits, dots, dashes and underscores, for example linux/arm64", s)
 	}
 	p := ocispec.Platform{OS: parts[0], Architecture: parts[1]}
 	if len(parts) == 3 {
@@ -85,12 +85,13 @@ func EnginePlatform(osType, arch string) (ocispec.Platform, error) {
 	return ParsePlatform(osType + "/" + arch)
 }
 
-// notSpecifier: a platform part that is empty or holds anything but letters, digits, - and _.
-// containerd's parser takes "." and "..", then formats them away as a path ("linux/arm/.." is
-// "linux", then the host's architecture): never taken here.
+// notSpecifier: a platform part that is empty, "." or "..", or holds anything but letters,
+// digits, ".", "-" and "_" (containerd's specifiers; a variant may be v8.0). containerd's parser
+// takes "." and "..", then formats them away as a path ("linux/arm/.." is "linux", then the
+// host's architecture): never taken here.
 func notSpecifier(part string) bool {
-	return part == "" || strings.ContainsFunc(part, func(r rune) bool {
-		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_'
+	return part == "" || part == "." || part == ".." || strings.ContainsFunc(part, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.'
 	})
 }
 

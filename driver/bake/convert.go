@@ -50,6 +50,9 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 	if err := t.inputs(name, &ro, dir); err != nil {
 		return c, err
 	}
+	if err := t.checkKeys(name); err != nil {
+		return c, err
+	}
 	ro.Entries = t.entries()
 	for _, a := range t.Annotations {
 		ro.Annotations = append(ro.Annotations, unescape(a))
@@ -69,7 +72,9 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 		}
 		ro.Entries.Contexts = append(ro.Entries.Contexts, spec.Pair{Name: ctxName, Value: strings.TrimPrefix(v, "cwd://")})
 	}
-	slices.SortFunc(ro.Entries.Contexts, func(a, b spec.Pair) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(ro.Entries.Contexts, func(a, b spec.Pair) int { // as NAME=VALUE: a later one for a name wins
+		return strings.Compare(a.Name+"="+a.Value, b.Name+"="+b.Value)
+	})
 	c.cacheOnly = slices.ContainsFunc(t.Outputs, func(e map[string]any) bool { return fmt.Sprint(e["type"]) == "cacheonly" })
 	if c.pushes = pushes(t.Outputs); c.pushes { // the test gate runs on what is published
 		ro.Test, ro.TestImageCmd, ro.TestCriteria = o.Test, o.TestImageCmd, o.TestCriteria
@@ -155,11 +160,30 @@ func (t *Target) entries() spec.Entries {
 	return e
 }
 
+// checkKeys refuses an entry key holding "=" (cache-from, cache-to, secret, output, attest): a
+// field is KEY=VALUE, so such a key could not be told from its value.
+func (t *Target) checkKeys(name string) error {
+	for key, list := range map[string][]map[string]any{"cache-from": t.CacheFrom, "cache-to": t.CacheTo,
+		"secret": t.Secrets, "output": t.Outputs, "attest": t.Attest} {
+		for _, o := range list {
+			for k := range o {
+				if strings.Contains(k, "=") {
+					return fmt.Errorf("target %s: %s: key %q holds \"=\"", name, key, k)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // entriesOf are buildx's printed entries (one flat object each), their values as flag text
 // shows them (strings as they are, numbers and booleans as Go prints them).
 func entriesOf(objects []map[string]any, first ...string) []spec.Entry {
 	var out []spec.Entry
 	for _, o := range objects {
+		if len(o) == 0 {
+			continue // an empty object sets nothing, as an empty flag value
+		}
 		m := map[string]string{}
 		for k, v := range o {
 			m[k] = scalar(v)

@@ -54,9 +54,16 @@ const everyKey = `{
   }
 }`
 
-// entry is a typed entry of these fields.
+// entry is a typed entry of these fields; its text quotes a field as buildx writes a flag.
 func entry(fields ...string) spec.Entry {
-	return spec.Entry{Fields: fields, Text: strings.Join(fields, ",")}
+	text := make([]string, len(fields))
+	for i, f := range fields {
+		text[i] = f
+		if strings.ContainsAny(f, ",\"") {
+			text[i] = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
+		}
+	}
+	return spec.Entry{Fields: fields, Text: strings.Join(text, ",")}
 }
 
 func TestConvertEveryKey(t *testing.T) {

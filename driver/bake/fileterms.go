@@ -1,7 +1,6 @@
 package bake
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/spec"
@@ -18,9 +17,10 @@ var fileKeys = map[string]string{
 
 // inFileTerms is a target's build error in the bake file's terms: a bad value of a setting the
 // file gave is named by the target and the file's key ("target app: invalid secret ..."), not by
-// a flag the user never typed.
+// a flag the user never typed. Only an error that is the bad value itself is reworded: one that
+// wraps it says more (where it happened) and keeps its words.
 func inFileTerms(target string, err error) error {
-	if ve, ok := errors.AsType[*spec.ValueError](err); ok {
+	if ve, ok := err.(*spec.ValueError); ok { // the error itself, not one it wraps
 		if key, ok := fileKeys[ve.Flag]; ok {
 			return fmt.Errorf("target %s: invalid %s %q: %w", target, key, ve.Value, ve.Err)
 		}

@@ -105,7 +105,7 @@ func indexNodes(nodes []contexts.Node) nodeIndex {
 func (idx nodeIndex) member(ng *store.NodeGroup, sn store.Node) (contexts.Node, bool) {
 	if ng.Driver != remoteDriver {
 		n, ok := idx[sn.Endpoint]
-		return n, ok && n.Kind().BuildxDriver() == ng.Driver
+		return n, ok && n.Kind().Engine() // an engine: the docker-container driver runs on its Docker context
 	}
 	bases := []string{ng.Name}
 	if base, ok := strings.CutSuffix(ng.Name, companionSuffix); ok {

@@ -18,7 +18,10 @@ type Entry struct {
 
 // EntryOf is the entry of a resolved definition's object (buildx's printed cache, secret, output
 // or attest entry): the keys first in that order, then the others sorted, each field KEY=VALUE as
-// it is, never joined into flag text and split again.
+// it is, never joined into flag text and split again. (A key holding "=" is read as the flag's
+// would be: cut at the first "="; bake refuses such keys.) Text, for errors, is the fields as
+// buildx would write the flag, a field holding a comma or a quote CSV-quoted, so that masking
+// reads it field by field.
 func EntryOf(m map[string]string, first ...string) Entry {
 	var e Entry
 	for _, k := range first {
@@ -31,7 +34,12 @@ func EntryOf(m map[string]string, first ...string) Entry {
 			e.Fields = append(e.Fields, k+"="+m[k])
 		}
 	}
-	e.Text = strings.Join(e.Fields, ",")
+	pairs := make([][2]string, len(e.Fields))
+	for i, f := range e.Fields {
+		k, v, _ := strings.Cut(f, "=")
+		pairs[i] = [2]string{k, v}
+	}
+	e.Text = csvJoin(pairs)
 	return e
 }
 

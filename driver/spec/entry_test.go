@@ -89,3 +89,18 @@ func TestTypedEntriesAreCheckedWithTheFlags(t *testing.T) {
 		t.Errorf("a label is kept as given: %v %v", out, err)
 	}
 }
+
+// Masking reads a typed entry's text field by field, as a flag's: a secret holding a comma is
+// masked whole (the text is CSV-quoted as buildx writes flags).
+func TestTypedEntriesMaskSecretsWhole(t *testing.T) {
+	flagtest.IsolateEnv(t)
+	gha := EntryOf(map[string]string{"type": "gha", "token": "abc,Zx9Kq7Wm"}, "type")
+	_, warned, err := ParseCacheEntries("--cache-to", nil, gha)
+	if err != nil || len(warned) != 1 || strings.Contains(warned[0], "Zx9Kq7Wm") || strings.Contains(warned[0], "abc") {
+		t.Errorf("warning %q, %v: shows a piece of the token", warned, err)
+	}
+	out := EntryOf(map[string]string{"registry.token": `a"b,Zx9Kq7Wm`, "dest": "x"}, "type", "dest")
+	if _, err := OutputOf(out); err == nil || strings.Contains(err.Error(), "Zx9Kq7Wm") {
+		t.Errorf("output without a type: %v", err)
+	}
+}
