@@ -57,6 +57,26 @@ type buildRunner interface {
 	Build(ctx context.Context, o runner.Options, in io.Reader, out io.Writer) (*runner.Result, error)
 }
 
+// pushChecker proves push access for every target's repositories before any is built:
+// runner.Runner.
+type pushChecker interface {
+	CheckPushAccess(ctx context.Context, opts []runner.Options) error
+}
+
+// checkPushAccess asks every target's registries at once, before any target is built (a target
+// whose repository refuses the push would fail only after the others built for nothing).
+func (b *Baker) checkPushAccess(ctx context.Context, jobs []*job) error {
+	pc, ok := b.runner.(pushChecker)
+	if !ok {
+		return nil
+	}
+	var opts []runner.Options
+	for _, j := range sortedJobs(jobs) {
+		opts = append(opts, j.conv.opts)
+	}
+	return pc.CheckPushAccess(ctx, opts)
+}
+
 // publisher publishes every target's index to its tags at once, and puts them back when a later
 // step fails: registry.Client.
 type publisher interface {
@@ -128,6 +148,9 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	}
 	res.Warnings = outputWarnings(jobs)
 	setDisplay(jobs, o.Progress)
+	if err := b.checkPushAccess(ctx, jobs); err != nil {
+		return res.collect(jobs), err
+	}
 	if err = b.buildAll(ctx, jobs, o, dir, out); err != nil {
 		err = fmt.Errorf("%w\nnothing published: every target's tags are as they were", err)
 	} else {

@@ -473,3 +473,42 @@ func TestBakePrintStopsAtTheTimeout(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// checkingRunner is fakeRunner that also proves push access, refusing the repositories in deny.
+type checkingRunner struct {
+	*fakeRunner
+	deny  string
+	asked [][]string
+}
+
+func (c *checkingRunner) CheckPushAccess(_ context.Context, opts []runner.Options) error {
+	var tags []string
+	for _, o := range opts {
+		tags = append(tags, o.Tags...)
+	}
+	c.asked = append(c.asked, tags)
+	for _, t := range tags {
+		if strings.HasPrefix(t, c.deny) {
+			return errors.New("the registry would refuse the push: " + t)
+		}
+	}
+	return nil
+}
+
+// Issue 25: every target's push access is proved at once, before any target is built: one
+// refused repository builds nothing.
+func TestBakeProvesPushAccessBeforeAnyTargetIsBuilt(t *testing.T) {
+	b, r, p, _ := newTestBaker(t, threeTargets)
+	c := &checkingRunner{fakeRunner: r, deny: "r/tool"}
+	b.runner = c
+	_, err := b.Run(context.Background(), Options{Push: true, Timeout: time.Minute}, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "r/tool") {
+		t.Fatalf("err = %v, want the refused repository named", err)
+	}
+	if len(r.order) != 0 || len(p.calls) != 0 {
+		t.Errorf("built %v, published %v after a refused push", r.order, p.calls)
+	}
+	if len(c.asked) != 1 || len(c.asked[0]) < 3 {
+		t.Errorf("asked %v: want every target's tags in one check", c.asked)
+	}
+}

@@ -157,6 +157,9 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	st := &runState{p: p, t: t, res: res, out: out} // the one run value, owned by the pipeline
 	err = r.checkBases(ctx, st)
 	res.Warnings = append(res.Warnings, baseWarnings(res)...)
+	if err == nil {
+		err = r.checkPushAccess(ctx, st) // before any node works: a long build is not lost to a refused push
+	}
 	if p.DryRun {
 		if rerr := r.routeDryRun(ctx, st); rerr != nil {
 			return res, rerr

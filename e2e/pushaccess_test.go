@@ -1,0 +1,64 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 25: push access is proved before the first solve. A build with a 20 s step to a registry
+// that would refuse the push fails within seconds, naming the registry, what failed and the fix,
+// and no node starts a solve; the same build to a registry that takes it pushes one verified tag.
+func TestPushAccessProvedBeforeAnySolve(t *testing.T) {
+	c, builder := buildFarm(t)
+	slow := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nARG N\nRUN echo $N && sleep 20\n"})
+	build := func(ref string, n int) (result, time.Duration) {
+		start := time.Now()
+		r := c.run(3*time.Minute, "multiarch", "build", "--builder", builder, "--platform", faultTwoPlatforms, "--push",
+			"--progress", "plain", "--timeout", "10s", "--build-arg", "N="+strings.Repeat("x", n), "-t", ref, slow)
+		return r, time.Since(start)
+	}
+	denied := newFaultProxy(t, "http://"+farm.Registry)
+	denied.fail("POST", "/blobs/uploads/", 403, "DENIED", "requested access to the resource is denied")
+	login := newFaultProxy(t, "http://"+farm.Registry)
+	login.fail("POST", "/blobs/uploads/", 401, "UNAUTHORIZED", "authentication required")
+	for i, tc := range []struct {
+		name, ref string
+		want      []string
+	}{
+		{"closed port", "127.0.0.1:5999/app:1", []string{"127.0.0.1:5999/app: unreachable", "check that the registry runs at 127.0.0.1:5999"}},
+		{"pull only", denied.addr() + "/" + uniqueRepo("pullonly") + ":1", []string{"no push permission", "ask for push access"}},
+		{"no login", login.addr() + "/" + uniqueRepo("login") + ":1", []string{"no credentials", "docker login " + login.addr()}},
+	} {
+		r, took := build(tc.ref, i+1)
+		out := r.Combined()
+		if r.ExitCode == 0 {
+			t.Fatalf("%s: the build succeeded:\n%s", tc.name, out)
+		}
+		for _, w := range append(tc.want, "nothing built: the registry would refuse the push") {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+		// No solve started: no step ran (the 20 s one would hold the build past this), and
+		// BuildKit's progress never began.
+		if took > 10*time.Second || strings.Contains(out, "load build definition") {
+			t.Errorf("%s: failed after %s, having started a solve:\n%s", tc.name, took, out)
+		}
+	}
+	// The same build to a registry that takes it: one verified tag.
+	repo := uniqueRepo("pushok")
+	r, _ := build(farm.Registry+"/"+repo+":1", 9)
+	if r.ExitCode != 0 || tagDigest(t, repo, "1") == "" || !strings.Contains(r.Combined(), "verified") {
+		t.Fatalf("a push the registry takes: exit %d, tag %q:\n%s", r.ExitCode, tagDigest(t, repo, "1"), r.Combined())
+	}
+	// --dry-run shows the check per repository.
+	dry := c.run(time.Minute, "multiarch", "build", "--builder", builder, "--platform", faultTwoPlatforms, "--push", "--dry-run",
+		"-t", farm.Registry+"/"+repo+":2", "-t", denied.addr()+"/"+repo+":2", slow)
+	if out := dry.Combined(); !strings.Contains(out, "push access: "+farm.Registry+"/"+repo+": push allowed") ||
+		!strings.Contains(out, "push access: "+denied.addr()+"/"+repo+": no push permission") {
+		t.Errorf("--dry-run does not show each repository's check:\n%s", out)
+	}
+}
