@@ -151,21 +151,24 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	if err := b.checkPushAccess(ctx, jobs); err != nil {
 		return res.collect(jobs), err
 	}
-	if err = b.buildAll(ctx, jobs, o, dir, out); err != nil {
-		err = fmt.Errorf("%w\nnothing published: every target's tags are as they were", err)
-	} else {
-		err = b.publishAll(ctx, jobs, o.Timeout)
-	}
-	if err == nil {
-		if err = deliverAll(ctx, jobs); err != nil { // --load last: after every target's tags moved
-			err = b.revertAll(ctx, jobs, o.Timeout, err)
-		}
-	}
-	releaseAll(jobs)
-	if err == nil {
-		err = writeMetadata(o.MetadataFile, jobs)
-	}
+	err = b.runAll(ctx, jobs, o, dir, out)
 	return res.collect(jobs), err
+}
+
+// runAll builds every target, then publishes every target's tags in one transaction, then loads
+// (--load last: after every tag moved; a failed load puts the tags back), then writes metadata.
+func (b *Baker) runAll(ctx context.Context, jobs []*job, o Options, dir string, out io.Writer) error {
+	defer releaseAll(jobs)
+	if err := b.buildAll(ctx, jobs, o, dir, out); err != nil {
+		return fmt.Errorf("%w\nnothing published: every target's tags are as they were", err)
+	}
+	if err := b.publishAll(ctx, jobs, o.Timeout); err != nil {
+		return err
+	}
+	if err := deliverAll(ctx, jobs); err != nil {
+		return b.revertAll(ctx, jobs, o.Timeout, err)
+	}
+	return writeMetadata(o.MetadataFile, jobs)
 }
 
 func (o *Options) check() error {
