@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +61,43 @@ func TestPushAccessProvedBeforeAnySolve(t *testing.T) {
 	if out := dry.Combined(); !strings.Contains(out, "push access: "+farm.Registry+"/"+repo+": push allowed") ||
 		!strings.Contains(out, "push access: "+denied.addr()+"/"+repo+": no push permission") {
 		t.Errorf("--dry-run does not show each repository's check:\n%s", out)
+	}
+}
+
+// Issue 25, bake: one target's repository refuses the push: no target is built (none starts a
+// solve), and the refusal is named.
+func TestBakePushAccessRefusedBuildsNothing(t *testing.T) {
+	c, builder := buildFarm(t)
+	denied := newFaultProxy(t, "http://"+farm.Registry)
+	denied.fail("POST", "/blobs/uploads/", 403, "DENIED", "requested access to the resource is denied")
+	ok, refused := uniqueRepo("bake-ok"), uniqueRepo("bake-refused")
+	from := "FROM " + farm.Busybox + "\n"
+	dir := bakeContexts(t, map[string]string{
+		"a/Dockerfile": from + "RUN sleep 20\n",
+		"b/Dockerfile": from + "RUN sleep 21\n",
+		"docker-bake.hcl": fmt.Sprintf(`group "default" { targets = ["a", "b"] }
+target "a" {
+  context = "a"
+  platforms = ["linux/amd64"]
+  tags = ["%s/%s:1"]
+}
+target "b" {
+  context = "b"
+  platforms = ["linux/amd64"]
+  tags = ["%s/%s:1"]
+}
+`, farm.Registry, ok, denied.addr(), refused),
+	})
+	start := time.Now()
+	r := c.inDir(dir).run(3*time.Minute, "multiarch", "bake", "--builder", builder, "--push", "--progress", "plain", "--timeout", "10s")
+	out := r.Combined()
+	if r.ExitCode == 0 || !strings.Contains(out, denied.addr()+"/"+refused+": no push permission") {
+		t.Fatalf("exit %d:\n%s", r.ExitCode, out)
+	}
+	if took := time.Since(start); took > 15*time.Second || strings.Contains(out, "load build definition") {
+		t.Errorf("failed after %s, having started a solve:\n%s", took, out)
+	}
+	if d := tagDigest(t, ok, "1"); d != "" {
+		t.Errorf("target a was published (%s) though b's repository refuses the push", d)
 	}
 }
