@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -82,12 +83,26 @@ func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error)
 	if err != nil || o.DryRun {
 		return res, err
 	}
+	if lines := Refusals(c.CheckPush(ctx, repositories(tags))); len(lines) > 0 { // before the first copy
+		return res, fmt.Errorf("nothing written: the registry would refuse the push\n%s", strings.Join(lines, "\n"))
+	}
 	if err := c.copyInto(ctx, tags, chosen, o.NoAttestations); err != nil {
 		return res, fmt.Errorf("%w: no tag written", err)
 	}
 	pub, err := c.publish(ctx, tags, res, res.platforms())
 	res.Tags = pub.Tags
 	return res, err
+}
+
+// repositories are the tags' repositories, once each.
+func repositories(tags []*imagetools.Location) []string {
+	var out []string
+	for _, t := range tags {
+		if name := t.Name(); !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func checkMerge(o MergeOptions) ([]*imagetools.Location, error) {

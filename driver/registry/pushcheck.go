@@ -36,6 +36,18 @@ type PushAccess struct {
 	Took    time.Duration `json:"took"`
 }
 
+// Refusals are the repositories of access that refuse the push, one line each with its fix
+// (none: every push is accepted).
+func Refusals(access []PushAccess) []string {
+	var out []string
+	for _, a := range access {
+		if !a.OK() {
+			out = append(out, "  "+a.String())
+		}
+	}
+	return out
+}
+
 // OK reports whether the registry takes pushes to the repository.
 func (a PushAccess) OK() bool { return a.Problem == "" }
 

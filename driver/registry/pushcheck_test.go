@@ -123,3 +123,25 @@ func TestCheckPushAsksInParallel(t *testing.T) {
 		t.Errorf("4 registries answering in 300ms each took %s: not asked in parallel", took)
 	}
 }
+
+// merge proves push access to its tags' repositories before the first copy: a pull-only
+// repository gets nothing, and the refusal is named.
+func TestMergeProvesPushAccessFirst(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	f.SeedImage("src", "amd64", "linux/amd64")
+	f.SeedImage("src", "arm64", "linux/arm64")
+	f.SetHook(func(r *fakeReq) action {
+		if r.Kind == "upload" && r.Repo == "app" {
+			return action{Status: http.StatusForbidden}
+		}
+		return action{}
+	})
+	_, err := c.Merge(context.Background(), MergeOptions{Tags: []string{f.Ref("app", "v1")}, Sources: []string{f.Ref("src", "amd64"), f.Ref("src", "arm64")}})
+	if err == nil || !strings.Contains(err.Error(), f.Host+"/app: no push permission") || !strings.Contains(err.Error(), "nothing written") {
+		t.Fatalf("err = %v", err)
+	}
+	if puts := f.Requests("PUT", "/v2/app/"); len(puts) != 0 {
+		t.Errorf("merge wrote into a repository that refuses pushes: %v", puts)
+	}
+}

@@ -80,12 +80,7 @@ func (r *Runner) CheckPushAccess(ctx context.Context, opts []Options) error {
 
 // pushAccessError names every repository that refuses the push, one line each, with its fix.
 func pushAccessError(access []registry.PushAccess) error {
-	var lines []string
-	for _, a := range access {
-		if !a.OK() {
-			lines = append(lines, "  "+a.String())
-		}
-	}
+	lines := registry.Refusals(access)
 	if len(lines) == 0 {
 		return nil
 	}
