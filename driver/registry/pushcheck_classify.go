@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,6 +61,12 @@ func loginHost(domain string) string {
 // characters of the body, URL credentials masked.
 func answerText(ans uploadAnswer) string {
 	body := ans.body
+	var reg struct {
+		Errors []struct{ Code, Message string } `json:"errors"`
+	}
+	if json.Unmarshal([]byte(body), &reg) == nil && len(reg.Errors) > 0 { // the registry's own words
+		body = reg.Errors[0].Code + ": " + reg.Errors[0].Message
+	}
 	if len(body) > 200 {
 		body = body[:200] + "..."
 	}
