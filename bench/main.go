@@ -83,6 +83,11 @@ func builds(runs int, plugin, buildx string) error {
 	if err := gate(d, f, builder, runs); err != nil {
 		return err
 	}
+	if took, err := pushCheck(d, f, builder, runs); err != nil {
+		return err
+	} else if took > pushCheckGoal {
+		failed = append(failed, "push check")
+	}
 	for _, per := range []bool{false, true} {
 		if r, err := fanout(d, f, builder, per); err != nil {
 			return err
