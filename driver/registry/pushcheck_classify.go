@@ -73,16 +73,16 @@ func answerText(ans uploadAnswer) string {
 	return strings.TrimSpace(fmt.Sprintf("%d %s %s", ans.status, http.StatusText(ans.status), redact.Text(body)))
 }
 
-// cancelUpload ends an upload that was only started (DELETE of its location), best effort: a
-// registry forgets abandoned uploads on its own.
+// cancelUpload ends an upload that was only started (DELETE of its location, on the registry's
+// own host only), best effort: a registry forgets abandoned uploads on its own.
 func cancelUpload(ctx context.Context, hc *http.Client, authz docker.Authorizer, base, location string, timeout time.Duration) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return
 	}
 	loc, err := u.Parse(location)
-	if err != nil {
-		return
+	if err != nil || loc.Host != u.Host || loc.Scheme != u.Scheme {
+		return // a location elsewhere (a registry's answer is untrusted) is not followed
 	}
 	_ = deadline.Call(ctx, timeout, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil)

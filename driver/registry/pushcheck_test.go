@@ -145,3 +145,26 @@ func TestMergeProvesPushAccessFirst(t *testing.T) {
 		t.Errorf("merge wrote into a repository that refuses pushes: %v", puts)
 	}
 }
+
+// The upload's cancel goes only to the registry itself: a Location elsewhere (a hostile answer)
+// is not followed.
+func TestCheckPushCancelsOnlyOnTheRegistrysHost(t *testing.T) {
+	other := newFakeRegistry(t)
+	f := newFakeRegistry(t)
+	f.SetHook(func(r *fakeReq) action {
+		if r.Kind != "upload" {
+			return action{}
+		}
+		return action{Serve: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Location", "http://"+other.Host+"/v2/app/blobs/uploads/x")
+			w.WriteHeader(http.StatusAccepted)
+		}}
+	})
+	got := newTestClient(t, 2*time.Second).CheckPush(context.Background(), []string{f.Host + "/app"})
+	if len(got) != 1 || !got[0].OK() {
+		t.Fatalf("%+v", got)
+	}
+	if reqs := other.Requests("DELETE", "/"); len(reqs) != 0 {
+		t.Errorf("another host was sent %v", reqs)
+	}
+}
