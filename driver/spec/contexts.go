@@ -50,7 +50,7 @@ func ParseBuildContexts(values []string, typed ...Pair) ([]NamedContext, error) 
 		name, value, v := pr.Name, pr.Value, pr.Name+"="+pr.Value
 		named, err := reference.ParseNormalizedNamed(name)
 		if err != nil {
-			return nil, Invalid("--build-context", redact.URL(v), "name %q: %w", name, err)
+			return nil, Invalid("--build-context", redact.URL(v), "name %q: %w", redact.URL(name), redact.Error(err))
 		}
 		c := NamedContext{Name: strings.TrimSuffix(reference.FamiliarString(named), ":latest"), Value: value}
 		if err := c.resolve(); err != nil {

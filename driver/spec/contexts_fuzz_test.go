@@ -16,7 +16,6 @@ import (
 
 func FuzzParseBuildContexts(f *testing.F) {
 	dir := f.TempDir()
-	f.Chdir(dir)
 	if err := os.Mkdir(filepath.Join(dir, "src"), 0o755); err != nil {
 		f.Fatal(err)
 	}
@@ -30,6 +29,7 @@ func FuzzParseBuildContexts(f *testing.F) {
 	}
 	kinds := []string{ContextRemote, ContextOCI, ContextLocal}
 	f.Fuzz(func(t *testing.T, v string) {
+		t.Chdir(dir) // here, not before f.Fuzz: Go reads testdata/fuzz relative to the working directory
 		if v == "" || len(v) > flagtest.MaxValue {
 			t.Skip()
 		}

@@ -128,7 +128,6 @@ func FuzzParseSecret(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Setenv("SECRET_VAR", "v")
-	f.Chdir(dir)
 	for _, v := range []string{
 		"id=mysecret,src=tok.txt", "id=mysecret,source=" + file, "type=file,id=mysecret,src=tok.txt", "ID=x,Src=tok.txt",
 		"id=x,env=SECRET_VAR", "type=env,id=x,src=SECRET_VAR", "type=env,id=x,env=SECRET_VAR", "type=env,id=SECRET_VAR",
@@ -138,6 +137,7 @@ func FuzzParseSecret(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
+		t.Chdir(dir) // here, not before f.Fuzz: Go reads testdata/fuzz relative to the working directory
 		if v == "" || len(v) > flagtest.MaxValue {
 			t.Skip() // an empty --secret is skipped before it is parsed, as buildx skips it
 		}
@@ -269,7 +269,6 @@ func FuzzParseAttestations(f *testing.F) {
 
 func FuzzParseOutputs(f *testing.F) {
 	dir := f.TempDir()
-	f.Chdir(dir)
 	if err := os.WriteFile(filepath.Join(dir, "afile"), nil, 0o644); err != nil {
 		f.Fatal(err)
 	}
@@ -289,6 +288,7 @@ func FuzzParseOutputs(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
+		t.Chdir(dir) // here, not before f.Fuzz: Go reads testdata/fuzz relative to the working directory
 		if len(v) > flagtest.MaxValue {
 			t.Skip()
 		}
