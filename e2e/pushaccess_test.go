@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +25,13 @@ func TestPushAccessProvedBeforeAnySolve(t *testing.T) {
 	}
 	denied := newFaultProxy(t, "http://"+farm.Registry)
 	denied.fail("POST", "/blobs/uploads/", 403, "DENIED", "requested access to the resource is denied")
-	login := newFaultProxy(t, "http://"+farm.Registry)
-	login.fail("POST", "/blobs/uploads/", 401, "UNAUTHORIZED", "authentication required")
 	for i, tc := range []struct {
 		name, ref string
 		want      []string
 	}{
 		{"closed port", "127.0.0.1:5999/app:1", []string{"127.0.0.1:5999/app: unreachable", "check that the registry runs at 127.0.0.1:5999"}},
 		{"pull only", denied.addr() + "/" + uniqueRepo("pullonly") + ":1", []string{"no push permission", "ask for push access"}},
-		{"no login", login.addr() + "/" + uniqueRepo("login") + ":1", []string{"no credentials", "docker login " + login.addr()}},
+		{"no login", farm.AuthRegistry + "/" + uniqueRepo("login") + ":1", []string{"no credentials", "docker login " + farm.AuthRegistry}},
 	} {
 		r, took := build(tc.ref, i+1)
 		out := r.Combined()
@@ -49,16 +49,26 @@ func TestPushAccessProvedBeforeAnySolve(t *testing.T) {
 			t.Errorf("%s: failed after %s, having started a solve:\n%s", tc.name, took, out)
 		}
 	}
-	// The same build to a registry that takes it: one verified tag.
+	// After `docker login`, the same build to the registry that wanted one: one verified tag,
+	// and the password never printed.
+	pw, err := os.ReadFile(farm.AuthPasswordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := strings.TrimSpace(string(pw))
+	c.ok(time.Minute, "login", farm.AuthRegistry, "-u", farm.AuthUser, "-p", password)
 	repo := uniqueRepo("pushok")
-	r, _ := build(farm.Registry+"/"+repo+":1", 9)
-	if r.ExitCode != 0 || tagDigest(t, repo, "1") == "" || !strings.Contains(r.Combined(), "verified") {
-		t.Fatalf("a push the registry takes: exit %d, tag %q:\n%s", r.ExitCode, tagDigest(t, repo, "1"), r.Combined())
+	r, _ := build(farm.AuthRegistry+"/"+repo+":1", 9)
+	if r.ExitCode != 0 || !strings.Contains(r.Combined(), "verified") || strings.Contains(r.Combined(), password) {
+		t.Fatalf("a push after docker login: exit %d:\n%s", r.ExitCode, r.Combined())
+	}
+	if tags := newAuthRegistryClient(t, farm.AuthUser, password).tags(repo); !slices.Equal(tags, []string{"1"}) {
+		t.Errorf("tags after the push: %v", tags)
 	}
 	// --dry-run shows the check per repository.
 	dry := c.run(time.Minute, "multiarch", "build", "--builder", builder, "--platform", faultTwoPlatforms, "--push", "--dry-run",
-		"-t", farm.Registry+"/"+repo+":2", "-t", denied.addr()+"/"+repo+":2", slow)
-	if out := dry.Combined(); !strings.Contains(out, "push access: "+farm.Registry+"/"+repo+": push allowed") ||
+		"-t", farm.AuthRegistry+"/"+repo+":2", "-t", denied.addr()+"/"+repo+":2", slow)
+	if out := dry.Combined(); !strings.Contains(out, "push access: "+farm.AuthRegistry+"/"+repo+": push allowed") ||
 		!strings.Contains(out, "push access: "+denied.addr()+"/"+repo+": no push permission") {
 		t.Errorf("--dry-run does not show each repository's check:\n%s", out)
 	}

@@ -53,7 +53,7 @@ func (a PushAccess) OK() bool { return a.Problem == "" }
 
 func (a PushAccess) String() string {
 	if a.OK() {
-		return fmt.Sprintf("%s: push allowed (%s)", a.Repo, a.Took.Round(time.Millisecond))
+		return fmt.Sprintf("%s: push allowed (%s)", a.Repo, a.Took.Round(10*time.Microsecond))
 	}
 	return fmt.Sprintf("%s: %s (%s): %s", a.Repo, a.Problem, a.Detail, a.Fix)
 }
