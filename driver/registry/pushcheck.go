@@ -80,10 +80,10 @@ type uploadAnswer struct {
 	challenge string // WWW-Authenticate of a refusal
 }
 
-func (c *Client) checkPush(ctx context.Context, repo string) PushAccess {
+func (c *Client) checkPush(ctx context.Context, repo string) (a PushAccess) {
 	start := time.Now()
-	a := PushAccess{Repo: repo}
-	defer func() { a.Took = time.Since(start) }()
+	a.Repo = repo
+	defer func() { a.Took = time.Since(start) }() // a named result: set after every return
 	named, err := reference.ParseNormalizedNamed(repo)
 	if err != nil {
 		a.Problem, a.Detail, a.Fix = PushRefused, err.Error(), "give a repository name"
