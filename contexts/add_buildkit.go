@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/context/store"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
@@ -165,37 +164,14 @@ func (n *Nodes) storedHost(meta store.Metadata) string {
 	return ep.Host
 }
 
-// writeBuildKit stores the node: its context with the BuildKit endpoint and node data, then its TLS
-// files (replaced only when TLS options were given). A failed write puts the context back as it was.
+// write stores the node: its context with the BuildKit endpoint and node data, then its TLS files
+// (replaced only when TLS options were given, or the address changed). A failed write puts the
+// context back as it was.
 func (plan *bkPlan) write(n *Nodes, opts AddOptions, data Data) (store.Metadata, error) {
-	meta := store.Metadata{Name: opts.Name, Endpoints: map[string]any{}}
-	var before *snapshot
-	if plan.current != nil {
-		var err error
-		if before, err = n.snapshot(*plan.current); err != nil {
-			return meta, err
-		}
-		meta = cloneMetadata(*plan.current)
+	var tls *tlsWrite
+	if plan.current == nil || plan.tls != nil || !sameHost(opts.BuildKit, n.storedHost(*plan.current)) {
+		tls = &tlsWrite{endpoint: BuildKitEndpointName, data: plan.tls}
 	}
-	dc := dockerContextOf(meta)
-	if opts.Description != "" {
-		dc.Description = opts.Description
-	}
-	meta.Metadata = command.DockerContext{Description: dc.Description, AdditionalFields: dc.AdditionalFields}
-	meta.Endpoints = map[string]any{BuildKitEndpointName: plan.endpoint}
-	meta, err := withNodeData(meta, &data)
-	if err != nil {
-		return meta, err
-	}
-	if err := n.store.CreateOrUpdate(meta); err != nil {
-		return meta, n.undo(opts.Name, before, false, fmt.Errorf("writing context %q: %w", opts.Name, err))
-	}
-	replaceTLS := plan.current == nil || plan.tls != nil || !sameHost(opts.BuildKit, n.storedHost(*plan.current))
-	if !replaceTLS {
-		return meta, nil
-	}
-	if err := n.store.ResetEndpointTLSMaterial(opts.Name, BuildKitEndpointName, plan.tls); err != nil {
-		return meta, n.undo(opts.Name, before, true, fmt.Errorf("writing TLS material of context %q: %w", opts.Name, err))
-	}
-	return meta, nil
+	setEndpoint := func(meta *store.Metadata) { meta.Endpoints = map[string]any{BuildKitEndpointName: plan.endpoint} }
+	return n.writeNode(opts, plan.current, data, setEndpoint, tls)
 }

@@ -180,14 +180,37 @@ func (n *Nodes) lookup(name string) (*store.Metadata, error) {
 // one. A failed write puts the context back as it was, TLS files included.
 func (plan *addPlan) write(n *Nodes, opts AddOptions, data Data) (store.Metadata, error) {
 	data.Adopted = plan.adopted
+	writeEndpoint := plan.current == nil || plan.replaceEndpoint
+	var tls *tlsWrite
+	if writeEndpoint {
+		tls = &tlsWrite{endpoint: docker.DockerEndpoint, data: plan.endpoint.TLSData.ToStoreTLSData()}
+	}
+	setEndpoint := func(meta *store.Metadata) {
+		if writeEndpoint {
+			meta.Endpoints[docker.DockerEndpoint] = plan.endpoint.EndpointMeta
+		}
+	}
+	return n.writeNode(opts, plan.current, data, setEndpoint, tls)
+}
+
+// tlsWrite is the TLS material a write replaces: an endpoint's (nil data: none).
+type tlsWrite struct {
+	endpoint string
+	data     *store.EndpointTLSData
+}
+
+// writeNode is every kind's write: a new context, or a copy of the stored one (snapshotted first),
+// its description when one is given, its endpoint (setEndpoint), the node's data, then the TLS
+// material when tls says so. A failed step puts the context back as it was.
+func (n *Nodes) writeNode(opts AddOptions, current *store.Metadata, data Data, setEndpoint func(*store.Metadata), tls *tlsWrite) (store.Metadata, error) {
 	meta := store.Metadata{Name: opts.Name, Endpoints: map[string]any{}}
 	var before *snapshot
-	if plan.current != nil {
+	if current != nil {
 		var err error
-		if before, err = n.snapshot(*plan.current); err != nil {
+		if before, err = n.snapshot(*current); err != nil {
 			return meta, err
 		}
-		meta = cloneMetadata(*plan.current)
+		meta = cloneMetadata(*current)
 		if meta.Endpoints == nil {
 			meta.Endpoints = map[string]any{}
 		}
@@ -197,10 +220,7 @@ func (plan *addPlan) write(n *Nodes, opts AddOptions, data Data) (store.Metadata
 		dc.Description = opts.Description
 	}
 	meta.Metadata = command.DockerContext{Description: dc.Description, AdditionalFields: dc.AdditionalFields}
-	writeEndpoint := plan.current == nil || plan.replaceEndpoint
-	if writeEndpoint {
-		meta.Endpoints[docker.DockerEndpoint] = plan.endpoint.EndpointMeta
-	}
+	setEndpoint(&meta)
 	meta, err := withNodeData(meta, &data)
 	if err != nil {
 		return meta, err
@@ -208,10 +228,10 @@ func (plan *addPlan) write(n *Nodes, opts AddOptions, data Data) (store.Metadata
 	if err := n.store.CreateOrUpdate(meta); err != nil {
 		return meta, n.undo(opts.Name, before, false, fmt.Errorf("writing context %q: %w", opts.Name, err))
 	}
-	if !writeEndpoint {
+	if tls == nil {
 		return meta, nil
 	}
-	if err := n.store.ResetEndpointTLSMaterial(opts.Name, docker.DockerEndpoint, plan.endpoint.TLSData.ToStoreTLSData()); err != nil {
+	if err := n.store.ResetEndpointTLSMaterial(opts.Name, tls.endpoint, tls.data); err != nil {
 		return meta, n.undo(opts.Name, before, true, fmt.Errorf("writing TLS material of context %q: %w", opts.Name, err))
 	}
 	return meta, nil
