@@ -32,14 +32,7 @@ func TestDiffOutputs(t *testing.T) {
 		{"type=local,dest=x,mode=bogus"}, {"type=local,dest=x,platform-split=false"},
 	} {
 		ours, err := ParseOutputs(in, "", false)
-		entries, berr := buildflags.ParseExports(in)
-		var theirs []client.ExportEntry
-		if berr == nil {
-			theirs, _, berr = build.CreateExports(entries)
-		}
-		if berr == nil {
-			berr = build.ValidateLocalExportDelete(theirs, false)
-		}
+		theirs, berr := buildxOutputs(in)
 		if (err != nil) != (berr != nil) {
 			t.Errorf("-o %q: ours %v, buildx's %v", in, err, berr)
 			continue
@@ -115,4 +108,18 @@ func TestDiffBuildContextNames(t *testing.T) {
 			t.Errorf("--build-context %q: ours %v, buildx's %v", in, got, theirs)
 		}
 	}
+}
+
+// buildxOutputs are -o values as buildx reads and checks them (ParseExports, CreateExports,
+// ValidateLocalExportDelete without --allow).
+func buildxOutputs(in []string) ([]client.ExportEntry, error) {
+	entries, err := buildflags.ParseExports(in)
+	if err != nil {
+		return nil, err
+	}
+	theirs, _, err := build.CreateExports(entries)
+	if err != nil {
+		return nil, err
+	}
+	return theirs, build.ValidateLocalExportDelete(theirs, false)
 }

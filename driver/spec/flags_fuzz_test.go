@@ -298,14 +298,7 @@ func FuzzParseOutputs(f *testing.F) {
 			// (A value of one field, not type=, is a path: -o PATH, shown as any destination is.)
 			checkNoSecretShown(t, func(vs []string) error { _, err := ParseOutputs(vs, "", false); return err }, v)
 		}
-		entries, berr := buildflags.ParseExports([]string{v})
-		var theirs []client.ExportEntry
-		if berr == nil {
-			theirs, _, berr = build.CreateExports(entries)
-		}
-		if berr == nil {
-			berr = build.ValidateLocalExportDelete(theirs, false)
-		}
+		theirs, berr := buildxOutputs([]string{v})
 		if (err != nil) != (berr != nil) {
 			t.Fatalf("-o %q: ours %v, buildx's %v", v, err, berr)
 		}
