@@ -15,6 +15,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
+	"github.com/docker-multiarch/docker-multiarch/internal/history"
 )
 
 // The types the commands use, from the rooms that own them.
@@ -75,6 +76,7 @@ type Manager struct {
 	tester   *tester.Tester
 	farm     *farm.Farm
 	bake     *bake.Baker
+	history  *history.Store
 }
 
 // NewManager returns the driver of a Docker CLI.
@@ -83,12 +85,13 @@ func NewManager(dockerCli command.Cli) *Manager {
 	b := builders.New(dockerCli, nodes)
 	reg := registry.New(dockerCli.ConfigFile())
 	t := tester.New(dockerCli, b, reg)
-	r := runner.New(dockerCli, nodes, b, t)
+	r := runner.New(dockerCli, nodes, b, t, reg)
 	var configDir string
 	if f := dockerCli.ConfigFile().Filename; f != "" {
 		configDir = filepath.Dir(f)
 	}
-	return &Manager{nodes: nodes, builders: b, runner: r, registry: reg, tester: t, farm: farm.New(nodes, b), bake: bake.New(r, reg, configDir)}
+	return &Manager{nodes: nodes, builders: b, runner: r, registry: reg, tester: t, farm: farm.New(nodes, b), bake: bake.New(r, reg, configDir),
+		history: historyStore(dockerCli.ConfigFile().Filename)}
 }
 
 // Apply creates or updates a builder to match spec (see builders.Manager.Apply).
@@ -135,15 +138,45 @@ func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration
 // CheckNodesUnused refuses nodes that a buildx builder still has.
 func (m *Manager) CheckNodesUnused(names []string) error { return m.builders.CheckNodesUnused(names) }
 
-// Build runs a build (see runner.Runner.Build).
+// Build runs a build (see runner.Runner.Build), recorded in the history unless it only plans
+// (--dry-run) or asks (--call).
 func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
-	return m.runner.Build(ctx, o, in, out)
+	if o.DryRun || (o.Call != "" && o.Call != "build") {
+		return m.runner.Build(ctx, o, in, out)
+	}
+	rec, expected := m.begin("build", history.Key(reposOf(o.Tags)...))
+	o.Expected = expected
+	res, err := m.runner.Build(ctx, o, in, out)
+	if res == nil {
+		rec.end("", o.Tags, err)
+		return res, err
+	}
+	res.Warnings = append(res.Warnings, rec.end(res.Builder, o.Tags, err)...)
+	return res, err
 }
 
 // Bake builds the targets of a bake definition, resolved by buildx, each through build's path,
 // and publishes every target's tags in one transaction (see bake.Baker.Run).
 func (m *Manager) Bake(ctx context.Context, o BakeOptions, in io.Reader, out io.Writer) (*BakeResult, error) {
-	return m.bake.Run(ctx, o, in, out)
+	if o.Print || o.DryRun {
+		return m.bake.Run(ctx, o, in, out)
+	}
+	var key []string
+	for _, f := range o.Files {
+		key = append(key, "file:"+f)
+	}
+	for _, t := range o.Targets {
+		key = append(key, "target:"+t)
+	}
+	rec, expected := m.begin("bake", history.Key(key...))
+	o.Expected = expected
+	res, err := m.bake.Run(ctx, o, in, out)
+	if res == nil {
+		rec.end(o.Builder, nil, err)
+		return res, err
+	}
+	res.Warnings = append(res.Warnings, rec.end(o.Builder, res.Tags(), err)...)
+	return res, err
 }
 
 // Inspect lists the platforms behind a reference.
@@ -165,7 +198,13 @@ func (m *Manager) Merge(ctx context.Context, o MergeOptions, fromMetadata []stri
 		}
 		o.Sources = append(split.Sources, o.Sources...)
 	}
-	return m.registry.Merge(ctx, o)
+	if o.DryRun {
+		return m.registry.Merge(ctx, o)
+	}
+	rec, _ := m.begin("merge", history.Key(reposOf(o.Tags)...))
+	res, err := m.registry.Merge(ctx, o)
+	_ = rec.end("", o.Tags, err) // a merge has no warnings to carry one: its record is best effort
+	return res, err
 }
 
 // Test runs every variant of an image on a node that runs its platform (see tester.Tester.Test).

@@ -33,7 +33,8 @@ type Options struct {
 	Builder      string
 	Progress     string
 	Timeout      time.Duration
-	Test         string // the test gate, for every target's variants (see runner.Options)
+	Expected     time.Duration // how long the bake is expected to take (the last alike, from the history); 0: unknown
+	Test         string        // the test gate, for every target's variants (see runner.Options)
 	TestImageCmd bool
 	TestCriteria tester.Criteria
 	Stdout       io.Writer // where an output to "-" writes
@@ -44,6 +45,17 @@ type Result struct {
 	Print    []byte
 	Targets  []TargetResult // by name
 	Warnings []string       // what the user should know of the whole bake (targets' own are in their Build)
+}
+
+// Tags are every target's tags.
+func (r *Result) Tags() []string {
+	var out []string
+	for _, t := range r.Targets {
+		if t.Build != nil {
+			out = append(out, t.Build.Tags...)
+		}
+	}
+	return out
 }
 
 // TargetResult is one target's build; Build is nil for a target that did not start.
@@ -60,19 +72,25 @@ type buildRunner interface {
 // pushChecker proves push access for every target's repositories before any is built:
 // runner.Runner.
 type pushChecker interface {
-	CheckPushAccess(ctx context.Context, opts []runner.Options) error
+	CheckPushAccess(ctx context.Context, opts []runner.Options) ([]string, error)
 }
 
+var _ pushChecker = (*runner.Runner)(nil) // bake's runner proves push access: a changed signature fails here, not silently
+
 // checkPushAccess asks every target's registries at once, before any target is built (a target
-// whose repository refuses the push would fail only after the others built for nothing).
-func (b *Baker) checkPushAccess(ctx context.Context, jobs []*job) error {
+// whose repository refuses the push would fail only after the others built for nothing); the
+// warnings are credentials that expire within the bake's expected time.
+func (b *Baker) checkPushAccess(ctx context.Context, jobs []*job, expected time.Duration) ([]string, error) {
 	pc, ok := b.runner.(pushChecker)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	var opts []runner.Options
 	for _, j := range sortedJobs(jobs) {
 		opts = append(opts, j.conv.opts)
+	}
+	if len(opts) > 0 {
+		opts[0].Expected = expected
 	}
 	return pc.CheckPushAccess(ctx, opts)
 }
@@ -148,7 +166,9 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	}
 	res.Warnings = outputWarnings(jobs)
 	setDisplay(jobs, o.Progress)
-	if err := b.checkPushAccess(ctx, jobs); err != nil {
+	warnings, err := b.checkPushAccess(ctx, jobs, o.Expected)
+	res.Warnings = append(res.Warnings, warnings...)
+	if err != nil {
 		return res.collect(jobs), err
 	}
 	err = b.runAll(ctx, jobs, o, dir, out)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -481,19 +482,22 @@ type checkingRunner struct {
 	asked [][]string
 }
 
-func (c *checkingRunner) CheckPushAccess(_ context.Context, opts []runner.Options) error {
+func (c *checkingRunner) CheckPushAccess(_ context.Context, opts []runner.Options) ([]string, error) {
 	var tags []string
 	for _, o := range opts {
 		tags = append(tags, o.Tags...)
 	}
 	c.asked = append(c.asked, tags)
+	warnings := []string{fmt.Sprintf("expected %s", opts[0].Expected)}
 	for _, t := range tags {
 		if strings.HasPrefix(t, c.deny) {
-			return errors.New("the registry would refuse the push: " + t)
+			return warnings, errors.New("the registry would refuse the push: " + t)
 		}
 	}
-	return nil
+	return warnings, nil
 }
+
+var _ pushChecker = (*checkingRunner)(nil) // the fake stays what bake looks for
 
 // Issue 25: every target's push access is proved at once, before any target is built: one
 // refused repository builds nothing.
@@ -501,9 +505,12 @@ func TestBakeProvesPushAccessBeforeAnyTargetIsBuilt(t *testing.T) {
 	b, r, p, _ := newTestBaker(t, threeTargets)
 	c := &checkingRunner{fakeRunner: r, deny: "r/tool"}
 	b.runner = c
-	_, err := b.Run(context.Background(), Options{Push: true, Timeout: time.Minute}, nil, io.Discard)
+	res, err := b.Run(context.Background(), Options{Push: true, Timeout: time.Minute, Expected: 7 * time.Minute}, nil, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "r/tool") {
 		t.Fatalf("err = %v, want the refused repository named", err)
+	}
+	if !slices.Contains(res.Warnings, "expected 7m0s") {
+		t.Errorf("warnings %q: the check's (credentials expiring within the bake's expected time) are lost", res.Warnings)
 	}
 	if len(r.order) != 0 || len(p.calls) != 0 {
 		t.Errorf("built %v, published %v after a refused push", r.order, p.calls)

@@ -30,20 +30,28 @@ type Client struct {
 	lockDir string
 }
 
-// New returns a registry client that authenticates with the Docker config's credentials.
+// New returns a registry client that authenticates with the Docker config's credentials, read
+// when they are needed (Credentials).
 func New(cfg *configfile.ConfigFile) *Client {
-	auth := authprovider.LoadAuthConfig(cfg)
+	auth := Credentials(cfg)
 	return &Client{r: imagetools.New(imagetools.Opt{Auth: auth}), auth: auth, timeout: DefaultTimeout, lockDir: defaultLockDir()}
 }
 
-// WithTimeout returns a copy of the client whose operations are bounded by d.
+// WithTimeout returns a copy of the client whose operations are bounded by d. The copy starts
+// with no registry session of its own: each stage of a build (the push check, the bases, a push,
+// the publish, a revert) takes one and so authenticates with the credentials of that moment,
+// not with a token or login from the start of a long build.
 func (c *Client) WithTimeout(d time.Duration) *Client {
 	cp := *c
 	if d > 0 {
 		cp.timeout = d
 	}
+	cp.r = imagetools.New(imagetools.Opt{Auth: c.auth})
 	return &cp
 }
+
+// Auth is the credentials provider the client uses, for a build's BuildKit session to share.
+func (c *Client) Auth() authprovider.AuthConfigProvider { return c.auth }
 
 // opError names the registry and the operation that failed.
 func opError(ref, op string, err error) error {

@@ -36,9 +36,9 @@ type Runner struct {
 	facts     func(mobyclient.APIClient) engineFacts // what the engine strategy's clean-up asks an engine (nil: its API)
 }
 
-// New returns the build runner of a Docker CLI.
-func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager, t *tester.Tester) *Runner {
-	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: registry.New(dockerCli.ConfigFile()), tester: t}
+// New returns the build runner of a Docker CLI, talking to registries through reg.
+func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager, t *tester.Tester, reg *registry.Client) *Runner {
+	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: reg, tester: t}
 }
 
 // Result is what a build did: the plan it ran and, when pushed, the combined index.

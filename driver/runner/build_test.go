@@ -28,6 +28,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/internal/testregistry"
 )
 
@@ -44,7 +45,7 @@ func testRunner(t *testing.T, api mobyclient.APIClient) *Runner {
 	t.Helper()
 	cli := testCLI(t, api)
 	nodes := contexts.New(cli.ContextStore(), nil)
-	return New(cli, nodes, builders.New(cli, nodes), nil)
+	return New(cli, nodes, builders.New(cli, nodes), nil, registry.New(cli.ConfigFile()))
 }
 
 func TestPlanWithoutABuilderUsesTheCurrentContext(t *testing.T) {
@@ -302,7 +303,7 @@ func TestEngineStepsPublishAVerifiedIndex(t *testing.T) {
 }
 
 func TestRunWithoutABuilderPushesInOneSolve(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	p := mustParse(t, Options{ContextPath: dir, Push: true, Tags: []string{"reg.example/app:v1"}, Progress: "quiet"})
 	target := builders.Target{Fallback: true, Nodes: []plan.RouteNode{{Name: "default", BuildxNode: "default"}}}

@@ -39,7 +39,7 @@ func TestScopeCachesGivesEachPlatformItsOwnRegistryCache(t *testing.T) {
 // A step of a build with steps on several nodes gets its own registry cache; a build of one
 // platform (or one solve of all, without a multiarch builder) keeps the ref as given.
 func TestSolveOptScopesCachesOfSeveralSteps(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	p := mustParse(t, Options{ContextPath: contextDir(t), Timeout: time.Minute,
 		CacheTo: []string{"type=registry,ref=reg.example/cache"}})
 	for several, want := range map[bool]string{true: "reg.example/cache:latest-linux-arm64", false: "reg.example/cache"} {

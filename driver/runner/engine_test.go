@@ -393,7 +393,7 @@ func TestEngineStepWithoutPushBuildsOnly(t *testing.T) {
 	eng := &fakeEngine{output: "Step 1/1 : FROM x\n ---> 3f2a1b0c9d8e\n", finalID: "sha256:" + strings.Repeat("d", 64), platform: "windows/amd64"}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }} // no registry: nothing may be pushed
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{} }} // no registry: nothing may be pushed
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}
@@ -406,7 +406,7 @@ func TestEngineStepWithoutPushBuildsOnly(t *testing.T) {
 func TestEngineBuildRefuses(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	s := &StepResult{Step: plan.Step{Platform: "windows/amd64", Node: "win0", Dockerfile: filepath.Join(dir, "Dockerfile")}}
 	for _, tc := range []struct {
@@ -482,7 +482,7 @@ func TestEngineBuildLeavesACachedOrBaseFinalImage(t *testing.T) {
 	eng := &fakeEngine{output: "Step 1/2 : FROM x\n ---> 3f2a1b0c9d8e\nStep 2/2 : COPY a b\n ---> Using cache\n ---> " + final + "\n", finalID: final, platform: "windows/amd64"}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
-	r := &Runner{dockerCli: testCLI(t, nil), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{images: map[string]imageRecord{final: {}}} }} // created before the build
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t), facts: func(mobyclient.APIClient) engineFacts { return &fakeFacts{images: map[string]imageRecord{final: {}}} }} // created before the build
 	p := mustParse(t, Options{ContextPath: dir, Strategy: plan.StrategyEngine})
 	engines := r.newEngineClients()
 	engines.clients["win0"] = &dockerutil.ClientAPI{APIClient: eng.api(t)}

@@ -60,6 +60,9 @@ type Options struct {
 	Strategy     string // buildkit (default) or engine: the node's own engine builds (classic API)
 	DryRun       bool
 	Timeout      time.Duration
+	// Expected is how long this build is expected to take (the last one of the same
+	// repositories, from the history); 0: unknown, --timeout is used.
+	Expected time.Duration
 	// The test gate: every variant runs on a node native to it (else one that emulates it) after
 	// it is pushed by digest and before any tag moves.
 	Test         string // the command, split like a shell would ("" and no TestImageCmd: no gate)

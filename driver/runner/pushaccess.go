@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 
@@ -47,7 +48,9 @@ func (r *Runner) checkPushAccess(ctx context.Context, st *runState) error {
 	if len(repos) == 0 || p.call != nil || (p.DeferPublish && !p.DryRun) {
 		return nil
 	}
-	access := r.registry.WithTimeout(p.Timeout).CheckPush(ctx, repos)
+	reg := r.registry.WithTimeout(p.Timeout)
+	access := reg.CheckPush(ctx, repos)
+	res.Warnings = append(res.Warnings, expiryWarnings(ctx, reg, repos, expectedTime(p.Options), time.Now())...)
 	if p.DryRun {
 		for _, a := range access {
 			res.Notes = append(res.Notes, "push access: "+a.String())
@@ -58,13 +61,14 @@ func (r *Runner) checkPushAccess(ctx context.Context, st *runState) error {
 }
 
 // CheckPushAccess proves push access, at once, for every repository the builds of opts write
-// (bake: every target's, before any is built), within the first one's --timeout.
-func (r *Runner) CheckPushAccess(ctx context.Context, opts []Options) error {
+// (bake: every target's, before any is built), within the first one's --timeout; the warnings
+// are credentials that expire within the first one's expected time.
+func (r *Runner) CheckPushAccess(ctx context.Context, opts []Options) ([]string, error) {
 	var repos []string
 	for _, o := range opts {
 		p, err := parseOptions(o, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, repo := range pushRepos(p) {
 			if !slices.Contains(repos, repo) {
@@ -73,9 +77,11 @@ func (r *Runner) CheckPushAccess(ctx context.Context, opts []Options) error {
 		}
 	}
 	if len(repos) == 0 {
-		return nil
+		return nil, nil
 	}
-	return pushAccessError(r.registry.WithTimeout(opts[0].Timeout).CheckPush(ctx, repos))
+	reg := r.registry.WithTimeout(opts[0].Timeout)
+	access := reg.CheckPush(ctx, repos)
+	return expiryWarnings(ctx, reg, repos, expectedTime(opts[0]), time.Now()), pushAccessError(access)
 }
 
 // pushAccessError names every repository that refuses the push, one line each, with its fix.

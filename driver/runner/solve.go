@@ -205,10 +205,10 @@ func sharedKey(dir string) string {
 }
 
 // sessions are a build's attachables: registry auth from the Docker config (credential helpers
-// included), secrets and ssh.
+// included, read again when BuildKit asks: registry.Credentials), secrets and ssh.
 func (r *Runner) sessions(p *parsed) ([]session.Attachable, error) {
 	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(r.dockerCli.ConfigFile()),
+		AuthConfigProvider: r.registry.Auth(),
 	})}
 	store, err := secretsprovider.NewStore(p.secrets)
 	if err != nil {

@@ -61,7 +61,7 @@ func buildxFlagsOptions(t *testing.T, dir string) (Options, digest.Digest) {
 }
 
 func TestSolveOptBuildxFlagsPerStep(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	o, layoutDigest := buildxFlagsOptions(t, dir)
 	p := mustParse(t, o)
@@ -106,7 +106,7 @@ func TestSolveOptBuildxFlagsPerStep(t *testing.T) {
 }
 
 func TestSolveOptBuildxFlagsEdges(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	step := &StepResult{Step: plan.Step{Platform: "linux/arm64", Dockerfile: filepath.Join(dir, "Dockerfile")}}
 	// host-gateway is known to the docker driver only, as in buildx: another node's step says so.

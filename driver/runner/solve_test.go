@@ -82,7 +82,7 @@ func sessionTypes(s []session.Attachable) []string {
 }
 
 func TestSolveOptPerStep(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	p := mustParse(t, Options{
 		ContextPath: dir, Push: true, Target: "release", NoCache: true, Network: "host",
@@ -168,7 +168,7 @@ func TestSolveOptPerStep(t *testing.T) {
 func TestSolveOptCacheRefKeepsEachStepsOwn(t *testing.T) {
 	// Steps run in parallel from one parsed; each step's cache ref must stay its own, however many
 	// --cache-from/--cache-to entries it shares with the others.
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	p := mustParse(t, Options{ContextPath: dir, CacheRef: "reg.example/cache",
 		CacheFrom: []string{"reg.example/a:c", "reg.example/b:c", "reg.example/c:c"},
@@ -195,7 +195,7 @@ func TestSolveOptCacheRefKeepsEachStepsOwn(t *testing.T) {
 }
 
 func TestSolveOptAttrs(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	step := &StepResult{Step: plan.Step{Platform: "linux/arm/v7", Dockerfile: filepath.Join(dir, "Dockerfile")}}
 	tags := []string{"reg.example/app:v1"}
@@ -253,7 +253,7 @@ func TestSolveOptAttrs(t *testing.T) {
 }
 
 func TestSetInputs(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	dir := contextDir(t)
 	other := t.TempDir()
 	otherFile := filepath.Join(other, "arm.Dockerfile")
@@ -334,7 +334,7 @@ func TestSetInputs(t *testing.T) {
 }
 
 func TestSetInputsMissingDockerfileDir(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	p := mustParse(t, Options{ContextPath: contextDir(t)})
 	missing := filepath.Join(t.TempDir(), "gone", "Dockerfile")
 	err := r.setInputs(&client.SolveOpt{FrontendAttrs: map[string]string{}}, p, &StepResult{Step: plan.Step{Platform: "linux/amd64", Dockerfile: missing}})
@@ -344,7 +344,7 @@ func TestSetInputsMissingDockerfileDir(t *testing.T) {
 }
 
 func TestStdinArchiveGoesToTheSolveWithItsSession(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	p := mustParse(t, Options{ContextPath: "-"})
 	p.stdin = stdinArchive(t, tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n"}))
 	so, err := r.solveOpt(t.Context(), p, &StepResult{Step: plan.Step{Platform: "linux/amd64", Dockerfile: "Dockerfile"}}, builder.Node{Driver: driverHandle(false)})
@@ -361,7 +361,7 @@ func TestStdinArchiveGoesToTheSolveWithItsSession(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	secret := filepath.Join(t.TempDir(), "tok")
 	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
 		t.Fatal(err)
@@ -464,7 +464,7 @@ func TestLocalLoadWaitsThenStreamsIntoTheEngine(t *testing.T) {
 
 func TestRunStepOnANodeThatDidNotLoad(t *testing.T) {
 	// buildx leaves Driver nil (and Err set) on a node whose driver could not be made.
-	r := &Runner{dockerCli: testCLI(t, nil)}
+	r := &Runner{dockerCli: testCLI(t, nil), registry: registryClient(t)}
 	p := mustParse(t, Options{ContextPath: contextDir(t)})
 	s := &StepResult{Step: plan.Step{Platform: "linux/arm64", Dockerfile: filepath.Join(p.ContextPath, "Dockerfile")}}
 	node := builder.Node{Node: store.Node{Name: "arm0", Endpoint: "ssh://arm-box"}, Err: errors.New("no such context")}
