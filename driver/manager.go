@@ -14,6 +14,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/farm"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/driver/runner"
+	"github.com/docker-multiarch/docker-multiarch/driver/sign"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
 )
@@ -48,7 +49,23 @@ type (
 	FarmResult      = farm.Result
 	BakeOptions     = bake.Options
 	BakeResult      = bake.Result
+	Signer          = registry.Signer
+	Signed          = registry.Signed
+	VerifyOptions   = registry.VerifyOptions
+	Verdict         = registry.Verdict
 )
+
+// LoadPublicKey reads a PEM public key (a file or env://VAR) for verify --key.
+func LoadPublicKey(ref string) (sign.Verifier, error) { return sign.LoadPublicKey(ref) }
+
+// Verify checks an image's signatures and attestations (see registry.Client.VerifyImage).
+func (m *Manager) Verify(ctx context.Context, o VerifyOptions) ([]Verdict, error) {
+	return m.registry.VerifyImage(ctx, o)
+}
+
+// LoadSignKey reads a cosign private key (a file or env://VAR; its password from
+// COSIGN_PASSWORD) for --sign-key, before anything runs.
+func LoadSignKey(ref string) (Signer, error) { return sign.LoadKey(ref) }
 
 // DefaultBuilder is the name of the builder `create` makes when none is given.
 const DefaultBuilder = builders.DefaultBuilder

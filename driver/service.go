@@ -17,6 +17,7 @@ type Service interface {
 	Merge(ctx context.Context, o MergeOptions, fromMetadata []string) (MergeResult, error)
 	Inspect(ctx context.Context, ref string, timeout time.Duration) (ImageInfo, error)
 	Test(ctx context.Context, o TestOptions) ([]TestResult, error)
+	Verify(ctx context.Context, o VerifyOptions) ([]Verdict, error)
 
 	Create(ctx context.Context, spec BuilderSpec, opts CreateOptions, timeout time.Duration) (CreateResult, error)
 	Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error)

@@ -53,12 +53,16 @@ func TestSplitBuildsMergedByDigest(t *testing.T) {
 		t.Fatalf("a push by digest wrote a tag: %v", tagsOrNone(t, repo))
 	}
 
-	// Merge on a third machine (another config): the files are all it needs.
+	// Merge on a third machine (another config): the files are all it needs. It signs (issue 21):
+	// the index, both images and both attestations, which verify reads back, with both kinds.
 	merger := newCLI(t)
-	res := merger.ok(5*time.Minute, "multiarch", "merge", "-t", farm.Registry+"/"+repo+":1.4", "--from-metadata", mdDir)
-	if !strings.Contains(res.Stdout, "verified") {
+	key, pub := cosignKeyPair(t, cosignPassword)
+	merger.env = append(merger.env, "COSIGN_PASSWORD="+cosignPassword)
+	res := merger.ok(5*time.Minute, "multiarch", "merge", "-t", farm.Registry+"/"+repo+":1.4", "--from-metadata", mdDir, "--sign-key", key)
+	if !strings.Contains(res.Stdout, "verified") || !strings.Contains(res.Stdout, "signed with "+key+": the index and every manifest it names (5)") {
 		t.Errorf("merge: %s", res.Stdout)
 	}
+	merger.ok(time.Minute, "multiarch", "verify", farm.Registry+"/"+repo+":1.4", "--key", pub, "--require", "provenance,sbom")
 	idx := reg.index(repo, "1.4")
 	if got := imagePlatforms(idx); !samePlatformSet(got, []string{"linux/amd64", "linux/arm64"}) {
 		t.Fatalf("index platforms %v", got)

@@ -11,6 +11,7 @@ import (
 
 func newBakeCommand(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 	var opts driver.BakeOptions
+	var signKey string
 	cmd := &cobra.Command{
 		Use:   "bake [OPTIONS] [TARGET|GROUP...]",
 		Short: "Build the targets of a bake file or compose file, every platform on its own node",
@@ -33,6 +34,10 @@ of every target. --print prints buildx's resolved definition unchanged (it needs
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Targets = args
 			opts.Builder = selectedBuilder(cmd, root)
+			var err error
+			if opts.Signer, err = loadSignKey(signKey); err != nil {
+				return err
+			}
 			return runBake(cmd, dockerCli, opts)
 		},
 	}
@@ -53,6 +58,7 @@ of every target. --print prints buildx's resolved definition unchanged (it needs
 	f.StringArrayVar(&opts.Allow, "allow", nil, `Allow build to access specified resources (e.g., "network.host", "security.insecure")`)
 	f.StringVar(&opts.Test, "test", "", "Test gate: run this command in every variant of every target before any tag moves (needs --push)")
 	f.BoolVar(&opts.TestImageCmd, "test-image-cmd", false, "Test gate: run each image's own entrypoint and command in every variant")
+	addSignKeyFlag(f, &signKey)
 	addCriteriaFlags(f, &opts.TestCriteria, "bake")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node or the registry to answer")
 	return cmd
@@ -86,6 +92,7 @@ func runBake(cmd *cobra.Command, dockerCli command.Cli, opts driver.BakeOptions)
 			for _, t := range r.Published {
 				_, _ = fmt.Fprintln(dockerCli.Out(), "  "+t.String())
 			}
+			writeSigned(dockerCli.Out(), r.Signed)
 		}
 		return nil
 	})

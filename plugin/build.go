@@ -34,6 +34,7 @@ written.`
 
 func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	var opts driver.BuildOptions
+	var signKey string
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH | URL | -",
 		Short: "Build every platform on its own node and push one multi-platform tag",
@@ -48,6 +49,10 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ContextPath = args[0]
+			var err error
+			if opts.Signer, err = loadSignKey(signKey); err != nil {
+				return err
+			}
 			return runBuild(cmd, dockerCli, opts)
 		},
 	}
@@ -80,6 +85,7 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	f.StringVar(&opts.Test, "test", "", "Test gate: run this command in every variant, on a node native to it, before any tag moves (needs --push)")
 	f.BoolVar(&opts.TestImageCmd, "test-image-cmd", false, "Test gate: run the image's own entrypoint and command in every variant")
 	addCriteriaFlags(f, &opts.TestCriteria, "build")
+	addSignKeyFlag(f, &signKey)
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
 	addBuildxFlags(cmd, &opts)
 	return cmd
@@ -127,6 +133,7 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 		for _, t := range res.Published {
 			_, _ = fmt.Fprintln(dockerCli.Out(), "  "+t.String())
 		}
+		writeSigned(dockerCli.Out(), res.Signed)
 	} else if opts.PushByDigest {
 		_, _ = fmt.Fprintln(dockerCli.Out(), "\npushed by digest, no tag moved (merge --from-metadata publishes):")
 		for _, img := range res.Pushed {

@@ -13,6 +13,7 @@ import (
 func newMergeCommand(dockerCli command.Cli) *cobra.Command {
 	var opts driver.MergeOptions
 	var fromMetadata, annotations []string
+	var signKey string
 	cmd := &cobra.Command{
 		Use:   "merge -t TAG [-t TAG...] [OPTIONS] (SOURCE... | --from-metadata FILE|DIR...)",
 		Short: "Combine existing images into one multi-platform tag",
@@ -39,6 +40,9 @@ across the files stops it before anything is written.`,
 			if opts.Annotations, err = driver.ParseIndexAnnotations(annotations); err != nil {
 				return err
 			}
+			if opts.Signer, err = loadSignKey(signKey); err != nil {
+				return err
+			}
 			return runMerge(cmd, dockerCli, opts, fromMetadata)
 		},
 	}
@@ -49,6 +53,7 @@ across the files stops it before anything is written.`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Print the index and stop")
 	f.StringArrayVar(&annotations, "annotation", nil, `Annotation of the published index, "[index:]KEY=VALUE" (repeatable)`)
 	f.StringArrayVar(&fromMetadata, "from-metadata", nil, "The --metadata-file of split builds (build --push-by-digest), or a directory of them (repeatable)")
+	addSignKeyFlag(f, &signKey)
 	addTimeoutFlag(cmd, &opts.Timeout, "How long a registry may take to answer (or a copy to make progress)")
 	return cmd
 }
@@ -76,5 +81,6 @@ func runMerge(cmd *cobra.Command, dockerCli command.Cli, opts driver.MergeOption
 	for _, t := range res.Tags {
 		_, _ = fmt.Fprintln(dockerCli.Out(), "  "+t.String())
 	}
+	writeSigned(dockerCli.Out(), res.Signed)
 	return nil
 }

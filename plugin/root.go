@@ -59,6 +59,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newApplyCommand(dockerCli),
 		newInspectCommand(dockerCli),
 		newMergeCommand(dockerCli),
+		newVerifyCommand(dockerCli),
 		newTestCommand(dockerCli, &opts),
 		newLsCommand(dockerCli),
 		newRmCommand(dockerCli, &opts),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
@@ -37,7 +38,8 @@ type Options struct {
 	Test         string        // the test gate, for every target's variants (see runner.Options)
 	TestImageCmd bool
 	TestCriteria tester.Criteria
-	Stdout       io.Writer // where an output to "-" writes
+	Signer       registry.Signer // --sign-key: every pushed target signed before any tag moves
+	Stdout       io.Writer       // where an output to "-" writes
 }
 
 // Result is what a bake did: buildx's definition with --print, else every target's build.
@@ -158,6 +160,9 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	jobs, err := newJobs(def, o, dir)
 	if err != nil {
 		return nil, err
+	}
+	if o.Signer != nil && !slices.ContainsFunc(jobs, func(j *job) bool { return j.conv.pushes }) {
+		return nil, errors.New("--sign-key signs what is pushed, and no target pushes: give --push")
 	}
 	res := &Result{}
 	if o.DryRun {

@@ -78,6 +78,7 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 	c.cacheOnly = slices.ContainsFunc(t.Outputs, func(e map[string]any) bool { return fmt.Sprint(e["type"]) == "cacheonly" })
 	if c.pushes = pushes(t.Outputs); c.pushes { // the test gate runs on what is published
 		ro.Test, ro.TestImageCmd, ro.TestCriteria = o.Test, o.TestImageCmd, o.TestCriteria
+		ro.Signer = o.Signer // every pushed target's index and manifests signed before any tag moves
 	}
 	c.opts = ro
 	return c, nil

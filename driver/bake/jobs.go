@@ -198,7 +198,7 @@ func (b *Baker) publishAll(ctx context.Context, jobs []*job, timeout time.Durati
 	}
 	for i, pub := range pubs {
 		r := owners[i].res
-		r.Index, r.Published = pub.Index, pub.Tags
+		r.Index, r.Published, r.Signed = pub.Index, pub.Tags, pub.Signed
 		for k := range r.Steps {
 			for _, e := range pub.Entries {
 				if r.Steps[k].Digest == "" && r.Steps[k].Platform == e.Platform {

@@ -28,6 +28,7 @@ type Client struct {
 	auth    authprovider.AuthConfigProvider
 	timeout time.Duration
 	lockDir string
+	signer  Signer // nil: publishes sign nothing (WithSigner)
 }
 
 // New returns a registry client that authenticates with the Docker config's credentials, read

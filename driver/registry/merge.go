@@ -24,6 +24,7 @@ type MergeOptions struct {
 	Prefer         []string // sources that win when two give the same platform
 	NoAttestations bool
 	DryRun         bool
+	Signer         Signer        // --sign-key: the index and every manifest it names signed before any tag moves
 	Timeout        time.Duration // bounds every registry operation (0: DefaultTimeout)
 	// Annotations go on the published index (--annotation index:KEY=VALUE; GitHub's registry reads
 	// org.opencontainers.image.source there).
@@ -44,6 +45,7 @@ type MergeResult struct {
 	JSON    []byte             `json:"-"`
 	Entries []MergeEntry       `json:"platforms"`
 	Tags    []TagState         `json:"tags,omitempty"` // where every tag points after the publish
+	Signed  Signed             `json:"signed,omitzero"`
 }
 
 // candidate is an image (with its attestations) found in a source.
@@ -62,7 +64,7 @@ func (c candidate) key() string {
 // repositories into the tags' repositories first; each tag is then read back and verified. Two
 // sources for one platform (os.version included) is an error unless --prefer names one of them.
 func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error) {
-	c = c.WithTimeout(o.Timeout)
+	c = c.WithTimeout(o.Timeout).WithSigner(o.Signer)
 	tags, err := checkMerge(o)
 	if err != nil {
 		return MergeResult{}, err
@@ -90,7 +92,7 @@ func (c *Client) Merge(ctx context.Context, o MergeOptions) (MergeResult, error)
 		return res, fmt.Errorf("%w: no tag written", err)
 	}
 	pub, err := c.publish(ctx, tags, res, res.platforms())
-	res.Tags = pub.Tags
+	res.Tags, res.Signed = pub.Tags, pub.Signed
 	return res, err
 }
 

@@ -13,6 +13,15 @@ type Publication struct {
 	Index   ocispec.Descriptor
 	Entries []MergeEntry // the images of the index, by platform
 	Tags    []TagState
+	Signed  Signed // what was signed before the tags moved (zero: nothing)
+}
+
+// Signed says what a publish signed: how many manifests (the index and every manifest it names),
+// in which repositories, with which key, in cosign's signature tags.
+type Signed struct {
+	Key       string   `json:"key,omitempty"`
+	Manifests int      `json:"manifests,omitempty"`
+	Repos     []string `json:"repositories,omitempty"`
 }
 
 // PublishBuild combines the per-platform results of a build (images, or indexes with their
@@ -55,7 +64,7 @@ func (c *Client) publish(ctx context.Context, tags []*imagetools.Location, idx M
 	if err := tx.verifyAll(ctx, want); err != nil {
 		return Publication{}, tx.failVerify(ctx, err)
 	}
-	return Publication{Index: idx.Index, Tags: tx.moved()}, nil
+	return Publication{Index: idx.Index, Tags: tx.moved(), Signed: tx.signed}, nil
 }
 
 // merged platforms, in index order.

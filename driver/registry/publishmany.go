@@ -23,6 +23,7 @@ type PublishSet struct {
 	Platforms   []string
 	Tags        []string
 	Annotations map[string]string
+	Signer      Signer `json:"-"` // signs the index and every manifest it names before any tag moves (nil: none)
 }
 
 // PublishMany publishes every set's index to its tags as one transaction: under this machine's
@@ -68,7 +69,7 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 	}
 	out := make([]Publication, len(txs))
 	for i, tx := range txs {
-		out[i] = Publication{Index: merged[i].Index, Entries: merged[i].Entries, Tags: tx.moved()}
+		out[i] = Publication{Index: merged[i].Index, Entries: merged[i].Entries, Tags: tx.moved(), Signed: tx.signed}
 	}
 	return out, nil
 }
@@ -130,7 +131,7 @@ func (c *Client) setIndex(ctx context.Context, s PublishSet) (MergeResult, error
 func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imagetools.Location, merged []MergeResult) ([]*tagTx, error) {
 	txs := make([]*tagTx, len(sets))
 	for i := range sets {
-		tx, err := c.begin(ctx, locs[i], merged[i])
+		tx, err := c.WithSigner(sets[i].Signer).begin(ctx, locs[i], merged[i])
 		if err != nil {
 			return nil, fmt.Errorf("%w: no tag written", setError(sets[i], err))
 		}

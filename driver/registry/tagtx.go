@@ -26,6 +26,7 @@ type tagTx struct {
 	didMove   []bool      // the tag did move (its PUT succeeded)
 	unsettled []bool      // its PUT got no answer (cut off, interrupted, connection lost): it counts as applied
 	stopped   bool        // the publish was interrupted: undo watches briefly
+	signed    Signed      // what begin signed before any tag moved
 }
 
 type manifest struct {
@@ -64,6 +65,9 @@ func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx Mer
 		}
 		if err := c.put(ctx, loc, idx.Index, idx.JSON); err != nil {
 			return nil, fmt.Errorf("pushing the index by digest to %s: %w", t.Name(), err)
+		}
+		if err := c.signInto(ctx, t.Name(), idx, &tx.signed); err != nil { // before any tag moves
+			return nil, err
 		}
 	}
 	return tx, nil

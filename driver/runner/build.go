@@ -51,6 +51,8 @@ type Result struct {
 	Tags  []string           `json:"-"`
 	// Published says where every tag points after the publish.
 	Published []registry.TagState `json:"-"`
+	// Signed says what the publish signed before the tags moved (--sign-key).
+	Signed registry.Signed `json:"-"`
 	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
 	// a builder): what merge --from-metadata publishes.
 	Pushed []PushedImage `json:"-"`

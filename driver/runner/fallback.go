@@ -71,7 +71,7 @@ func (r *Runner) publishIndexStage(ctx context.Context, st *runState) error {
 func (r *Runner) handOverIndexStage(_ context.Context, st *runState) error {
 	p := st.p
 	st.res.Deferred = &registry.PublishSet{Repo: p.repos[0], Platforms: stepPlatforms(st.res), Tags: p.Tags, Annotations: p.indexAnnotations,
-		Results: []ocispec.Descriptor{{Digest: st.index.Digest}}}
+		Results: []ocispec.Descriptor{{Digest: st.index.Digest}}, Signer: p.Signer}
 	return nil
 }
 
@@ -134,13 +134,13 @@ func (r *Runner) publishFromContext(ctx context.Context, st *runState, desc ocis
 	p, res, printer := st.p, st.res, st.printer
 	var pub registry.Publication
 	err := progress.Write(printer, "[publish] the index to "+strings.Join(p.Tags, ", ")+", then read back", func() (err error) {
-		pub, err = r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags, p.indexAnnotations)
+		pub, err = r.registry.WithTimeout(p.Timeout).WithSigner(p.Signer).PublishBuild(ctx, p.repos[0], []ocispec.Descriptor{desc}, plats, p.Tags, p.indexAnnotations)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	res.Index, res.Published = pub.Index, pub.Tags
+	res.Index, res.Published, res.Signed = pub.Index, pub.Tags, pub.Signed
 	for _, e := range pub.Entries {
 		for i := range res.Steps {
 			if res.Steps[i].Platform == e.Platform {

@@ -60,6 +60,9 @@ type Options struct {
 	Strategy     string // buildkit (default) or engine: the node's own engine builds (classic API)
 	DryRun       bool
 	Timeout      time.Duration
+	// Signer signs the published index and every manifest it names, before any tag moves
+	// (--sign-key, loaded at the edge: driver.LoadSignKey); nil: nothing is signed.
+	Signer registry.Signer
 	// Expected is how long this build is expected to take (the last one of the same
 	// repositories, from the history); 0: unknown, --timeout is used.
 	Expected time.Duration
@@ -116,7 +119,7 @@ func parseOptions(o Options, stdin *stdinInput) (*parsed, error) {
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
 		p.parseSolveFlags, p.parseExportFlags, p.applyOutputs, p.parseLegacyFlags,
-		p.parseTest, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
+		p.parseTest, p.parseSign, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -233,6 +236,14 @@ func cacheSuffix(platform string) string {
 }
 
 // parseTest checks the test gate's flags: a command (split as a shell would) or the image's own.
+// parseSign: --sign-key signs what a push publishes.
+func (p *parsed) parseSign() error {
+	if p.Signer != nil && !p.Push {
+		return errors.New("--sign-key signs what --push publishes: give --push (a split build's platforms are signed by merge --from-metadata --sign-key)")
+	}
+	return nil
+}
+
 func (p *parsed) parseTest() error {
 	if p.Test == "" && !p.TestImageCmd {
 		return nil

@@ -91,18 +91,18 @@ func (r *Runner) publish(ctx context.Context, st *runState) error {
 	if err != nil {
 		return err
 	}
-	pub, err := r.registry.WithTimeout(p.Timeout).PublishBuild(ctx, set.Repo, set.Results, set.Platforms, set.Tags, set.Annotations)
+	pub, err := r.registry.WithTimeout(p.Timeout).WithSigner(set.Signer).PublishBuild(ctx, set.Repo, set.Results, set.Platforms, set.Tags, set.Annotations)
 	if err != nil {
 		return err
 	}
-	res.Index, res.Published = pub.Index, pub.Tags
+	res.Index, res.Published, res.Signed = pub.Index, pub.Tags, pub.Signed
 	return nil
 }
 
 // publishSet is what the publish of a build writes: every platform's result, each one pushed.
 func publishSet(st *runState) (registry.PublishSet, error) {
 	p, res, descs := st.p, st.res, st.descs
-	set := registry.PublishSet{Repo: p.repos[0], Results: descs, Tags: p.Tags, Annotations: p.indexAnnotations}
+	set := registry.PublishSet{Repo: p.repos[0], Results: descs, Tags: p.Tags, Annotations: p.indexAnnotations, Signer: p.Signer}
 	for i, d := range descs {
 		if d.Digest == "" {
 			return set, fmt.Errorf("%s on node %s: %w", res.Steps[i].Platform, res.Steps[i].Node, errNoDescriptor)

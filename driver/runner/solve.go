@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/moby/buildkit/identity"
 
 	"github.com/distribution/reference"
@@ -58,8 +59,26 @@ func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node 
 		return stepOut{}, err
 	}
 	out.provenance = firstProvenance(prv)
-	out.desc, err = resultDescriptor(resp)
-	return out, err
+	if out.desc, err = resultDescriptor(resp); err != nil {
+		return out, err
+	}
+	return out, p.checkAttested(out.desc)
+}
+
+// expectsAttestations: the build asked for attestations (--attest, --provenance, --sbom), or
+// pushes with buildx's default provenance.
+func (p *parsed) expectsAttestations() bool {
+	return len(p.attests) > 0 || (p.pushes && !p.attestSet["provenance"])
+}
+
+// checkAttested refuses a pushed result that lost the attestations the build made: an image
+// manifest where an index of the image and its attestation manifest was due. Nothing publishes
+// it (issue 21: attestations survive every path, or the build fails).
+func (p *parsed) checkAttested(d ocispec.Descriptor) error {
+	if !p.pushes || !p.expectsAttestations() || d.MediaType == "" || images.IsIndexType(d.MediaType) {
+		return nil
+	}
+	return fmt.Errorf("the pushed result %s is a single image without the attestations the build made (%s): nothing is published from it", d.Digest, d.MediaType)
 }
 
 // solve boots a node's BuildKit if needed and runs one solve, its progress going to pw; from then
@@ -229,13 +248,7 @@ func (r *Runner) sessions(p *parsed) ([]session.Attachable, error) {
 // a docker image loaded into the current engine.
 func (st *runState) exports(s *StepResult) []client.ExportEntry {
 	p := st.p
-	var out []client.ExportEntry
-	if p.pushes {
-		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
-			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
-		}})
-	}
-	out = append(out, st.outputExports(s)...)
+	out := st.outputExports(s)
 	if s.Loaded && st.res.loadAll { // every platform into a containerd image store: assembled after the steps
 		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: map[string]string{"oci-mediatypes": "true"},
 			Output: st.files.layouts().output(s.Platform)})
@@ -246,6 +259,11 @@ func (st *runState) exports(s *StepResult) []client.ExportEntry {
 		}
 		// kept until the gate and the publish are done (localload.go)
 		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: st.files.load.output})
+	}
+	if p.pushes { // last: BuildKit merges the exporters' answers in order, and the push's descriptor is the one published
+		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
+			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
+		}})
 	}
 	return out
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the farm's own binaries (dockerd, runc, buildkitd/buildctl, registry, buildx) from the Go modules
+# Builds the farm's own binaries (dockerd, runc, buildkitd/buildctl, registry, buildx, and cosign as
+# the tests' independent verifier of signatures) from the Go modules
 # under e2e/farm/tools, each in a module of its own so that their dependency versions never move the
 # plugin's. Results are cached under $FARM_CACHE keyed by each module's go.mod/go.sum and build flags,
 # so only the first run on a machine pays for the (about 10 minute) cold build.
@@ -52,4 +53,5 @@ pair 'farmctl . farmctl 0 "" "-s -w"' \
 	'buildkit github.com/moby/buildkit/cmd/buildctl buildctl 0 "netgo osusergo" "$buildkit_ldflags"'
 pair 'buildkit github.com/moby/buildkit/cmd/buildkitd buildkitd 0 "netgo osusergo" "$buildkit_ldflags"' \
 	'buildx github.com/docker/buildx/cmd/buildx docker-buildx 0 "" "$buildx_ldflags"'
-pair 'dockerd github.com/moby/moby/v2/cmd/dockerd dockerd 0 "exclude_graphdriver_btrfs exclude_graphdriver_devicemapper netgo osusergo" "$dockerd_ldflags"'
+pair 'dockerd github.com/moby/moby/v2/cmd/dockerd dockerd 0 "exclude_graphdriver_btrfs exclude_graphdriver_devicemapper netgo osusergo" "$dockerd_ldflags"' \
+	'cosign github.com/sigstore/cosign/v2/cmd/cosign cosign 0 "" "-s -w"' # a test tool only: the independent verifier of signatures

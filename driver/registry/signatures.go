@@ -1,0 +1,277 @@
+package registry
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/buildx/util/imagetools"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+	"golang.org/x/sync/errgroup"
+)
+
+// Cosign's signature layout (the `.sig` tag scheme every cosign, policy controller and Kyverno
+// reads): the signatures of manifest sha256:HEX live in the tag sha256-HEX.sig of the same
+// repository, an OCI image whose every layer is one simple-signing payload with its signature in
+// an annotation.
+const (
+	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+	SignatureAnnotation    = "dev.cosignproject.cosign/signature"
+	maxPayload             = 64 << 10 // a simple-signing payload is a few hundred bytes
+	signParallel           = 4
+)
+
+// Signer signs what a publish writes, before any tag moves (driver/sign's key signer).
+type Signer interface {
+	Sign(payload []byte) ([]byte, error)
+	Verify(payload, sig []byte) error
+	Name() string
+}
+
+// WithSigner returns a copy of the client whose publishes sign the index and every manifest it
+// names with s, in every tag's repository, before any tag moves.
+func (c *Client) WithSigner(s Signer) *Client {
+	cp := *c
+	cp.signer = s
+	return &cp
+}
+
+// SignatureTag is the tag cosign keeps the signatures of d in.
+func SignatureTag(d digest.Digest) string {
+	return d.Algorithm().String() + "-" + d.Encoded() + ".sig"
+}
+
+// signaturePayload is the simple-signing payload cosign signs for repo@d (sigstore's own
+// encoding, so docker-reference is what cosign writes: index.docker.io for Docker Hub).
+func signaturePayload(repo string, d digest.Digest) ([]byte, error) {
+	ref, err := name.NewDigest(repo + "@" + d.String())
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", repo, d, err)
+	}
+	return payload.Cosign{Image: ref}.MarshalJSON()
+}
+
+// toSign are the manifests a publish signs: the index, then every manifest it names.
+func toSign(idx MergeResult) ([]ocispec.Descriptor, error) {
+	var index ocispec.Index
+	if err := json.Unmarshal(idx.JSON, &index); err != nil {
+		return nil, err
+	}
+	return append([]ocispec.Descriptor{idx.Index}, index.Manifests...), nil
+}
+
+// signInto signs, with the client's key (none: nothing), the index and every manifest it names
+// in repo, and counts it in s.
+func (c *Client) signInto(ctx context.Context, repo string, idx MergeResult, s *Signed) error {
+	if c.signer == nil {
+		return nil
+	}
+	n, err := c.signAll(ctx, repo, idx)
+	if err != nil {
+		return err
+	}
+	*s = Signed{Key: c.signer.Name(), Manifests: n, Repos: append(s.Repos, repo)}
+	return nil
+}
+
+// signAll signs, in repo, the index and every manifest it names (platform images and attestation
+// manifests), several at once, then reads every signature back and checks it.
+func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult) (int, error) {
+	descs, err := toSign(idx)
+	if err != nil {
+		return 0, fmt.Errorf("signing in %s: the index: %w", repo, err)
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(signParallel)
+	for _, d := range descs {
+		eg.Go(func() error {
+			if err := c.signOne(ectx, repo, d.Digest); err != nil {
+				return fmt.Errorf("signing %s@%s with %s: %w", repo, d.Digest, c.signer.Name(), err)
+			}
+			return nil
+		})
+	}
+	return len(descs), eg.Wait()
+}
+
+// signOne adds a signature of repo@d to its signature tag, then reads it back.
+func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) error {
+	pl, err := signaturePayload(repo, d)
+	if err != nil {
+		return err
+	}
+	sig, err := c.signer.Sign(pl)
+	if err != nil {
+		return err
+	}
+	layer := ocispec.Descriptor{MediaType: SimpleSigningMediaType, Digest: digest.FromBytes(pl), Size: int64(len(pl)),
+		Annotations: map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}}
+	if err := c.pushBlobBytes(ctx, repo, layer, pl); err != nil {
+		return err
+	}
+	if err := c.addSignature(ctx, repo, d, layer); err != nil {
+		return err
+	}
+	res, err := c.signatures(ctx, repo, d, c.signer)
+	if err != nil {
+		return err
+	}
+	if !res.Valid {
+		return fmt.Errorf("the signature read back from %s:%s does not verify: %s", repo, SignatureTag(d), res.Problem)
+	}
+	return nil
+}
+
+// addSignature puts layer into the signature tag of d, keeping the signatures already there.
+func (c *Client) addSignature(ctx context.Context, repo string, d digest.Digest, layer ocispec.Descriptor) error {
+	tag, err := imagetools.ParseLocation(repo + ":" + SignatureTag(d))
+	if err != nil {
+		return err
+	}
+	var layers []ocispec.Descriptor
+	dt, _, err := c.get(ctx, tag.String())
+	switch {
+	case errdefs.IsNotFound(err):
+	case err != nil:
+		return err
+	default:
+		m, err := signatureManifest(dt)
+		if err != nil {
+			return fmt.Errorf("%s exists and is not a cosign signature (left as it is): %w", tag, err)
+		}
+		for _, l := range m.Layers {
+			if l.Digest == layer.Digest && l.Annotations[SignatureAnnotation] == layer.Annotations[SignatureAnnotation] {
+				return nil // this very signature is there already
+			}
+		}
+		layers = m.Layers
+	}
+	return c.putSignatureImage(ctx, tag, append(layers, layer))
+}
+
+// putSignatureImage writes the signature image (its config, then its manifest) to the tag.
+func (c *Client) putSignatureImage(ctx context.Context, tag *imagetools.Location, layers []ocispec.Descriptor) error {
+	diffIDs := make([]digest.Digest, len(layers))
+	for i, l := range layers {
+		diffIDs[i] = l.Digest // simple-signing layers are not compressed
+	}
+	cfg, err := json.Marshal(ocispec.Image{RootFS: ocispec.RootFS{Type: "layers", DiffIDs: diffIDs}})
+	if err != nil {
+		return err
+	}
+	cfgDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
+	if err := c.pushBlobBytes(ctx, tag.Name(), cfgDesc, cfg); err != nil {
+		return err
+	}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfgDesc, Layers: layers}
+	m.SchemaVersion = 2
+	dt, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return c.put(ctx, tag, ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(dt), Size: int64(len(dt))}, dt)
+}
+
+// pushBlobBytes uploads a small blob to repo.
+func (c *Client) pushBlobBytes(ctx context.Context, repo string, d ocispec.Descriptor, dt []byte) error {
+	loc, err := imagetools.ParseLocation(repo + "@" + d.Digest.String())
+	if err != nil {
+		return err
+	}
+	return c.put(ctx, loc, d, dt)
+}
+
+// signatureManifest parses a signature tag's manifest: an image whose layers are all
+// simple-signing payloads.
+func signatureManifest(dt []byte) (ocispec.Manifest, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(dt, &m); err != nil {
+		return m, err
+	}
+	if len(m.Layers) == 0 {
+		return m, errors.New("no layers")
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != SimpleSigningMediaType {
+			return m, fmt.Errorf("a layer of type %q", l.MediaType)
+		}
+	}
+	return m, nil
+}
+
+// sigState is what the signatures of one manifest say for a key.
+type sigState struct {
+	Valid   bool
+	Problem string // why not: no signature tag, none by this key, one for another digest
+}
+
+// signatures reads the signature tag of repo@d and checks its signatures with v: valid when one
+// verifies and its payload names d. Each payload is read by digest, at most maxPayload.
+func (c *Client) signatures(ctx context.Context, repo string, d digest.Digest, v interface{ Verify(p, s []byte) error }) (sigState, error) {
+	tag, err := imagetools.ParseLocation(repo + ":" + SignatureTag(d))
+	if err != nil {
+		return sigState{}, err
+	}
+	dt, _, err := c.get(ctx, tag.String())
+	if errdefs.IsNotFound(err) {
+		return sigState{Problem: "not signed (no " + SignatureTag(d) + ")"}, nil
+	}
+	if err != nil {
+		return sigState{}, err
+	}
+	m, err := signatureManifest(dt)
+	if err != nil {
+		return sigState{Problem: SignatureTag(d) + " is not a cosign signature: " + err.Error()}, nil
+	}
+	problem := "no signature by this key"
+	for _, l := range m.Layers {
+		ok, why, err := c.checkSignature(ctx, tag, l, d, v)
+		if err != nil {
+			return sigState{}, err
+		}
+		if ok {
+			return sigState{Valid: true}, nil
+		}
+		if why != "" {
+			problem = why
+		}
+	}
+	return sigState{Problem: problem}, nil
+}
+
+// checkSignature checks one signature layer: its payload, by digest, verifies with v and names d.
+func (c *Client) checkSignature(ctx context.Context, tag *imagetools.Location, l ocispec.Descriptor, d digest.Digest, v interface{ Verify(p, s []byte) error }) (bool, string, error) {
+	sig, err := base64.StdEncoding.DecodeString(l.Annotations[SignatureAnnotation])
+	if err != nil || len(sig) == 0 {
+		return false, "", nil
+	}
+	pl, err := c.getDescriptor(ctx, tag, l, maxPayload)
+	if err != nil {
+		return false, "", err
+	}
+	if v.Verify(pl, sig) != nil {
+		return false, "", nil
+	}
+	var p payload.SimpleContainerImage
+	if err := json.Unmarshal(pl, &p); err != nil || p.Critical.Type != payload.CosignSignatureType {
+		return false, "a signature by this key whose payload is not cosign's", nil
+	}
+	if got := p.Critical.Image.DockerManifestDigest; got != d.String() {
+		return false, "a signature by this key for another manifest (" + shorten(got, 80) + ")", nil
+	}
+	return true, "", nil
+}
+
+// shorten cuts what a registry wrote to at most n bytes for a message.
+func shorten(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
