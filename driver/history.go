@@ -35,8 +35,7 @@ func (m *Manager) begin(command, key string) (r *run, expected time.Duration) {
 // end records how the command ended; a record that cannot be written is a warning.
 func (r *run) end(builder string, tags []string, err error) []string {
 	r.rec.End, r.rec.Builder = time.Now(), builder
-	r.rec.Tags = slices.Compact(slices.Sorted(slices.Values(tags)))
-	r.rec.Repos = reposOf(tags)
+	r.rec.Tags, r.rec.Repos = tagsOf(tags), reposOf(tags)
 	r.rec.Outcome = outcome(err)
 	if werr := r.store.Add(r.rec); werr != nil {
 		return []string{"this run is not in the history: " + werr.Error()}
@@ -53,6 +52,17 @@ func outcome(err error) string {
 	default:
 		return history.Failed
 	}
+}
+
+// tagsOf are the tags that parse, normalized, sorted, once each: never a value as typed.
+func tagsOf(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if named, err := reference.ParseNormalizedNamed(t); err == nil {
+			out = append(out, reference.TagNameOnly(named).String())
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(out)))
 }
 
 // reposOf are the repositories of tags, sorted, once each.

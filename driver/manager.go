@@ -17,6 +17,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/sign"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // The types the commands use, from the rooms that own them.
@@ -180,10 +181,10 @@ func (m *Manager) Bake(ctx context.Context, o BakeOptions, in io.Reader, out io.
 	}
 	var key []string
 	for _, f := range o.Files {
-		key = append(key, "file:"+f)
+		key = append(key, "file:"+redact.URL(f))
 	}
-	for _, t := range o.Targets {
-		key = append(key, "target:"+t)
+	for _, t := range o.Targets { // the first may be a remote definition's URL, with a token in it
+		key = append(key, "target:"+redact.URL(t))
 	}
 	rec, expected := m.begin("bake", history.Key(key...))
 	o.Expected = expected

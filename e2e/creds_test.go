@@ -124,14 +124,18 @@ func TestCredentialExpiryWarnedUpFront(t *testing.T) {
 		reg.setUser("exp", token)
 		c.ok(time.Minute, "login", reg.addr, "-u", "exp", "-p", token)
 		r := c.run(3*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--push",
-			"--timeout", "5m", "-t", reg.addr+"/"+tc.repo+":1", dir)
+			"--timeout", "5m", "--progress", "plain", "-t", reg.addr+"/"+tc.repo+":1", dir)
 		out := r.Combined()
 		if r.ExitCode != 0 || strings.Contains(out, token) || strings.Contains(out, strings.Split(token, ".")[1]) {
 			t.Fatalf("%s: exit %d (or the token shown):\n%s", tc.name, r.ExitCode, out)
 		}
 		warned := strings.Contains(out, "the credentials for "+reg.addr+" expire at")
-		if warned != tc.warns || (warned && (!strings.Contains(out, "docker login "+reg.addr) || !strings.Contains(out, "--timeout 5m0s"))) {
+		if warned != tc.warns || (warned && (!strings.Contains(out, "docker login "+reg.addr) || !strings.Contains(out, "no earlier build of these repositories on record: the next 1h0m0s"))) {
 			t.Errorf("%s: warned %v, want %v:\n%s", tc.name, warned, tc.warns, out)
+		}
+		// Up front: before the first solve's output, not with the summary at the end.
+		if at, solve := strings.Index(r.Stderr, "expire at"), strings.Index(r.Stderr, "load build definition"); warned && (solve < 0 || at > solve) {
+			t.Errorf("%s: the warning comes after the build started:\n%s", tc.name, r.Stderr)
 		}
 	}
 }

@@ -66,6 +66,7 @@ of every target. --print prints buildx's resolved definition unchanged (it needs
 
 func runBake(cmd *cobra.Command, dockerCli command.Cli, opts driver.BakeOptions) error {
 	opts.Stdout = dockerCli.Out()
+	opts.Warn = warnNow(dockerCli)
 	res, err := service(dockerCli).Bake(cmd.Context(), opts, dockerCli.In(), dockerCli.Err())
 	if res != nil && res.Print != nil {
 		_, werr := dockerCli.Out().Write(res.Print)

@@ -93,6 +93,7 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 
 func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
 	opts.Stdout = dockerCli.Out()
+	opts.Warn = warnNow(dockerCli)
 	if !opts.DryRun && opts.Call == "" && !opts.Push && !opts.PushByDigest && !opts.Load && len(opts.Outputs) == 0 {
 		_, _ = fmt.Fprintln(dockerCli.Err(), "WARNING: no --push, --load or --output: the results stay in the nodes' build cache")
 	}

@@ -35,6 +35,7 @@ type Options struct {
 	Progress     string
 	Timeout      time.Duration
 	Expected     time.Duration // how long the bake is expected to take (the last alike, from the history); 0: unknown
+	Warn         func(string)  // says a warning at once, before any target builds (nil: into Result.Warnings)
 	Test         string        // the test gate, for every target's variants (see runner.Options)
 	TestImageCmd bool
 	TestCriteria tester.Criteria
@@ -172,7 +173,13 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	res.Warnings = outputWarnings(jobs)
 	setDisplay(jobs, o.Progress)
 	warnings, err := b.checkPushAccess(ctx, jobs, o.Expected)
-	res.Warnings = append(res.Warnings, warnings...)
+	for _, w := range warnings {
+		if o.Warn != nil {
+			o.Warn(w) // before any target builds
+		} else {
+			res.Warnings = append(res.Warnings, w)
+		}
+	}
 	if err != nil {
 		return res.collect(jobs), err
 	}

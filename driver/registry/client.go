@@ -26,6 +26,7 @@ const DefaultTimeout = 10 * time.Second
 type Client struct {
 	r       *imagetools.Resolver
 	auth    authprovider.AuthConfigProvider
+	creds   *creds // what auth reads
 	timeout time.Duration
 	lockDir string
 	signer  Signer // nil: publishes sign nothing (WithSigner)
@@ -34,8 +35,8 @@ type Client struct {
 // New returns a registry client that authenticates with the Docker config's credentials, read
 // when they are needed (Credentials).
 func New(cfg *configfile.ConfigFile) *Client {
-	auth := Credentials(cfg)
-	return &Client{r: imagetools.New(imagetools.Opt{Auth: auth}), auth: auth, timeout: DefaultTimeout, lockDir: defaultLockDir()}
+	cr := newCredsOf(cfg)
+	return &Client{r: imagetools.New(imagetools.Opt{Auth: cr.load}), auth: cr.load, creds: cr, timeout: DefaultTimeout, lockDir: defaultLockDir()}
 }
 
 // WithTimeout returns a copy of the client whose operations are bounded by d. The copy starts

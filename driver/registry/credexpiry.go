@@ -12,9 +12,15 @@ const maxToken = 64 << 10
 
 // CredentialExpiry is when the credentials Docker would use for host stop working, where they
 // say so: the earliest expiry claim of a token stored as the password, the identity token or the
-// registry token (read, not verified: only the registry can say whether it is valid). ok is false
-// when no stored credential says when it expires.
+// registry token (read, not verified: only the registry can say whether it is valid), within the
+// client's timeout. ok is false when no stored credential says when it expires, and for a host
+// whose own credential helper (credHelpers) mints the tokens: it is asked again as they expire.
 func (c *Client) CredentialExpiry(ctx context.Context, host string) (at time.Time, ok bool) {
+	if c.creds != nil && c.creds.helperFor(host) != "" {
+		return time.Time{}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	ac, err := c.auth(ctx, host, nil, nil)
 	if err != nil {
 		return time.Time{}, false

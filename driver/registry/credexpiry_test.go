@@ -55,3 +55,14 @@ func TestCredentialExpiryIsTheEarliest(t *testing.T) {
 		}
 	}
 }
+
+// A host whose own credential helper (credHelpers) gives its credentials is never warned of: the
+// helper mints short-lived tokens and is asked again as they expire.
+func TestCredentialExpiryIgnoresAHostsOwnHelper(t *testing.T) {
+	cfg := configfile.New(filepath.Join(t.TempDir(), "config.json"))
+	cfg.CredentialHelpers = map[string]string{"h.example": "no-such-helper"}
+	cfg.AuthConfigs = map[string]types.AuthConfig{"h.example": {Username: "u", Password: jwtWithExp(1800000000)}}
+	if at, ok := New(cfg).CredentialExpiry(context.Background(), "h.example"); ok {
+		t.Errorf("expiry %v for a host with its own helper", at)
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-
-	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 )
 
 // expected is how long a build is expected to take, and where that figure comes from.
@@ -17,16 +15,21 @@ type expected struct {
 	why string
 }
 
-// expectedTime: the last run like this one (Options.Expected, from the history), else --timeout.
-func expectedTime(o Options) expected {
+// noHistoryWindow is how far ahead an expiry is looked for when no earlier run says how long
+// this one takes.
+const noHistoryWindow = time.Hour
+
+// expectedTime: the last run like this one (Options.Expected, from the history; what names it:
+// "build of these repositories"), else the longer of --timeout and noHistoryWindow.
+func expectedTime(o Options, what string) expected {
 	if o.Expected > 0 {
-		return expected{o.Expected, "the last build of these repositories took"}
+		return expected{o.Expected, fmt.Sprintf("the last %s took %s", what, o.Expected.Round(time.Second))}
 	}
-	t := o.Timeout
-	if t <= 0 {
-		t = registry.DefaultTimeout
+	t := max(o.Timeout, noHistoryWindow)
+	if t == o.Timeout {
+		return expected{t, "--timeout " + t.String()}
 	}
-	return expected{t, "--timeout"}
+	return expected{t, fmt.Sprintf("no earlier %s on record: the next %s", what, t)}
 }
 
 // expirer says when a registry's stored credentials expire (registry.Client.CredentialExpiry).
@@ -53,8 +56,8 @@ func expiryWarnings(ctx context.Context, reg expirer, repos []string, exp expect
 		if !at.After(now) {
 			when = fmt.Sprintf("expired at %s", at.UTC().Format(time.DateTime+" MST"))
 		}
-		out = append(out, fmt.Sprintf("the credentials for %s %s, within this build's expected time (%s %s): the push may be refused at the end; renew them first (docker login %s)",
-			host, when, exp.why, exp.d.Round(time.Second), host))
+		out = append(out, fmt.Sprintf("the credentials for %s %s, within this build's expected time (%s): the push may be refused at the end; renew them first (docker login %s)",
+			host, when, exp.why, host))
 	}
 	return out
 }

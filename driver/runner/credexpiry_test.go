@@ -28,7 +28,7 @@ func TestExpiryWarnings(t *testing.T) {
 		"registry-1.docker.io": now.Add(time.Minute),
 	}}
 	repos := []string{"soon.example/a", "soon.example/b", "later.example/a", "gone.example/a", "never.example/a", "library/app", "bad repo"}
-	got := expiryWarnings(context.Background(), f, repos, expected{10 * time.Minute, "the last build of these repositories took"}, now)
+	got := expiryWarnings(context.Background(), f, repos, expected{10 * time.Minute, "the last build of these repositories took 10m0s"}, now)
 	if !slices.Equal(f.asked, []string{"soon.example", "later.example", "gone.example", "never.example", "registry-1.docker.io"}) {
 		t.Errorf("asked %v: each registry once, Docker Hub by its registry host", f.asked)
 	}
@@ -48,10 +48,14 @@ func TestExpiryWarnings(t *testing.T) {
 }
 
 func TestExpectedTime(t *testing.T) {
-	if e := expectedTime(Options{Expected: 7 * time.Minute, Timeout: time.Minute}); e.d != 7*time.Minute || !strings.Contains(e.why, "last build") {
+	what := "build of these repositories"
+	if e := expectedTime(Options{Expected: 7 * time.Minute, Timeout: time.Minute}, what); e.d != 7*time.Minute || e.why != "the last build of these repositories took 7m0s" {
 		t.Errorf("with a history: %+v", e)
 	}
-	if e := expectedTime(Options{Timeout: time.Minute}); e.d != time.Minute || e.why != "--timeout" {
-		t.Errorf("without: %+v", e)
+	if e := expectedTime(Options{Timeout: 10 * time.Second}, what); e.d != time.Hour || e.why != "no earlier build of these repositories on record: the next 1h0m0s" {
+		t.Errorf("without, a short --timeout: %+v", e)
+	}
+	if e := expectedTime(Options{Timeout: 2 * time.Hour}, what); e.d != 2*time.Hour || e.why != "--timeout 2h0m0s" {
+		t.Errorf("without, a long --timeout: %+v", e)
 	}
 }

@@ -63,6 +63,10 @@ type Options struct {
 	// Signer signs the published index and every manifest it names, before any tag moves
 	// (--sign-key, loaded at the edge: driver.LoadSignKey); nil: nothing is signed.
 	Signer registry.Signer
+	// Warn says a warning the user must read before the build goes on (credentials that will
+	// expire before it ends), as soon as it is known: the command prints it at once. nil: the
+	// warning goes into Result.Warnings, printed when the build ends.
+	Warn func(string)
 	// Expected is how long this build is expected to take (the last one of the same
 	// repositories, from the history); 0: unknown, --timeout is used.
 	Expected time.Duration

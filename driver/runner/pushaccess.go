@@ -50,7 +50,13 @@ func (r *Runner) checkPushAccess(ctx context.Context, st *runState) error {
 	}
 	reg := r.registry.WithTimeout(p.Timeout)
 	access := reg.CheckPush(ctx, repos)
-	res.Warnings = append(res.Warnings, expiryWarnings(ctx, reg, repos, expectedTime(p.Options), time.Now())...)
+	for _, w := range expiryWarnings(ctx, reg, repos, expectedTime(p.Options, "build of these repositories"), time.Now()) {
+		if p.Warn != nil {
+			p.Warn(w)
+		} else {
+			res.Warnings = append(res.Warnings, w)
+		}
+	}
 	if p.DryRun {
 		for _, a := range access {
 			res.Notes = append(res.Notes, "push access: "+a.String())
@@ -81,7 +87,7 @@ func (r *Runner) CheckPushAccess(ctx context.Context, opts []Options) ([]string,
 	}
 	reg := r.registry.WithTimeout(opts[0].Timeout)
 	access := reg.CheckPush(ctx, repos)
-	return expiryWarnings(ctx, reg, repos, expectedTime(opts[0]), time.Now()), pushAccessError(access)
+	return expiryWarnings(ctx, reg, repos, expectedTime(opts[0], "bake of these files and targets"), time.Now()), pushAccessError(access)
 }
 
 // pushAccessError names every repository that refuses the push, one line each, with its fix.

@@ -22,8 +22,17 @@ import (
 // Keep is how many records a store keeps; older ones are removed as new ones are added.
 const Keep = 200
 
-// maxRecord caps what is read of one record file.
-const maxRecord = 1 << 20
+// maxRecord caps what is read of one record file; a store reads at most readLimit*keep files (the
+// newest by their time), so a folder filled with junk costs a bounded read.
+const (
+	maxRecord = 1 << 20
+	readLimit = 2
+	// skew is how far in the future a record's start may be (another machine's clock) before it
+	// counts as the oldest: a record from a wrong clock never stays "newest".
+	skew = time.Hour
+	// staleTemp is the age of a temporary file (a write a killed process left) that is removed.
+	staleTemp = time.Hour
+)
 
 // Outcomes of a record.
 const (
@@ -83,40 +92,90 @@ func (s *Store) Add(r Record) error {
 	if err != nil {
 		return fmt.Errorf("history: record %s: %w", r.ID, err)
 	}
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("history: %w", err)
+	if err := s.mkdir(); err != nil {
+		return err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(s.dir, r.ID+".json"), data, 0o600); err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	s.trim()
+	s.trim(r.ID)
 	return nil
 }
 
-// List is every record, newest first; a file that is not a record is skipped.
+// mkdir makes the store's folders, refusing a folder that is a symlink (records are written in
+// their place only).
+func (s *Store) mkdir() error {
+	for _, d := range []string{filepath.Dir(s.dir), s.dir} {
+		fi, err := os.Lstat(d)
+		switch {
+		case os.IsNotExist(err):
+			if err := os.Mkdir(d, 0o700); err != nil {
+				return fmt.Errorf("history: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("history: %w", err)
+		case !fi.IsDir():
+			return fmt.Errorf("history: %s is not a folder (a symlink is not followed)", d)
+		}
+	}
+	return nil
+}
+
+// List is the records, newest first (a start in the future beyond skew counts as the oldest);
+// a file that is not a record is skipped, and at most readLimit*keep files are read.
 func (s *Store) List() ([]Record, error) {
 	if s.dir == "" {
 		return nil, nil
 	}
-	entries, err := os.ReadDir(s.dir)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+	if fi, err := os.Lstat(s.dir); err != nil || !fi.IsDir() {
+		return nil, nil // none yet, or not a folder of ours
 	}
 	var out []Record
+	for _, id := range s.newestFiles() {
+		if r, err := s.read(id); err == nil {
+			out = append(out, r)
+		}
+	}
+	horizon := time.Now().Add(skew)
+	when := func(r Record) time.Time {
+		if r.Start.After(horizon) {
+			return time.Time{}
+		}
+		return r.Start
+	}
+	sort.SliceStable(out, func(i, j int) bool { return when(out[i]).After(when(out[j])) })
+	return out, nil
+}
+
+// newestFiles are the IDs of the record files, newest file first, at most readLimit*keep.
+func (s *Store) newestFiles() []string {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil
+	}
+	type file struct {
+		id  string
+		mod time.Time
+	}
+	var files []file
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || !validID(id) || !e.Type().IsRegular() {
 			continue
 		}
-		if r, err := s.read(id); err == nil {
-			out = append(out, r)
+		if fi, err := e.Info(); err == nil {
+			files = append(files, file{id, fi.ModTime()})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.After(out[j].Start) })
-	return out, nil
+	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+	out := make([]string, 0, len(files))
+	for i, f := range files {
+		if s.keep > 0 && i >= readLimit*s.keep {
+			break
+		}
+		out = append(out, f.id)
+	}
+	return out
 }
 
 func (s *Store) read(id string) (Record, error) {
@@ -150,14 +209,21 @@ func (s *Store) LastDuration(command, key string) (time.Duration, bool) {
 	return 0, false
 }
 
-// trim removes the oldest records beyond keep.
-func (s *Store) trim() {
-	all, err := s.List()
-	if err != nil || len(all) <= s.keep {
-		return
+// trim removes the oldest records beyond keep (never the one just written), and temporary files
+// a killed write left.
+func (s *Store) trim(keepID string) {
+	if all, err := s.List(); err == nil && len(all) > s.keep {
+		for _, r := range all[s.keep:] {
+			if r.ID != keepID {
+				_ = os.Remove(filepath.Join(s.dir, r.ID+".json"))
+			}
+		}
 	}
-	for _, r := range all[s.keep:] {
-		_ = os.Remove(filepath.Join(s.dir, r.ID+".json"))
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && strings.HasPrefix(e.Name(), ".") && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
+			_ = os.Remove(filepath.Join(s.dir, e.Name()))
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package history
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,7 +16,7 @@ func rec(id, command, key, outcome string, start time.Time, took time.Duration) 
 func TestStoreKeepsNewestAndFindsLastAlike(t *testing.T) {
 	s := Open(t.TempDir())
 	s.keep = 3
-	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	t0 := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 	for _, r := range []Record{
 		rec("0a", "build", Key("r/b", "r/a"), Succeeded, t0, time.Minute),
 		rec("0b", "build", Key("r/a", "r/b", "r/a"), Succeeded, t0.Add(time.Hour), 2*time.Minute),
@@ -69,5 +71,63 @@ func TestStoreSkipsWhatIsNotARecord(t *testing.T) {
 	}
 	if none, err := Open("").List(); err != nil || none != nil || Open("").Add(rec("aa", "b", "", "", time.Now(), 0)) != nil {
 		t.Error("a store without a config folder is not empty and silent")
+	}
+}
+
+// A record from a clock far ahead never stays newest: new records are kept, found and trimmed
+// around it, and it goes first.
+func TestStoreRecordFromTheFuture(t *testing.T) {
+	s := Open(t.TempDir())
+	s.keep = 2
+	if err := s.Add(rec("ff", "build", "k", Succeeded, time.Now().Add(24*time.Hour), time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"01", "02"} {
+		if err := s.Add(rec(id, "build", "k", Succeeded, time.Now(), time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := s.List()
+	if len(all) != 2 || all[0].ID == "ff" || all[1].ID == "ff" {
+		t.Errorf("list %+v: the future record should have been trimmed first", all)
+	}
+	if d, ok := s.LastDuration("build", "k"); !ok || d != time.Minute {
+		t.Errorf("last duration %v %v, want 1m", d, ok)
+	}
+}
+
+// The store's folders are written in place only: a history folder that is a symlink is refused.
+func TestStoreRefusesASymlinkedFolder(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "multiarch"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "multiarch", "history")); err != nil {
+		t.Fatal(err)
+	}
+	s := Open(dir)
+	if err := s.Add(rec("ab", "build", "k", Succeeded, time.Now(), time.Second)); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("add through a symlinked folder: %v", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("written elsewhere: %v", entries)
+	}
+}
+
+// A folder full of junk costs a bounded read: at most readLimit*keep files are opened.
+func TestStoreReadsABoundedNumberOfFiles(t *testing.T) {
+	s := Open(t.TempDir())
+	s.keep = 3
+	if err := s.Add(rec("aa", "build", "k", Succeeded, time.Now(), time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		name := filepath.Join(s.dir, fmt.Sprintf("%02x.json", 0x10+i))
+		if err := os.WriteFile(name, []byte("junk"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(s.newestFiles()); got != readLimit*s.keep {
+		t.Errorf("%d files considered, want %d", got, readLimit*s.keep)
 	}
 }
