@@ -30,4 +30,5 @@ func writeSigned(out io.Writer, s driver.Signed) {
 	}
 	_, _ = fmt.Fprintf(out, "  signed with %s: the index and every manifest it names (%d) in %s, as cosign signature tags (sha256-DIGEST.sig), each read back and verified\n",
 		s.Key, s.Manifests, strings.Join(s.Repos, ", "))
+	_, _ = fmt.Fprintln(out, "  (no transparency-log entry: cosign verify needs --insecure-ignore-tlog=true; see docs/signing.md)")
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/sign"
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
@@ -115,6 +116,7 @@ func runBuildx(ctx context.Context, configDir string, args []string, stdin io.Re
 // here sets its own for buildx.
 func pluginFreeEnv(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		return strings.HasPrefix(kv, "DOCKER_CLI_PLUGIN_")
+		// and never the signing key's password (sign.LoadKey also removes it once read)
+		return strings.HasPrefix(kv, "DOCKER_CLI_PLUGIN_") || strings.HasPrefix(kv, sign.PasswordEnv+"=")
 	})
 }

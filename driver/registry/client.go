@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/session/auth/authprovider"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 )
 
@@ -121,8 +122,11 @@ func (c *Client) getDescriptor(ctx context.Context, loc *imagetools.Location, d 
 // fetch reads d from ref's repository: refused before reading when it says it is larger than
 // limit, cut off past limit when it does not say, and checked against its size and digest.
 func (c *Client) fetch(ctx context.Context, ref string, d ocispec.Descriptor, limit int64) ([]byte, error) {
+	if err := d.Digest.Validate(); err != nil { // before it goes into a URL
+		return nil, fmt.Errorf("the registry gave an invalid digest %q: %w", shorten(string(d.Digest), 80), err)
+	}
 	if d.Size > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d MiB docker multiarch reads", d.Digest, d.Size, limit>>20)
+		return nil, fmt.Errorf("%s is %d bytes, more than the %s docker multiarch reads", d.Digest, d.Size, bounded.Size(limit))
 	}
 	fetcher, err := c.r.Fetcher(ctx, ref)
 	if err != nil {
@@ -138,7 +142,7 @@ func (c *Client) fetch(ctx context.Context, ref string, d ocispec.Descriptor, li
 	case err != nil:
 		return nil, err
 	case int64(len(dt)) > limit:
-		return nil, fmt.Errorf("%s: the registry sent more than the %d MiB docker multiarch reads", d.Digest, limit>>20)
+		return nil, fmt.Errorf("%s: the registry sent more than the %s docker multiarch reads", d.Digest, bounded.Size(limit))
 	case d.Size > 0 && int64(len(dt)) != d.Size:
 		return nil, fmt.Errorf("%s: the registry sent %d bytes, not the %d it announced", d.Digest, len(dt), d.Size)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/containerd/errdefs"
@@ -24,6 +23,7 @@ const (
 	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
 	SignatureAnnotation    = "dev.cosignproject.cosign/signature"
 	maxPayload             = 64 << 10 // a simple-signing payload is a few hundred bytes
+	maxSigLayers           = 100      // signatures of one manifest examined at most (a registry's answer is bounded)
 	signParallel           = 4
 )
 
@@ -62,6 +62,11 @@ func toSign(idx MergeResult) ([]ocispec.Descriptor, error) {
 	var index ocispec.Index
 	if err := json.Unmarshal(idx.JSON, &index); err != nil {
 		return nil, err
+	}
+	for _, d := range index.Manifests {
+		if isIndex(d.MediaType) {
+			return nil, fmt.Errorf("%s is an index inside the index: its manifests would go unsigned", d.Digest)
+		}
 	}
 	return append([]ocispec.Descriptor{idx.Index}, index.Manifests...), nil
 }
@@ -115,10 +120,10 @@ func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) erro
 	if err := c.pushBlobBytes(ctx, repo, layer, pl); err != nil {
 		return err
 	}
-	if err := c.addSignature(ctx, repo, d, layer); err != nil {
+	if err := c.addSignature(ctx, repo, d, layer, pl); err != nil {
 		return err
 	}
-	res, err := c.signatures(ctx, repo, d, c.signer)
+	res, err := c.signatures(ctx, repo, d, c.signer, layer.Digest)
 	if err != nil {
 		return err
 	}
@@ -129,7 +134,7 @@ func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) erro
 }
 
 // addSignature puts layer into the signature tag of d, keeping the signatures already there.
-func (c *Client) addSignature(ctx context.Context, repo string, d digest.Digest, layer ocispec.Descriptor) error {
+func (c *Client) addSignature(ctx context.Context, repo string, d digest.Digest, layer ocispec.Descriptor, pl []byte) error {
 	tag, err := imagetools.ParseLocation(repo + ":" + SignatureTag(d))
 	if err != nil {
 		return err
@@ -145,14 +150,43 @@ func (c *Client) addSignature(ctx context.Context, repo string, d digest.Digest,
 		if err != nil {
 			return fmt.Errorf("%s exists and is not a cosign signature (left as it is): %w", tag, err)
 		}
-		for _, l := range m.Layers {
-			if l.Digest == layer.Digest && l.Annotations[SignatureAnnotation] == layer.Annotations[SignatureAnnotation] {
-				return nil // this very signature is there already
-			}
+		if c.signedAlready(m, layer, pl) {
+			return nil // as cosign's duplicate check: this key signed this very payload already
 		}
-		layers = m.Layers
+		if len(m.Layers) >= maxSigLayers {
+			return fmt.Errorf("%s holds %d signatures already (at most %d are read): not added to", tag, len(m.Layers), maxSigLayers)
+		}
+		layers = c.readableLayers(ctx, tag, m.Layers)
 	}
 	return c.putSignatureImage(ctx, tag, append(layers, layer))
+}
+
+// signedAlready: a layer of m is this payload (the same digest) with a signature the client's
+// key verifies (ECDSA signatures differ each time they are made: comparing them finds nothing).
+func (c *Client) signedAlready(m ocispec.Manifest, layer ocispec.Descriptor, pl []byte) bool {
+	for _, l := range m.Layers {
+		if l.Digest != layer.Digest {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(l.Annotations[SignatureAnnotation])
+		if err == nil && c.signer.Verify(pl, sig) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// readableLayers are the signatures whose payload the registry still serves: one whose blob is
+// gone (or too large to be a payload) verifies for no one, and the registry would refuse a
+// signature image that names it, so that digest could never be signed again.
+func (c *Client) readableLayers(ctx context.Context, tag *imagetools.Location, layers []ocispec.Descriptor) []ocispec.Descriptor {
+	var out []ocispec.Descriptor
+	for _, l := range layers {
+		if _, err := c.getDescriptor(ctx, tag, l, maxPayload); err == nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // putSignatureImage writes the signature image (its config, then its manifest) to the tag.
@@ -185,87 +219,6 @@ func (c *Client) pushBlobBytes(ctx context.Context, repo string, d ocispec.Descr
 		return err
 	}
 	return c.put(ctx, loc, d, dt)
-}
-
-// signatureManifest parses a signature tag's manifest: an image whose layers are all
-// simple-signing payloads.
-func signatureManifest(dt []byte) (ocispec.Manifest, error) {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(dt, &m); err != nil {
-		return m, err
-	}
-	if len(m.Layers) == 0 {
-		return m, errors.New("no layers")
-	}
-	for _, l := range m.Layers {
-		if l.MediaType != SimpleSigningMediaType {
-			return m, fmt.Errorf("a layer of type %q", l.MediaType)
-		}
-	}
-	return m, nil
-}
-
-// sigState is what the signatures of one manifest say for a key.
-type sigState struct {
-	Valid   bool
-	Problem string // why not: no signature tag, none by this key, one for another digest
-}
-
-// signatures reads the signature tag of repo@d and checks its signatures with v: valid when one
-// verifies and its payload names d. Each payload is read by digest, at most maxPayload.
-func (c *Client) signatures(ctx context.Context, repo string, d digest.Digest, v interface{ Verify(p, s []byte) error }) (sigState, error) {
-	tag, err := imagetools.ParseLocation(repo + ":" + SignatureTag(d))
-	if err != nil {
-		return sigState{}, err
-	}
-	dt, _, err := c.get(ctx, tag.String())
-	if errdefs.IsNotFound(err) {
-		return sigState{Problem: "not signed (no " + SignatureTag(d) + ")"}, nil
-	}
-	if err != nil {
-		return sigState{}, err
-	}
-	m, err := signatureManifest(dt)
-	if err != nil {
-		return sigState{Problem: SignatureTag(d) + " is not a cosign signature: " + err.Error()}, nil
-	}
-	problem := "no signature by this key"
-	for _, l := range m.Layers {
-		ok, why, err := c.checkSignature(ctx, tag, l, d, v)
-		if err != nil {
-			return sigState{}, err
-		}
-		if ok {
-			return sigState{Valid: true}, nil
-		}
-		if why != "" {
-			problem = why
-		}
-	}
-	return sigState{Problem: problem}, nil
-}
-
-// checkSignature checks one signature layer: its payload, by digest, verifies with v and names d.
-func (c *Client) checkSignature(ctx context.Context, tag *imagetools.Location, l ocispec.Descriptor, d digest.Digest, v interface{ Verify(p, s []byte) error }) (bool, string, error) {
-	sig, err := base64.StdEncoding.DecodeString(l.Annotations[SignatureAnnotation])
-	if err != nil || len(sig) == 0 {
-		return false, "", nil
-	}
-	pl, err := c.getDescriptor(ctx, tag, l, maxPayload)
-	if err != nil {
-		return false, "", err
-	}
-	if v.Verify(pl, sig) != nil {
-		return false, "", nil
-	}
-	var p payload.SimpleContainerImage
-	if err := json.Unmarshal(pl, &p); err != nil || p.Critical.Type != payload.CosignSignatureType {
-		return false, "a signature by this key whose payload is not cosign's", nil
-	}
-	if got := p.Critical.Image.DockerManifestDigest; got != d.String() {
-		return false, "a signature by this key for another manifest (" + shorten(got, 80) + ")", nil
-	}
-	return true, "", nil
 }
 
 // shorten cuts what a registry wrote to at most n bytes for a message.

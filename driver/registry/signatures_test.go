@@ -114,7 +114,7 @@ func TestPublishSignsEveryManifestBeforeTheTags(t *testing.T) {
 		t.Error("the other key's signature of arm64 was dropped")
 	}
 	// Verified with another key: the signature tag is there, but not by that key.
-	st, err := c.signatures(context.Background(), repo, pub.Index.Digest, newTestKey(t))
+	st, err := c.signatures(context.Background(), repo, pub.Index.Digest, newTestKey(t), "")
 	if err != nil || st.Valid || st.Problem != "no signature by this key" {
 		t.Errorf("with a stranger's key: %+v, %v", st, err)
 	}

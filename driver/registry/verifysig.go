@@ -61,8 +61,7 @@ func (c *Client) VerifyImage(ctx context.Context, o VerifyOptions) ([]Verdict, e
 		return nil, err
 	}
 	if !isIndex(desc.MediaType) {
-		v, err := c.verifyImage(ctx, loc, desc, nil, o)
-		return []Verdict{v}, err
+		return c.verifySingle(ctx, loc, desc, o)
 	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(dt, &idx); err != nil {
@@ -70,6 +69,9 @@ func (c *Client) VerifyImage(ctx context.Context, o VerifyOptions) ([]Verdict, e
 	}
 	out := []Verdict{c.verifyIndex(ctx, loc, desc, o)}
 	images, attests := splitIndex(idx)
+	if len(images) == 0 {
+		out[0].Gaps = append(out[0].Gaps, "the index names no image")
+	}
 	images = slices.DeleteFunc(images, func(d ocispec.Descriptor) bool {
 		return len(o.Platforms) > 0 && (d.Platform == nil || !slices.Contains(o.Platforms, platforms.Format(platforms.Normalize(*d.Platform))))
 	})
@@ -86,6 +88,22 @@ func (c *Client) VerifyImage(ctx context.Context, o VerifyOptions) ([]Verdict, e
 		return nil, err
 	}
 	return append(append(out, verdicts...), missingPlatforms(images, o.Platforms)...), nil
+}
+
+// verifySingle verifies a reference that is one image: its platform must be one asked for, and
+// its attestations, found only through an index, cannot be required.
+func (c *Client) verifySingle(ctx context.Context, loc *imagetools.Location, desc ocispec.Descriptor, o VerifyOptions) ([]Verdict, error) {
+	v, err := c.verifyImage(ctx, loc, desc, nil, o)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Platforms) > 0 && !slices.Contains(o.Platforms, v.Platform) {
+		v.Gaps = append(v.Gaps, "the image is "+v.Platform+", not "+strings.Join(o.Platforms, ", "))
+	}
+	if len(o.Require) > 0 {
+		v.Gaps = append(v.Gaps, "a single image's attestations are found through its index: verify the tag or the index's digest")
+	}
+	return []Verdict{v}, nil
 }
 
 // splitIndex separates an index's images from its attestation manifests, keyed by the image they
@@ -125,7 +143,7 @@ func (c *Client) verifyIndex(ctx context.Context, loc *imagetools.Location, d oc
 
 // checkSigned checks the signature of repo@d, adding a gap (what prefixed) when there is none.
 func (c *Client) checkSigned(ctx context.Context, repo string, d digest.Digest, o VerifyOptions, gaps *[]string, what string) bool {
-	st, err := c.signatures(ctx, repo, d, o.Key)
+	st, err := c.signatures(ctx, repo, d, o.Key, "")
 	if err != nil {
 		*gaps = append(*gaps, what+"signature unreadable: "+err.Error())
 		return false

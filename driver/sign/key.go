@@ -6,6 +6,10 @@ package sign
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -15,7 +19,6 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/options"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
@@ -46,9 +49,13 @@ type Verifier interface {
 }
 
 // LoadKey reads a cosign private key from ref (a file or env://VAR), decrypted with the password
-// in COSIGN_PASSWORD (none set: an empty one, as cosign generate-key-pair allows).
+// in COSIGN_PASSWORD (none set: an empty one, as cosign generate-key-pair allows). Once read, the
+// password and an env:// key are removed from this process's environment: nothing started later
+// (buildx's reading of a bake file, a build's env secrets) can read them. Only ECDSA P-256 keys,
+// what cosign generate-key-pair makes, are taken: they verify the same way everywhere.
 func LoadKey(ref string) (Signer, error) {
 	raw, err := readRef(ref)
+	defer forgetSecrets(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +75,36 @@ func LoadKey(ref string) (Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key %s: the decrypted key: %w", ref, err)
 	}
-	sv, err := signature.LoadDefaultSignerVerifier(pk, options.WithED25519ph()) // as cosign loads it
+	ec, ok := pk.(*ecdsa.PrivateKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("--sign-key %s: a %s key; only ECDSA P-256 keys (cosign generate-key-pair's) are supported", ref, keyKind(pk))
+	}
+	sv, err := signature.LoadECDSASignerVerifier(ec, crypto.SHA256) // as cosign signs with it
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key %s: %w", ref, err)
 	}
 	return &keySigner{sv: sv, name: ref}, nil
+}
+
+// keyKind names a private key's type for a message.
+func keyKind(pk any) string {
+	switch k := pk.(type) {
+	case *ecdsa.PrivateKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PrivateKey:
+		return "Ed25519"
+	case *rsa.PrivateKey:
+		return "RSA"
+	}
+	return fmt.Sprintf("%T", pk)
+}
+
+// forgetSecrets removes the key's password, and a key given as env://VAR, from the environment.
+func forgetSecrets(ref string) {
+	_ = os.Unsetenv(PasswordEnv)
+	if v, ok := strings.CutPrefix(ref, "env://"); ok && v != "" {
+		_ = os.Unsetenv(v)
+	}
 }
 
 // LoadPublicKey reads a PEM public key (cosign.pub) from ref (a file or env://VAR).
@@ -85,7 +117,7 @@ func LoadPublicKey(ref string) (Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--key %s: not a PEM public key: %w", ref, err)
 	}
-	v, err := signature.LoadVerifierWithOpts(pub, options.WithHash(crypto.SHA256), options.WithED25519ph())
+	v, err := signature.LoadVerifier(pub, crypto.SHA256) // as cosign verify --key loads it
 	if err != nil {
 		return nil, fmt.Errorf("--key %s: %w", ref, err)
 	}
