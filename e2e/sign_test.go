@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,10 +169,28 @@ func TestSignedVerifyNamesEveryGap(t *testing.T) {
 			t.Errorf("cosign verify of %s (%s): exit %d\n%s", m.Platform.Architecture, m.Digest, code, out)
 		}
 	}
+	// A registry that refuses the signature tags: the build fails naming the manifest it could not
+	// sign, and no tag moved.
+	refusing := newFaultProxy(t, "http://"+farm.Registry)
+	refusing.fail("PUT", `/manifests/sha256-[0-9a-f]{64}\.sig$`, 403, "DENIED", "signature tags are not allowed here")
+	refRepo := uniqueRepo("sigrefused")
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nRUN echo refused > /c\n"})
+	md := filepath.Join(t.TempDir(), "md.json")
+	r := c.run(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", faultTwoPlatforms, "--push", "--sign-key", key,
+		"--metadata-file", md, "-t", refusing.addr()+"/"+refRepo+":1", dir)
+	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "signing "+refusing.addr()+"/"+refRepo+"@sha256:") || !strings.Contains(r.Stderr, "no tag written") {
+		t.Errorf("a refused signature tag: exit %d:\n%s", r.ExitCode, r.Combined())
+	}
+	if tags := tagsOrNone(t, refRepo); slices.Contains(tags, "1") {
+		t.Errorf("a tag moved although its signatures were refused: %v", tags)
+	}
+	if dt, _ := os.ReadFile(md); strings.Contains(string(dt), cosignPassword) || strings.Contains(r.Combined(), cosignPassword) {
+		t.Error("the key's password is in the output or the metadata file")
+	}
 	// A wrong password: refused before anything runs, the key named, no password shown.
 	wrong := newCLI(t)
 	wrong.env = append(wrong.env, "COSIGN_PASSWORD=not-the-password")
-	r := wrong.run(time.Minute, "multiarch", "build", "--platform", "linux/amd64", "--push", "--sign-key", key, "-t", farm.Registry+"/"+repo+":never", t.TempDir())
+	r = wrong.run(time.Minute, "multiarch", "build", "--platform", "linux/amd64", "--push", "--sign-key", key, "-t", farm.Registry+"/"+repo+":never", t.TempDir())
 	if r.ExitCode == 0 || !strings.Contains(r.Stderr, key) || !strings.Contains(r.Stderr, "wrong password") || strings.Contains(r.Combined(), "not-the-password") {
 		t.Errorf("a wrong password: exit %d:\n%s", r.ExitCode, r.Combined())
 	}
