@@ -3,14 +3,36 @@ package driver
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/distribution/reference"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
+
+// HistoryRecord is one run of build, bake or merge, as the history keeps it.
+type (
+	HistoryRecord   = history.Record
+	HistoryPlatform = history.PlatformRecord
+	HistoryTag      = history.TagRecord
+)
+
+// NormalizeTag is a tag as the history keeps it ("app" is docker.io/library/app:latest); a value
+// that does not parse is returned as it is.
+func NormalizeTag(s string) string {
+	if t := tagsOf([]string{s}); len(t) == 1 {
+		return t[0]
+	}
+	return s
+}
+
+// maxErrorText caps the error a record keeps.
+const maxErrorText = 4 << 10
 
 // run is one command's entry in the history, begun when the command starts.
 type run struct {
@@ -29,18 +51,83 @@ func historyStore(configFile string) *history.Store {
 // begin starts a record; expected is how long the last successful run alike took (0: none).
 func (m *Manager) begin(command, key string) (r *run, expected time.Duration) {
 	expected, _ = m.history.LastDuration(command, key)
-	return &run{store: m.history, rec: history.Record{ID: history.NewID(), Command: command, Key: key, Start: time.Now()}}, expected
+	rec := history.Record{ID: history.NewID(), Command: command, Key: key, Start: time.Now(), Args: maskedArgs(os.Args)}
+	return &run{store: m.history, rec: rec}, expected
 }
 
-// end records how the command ended; a record that cannot be written is a warning.
-func (r *run) end(builder string, tags []string, err error) []string {
+// end records how the command ended, with what fill adds (nil: nothing); a record that cannot be
+// written is a warning.
+func (r *run) end(builder string, tags []string, err error, fill func(*history.Record)) []string {
 	r.rec.End, r.rec.Builder = time.Now(), builder
 	r.rec.Tags, r.rec.Repos = tagsOf(tags), reposOf(tags)
 	r.rec.Outcome = outcome(err)
+	if err != nil {
+		r.rec.Error = shortText(redact.Text(err.Error()), maxErrorText)
+	}
+	if fill != nil {
+		fill(&r.rec)
+	}
 	if werr := r.store.Add(r.rec); werr != nil {
 		return []string{"this run is not in the history: " + werr.Error()}
 	}
 	return nil
+}
+
+// buildDetails adds what a build did to its record: each platform's node, BuildKit reference
+// and digest, the index, where every tag went, what was signed.
+func buildDetails(res *BuildResult, target string) func(*history.Record) {
+	return func(r *history.Record) {
+		if res.Index.Digest != "" {
+			r.Index = res.Index.Digest.String()
+		}
+		for _, s := range res.Steps {
+			r.Platforms = append(r.Platforms, history.PlatformRecord{Target: target, Platform: s.Platform, Node: s.Node, Emulated: s.Emulated,
+				Ref: s.Ref, Digest: s.Digest, Seconds: s.Seconds})
+		}
+		for _, t := range res.Published {
+			r.TagMoves = append(r.TagMoves, history.TagRecord{Tag: t.Tag, Before: string(t.Before), After: string(t.Now), Note: t.Note})
+		}
+		r.Signed += res.Signed.Manifests
+	}
+}
+
+// maskedArgs is the command line as the history keeps it: the plugin's own arguments, every URL's
+// credentials masked and the values of the flags that carry secrets replaced.
+func maskedArgs(args []string) []string {
+	if len(args) < 2 {
+		return nil
+	}
+	secretFlags := []string{"--build-arg", "--secret", "--set", "--var"}
+	var out []string
+	maskNext := false
+	for _, a := range args[1:] {
+		switch name, _, hasValue := strings.Cut(a, "="); {
+		case maskNext:
+			out, maskNext = append(out, maskValue(a)), false
+		case slices.Contains(secretFlags, name) && hasValue:
+			out = append(out, name+"="+maskValue(strings.TrimPrefix(a, name+"=")))
+		case slices.Contains(secretFlags, a):
+			out, maskNext = append(out, a), true
+		default:
+			out = append(out, redact.Text(a))
+		}
+	}
+	return out
+}
+
+// maskValue keeps a KEY=VALUE value's key and masks the rest.
+func maskValue(v string) string {
+	if k, _, ok := strings.Cut(v, "="); ok {
+		return k + "=" + redact.Mask
+	}
+	return redact.Mask
+}
+
+func shortText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 func outcome(err error) string {
@@ -75,3 +162,12 @@ func reposOf(tags []string) []string {
 	}
 	return slices.Compact(slices.Sorted(slices.Values(out)))
 }
+
+// History lists the records, newest first.
+func (m *Manager) History() ([]HistoryRecord, error) { return m.history.List() }
+
+// HistoryRecord is one record by ID.
+func (m *Manager) HistoryRecord(id string) (HistoryRecord, error) { return m.history.Get(id) }
+
+// RemoveHistory removes records by ID, all or none.
+func (m *Manager) RemoveHistory(ids []string) error { return m.history.Remove(ids) }

@@ -20,3 +20,19 @@ func TestHistoryKeepsOnlyTagsThatParse(t *testing.T) {
 		}
 	}
 }
+
+// The command line the history keeps: URL credentials and the values of secret-carrying flags
+// masked, in both the "--flag value" and "--flag=value" forms.
+func TestHistoryMasksTheCommandLine(t *testing.T) {
+	got := maskedArgs([]string{"/x/docker-multiarch", "multiarch", "build", "--build-arg", "TOKEN=s3cret", "--build-arg=PW=hunter2",
+		"--secret", "id=a,env=S", "--set", "*.args.K=v4lue", "https://u:p4ss@git.example/r.git", "-t", "r/app:1"})
+	want := "multiarch build --build-arg TOKEN=xxxxx --build-arg=PW=xxxxx --secret id=xxxxx --set *.args.K=xxxxx https://u:xxxxx@git.example/r.git -t r/app:1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("args:\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	for _, s := range []string{"s3cret", "hunter2", "v4lue", "p4ss"} {
+		if strings.Contains(strings.Join(got, " "), s) {
+			t.Errorf("%q kept", s)
+		}
+	}
+}

@@ -166,10 +166,10 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 	o.Expected = expected
 	res, err := m.runner.Build(ctx, o, in, out)
 	if res == nil {
-		rec.end("", o.Tags, err)
+		rec.end("", o.Tags, err, nil)
 		return res, err
 	}
-	res.Warnings = append(res.Warnings, rec.end(res.Builder, o.Tags, err)...)
+	res.Warnings = append(res.Warnings, rec.end(res.Builder, o.Tags, err, buildDetails(res, ""))...)
 	return res, err
 }
 
@@ -190,10 +190,16 @@ func (m *Manager) Bake(ctx context.Context, o BakeOptions, in io.Reader, out io.
 	o.Expected = expected
 	res, err := m.bake.Run(ctx, o, in, out)
 	if res == nil {
-		rec.end(o.Builder, nil, err)
+		rec.end(o.Builder, nil, err, nil)
 		return res, err
 	}
-	res.Warnings = append(res.Warnings, rec.end(o.Builder, res.Tags(), err)...)
+	res.Warnings = append(res.Warnings, rec.end(o.Builder, res.Tags(), err, func(r *HistoryRecord) {
+		for _, t := range res.Targets {
+			if t.Build != nil {
+				buildDetails(t.Build, t.Name)(r)
+			}
+		}
+	})...)
 	return res, err
 }
 
@@ -221,7 +227,15 @@ func (m *Manager) Merge(ctx context.Context, o MergeOptions, fromMetadata []stri
 	}
 	rec, _ := m.begin("merge", history.Key(reposOf(o.Tags)...))
 	res, err := m.registry.Merge(ctx, o)
-	_ = rec.end("", o.Tags, err) // a merge has no warnings to carry one: its record is best effort
+	_ = rec.end("", o.Tags, err, func(r *HistoryRecord) { // a merge has no warnings to carry one: its record is best effort
+		r.Index, r.Signed = res.Index.Digest.String(), res.Signed.Manifests
+		for _, e := range res.Entries {
+			r.Platforms = append(r.Platforms, history.PlatformRecord{Platform: e.Platform, Digest: e.Digest})
+		}
+		for _, t := range res.Tags {
+			r.TagMoves = append(r.TagMoves, history.TagRecord{Tag: t.Tag, Before: string(t.Before), After: string(t.Now), Note: t.Note})
+		}
+	})
 	return res, err
 }
 

@@ -18,6 +18,9 @@ type Service interface {
 	Inspect(ctx context.Context, ref string, timeout time.Duration) (ImageInfo, error)
 	Test(ctx context.Context, o TestOptions) ([]TestResult, error)
 	Verify(ctx context.Context, o VerifyOptions) ([]Verdict, error)
+	History() ([]HistoryRecord, error)
+	HistoryRecord(id string) (HistoryRecord, error)
+	RemoveHistory(ids []string) error
 
 	Create(ctx context.Context, spec BuilderSpec, opts CreateOptions, timeout time.Duration) (CreateResult, error)
 	Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error)
