@@ -11,8 +11,10 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
+	"github.com/docker-multiarch/docker-multiarch/internal/report"
 )
 
 // HistoryRecord is one run of build, bake or merge, as the history keeps it.
@@ -81,8 +83,15 @@ func buildDetails(res *BuildResult, target string) func(*history.Record) {
 			r.Index = res.Index.Digest.String()
 		}
 		for _, s := range res.Steps {
-			r.Platforms = append(r.Platforms, history.PlatformRecord{Target: target, Platform: s.Platform, Node: s.Node, Emulated: s.Emulated,
-				Ref: s.Ref, Digest: s.Digest, Seconds: s.Seconds})
+			p := history.PlatformRecord{Target: target, Platform: s.Platform, Node: s.Node, Emulated: s.Emulated,
+				Ref: s.Ref, Digest: s.Digest, Seconds: s.Seconds, Cached: s.Cached, Steps: s.Steps}
+			for _, v := range s.Vertices {
+				p.Vertices = append(p.Vertices, history.StepRecord(v))
+				if !v.Started.IsZero() && (p.Start.IsZero() || v.Started.Before(p.Start)) {
+					p.Start = v.Started
+				}
+			}
+			r.Platforms = append(r.Platforms, p)
 		}
 		for _, t := range res.Published {
 			r.TagMoves = append(r.TagMoves, history.TagRecord{Tag: t.Tag, Before: string(t.Before), After: string(t.Now), Note: t.Note})
@@ -171,3 +180,16 @@ func (m *Manager) HistoryRecord(id string) (HistoryRecord, error) { return m.his
 
 // RemoveHistory removes records by ID, all or none.
 func (m *Manager) RemoveHistory(ids []string) error { return m.history.Remove(ids) }
+
+// Report writes the HTML report of a recorded run to path (whole or not at all).
+func (m *Manager) Report(id, path string) error {
+	r, err := m.history.Get(id)
+	if err != nil {
+		return err
+	}
+	page, err := report.Render(r)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, page, 0o644)
+}

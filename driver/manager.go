@@ -170,6 +170,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		return res, err
 	}
 	res.Warnings = append(res.Warnings, rec.end(res.Builder, o.Tags, err, buildDetails(res, ""))...)
+	res.HistoryID = rec.rec.ID
 	return res, err
 }
 

@@ -21,6 +21,7 @@ type Service interface {
 	History() ([]HistoryRecord, error)
 	HistoryRecord(id string) (HistoryRecord, error)
 	RemoveHistory(ids []string) error
+	Report(id, path string) error
 
 	Create(ctx context.Context, spec BuilderSpec, opts CreateOptions, timeout time.Duration) (CreateResult, error)
 	Remove(ctx context.Context, name string, timeout time.Duration) (RemoveResult, error)

@@ -34,7 +34,7 @@ written.`
 
 func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	var opts driver.BuildOptions
-	var signKey string
+	var signKey, reportFile string
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH | URL | -",
 		Short: "Build every platform on its own node and push one multi-platform tag",
@@ -49,11 +49,7 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ContextPath = args[0]
-			var err error
-			if opts.Signer, err = loadSignKey(signKey); err != nil {
-				return err
-			}
-			return runBuild(cmd, dockerCli, opts)
+			return runBuildCommand(cmd, dockerCli, opts, signKey, reportFile)
 		},
 	}
 	f := cmd.Flags()
@@ -86,12 +82,25 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	f.BoolVar(&opts.TestImageCmd, "test-image-cmd", false, "Test gate: run the image's own entrypoint and command in every variant")
 	addCriteriaFlags(f, &opts.TestCriteria, "build")
 	addSignKeyFlag(f, &signKey)
+	f.StringVar(&reportFile, "report", "", "Write an HTML report of the build (a timeline per platform and node, the tags, any error) to this file, whatever its outcome")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
 	addBuildxFlags(cmd, &opts)
 	return cmd
 }
 
-func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) error {
+// runBuildCommand reads the key and checks the report's place before anything runs, then builds.
+func runBuildCommand(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions, signKey, reportFile string) error {
+	var err error
+	if opts.Signer, err = loadSignKey(signKey); err != nil {
+		return err
+	}
+	if err := checkReportFile(reportFile); err != nil {
+		return err
+	}
+	return withReport(dockerCli, reportFile, func() (*driver.BuildResult, error) { return runBuild(cmd, dockerCli, opts) })
+}
+
+func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOptions) (*driver.BuildResult, error) {
 	opts.Stdout = dockerCli.Out()
 	opts.Warn = warnNow(dockerCli)
 	if !opts.DryRun && opts.Call == "" && !opts.Push && !opts.PushByDigest && !opts.Load && len(opts.Outputs) == 0 {
@@ -109,25 +118,25 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 		}
 	}
 	if err != nil {
-		return err
+		return res, err
 	}
 	if res.DryRun {
-		return writeDryRun(dockerCli, res)
+		return res, writeDryRun(dockerCli, res)
 	}
 	if res.Call != "" {
-		return writeCallResults(dockerCli, res)
+		return res, writeCallResults(dockerCli, res)
 	}
 	if opts.Progress == "none" { // as buildx: nothing at all
-		return nil
+		return res, nil
 	}
 	if opts.Progress == "quiet" || opts.Quiet {
 		if id := res.ImageID(); id != "" {
 			_, _ = fmt.Fprintln(dockerCli.Out(), id)
 		}
-		return nil
+		return res, nil
 	}
 	if err := writeSummary(dockerCli, res); err != nil {
-		return err
+		return res, err
 	}
 	if res.Index.Digest != "" {
 		_, _ = fmt.Fprintf(dockerCli.Out(), "\n%s pushed to %v: %d platforms, verified\n", res.Index.Digest, res.Tags, len(res.Steps))
@@ -141,7 +150,7 @@ func runBuild(cmd *cobra.Command, dockerCli command.Cli, opts driver.BuildOption
 			_, _ = fmt.Fprintf(dockerCli.Out(), "  %s@%s  %s\n", img.Repositories[0], img.Digest, strings.Join(img.Platforms, ","))
 		}
 	}
-	return nil
+	return res, nil
 }
 
 // buildx's meaning, and buildx's hidden legacy ones, and hands them to the driver when it runs.

@@ -21,18 +21,26 @@ func mode(emulated bool) string {
 // writeSummary is the table of a build: platform, node, digest, duration, emulated, and the test
 // gate's result when there was one.
 func writeSummary(dockerCli command.Cli, res *driver.BuildResult) error {
-	header := []string{"PLATFORM", "NODE", "DIGEST", "DURATION", "EMULATED"}
+	header := []string{"PLATFORM", "NODE", "DIGEST", "DURATION", "CACHED", "EMULATED"}
 	tested := len(res.Steps) > 0 && res.Steps[0].Test != nil
 	if tested {
 		header = append(header, "TEST", "OUTPUT")
 	}
 	return writeList(dockerCli.Out(), formatTable, res.Steps, header, func(s driver.StepResult) []string {
-		row := []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), yesNo(s.Emulated)}
+		row := []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), cachedCell(s), yesNo(s.Emulated)}
 		if tested {
 			row = append(row, testCell(s.Test), testOutput(s.Test))
 		}
 		return row
 	})
+}
+
+// cachedCell is the steps of a platform's build that came from the cache, of its steps.
+func cachedCell(s driver.StepResult) string {
+	if s.Steps == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", s.Cached, s.Steps)
 }
 
 // testOutput is the last line a variant printed in the test gate, as `docker multiarch test`

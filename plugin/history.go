@@ -22,7 +22,7 @@ func newHistoryCommand(dockerCli command.Cli) *cobra.Command {
 		Args:  cli.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newHistoryLsCommand(dockerCli), newHistoryInspectCommand(dockerCli), newHistoryRmCommand(dockerCli))
+	cmd.AddCommand(newHistoryLsCommand(dockerCli), newHistoryInspectCommand(dockerCli), newHistoryRmCommand(dockerCli), newHistoryReportCommand(dockerCli))
 	return cmd
 }
 

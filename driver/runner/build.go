@@ -51,6 +51,8 @@ type Result struct {
 	Tags  []string           `json:"-"`
 	// Published says where every tag points after the publish.
 	Published []registry.TagState `json:"-"`
+	// HistoryID is the build's record in the history ("" when it is not recorded).
+	HistoryID string `json:"-"`
 	// Signed says what the publish signed before the tags moved (--sign-key).
 	Signed registry.Signed `json:"-"`
 	// Pushed are the results pushed by digest (every platform's, or the one index of a build without
@@ -85,6 +87,10 @@ type StepResult struct {
 	Loaded   bool          `json:"loaded,omitempty"`
 	// Ref is the build's reference on its node, as buildx.build.ref names it: BUILDER/NODE/REF.
 	Ref string `json:"ref,omitempty"`
+	// Vertices are the steps BuildKit reported (bounded), in order; Cached/Steps count them.
+	Vertices []Vertex `json:"-"`
+	Cached   int      `json:"cachedSteps"`
+	Steps    int      `json:"steps"`
 	// warnings are what BuildKit warned about while building the step.
 	warnings []*client.VertexWarning
 	// provenance is the SLSA provenance BuildKit recorded (buildx.build.provenance), when asked for.

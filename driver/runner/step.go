@@ -57,7 +57,8 @@ func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (oc
 			desc, built = out.desc, out
 			return err
 		})
-		s.warnings = pw.buildWarnings()
+		s.warnings, s.Vertices = pw.buildWarnings(), pw.log.vertices()
+		s.Cached, s.Steps = CachedSteps(s.Vertices)
 		if err != nil {
 			return ocispec.Descriptor{}, err // desc and built may still be written by an abandoned step
 		}

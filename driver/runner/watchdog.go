@@ -100,6 +100,7 @@ type detachable struct {
 	mu       sync.Mutex
 	detached bool
 	warnings []*client.VertexWarning // what BuildKit warned about (buildx.build.warnings)
+	log      vertexRecord            // the step's vertices (the history, the CACHED column)
 }
 
 func (d *detachable) Write(s *client.SolveStatus) {
@@ -107,6 +108,7 @@ func (d *detachable) Write(s *client.SolveStatus) {
 	defer d.mu.Unlock()
 	if !d.detached {
 		d.warnings = append(d.warnings, s.Warnings...)
+		d.log.add(s.Vertexes)
 		d.Writer.Write(s)
 	}
 }

@@ -27,7 +27,7 @@ ENGINES=(a b) # a: Debian's dockerd 20.10; b: current dockerd built from github.
 SSH_PORT=${FARM_SSH_PORT:-2222}
 TLS_PORT=${FARM_TLS_PORT:-2376} # engine b also listens on tcp://127.0.0.1:$TLS_PORT, TLS-verified
 TLS_DIR=$FARM_ROOT/tls
-PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates openssh-server openssh-client openssl)
+PACKAGES=(docker.io containerd runc qemu-user-static libseccomp-dev pkg-config curl ca-certificates openssh-server openssh-client openssl chromium) # chromium: the report tests' browser
 
 # shellcheck source=buildkitd.sh
 . "$here/buildkitd.sh" # the standalone buildkitds

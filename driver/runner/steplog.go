@@ -1,0 +1,109 @@
+package runner
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/opencontainers/go-digest"
+)
+
+// Caps on what a step's record of its vertices keeps (BuildKit's answers are untrusted).
+const (
+	maxVertices   = 500
+	maxVertexName = 200
+)
+
+// Vertex is one step of a platform's build as BuildKit reported it: its name, when it ran,
+// whether it came from the cache, and its error.
+type Vertex struct {
+	Name      string    `json:"name"`
+	Started   time.Time `json:"started,omitzero"`
+	Completed time.Time `json:"completed,omitzero"`
+	Cached    bool      `json:"cached,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// vertexRecord gathers the vertices of one step's progress, in the order BuildKit first named them.
+type vertexRecord struct {
+	mu    sync.Mutex
+	order []digest.Digest
+	byID  map[digest.Digest]*Vertex
+}
+
+func (l *vertexRecord) add(vs []*client.Vertex) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byID == nil {
+		l.byID = map[digest.Digest]*Vertex{}
+	}
+	for _, v := range vs {
+		if v == nil || v.Name == "" {
+			continue
+		}
+		rec, ok := l.byID[v.Digest]
+		if !ok {
+			if len(l.order) >= maxVertices {
+				continue
+			}
+			rec = &Vertex{}
+			l.byID[v.Digest] = rec
+			l.order = append(l.order, v.Digest)
+		}
+		rec.Name = shortName(v.Name)
+		if v.Started != nil {
+			rec.Started = *v.Started
+		}
+		if v.Completed != nil {
+			rec.Completed = *v.Completed
+		}
+		rec.Cached = rec.Cached || v.Cached
+		if v.Error != "" {
+			rec.Error = shortName(v.Error)
+		}
+	}
+}
+
+// vertices are the step's vertices so far, in order.
+func (l *vertexRecord) vertices() []Vertex {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Vertex, 0, len(l.order))
+	for _, d := range l.order {
+		out = append(out, *l.byID[d])
+	}
+	return out
+}
+
+func shortName(s string) string {
+	if len(s) > maxVertexName {
+		return s[:maxVertexName] + "..."
+	}
+	return s
+}
+
+// CachedSteps counts a platform's build steps (the Dockerfile's RUN, COPY and their like:
+// BuildKit's "[stage n/m]" vertices; neither its internal ones, such as loading the definition,
+// nor a FROM, which BuildKit resolves rather than builds and never reports as cached) and how many
+// of them came from the cache.
+func CachedSteps(vs []Vertex) (cached, steps int) {
+	for _, v := range vs {
+		if internalVertex(v.Name) || strings.Contains(v.Name, "] FROM ") {
+			continue
+		}
+		steps++
+		if v.Cached {
+			cached++
+		}
+	}
+	return cached, steps
+}
+
+// internalVertex: BuildKit's own bookkeeping ("[internal] load ...", exporting, pushing), not
+// a step of the Dockerfile.
+func internalVertex(name string) bool {
+	return slices.ContainsFunc([]string{"[internal]", "internal]", "exporting", "pushing", "[auth]", "resolve image config", "[publish]", "[test]"},
+		func(p string) bool { return strings.Contains(strings.ToLower(name), p) })
+}

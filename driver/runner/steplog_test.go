@@ -1,0 +1,37 @@
+package runner
+
+import (
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/opencontainers/go-digest"
+)
+
+// The steps a CACHED column counts: the Dockerfile's, not BuildKit's bookkeeping or a FROM; the
+// record keeps each vertex once, its latest state, and no more than maxVertices.
+func TestVertexRecordAndCachedSteps(t *testing.T) {
+	var l vertexRecord
+	now := time.Now()
+	names := []string{"[internal] load build definition from Dockerfile", "[1/3] FROM r/busybox@sha256:aa", "[2/3] RUN make", "[3/3] COPY a b",
+		"exporting to image", "[auth] r token for x"}
+	for i, n := range names {
+		l.add([]*client.Vertex{{Digest: digest.FromString(n), Name: n, Started: &now}})
+		if i == 2 {
+			l.add([]*client.Vertex{{Digest: digest.FromString(n), Name: n, Started: &now, Completed: &now, Cached: true}})
+		}
+	}
+	vs := l.vertices()
+	if len(vs) != len(names) || !vs[2].Cached || vs[2].Completed.IsZero() {
+		t.Fatalf("vertices %+v", vs)
+	}
+	if c, n := CachedSteps(vs); c != 1 || n != 2 {
+		t.Errorf("cached %d of %d, want 1 of 2", c, n)
+	}
+	for i := range maxVertices + 10 {
+		l.add([]*client.Vertex{{Digest: digest.FromString(string(rune(i)) + "x"), Name: "v"}})
+	}
+	if got := len(l.vertices()); got != maxVertices {
+		t.Errorf("%d vertices kept, want the cap %d", got, maxVertices)
+	}
+}
