@@ -163,7 +163,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		return m.runner.Build(ctx, o, in, out)
 	}
 	rec, expected := m.begin("build", history.Key(reposOf(o.Tags)...))
-	o.Expected = expected
+	o.Expected, o.RunID = expected, rec.rec.ID
 	res, err := m.runner.Build(ctx, o, in, out)
 	if res == nil {
 		rec.end("", o.Tags, err, nil)

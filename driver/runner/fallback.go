@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/buildkit/identity"
-
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker/buildx/builder"
@@ -86,7 +84,7 @@ func (r *Runner) solveAllByDigest(ctx context.Context, st *runState, node builde
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	so.Ref = identity.NewID()
+	so.Ref = solveRef(p.RunID)
 	so.FrontendAttrs["platform"] = strings.Join(plats, ",")
 	so.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
 		"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true",

@@ -67,6 +67,10 @@ type Options struct {
 	// expire before it ends), as soon as it is known: the command prints it at once. nil: the
 	// warning goes into Result.Warnings, printed when the build ends.
 	Warn func(string)
+	// RunID is the build's record in the history: every platform's BuildKit record (its solve's
+	// reference) starts with it, so the parts of one build are found together on every node and
+	// in Docker Desktop's Builds view. "": none.
+	RunID string
 	// Expected is how long this build is expected to take (the last one of the same
 	// repositories, from the history); 0: unknown, --timeout is used.
 	Expected time.Duration

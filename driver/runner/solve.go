@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/core/images"
-	"github.com/moby/buildkit/identity"
 
 	"github.com/distribution/reference"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
@@ -48,7 +47,7 @@ func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node 
 		return stepOut{}, err
 	}
 	so.Exports = st.exports(s)
-	so.Ref = identity.NewID()
+	so.Ref = solveRef(p.RunID)
 	out := stepOut{ref: node.Builder + "/" + node.Name + "/" + so.Ref}
 	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout)
 	if err != nil {

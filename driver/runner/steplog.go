@@ -7,8 +7,19 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/identity"
 	"github.com/opencontainers/go-digest"
 )
+
+// solveRef is a solve's reference: the run's ID (16 hex digits) and 9 characters of a new one,
+// as long as BuildKit's own (25); a new one alone without a run ID.
+func solveRef(runID string) string {
+	id := identity.NewID()
+	if len(runID) != 16 || strings.Trim(runID, "0123456789abcdef") != "" {
+		return id
+	}
+	return runID + id[:9]
+}
 
 // Caps on what a step's record of its vertices keeps (BuildKit's answers are untrusted).
 const (

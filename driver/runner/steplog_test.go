@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,5 +34,19 @@ func TestVertexRecordAndCachedSteps(t *testing.T) {
 	}
 	if got := len(l.vertices()); got != maxVertices {
 		t.Errorf("%d vertices kept, want the cap %d", got, maxVertices)
+	}
+}
+
+// Every platform's BuildKit reference starts with the run's ID (the parts of one build found
+// together), and is as long as BuildKit's own; without a valid run ID it is BuildKit's alone.
+func TestSolveRef(t *testing.T) {
+	a, b := solveRef("0123456789abcdef"), solveRef("0123456789abcdef")
+	if len(a) != 25 || a[:16] != "0123456789abcdef" || a == b {
+		t.Errorf("refs %q %q", a, b)
+	}
+	for _, bad := range []string{"", "short", "0123456789ABCDEF", "../../../../etc/x"} {
+		if r := solveRef(bad); len(r) != 25 || strings.HasPrefix(r, bad) && bad != "" {
+			t.Errorf("run ID %q: ref %q", bad, r)
+		}
 	}
 }
