@@ -52,12 +52,26 @@ type (
 	BakeResult      = bake.Result
 	Signer          = registry.Signer
 	Signed          = registry.Signed
+	CacheUsage      = builders.CacheUsage
+	CacheRecord     = builders.CacheRecord
+	PruneOptions    = builders.PruneOptions
+	PruneResult     = builders.PruneResult
 	VerifyOptions   = registry.VerifyOptions
 	Verdict         = registry.Verdict
 )
 
 // LoadPublicKey reads a PEM public key (a file or env://VAR) for verify --key.
 func LoadPublicKey(ref string) (sign.Verifier, error) { return sign.LoadPublicKey(ref) }
+
+// DiskUsage is every node's BuildKit cache of a builder (see builders.Manager.DiskUsage).
+func (m *Manager) DiskUsage(ctx context.Context, builder string, verbose bool, timeout time.Duration) ([]CacheUsage, error) {
+	return m.builders.DiskUsage(ctx, builder, verbose, timeout)
+}
+
+// Prune prunes every node's BuildKit cache of a builder (see builders.Manager.Prune).
+func (m *Manager) Prune(ctx context.Context, builder string, o PruneOptions, timeout time.Duration) ([]PruneResult, error) {
+	return m.builders.Prune(ctx, builder, o, timeout)
+}
 
 // Verify checks an image's signatures and attestations (see registry.Client.VerifyImage).
 func (m *Manager) Verify(ctx context.Context, o VerifyOptions) ([]Verdict, error) {

@@ -61,12 +61,14 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newMergeCommand(dockerCli),
 		newVerifyCommand(dockerCli),
 		newHistoryCommand(dockerCli),
+		newDuCommand(dockerCli, &opts),
+		newPruneCommand(dockerCli, &opts),
 		newTestCommand(dockerCli, &opts),
 		newLsCommand(dockerCli),
 		newRmCommand(dockerCli, &opts),
 		newVersionCommand(dockerCli, info),
 	)
-	hideBuilderFlag(cmd, "build", "bake", "test", "rm")
+	hideBuilderFlag(cmd, "build", "bake", "test", "rm", "du", "prune")
 	registerCompletions(cmd, dockerCli, &opts)
 	wrapRunE(cmd)
 	return cmd
