@@ -2,6 +2,8 @@ package driver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -192,4 +194,25 @@ func (m *Manager) Report(id, path string) error {
 		return err
 	}
 	return atomicfile.WriteFile(path, page, 0o644)
+}
+
+// buildKey identifies the same build across runs: its context (an absolute folder, or a URL),
+// Dockerfiles, target and builder, hashed (nothing of them is stored). A context from stdin has
+// none.
+func buildKey(o BuildOptions) string {
+	if o.ContextPath == "" || o.ContextPath == "-" {
+		return ""
+	}
+	ctxPath := o.ContextPath
+	if !strings.Contains(ctxPath, "://") && !strings.HasPrefix(ctxPath, "git@") {
+		if abs, err := filepath.Abs(ctxPath); err == nil {
+			ctxPath = abs
+		}
+	}
+	h := sha256.New()
+	for _, part := range append([]string{ctxPath, o.File, o.Target, o.Builder}, slices.Sorted(slices.Values(o.FileFor))...) {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -173,10 +173,13 @@ func (m *Manager) CheckNodesUnused(names []string) error { return m.builders.Che
 // Build runs a build (see runner.Runner.Build), recorded in the history unless it only plans
 // (--dry-run) or asks (--call).
 func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
+	key := buildKey(o)
+	o.Warm = m.history.WarmNodes(key) // where this build's cache is (--dry-run shows the choice too)
 	if o.DryRun || (o.Call != "" && o.Call != "build") {
 		return m.runner.Build(ctx, o, in, out)
 	}
 	rec, expected := m.begin("build", history.Key(reposOf(o.Tags)...))
+	rec.rec.BuildKey = key
 	o.Expected, o.RunID = expected, rec.rec.ID
 	res, err := m.runner.Build(ctx, o, in, out)
 	if res == nil {

@@ -17,7 +17,7 @@ func writePlan(dockerCli command.Cli, res *driver.BuildResult) error {
 	choice := slices.ContainsFunc(res.Steps, func(s driver.StepResult) bool { return len(s.Alternatives) > 0 })
 	header := []string{"PLATFORM", "NODE", "DOCKERFILE", "MODE", "STRATEGY"}
 	if choice {
-		header = []string{"PLATFORM", "NODE", "RUNNING", "DOCKERFILE", "MODE", "STRATEGY", "ALTERNATIVES"}
+		header = []string{"PLATFORM", "NODE", "WHY", "RUNNING", "DOCKERFILE", "MODE", "STRATEGY", "ALTERNATIVES"}
 	}
 	return writeList(dockerCli.Out(), formatTable, res.Steps, header, func(s driver.StepResult) []string {
 		if !choice {
@@ -27,7 +27,7 @@ func writePlan(dockerCli command.Cli, res *driver.BuildResult) error {
 		if len(s.Alternatives) > 0 {
 			running = fmt.Sprint(s.Running)
 		}
-		return []string{s.Platform, s.Node, running, s.Dockerfile, mode(s.Emulated), s.Strategy, alternativesText(s)}
+		return []string{s.Platform, s.Node, orDash(s.Reason), running, s.Dockerfile, mode(s.Emulated), s.Strategy, alternativesText(s)}
 	})
 }
 

@@ -28,6 +28,9 @@ type RouteOptions struct {
 	Health map[string]Health
 	// Strategy StrategyEngine builds on engines: BuildKit daemons cannot take a platform.
 	Strategy string
+	// Warm is, by platform, the node that built this build last (it holds its cache): preferred
+	// over the others while it is not busier than the least loaded.
+	Warm map[string]string
 }
 
 // Alternative is a node that could also build a step's platform.
@@ -48,7 +51,10 @@ type Routing struct {
 	Steps []Step
 	// Alternatives are, per step, the other nodes that build its platform, as routing saw them.
 	Alternatives [][]Alternative
-	Skipped      []Skip
+	// Reasons say, per step, why its node was chosen among others: warm (it holds this build's
+	// cache), least loaded, or the only one answering; "" when it was the only node.
+	Reasons []string
+	Skipped []Skip
 }
 
 // Route assigns each platform to a node (see RouteWith), with no probe facts.
@@ -89,14 +95,14 @@ func RouteWith(nodes []RouteNode, requested []string, o RouteOptions) (Routing, 
 		}
 	}
 	assigned := map[string]int{}
-	out := Routing{Steps: make([]Step, len(requested)), Alternatives: make([][]Alternative, len(requested))}
+	out := Routing{Steps: make([]Step, len(requested)), Alternatives: make([][]Alternative, len(requested)), Reasons: make([]string, len(requested))}
 	for i := range requested {
-		step, alts, skipped, err := place(requested[i], tiers[i], o, assigned)
+		step, alts, skipped, reason, err := place(requested[i], tiers[i], o, assigned)
 		if err != nil {
 			return Routing{}, err
 		}
 		assigned[step.Node]++
-		out.Steps[i], out.Alternatives[i] = step, alts
+		out.Steps[i], out.Alternatives[i], out.Reasons[i] = step, alts, reason
 		out.Skipped = append(out.Skipped, skipped...)
 	}
 	return out, nil
@@ -121,7 +127,7 @@ func answering(nodes []RouteNode, o RouteOptions) []RouteNode {
 }
 
 // place picks the node of one platform.
-func place(p string, tiers [][]RouteNode, o RouteOptions, assigned map[string]int) (Step, []Alternative, []Skip, error) {
+func place(p string, tiers [][]RouteNode, o RouteOptions, assigned map[string]int) (Step, []Alternative, []Skip, string, error) {
 	emulated := len(answering(tiers[0], o)) == 0 && len(answering(tiers[1], o)) > 0
 	tier := answering(usable(tiers, o), o)
 	if len(tier) == 0 {
@@ -129,20 +135,18 @@ func place(p string, tiers [][]RouteNode, o RouteOptions, assigned map[string]in
 		for _, n := range slices.Concat(tiers...) {
 			errs = append(errs, o.Health[n.Name].Err)
 		}
-		return Step{}, nil, nil, fmt.Errorf("no node that builds %s answers: %s", p, strings.Join(errs, "; "))
+		return Step{}, nil, nil, "", fmt.Errorf("no node that builds %s answers: %s", p, strings.Join(errs, "; "))
 	}
-	best := tier[0]
-	for _, n := range tier[1:] {
-		if o.Health[n.Name].load()+assigned[n.Name] < o.Health[best.Name].load()+assigned[best.Name] {
-			best = n
-		}
-	}
+	best, reason := pick(p, tier, o, assigned)
 	strategy := StrategyBuildKit
 	if best.EngineOnly {
 		strategy = StrategyEngine
 	}
 	step := Step{Platform: p, Node: best.Name, BuildxNode: best.BuildxNode, Emulated: emulated, Strategy: strategy,
 		BuildKit: best.BuildKit, Running: o.Health[best.Name].Running}
+	if len(slices.Concat(tiers...)) == 1 {
+		reason = ""
+	}
 	var alts []Alternative
 	var skipped []Skip
 	for t, list := range tiers {
@@ -156,7 +160,30 @@ func place(p string, tiers [][]RouteNode, o RouteOptions, assigned map[string]in
 			}
 		}
 	}
-	return step, alts, skipped, nil
+	return step, alts, skipped, reason, nil
+}
+
+// pick chooses among the answering nodes of a tier: the one with the fewest builds (those it runs,
+// and those this build has already given it), the builder's node order breaking ties; but the
+// warm node (it built this last: its cache has the steps) while it is no busier than that one, so
+// rebuilds find their cache and builds started together still spread.
+func pick(p string, tier []RouteNode, o RouteOptions, assigned map[string]int) (RouteNode, string) {
+	load := func(n RouteNode) int { return o.Health[n.Name].load() + assigned[n.Name] }
+	best := tier[0]
+	for _, n := range tier[1:] {
+		if load(n) < load(best) {
+			best = n
+		}
+	}
+	if len(tier) == 1 {
+		return best, "the only one answering"
+	}
+	if w := o.Warm[p]; w != "" {
+		if i := slices.IndexFunc(tier, func(n RouteNode) bool { return n.Name == w }); i >= 0 && load(tier[i]) <= load(best) {
+			return tier[i], "warm: it built this last"
+		}
+	}
+	return best, "least loaded"
 }
 
 // noNode is the error of a platform no node of the builder builds.

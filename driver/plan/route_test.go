@@ -98,3 +98,35 @@ func TestRouteWithEngineStrategyLeavesBuildKitDaemonsOut(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// The warm node (it built this last: its cache has the steps) wins while it is no busier than the
+// least loaded one; busier, the least loaded wins; a warm node that does not answer is passed
+// over. Each choice says why.
+func TestRouteWarmNode(t *testing.T) {
+	nodes := []RouteNode{{Name: "a", Native: []string{"linux/amd64"}}, {Name: "b", Native: []string{"linux/amd64"}}, {Name: "pi", Native: []string{"linux/arm64"}}}
+	for _, tc := range []struct {
+		name       string
+		health     map[string]Health
+		want, why  string
+		wantArmWhy string
+	}{
+		{"idle", nil, "b", "warm: it built this last", ""},
+		{"warm busier", map[string]Health{"b": {Running: 1}}, "a", "least loaded", ""},
+		{"warm as busy", map[string]Health{"a": {Running: 1}, "b": {Local: 1}}, "b", "warm: it built this last", ""},
+		{"warm silent", map[string]Health{"b": {Err: "node b: no answer"}}, "a", "the only one answering", ""},
+	} {
+		r, err := RouteWith(nodes, []string{"linux/amd64", "linux/arm64"}, RouteOptions{Health: tc.health, Warm: map[string]string{"linux/amd64": "b", "linux/arm64": "pi"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Steps[0].Node != tc.want || r.Reasons[0] != tc.why || r.Reasons[1] != tc.wantArmWhy {
+			t.Errorf("%s: %s (%q), arm64 %q; want %s (%q)", tc.name, r.Steps[0].Node, r.Reasons[0], r.Reasons[1], tc.want, tc.why)
+		}
+	}
+	// Two platforms warm on the same node: the second goes elsewhere once the first is given to it.
+	r, _ := RouteWith([]RouteNode{{Name: "a", Native: []string{"linux/amd64"}, Emulated: []string{"linux/386"}}, {Name: "b", Native: []string{"linux/amd64"}, Emulated: []string{"linux/386"}}},
+		[]string{"linux/amd64", "linux/386"}, RouteOptions{Warm: map[string]string{"linux/amd64": "b", "linux/386": "b"}})
+	if r.Steps[0].Node != "b" || r.Steps[1].Node != "a" {
+		t.Errorf("both on %s and %s", r.Steps[0].Node, r.Steps[1].Node)
+	}
+}

@@ -102,7 +102,10 @@ type StepResult struct {
 	// Bases are the external images the platform's build pulls, checked in their registries.
 	Bases []BaseCheck `json:"bases,omitempty"`
 	// Alternatives are the other nodes that could build the platform, as routing saw them.
-	Alternatives   []plan.Alternative `json:"alternatives,omitempty"`
+	Alternatives []plan.Alternative `json:"alternatives,omitempty"`
+	// Reason says why routing chose the node among others (warm, least loaded, the only one
+	// answering); "" when it was the only node.
+	Reason         string `json:"reason,omitempty"`
 	dockerfileName string
 }
 

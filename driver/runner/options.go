@@ -67,6 +67,9 @@ type Options struct {
 	// expire before it ends), as soon as it is known: the command prints it at once. nil: the
 	// warning goes into Result.Warnings, printed when the build ends.
 	Warn func(string)
+	// Warm is, by platform, the node that built this same build last (the history): routing
+	// prefers it, for its cache, while it is no busier than the least loaded node.
+	Warm map[string]string
 	// RunID is the build's record in the history: every platform's BuildKit record (its solve's
 	// reference) starts with it, so the parts of one build are found together on every node and
 	// in Docker Desktop's Builds view. "": none.

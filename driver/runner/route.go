@@ -78,7 +78,7 @@ func (r *Runner) route(ctx context.Context, st *runState) (release func(), err e
 			facts[name] = h
 		}
 		var err error
-		if routing, err = plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy}); err != nil {
+		if routing, err = plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy, Warm: p.Warm}); err != nil {
 			return nil, fmt.Errorf("nothing built: %w", err)
 		}
 		var chosen []string
@@ -113,7 +113,7 @@ func (r *Runner) routeDryRun(ctx context.Context, st *runState) error {
 		h.Local = n
 		facts[name] = h
 	}
-	routing, err := plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy})
+	routing, err := plan.RouteWith(t.Nodes, requested, plan.RouteOptions{Health: facts, Strategy: p.Strategy, Warm: p.Warm})
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func applyRouting(st *runState, routing plan.Routing) {
 		if p.Strategy == plan.StrategyEngine {
 			s.Strategy = plan.StrategyEngine
 		}
-		step.Step, step.Alternatives = s, routing.Alternatives[i]
+		step.Step, step.Alternatives, step.Reason = s, routing.Alternatives[i], routing.Reasons[i]
 	}
 	for _, sk := range routing.Skipped {
 		i := slices.IndexFunc(res.Steps, func(s StepResult) bool { return s.Platform == sk.Platform })

@@ -221,3 +221,28 @@ func validID(id string) bool {
 	}
 	return true
 }
+
+// WarmNodes are, by platform, the nodes the newest successful run of the same build (buildKey)
+// built on: they hold its cache. Empty without one.
+func (s *Store) WarmNodes(buildKey string) map[string]string {
+	out := map[string]string{}
+	if buildKey == "" {
+		return out
+	}
+	all, err := s.List()
+	if err != nil {
+		return out
+	}
+	for _, r := range all {
+		if r.BuildKey != buildKey || r.Outcome != Succeeded {
+			continue
+		}
+		for _, p := range r.Platforms {
+			if p.Node != "" {
+				out[p.Platform] = p.Node
+			}
+		}
+		break
+	}
+	return out
+}

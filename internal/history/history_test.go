@@ -131,3 +131,30 @@ func TestStoreReadsABoundedNumberOfFiles(t *testing.T) {
 		t.Errorf("%d files considered, want %d", got, readLimit*s.keep)
 	}
 }
+
+// The warm nodes of a build are those of its newest successful run; a failed one, or another
+// build, does not count.
+func TestStoreWarmNodes(t *testing.T) {
+	s := Open(t.TempDir())
+	now := time.Now().Add(-time.Hour)
+	for i, r := range []Record{
+		{ID: "01", Command: "build", BuildKey: "k", Outcome: Succeeded, Start: now, End: now.Add(time.Second),
+			Platforms: []PlatformRecord{{Platform: "linux/amd64", Node: "a"}, {Platform: "linux/arm64", Node: "pi"}}},
+		{ID: "02", Command: "build", BuildKey: "k", Outcome: Succeeded, Start: now.Add(time.Minute), End: now.Add(2 * time.Minute),
+			Platforms: []PlatformRecord{{Platform: "linux/amd64", Node: "b"}}},
+		{ID: "03", Command: "build", BuildKey: "k", Outcome: Failed, Start: now.Add(3 * time.Minute), End: now.Add(4 * time.Minute),
+			Platforms: []PlatformRecord{{Platform: "linux/amd64", Node: "c"}}},
+		{ID: "04", Command: "build", BuildKey: "other", Outcome: Succeeded, Start: now.Add(5 * time.Minute), End: now.Add(6 * time.Minute),
+			Platforms: []PlatformRecord{{Platform: "linux/amd64", Node: "d"}}},
+	} {
+		if err := s.Add(r); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	if got := s.WarmNodes("k"); len(got) != 1 || got["linux/amd64"] != "b" {
+		t.Errorf("warm nodes %v, want linux/amd64 on b", got)
+	}
+	if got := s.WarmNodes(""); len(got) != 0 {
+		t.Errorf("no key: %v", got)
+	}
+}

@@ -19,8 +19,11 @@ type Record struct {
 	Outcome string    `json:"outcome"`
 	// Key says which runs are alike (their durations predict each other's): a build's
 	// repositories, a bake's files and targets.
-	Key       string           `json:"key,omitempty"`
-	Args      []string         `json:"args,omitempty"` // the command line, secret values masked
+	Key  string   `json:"key,omitempty"`
+	Args []string `json:"args,omitempty"` // the command line, secret values masked
+	// BuildKey says which builds are the same build (a hash of the context, Dockerfiles, target
+	// and builder): the nodes of the last one hold its cache.
+	BuildKey  string           `json:"buildKey,omitempty"`
 	Index     string           `json:"index,omitempty"`
 	Platforms []PlatformRecord `json:"platforms,omitempty"`
 	TagMoves  []TagRecord      `json:"tagMoves,omitempty"`

@@ -1,0 +1,79 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Issue 22: with two nodes for linux/amd64 (an engine and a BuildKit daemon, each behind a proxy
+// that can go dark), rebuilds of a Dockerfile with a slow step and a changed late file land on the
+// node that built it, the slow step cached, and --dry-run says why; with that node dark the
+// rebuild goes to the other one.
+func TestWarmRoutingFindsTheCache(t *testing.T) {
+	needBuildKitFarm(t)
+	c := newCLI(t).withBuildx()
+	engine := newProxy(t, farm.EngineBTLS)
+	daemon := newProxy(t, farm.BuildKitB)
+	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
+	c.ok(time.Minute, "multiarch", "node", "add", "eng", "--host", engine.addr(),
+		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
+	c.addBuildKit("bk", daemon.addr())
+	builder := fmt.Sprintf("warm%d", time.Now().UnixNano())
+	c.removeBuilderAtCleanup(builder)
+	t.Cleanup(func() { engine.restore(); daemon.restore() })
+	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--node", "eng", "--node", "bk", "--bootstrap"}, farmDriverOpts())...)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nRUN echo slow-%d && sleep 4\nCOPY late.txt /late.txt\n", farm.Busybox, time.Now().UnixNano()),
+		"late.txt":   "0",
+	})
+	nodeOf := func(out string) string {
+		for _, n := range []string{"eng", "bk"} {
+			if regexpLine(out, "linux/amd64", " "+n+" ") {
+				return n
+			}
+		}
+		t.Fatalf("no node in the summary:\n%s", out)
+		return ""
+	}
+	build := func(i int) result {
+		if err := os.WriteFile(filepath.Join(dir, "late.txt"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", dir)
+	}
+	// The first build on the daemon (the engine dark), so that the warm node is not the one the
+	// builder's order picks anyway.
+	engine.cutOff()
+	first := c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--timeout", "3s", dir)
+	engine.restore()
+	warm := "bk"
+	if n := nodeOf(first.Stdout); n != warm {
+		t.Fatalf("the first build ran on %s", n)
+	}
+	plan := c.ok(time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--dry-run", dir).Stdout
+	if !regexpLine(plan, "linux/amd64", warm, "warm: it built this last") {
+		t.Errorf("--dry-run does not say the warm node is chosen for its cache:\n%s", plan)
+	}
+	for i := 1; i <= 5; i++ {
+		out := build(i).Stdout
+		if n := nodeOf(out); n != warm || !regexpLine(out, "linux/amd64", warm, "1/2") {
+			t.Errorf("rebuild %d: on %s (want %s, its slow step cached: 1/2 steps):\n%s", i, n, warm, out)
+		}
+	}
+	// The warm node dark: the rebuild goes to the other node, cold.
+	if warm == "eng" {
+		engine.cutOff()
+	} else {
+		daemon.cutOff()
+	}
+	out := c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--timeout", "3s", dir).Stdout
+	if n := nodeOf(out); n == warm {
+		t.Errorf("with %s dark the rebuild still ran there:\n%s", warm, out)
+	}
+}
