@@ -82,6 +82,8 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	f.BoolVar(&opts.TestImageCmd, "test-image-cmd", false, "Test gate: run the image's own entrypoint and command in every variant")
 	addCriteriaFlags(f, &opts.TestCriteria, "build")
 	addSignKeyFlag(f, &signKey)
+	f.BoolVar(&opts.Reproducible, "reproducible", false, "Set SOURCE_DATE_EPOCH on every platform (--source-date-epoch, $SOURCE_DATE_EPOCH, or the context's git commit time) and rewrite the image's timestamps to it")
+	f.StringVar(&opts.SourceDateEpoch, "source-date-epoch", "", "The time, in seconds since 1970, every timestamp of the image is set to (implies --reproducible)")
 	f.StringVar(&reportFile, "report", "", "Write an HTML report of the build (a timeline per platform and node, the tags, any error) to this file, whatever its outcome")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
 	addBuildxFlags(cmd, &opts)

@@ -67,6 +67,12 @@ type Options struct {
 	// expire before it ends), as soon as it is known: the command prints it at once. nil: the
 	// warning goes into Result.Warnings, printed when the build ends.
 	Warn func(string)
+	// Reproducible: SOURCE_DATE_EPOCH set on every platform (SourceDateEpoch, else the build
+	// argument or the environment, else the commit time of the context's git working tree) and the
+	// exporters' timestamps rewritten to it, so that the same build on another node gives the same
+	// image.
+	Reproducible    bool
+	SourceDateEpoch string // --source-date-epoch (implies Reproducible)
 	// Warm is, by platform, the node that built this same build last (the history): routing
 	// prefers it, for its cache, while it is no busier than the least loaded node.
 	Warm map[string]string
@@ -130,7 +136,7 @@ func parseOptions(o Options, stdin *stdinInput) (*parsed, error) {
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
 		p.parseSolveFlags, p.parseExportFlags, p.applyOutputs, p.parseLegacyFlags,
-		p.parseTest, p.parseSign, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
+		p.parseReproducible, p.parseTest, p.parseSign, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -249,7 +249,7 @@ func (st *runState) exports(s *StepResult) []client.ExportEntry {
 	p := st.p
 	out := st.outputExports(s)
 	if s.Loaded && st.res.loadAll { // every platform into a containerd image store: assembled after the steps
-		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: map[string]string{"oci-mediatypes": "true"},
+		out = append(out, client.ExportEntry{Type: client.ExporterOCI, Attrs: p.reproducibleAttrs(map[string]string{"oci-mediatypes": "true"}),
 			Output: st.files.layouts().output(s.Platform)})
 	} else if s.Loaded {
 		attrs := map[string]string{}
@@ -257,12 +257,12 @@ func (st *runState) exports(s *StepResult) []client.ExportEntry {
 			attrs["name"] = strings.Join(p.Tags, ",")
 		}
 		// kept until the gate and the publish are done (localload.go)
-		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: attrs, Output: st.files.load.output})
+		out = append(out, client.ExportEntry{Type: client.ExporterDocker, Attrs: p.reproducibleAttrs(attrs), Output: st.files.load.output})
 	}
 	if p.pushes { // last: BuildKit merges the exporters' answers in order, and the push's descriptor is the one published
-		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{
+		out = append(out, client.ExportEntry{Type: client.ExporterImage, Attrs: p.reproducibleAttrs(map[string]string{
 			"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true", "unpack": "false",
-		}})
+		})})
 	}
 	return out
 }
