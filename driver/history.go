@@ -24,6 +24,7 @@ type (
 	HistoryRecord   = history.Record
 	HistoryPlatform = history.PlatformRecord
 	HistoryTag      = history.TagRecord
+	HistoryStep     = history.StepRecord
 )
 
 // NormalizeTag is a tag as the history keeps it ("app" is docker.io/library/app:latest); a value

@@ -43,6 +43,11 @@ func TestHistoryRecordsEveryRun(t *testing.T) {
 	if !strings.Contains(recs[1].Error, "linux/arm64") {
 		t.Errorf("the failed build's record does not name the failing platform: %q", recs[1].Error)
 	}
+	// The failed build's steps, the failing one with its error, and its BuildKit reference.
+	failed := c.ok(time.Minute, "multiarch", "history", "inspect", recs[1].ID).Stdout
+	if !regexpLine(failed, "ERROR", `RUN [ "$(uname -m)" != aarch64 ]`) || !strings.Contains(failed, builder+"/") {
+		t.Errorf("history inspect of the failed build:\n%s", failed)
+	}
 	var rec runRecord
 	if err := json.Unmarshal([]byte(c.ok(time.Minute, "multiarch", "history", "inspect", recs[2].ID, "--format", "json").Stdout), &rec); err != nil {
 		t.Fatal(err)

@@ -162,6 +162,7 @@ func writeHistoryRecord(dockerCli command.Cli, r driver.HistoryRecord) error {
 		}); err != nil {
 		return err
 	}
+	writeHistorySteps(dockerCli, r.Platforms)
 	if len(r.TagMoves) == 0 {
 		return nil
 	}
@@ -169,6 +170,37 @@ func writeHistoryRecord(dockerCli command.Cli, r driver.HistoryRecord) error {
 	return writeList(out, formatTable, r.TagMoves, []string{"TAG", "BEFORE", "AFTER", "NOTE"}, func(t historyTag) []string {
 		return []string{t.Tag, orDash(t.Before), orDash(t.After), orDash(t.Note)}
 	})
+}
+
+// writeHistorySteps lists each platform's BuildKit steps, in the order they started, with the
+// cached and failed ones marked.
+func writeHistorySteps(dockerCli command.Cli, platforms []historyPlatform) {
+	out := dockerCli.Out()
+	for _, p := range platforms {
+		if len(p.Vertices) == 0 {
+			continue
+		}
+		_, _ = fmt.Fprintf(out, "\n%s on %s: %d of %d steps cached\n", p.Platform, orDash(p.Node), p.Cached, p.Steps)
+		steps := slices.Clone(p.Vertices)
+		slices.SortStableFunc(steps, func(a, b driver.HistoryStep) int { return a.Started.Compare(b.Started) })
+		for _, s := range steps {
+			mark := "     "
+			switch {
+			case s.Error != "":
+				mark = "ERROR"
+			case s.Cached:
+				mark = "CACHE"
+			}
+			took := "-"
+			if !s.Started.IsZero() && !s.Completed.IsZero() {
+				took = s.Completed.Sub(s.Started).Round(time.Millisecond).String()
+			}
+			_, _ = fmt.Fprintf(out, "  %s %8s  %s\n", mark, took, s.Name)
+			if s.Error != "" {
+				_, _ = fmt.Fprintf(out, "                  %s\n", s.Error)
+			}
+		}
+	}
 }
 
 type (

@@ -40,14 +40,14 @@ type stepOut struct {
 
 // runStep builds one platform on its node through BuildKit's Dockerfile frontend. It only reads s:
 // a step the watchdog abandoned may still be running, and its caller owns s.
-func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node builder.Node, pw progress.Writer, live *liveness) (stepOut, error) {
+func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node builder.Node, ref string, pw progress.Writer, live *liveness) (stepOut, error) {
 	p := st.p
 	so, err := r.solveOpt(ctx, p, s, node)
 	if err != nil {
 		return stepOut{}, err
 	}
 	so.Exports = st.exports(s)
-	so.Ref = solveRef(p.RunID)
+	so.Ref = ref
 	out := stepOut{ref: node.Builder + "/" + node.Name + "/" + so.Ref}
 	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout)
 	if err != nil {

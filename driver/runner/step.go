@@ -42,6 +42,11 @@ func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (oc
 				return err
 			})
 		}
+		// The solve's reference is known before it runs: a failed platform's record names it too.
+		ref := solveRef(p.RunID)
+		if n, ok := nodes[s.BuildxNode]; ok && s.Strategy != plan.StrategyEngine {
+			s.Ref = n.Builder + "/" + n.Name + "/" + ref
+		}
 		err := watch(ctx, s.Node, endpoint, p.Timeout, live, pw, func(ctx context.Context) (err error) {
 			if s.Strategy == plan.StrategyEngine {
 				log := newVertexLog(pw, fmt.Sprintf("[%s] classic build on the engine of node %s", s.Platform, s.Node))
@@ -53,7 +58,7 @@ func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (oc
 			if !ok {
 				return fmt.Errorf("builder node %s is not loaded", s.BuildxNode)
 			}
-			out, err := r.runStep(ctx, st, s, node, pw, live)
+			out, err := r.runStep(ctx, st, s, node, ref, pw, live)
 			desc, built = out.desc, out
 			return err
 		})
