@@ -52,6 +52,7 @@ type (
 	BakeResult      = bake.Result
 	Signer          = registry.Signer
 	Signed          = registry.Signed
+	BuilderSettings = builders.Settings
 	CacheUsage      = builders.CacheUsage
 	CacheRecord     = builders.CacheRecord
 	PruneOptions    = builders.PruneOptions
@@ -94,6 +95,9 @@ func SelectNodes(all []contexts.Node, names, emulate []string) ([]NodeSpec, erro
 func ParseIndexAnnotations(values []string) (map[string]string, error) {
 	return registry.ParseIndexAnnotations(values)
 }
+
+// CheckCacheRef checks create --cache-ref before anything is written.
+func CheckCacheRef(ref string) error { return builders.CheckCacheRef(ref) }
 
 // ValidateBuilderName checks a builder name the way buildx's store does.
 func ValidateBuilderName(name string) (string, error) { return builders.ValidateBuilderName(name) }

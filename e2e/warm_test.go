@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +76,45 @@ func TestWarmRoutingFindsTheCache(t *testing.T) {
 	out := c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--timeout", "3s", dir).Stdout
 	if n := nodeOf(out); n == warm {
 		t.Errorf("with %s dark the rebuild still ran there:\n%s", warm, out)
+	}
+}
+
+// Issue 22, warm failover: a builder created with --cache-ref exports every build's cache to the
+// registry, so a rebuild that has to move to the other node (the warm one dark) still finds its
+// slow step cached there.
+func TestBuilderCacheRefWarmFailover(t *testing.T) {
+	needBuildKitFarm(t)
+	c := newCLI(t).withBuildx()
+	engine := newProxy(t, farm.EngineBTLS)
+	daemon := newProxy(t, farm.BuildKitB)
+	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
+	c.ok(time.Minute, "multiarch", "node", "add", "eng", "--host", engine.addr(),
+		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
+	c.addBuildKit("bk", daemon.addr())
+	builder := fmt.Sprintf("failover%d", time.Now().UnixNano())
+	c.removeBuilderAtCleanup(builder)
+	t.Cleanup(func() { engine.restore(); daemon.restore() })
+	cache := farm.Registry + "/" + uniqueRepo("buildercache")
+	if r := c.run(time.Minute, "multiarch", "create", builder+"x", "--node", "eng", "--cache-ref", "Not A Ref"); r.ExitCode == 0 || !strings.Contains(r.Stderr, `invalid --cache-ref "Not A Ref"`) {
+		t.Errorf("a bad --cache-ref: exit %d\n%s", r.ExitCode, r.Stderr)
+	}
+	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--node", "eng", "--node", "bk", "--bootstrap", "--cache-ref", cache}, farmDriverOpts())...)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nRUN echo slow-%d && sleep 4\nCOPY late.txt /late.txt\n", farm.Busybox, time.Now().UnixNano()),
+		"late.txt":   "0",
+	})
+	engine.cutOff() // the first build on the daemon
+	first := c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--timeout", "3s", "--progress", "plain", dir)
+	engine.restore()
+	if !regexpLine(first.Stdout, "linux/amd64", " bk ", "0/2") || !strings.Contains(first.Stderr, cache) {
+		t.Fatalf("the first build (on bk, exporting to %s):\n%s\n%s", cache, first.Stdout, tail(first.Stderr, 1500))
+	}
+	daemon.cutOff() // the warm node dark: the rebuild moves, and imports the builder's cache
+	if err := os.WriteFile(filepath.Join(dir, "late.txt"), []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--timeout", "3s", dir).Stdout
+	if !regexpLine(out, "linux/amd64", " eng ", "1/2") {
+		t.Errorf("the rebuild on the other node did not find its slow step in the builder's cache:\n%s", out)
 	}
 }

@@ -14,10 +14,10 @@ import (
 )
 
 type createOptions struct {
-	nodes, emulate, driverOpts      []string
-	buildkitdFlags, buildkitdConfig string
-	use, bootstrap                  bool
-	timeout                         time.Duration
+	nodes, emulate, driverOpts                []string
+	buildkitdFlags, buildkitdConfig, cacheRef string
+	use, bootstrap                            bool
+	timeout                                   time.Duration
 }
 
 func newCreateCommand(dockerCli command.Cli) *cobra.Command {
@@ -60,6 +60,7 @@ context, which plain "docker build" then uses too.`,
 	flags.StringVar(&opts.buildkitdConfig, "buildkitd-config", "", "BuildKit daemon config file")
 	flags.BoolVar(&opts.use, "use", false, "Make it the current builder")
 	flags.BoolVar(&opts.bootstrap, "bootstrap", false, "Start every node's BuildKit now")
+	flags.StringVar(&opts.cacheRef, "cache-ref", "", "Registry cache of every build on the builder, one per platform (REF:cache-<os>-<arch>): imported, and exported after a build, so a build moved to another node starts warm")
 	addTimeoutFlag(cmd, &opts.timeout, "How long to wait for each node")
 	return cmd
 }
@@ -69,6 +70,9 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 		return err
 	}
 	if _, err := driver.ValidateBuilderName(name); err != nil {
+		return err
+	}
+	if err := driver.CheckCacheRef(opts.cacheRef); err != nil {
 		return err
 	}
 	all, err := service(dockerCli).Nodes()
@@ -86,7 +90,7 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 		BuildkitdFlags:  opts.buildkitdFlags,
 		BuildkitdConfig: opts.buildkitdConfig,
 	}, driver.CreateOptions{
-		Use: opts.use, Bootstrap: opts.bootstrap,
+		Use: opts.use, Bootstrap: opts.bootstrap, Settings: driver.BuilderSettings{CacheRef: opts.cacheRef},
 		Progress: dockerCli.Err(), ProgressMode: "auto", // as buildx create --bootstrap (BUILDKIT_PROGRESS applies)
 	}, opts.timeout)
 	if err == nil {

@@ -20,6 +20,9 @@ type CreateOptions struct {
 	// (auto, tty, plain, rawjson, quiet or none; "" is auto).
 	Progress     io.Writer
 	ProgressMode string
+	// Settings are kept beside the builder for every build on it (create --cache-ref); the zero
+	// value removes earlier ones.
+	Settings Settings
 }
 
 // CreateResult is what Create did.
@@ -46,12 +49,24 @@ func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptio
 	if err := m.checkReachable(ctx, spec.Nodes, timeout); err != nil {
 		return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", name, err)
 	}
+	if err := CheckCacheRef(opts.Settings.CacheRef); err != nil {
+		return CreateResult{}, err
+	}
+	undoSettings, err := m.writeSettings(name, opts.Settings)
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", name, err)
+	}
 	tx := &createTx{m: m, cfg: confutil.NewConfig(m.dockerCli), name: name, opts: opts, timeout: timeout}
 	if err := tx.write(ctx, desired); err != nil || !opts.Bootstrap {
+		if err != nil {
+			undoSettings()
+		}
 		return CreateResult{Apply: tx.res}, err
 	}
 	boot := bootNodes(ctx, tx.nodes, timeout, opts.Progress, opts.ProgressMode)
-	err = tx.finish(ctx, boot)
+	if err = tx.finish(ctx, boot); err != nil {
+		undoSettings()
+	}
 	return CreateResult{Apply: tx.res, Boot: boot}, err
 }
 

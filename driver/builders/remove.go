@@ -58,5 +58,8 @@ func (m *Manager) Remove(ctx context.Context, name string, timeout time.Duration
 			return res, fmt.Errorf("removing builder %q: %w", ng.Name, err)
 		}
 	}
+	if _, err := m.writeSettings(name, Settings{}); err != nil {
+		return res, err
+	}
 	return res, nil
 }

@@ -125,6 +125,9 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 	if err != nil {
 		return nil, nil, builders.Target{}, err
 	}
+	if p, err = r.withBuilderSettings(o, stdin, p, t); err != nil {
+		return nil, nil, builders.Target{}, err
+	}
 	requested := p.platforms
 	if len(requested) == 0 {
 		requested = plan.DefaultPlatforms(t.Nodes)

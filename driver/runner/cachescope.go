@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/moby/buildkit/client"
 )
 
@@ -75,4 +76,18 @@ func cacheScopeNote(exports []client.CacheOptionsEntry, plats []string) string {
 	}
 	return "--cache-to on several nodes: one registry cache per platform (" + strings.Join(refs, ", ") +
 		"), so the nodes do not overwrite each other's (buildx issue #1044)"
+}
+
+// withBuilderSettings applies what the builder keeps for every build on it (create --cache-ref)
+// where the build gives none of its own: the options parsed again with it.
+func (r *Runner) withBuilderSettings(o Options, stdin *stdinInput, p *parsed, t builders.Target) (*parsed, error) {
+	if t.Fallback || o.CacheRef != "" {
+		return p, nil
+	}
+	s, err := r.builders.BuilderSettings(t.Name)
+	if err != nil || s.CacheRef == "" {
+		return p, err
+	}
+	o.CacheRef = s.CacheRef
+	return parseOptions(o, stdin)
 }

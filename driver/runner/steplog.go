@@ -115,6 +115,6 @@ func CachedSteps(vs []Vertex) (cached, steps int) {
 // internalVertex: BuildKit's own bookkeeping ("[internal] load ...", exporting, pushing), not
 // a step of the Dockerfile.
 func internalVertex(name string) bool {
-	return slices.ContainsFunc([]string{"[internal]", "internal]", "exporting", "pushing", "[auth]", "resolve image config", "[publish]", "[test]"},
+	return slices.ContainsFunc([]string{"[internal]", "internal]", "exporting", "importing cache", "pushing", "[auth]", "resolve image config", "[publish]", "[test]"},
 		func(p string) bool { return strings.Contains(strings.ToLower(name), p) })
 }

@@ -15,7 +15,7 @@ func TestVertexRecordAndCachedSteps(t *testing.T) {
 	var l vertexRecord
 	now := time.Now()
 	names := []string{"[internal] load build definition from Dockerfile", "[1/3] FROM r/busybox@sha256:aa", "[2/3] RUN make", "[3/3] COPY a b",
-		"exporting to image", "[auth] r token for x"}
+		"exporting to image", "[auth] r token for x", "importing cache manifest from r/c:cache-linux-amd64"}
 	for i, n := range names {
 		l.add([]*client.Vertex{{Digest: digest.FromString(n), Name: n, Started: &now}})
 		if i == 2 {
