@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
@@ -19,12 +20,15 @@ import (
 //go:embed report.html.tmpl
 var page string
 
-var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{"join": strings.Join}).Parse(page))
+// tmpl is parsed when a report is written, not when the plugin starts (start-up is measured).
+var tmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{"join": strings.Join}).Parse(page))
+})
 
 // Render is the page of one record.
 func Render(r history.Record) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, view(r)); err != nil {
+	if err := tmpl().Execute(&buf, view(r)); err != nil {
 		return nil, fmt.Errorf("report of %s: %w", r.ID, err)
 	}
 	return buf.Bytes(), nil
