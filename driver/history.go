@@ -43,6 +43,7 @@ const maxErrorText = 4 << 10
 type run struct {
 	store *history.Store
 	rec   history.Record
+	masks []string // values the record must not keep (build arguments'), longest first
 }
 
 // historyStore is the history of the Docker config the CLI loaded.
@@ -67,7 +68,11 @@ func (r *run) end(builder string, tags []string, err error, fill func(*history.R
 	r.rec.Tags, r.rec.Repos = tagsOf(tags), reposOf(tags)
 	r.rec.Outcome = outcome(err)
 	if err != nil {
-		r.rec.Error = shortText(redact.Text(err.Error()), maxErrorText)
+		msg := err.Error()
+		for _, v := range r.masks {
+			msg = strings.ReplaceAll(msg, v, redact.Mask)
+		}
+		r.rec.Error = shortText(redact.Text(msg), maxErrorText)
 	}
 	if fill != nil {
 		fill(&r.rec)
@@ -124,6 +129,19 @@ func maskedArgs(args []string) []string {
 			out = append(out, redact.Text(a))
 		}
 	}
+	return out
+}
+
+// argValues are the values of KEY=VALUE build arguments worth masking (4 bytes or more), longest
+// first: BuildKit's step names and errors show them expanded.
+func argValues(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if _, v, ok := strings.Cut(a, "="); ok && len(v) >= 4 {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 

@@ -1,9 +1,12 @@
 package driver
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/history"
 )
 
 // What the history keeps of tags: only names that parse, normalized; a value that does not parse
@@ -34,5 +37,17 @@ func TestHistoryMasksTheCommandLine(t *testing.T) {
 		if strings.Contains(strings.Join(got, " "), s) {
 			t.Errorf("%q kept", s)
 		}
+	}
+}
+
+// A failed build's error shows its RUN line with the build arguments expanded: the record keeps
+// none of their values.
+func TestHistoryMasksArgValuesInTheError(t *testing.T) {
+	store := historyStore(t.TempDir() + "/config.json")
+	r := &run{store: store, rec: history.Record{ID: "0123456789abcdef", Command: "build"}, masks: argValues([]string{"TOKEN=s3cret-token", "X=1"})}
+	r.end("b", nil, errors.New(`process "/bin/sh -c curl s3cret-token" did not complete: exit code: 1`), nil)
+	got, err := store.Get("0123456789abcdef")
+	if err != nil || strings.Contains(got.Error, "s3cret") || !strings.Contains(got.Error, "curl xxxxx") {
+		t.Errorf("error kept %q (%v)", got.Error, err)
 	}
 }

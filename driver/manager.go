@@ -183,7 +183,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 		return m.runner.Build(ctx, o, in, out)
 	}
 	rec, expected := m.begin("build", history.Key(reposOf(o.Tags)...))
-	rec.rec.BuildKey = key
+	rec.rec.BuildKey, rec.masks = key, argValues(o.BuildArgs)
 	o.Expected, o.RunID = expected, rec.rec.ID
 	res, err := m.runner.Build(ctx, o, in, out)
 	if res == nil {

@@ -62,7 +62,7 @@ func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (oc
 			desc, built = out.desc, out
 			return err
 		})
-		s.warnings, s.Vertices = pw.buildWarnings(), pw.log.vertices()
+		s.warnings, s.Vertices = pw.buildWarnings(), maskArgValues(pw.log.vertices(), p.buildArgs)
 		s.Cached, s.Steps = CachedSteps(s.Vertices)
 		if err != nil {
 			return ocispec.Descriptor{}, err // desc and built may still be written by an abandoned step

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/identity"
 	"github.com/opencontainers/go-digest"
@@ -117,4 +118,34 @@ func CachedSteps(vs []Vertex) (cached, steps int) {
 func internalVertex(name string) bool {
 	return slices.ContainsFunc([]string{"[internal]", "internal]", "exporting", "importing cache", "pushing", "[auth]", "resolve image config", "[publish]", "[test]"},
 		func(p string) bool { return strings.Contains(strings.ToLower(name), p) })
+}
+
+// minMasked is the shortest build-argument value masked in what is kept of the steps: shorter
+// ones (a "1", "true") would mask half of every name, and are no secret.
+const minMasked = 4
+
+// maskArgValues replaces, in the steps' names and errors (BuildKit shows a RUN line with its
+// build arguments expanded), every build argument's value: the history and the report keep no
+// value the command line had (a token passed as --build-arg, which buildx warns of).
+func maskArgValues(vs []Vertex, args map[string]string) []Vertex {
+	var values []string
+	for k, v := range args {
+		if len(v) >= minMasked && k != sourceDateEpochArg {
+			values = append(values, v)
+		}
+	}
+	if len(values) == 0 {
+		return vs
+	}
+	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) }) // the longest first
+	mask := func(s string) string {
+		for _, v := range values {
+			s = strings.ReplaceAll(s, v, redact.Mask)
+		}
+		return s
+	}
+	for i := range vs {
+		vs[i].Name, vs[i].Error = mask(vs[i].Name), mask(vs[i].Error)
+	}
+	return vs
 }

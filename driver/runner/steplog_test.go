@@ -50,3 +50,20 @@ func TestSolveRef(t *testing.T) {
 		}
 	}
 }
+
+// BuildKit names a RUN step with its build arguments expanded: what the history keeps of the
+// steps holds none of their values.
+func TestMaskArgValues(t *testing.T) {
+	vs := maskArgValues([]Vertex{
+		{Name: `[2/2] RUN curl -H "token: s3cret-token-value" https://x && echo on`},
+		{Name: "[3/3] RUN false", Error: `process "/bin/sh -c curl s3cret-token-value" did not complete`},
+	}, map[string]string{"TOKEN": "s3cret-token-value", "FLAG": "on", "SOURCE_DATE_EPOCH": "1700000000"})
+	for _, v := range vs {
+		if strings.Contains(v.Name+v.Error, "s3cret") {
+			t.Errorf("a value kept: %+v", v)
+		}
+	}
+	if !strings.HasSuffix(vs[0].Name, "&& echo on") {
+		t.Errorf("a short value masked: %q", vs[0].Name)
+	}
+}
