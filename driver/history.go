@@ -132,12 +132,17 @@ func maskedArgs(args []string) []string {
 	return out
 }
 
-// argValues are the values of KEY=VALUE build arguments worth masking (4 bytes or more), longest
-// first: BuildKit's step names and errors show them expanded.
+// argValues are the values of the build arguments whose names say they are secrets (BuildKit's
+// rule, redact.SecretKey; 4 bytes or more), longest first: BuildKit's step names and errors show
+// them expanded.
 func argValues(args []string) []string {
 	var out []string
 	for _, a := range args {
-		if _, v, ok := strings.Cut(a, "="); ok && len(v) >= 4 {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			v = os.Getenv(k) // a bare --build-arg KEY takes its value from the environment, as buildx
+		}
+		if len(v) >= 4 && redact.SecretKey(k) {
 			out = append(out, v)
 		}
 	}
@@ -212,7 +217,7 @@ func (m *Manager) Report(id, path string) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, page, 0o644)
+	return atomicfile.WriteFile(path, page, 0o600) // as private as the history it comes from
 }
 
 // buildKey identifies the same build across runs: its context (an absolute folder, or a URL),

@@ -90,7 +90,7 @@ func runCreate(cmd *cobra.Command, dockerCli command.Cli, name string, opts crea
 		BuildkitdFlags:  opts.buildkitdFlags,
 		BuildkitdConfig: opts.buildkitdConfig,
 	}, driver.CreateOptions{
-		Use: opts.use, Bootstrap: opts.bootstrap, Settings: driver.BuilderSettings{CacheRef: opts.cacheRef},
+		Use: opts.use, Bootstrap: opts.bootstrap, Settings: settingsOf(cmd, opts),
 		Progress: dockerCli.Err(), ProgressMode: "auto", // as buildx create --bootstrap (BUILDKIT_PROGRESS applies)
 	}, opts.timeout)
 	if err == nil {
@@ -151,4 +151,13 @@ func printBoot(dockerCli command.Cli, results []driver.BootResult) {
 		}
 		_, _ = fmt.Fprintf(dockerCli.Err(), "  %s: running (%s)\n", r.Node, r.Duration.Round(100*time.Millisecond))
 	}
+}
+
+// settingsOf are the builder's settings create changes: only those given (--cache-ref "" removes
+// the cache); without --cache-ref the builder keeps what it had.
+func settingsOf(cmd *cobra.Command, opts createOptions) *driver.BuilderSettings {
+	if !cmd.Flags().Changed("cache-ref") {
+		return nil
+	}
+	return &driver.BuilderSettings{CacheRef: opts.cacheRef}
 }

@@ -153,7 +153,7 @@ func writeHistoryRecord(dockerCli command.Cli, r driver.HistoryRecord) error {
 		_, _ = fmt.Fprintf(out, "Signed:   %d manifests\n", r.Signed)
 	}
 	if r.Error != "" {
-		_, _ = fmt.Fprintf(out, "Error:    %s\n", r.Error)
+		_, _ = fmt.Fprintf(out, "Error:    %s\n", printable(r.Error))
 	}
 	_, _ = fmt.Fprintln(out)
 	if err := writeList(out, formatTable, r.Platforms, []string{"TARGET", "PLATFORM", "NODE", "DIGEST", "DURATION", "BUILDKIT REF"},
@@ -195,9 +195,9 @@ func writeHistorySteps(dockerCli command.Cli, platforms []historyPlatform) {
 			if !s.Started.IsZero() && !s.Completed.IsZero() {
 				took = s.Completed.Sub(s.Started).Round(time.Millisecond).String()
 			}
-			_, _ = fmt.Fprintf(out, "  %s %8s  %s\n", mark, took, s.Name)
+			_, _ = fmt.Fprintf(out, "  %s %8s  %s\n", mark, took, printable(s.Name))
 			if s.Error != "" {
-				_, _ = fmt.Fprintf(out, "                  %s\n", s.Error)
+				_, _ = fmt.Fprintf(out, "                  %s\n", printable(s.Error))
 			}
 		}
 	}
@@ -242,3 +242,14 @@ func newHistoryRmCommand(dockerCli command.Cli) *cobra.Command {
 
 // normalizedTag is a tag as the history keeps it (docker.io/library/app:latest for app).
 func normalizedTag(s string) string { return driver.NormalizeTag(s) }
+
+// printable is what a build wrote (a step's name, an error), with control characters shown as
+// "?": a Dockerfile's escape sequences do not reach the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -54,3 +54,9 @@ func TestHistoryLsFilters(t *testing.T) {
 		t.Errorf("rm --all: %v, removed %v", r.err, f.removed)
 	}
 }
+
+func TestPrintableStripsControlCharacters(t *testing.T) {
+	if got := printable("RUN echo \x1b[2J\x1b]0;pwned\x07 done\u009b"); strings.ContainsAny(got, "\x1b\x07\u009b") || !strings.Contains(got, "done") {
+		t.Errorf("%q", got)
+	}
+}

@@ -124,17 +124,20 @@ func (m *Manager) Prune(ctx context.Context, name string, o PruneOptions, timeou
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Go(func() {
-			out[i] = PruneResult{Node: n.Endpoint}
-			err := deadline.Call(ctx, timeout, func(ctx context.Context) error {
+			res, err := deadline.Value(ctx, timeout, func(ctx context.Context) (PruneResult, error) {
+				var res PruneResult // its own: a prune cut off at the deadline may still count into it
 				c, err := nodeClient(ctx, n)
 				if err != nil {
-					return err
+					return res, err
 				}
-				return prune(ctx, c, opts, &out[i])
+				err = prune(ctx, c, opts, &res)
+				return res, err
 			})
+			res.Node = n.Endpoint
 			if err != nil {
-				out[i].Err = nodeError(n, err)
+				res.Err = nodeError(n, err)
 			}
+			out[i] = res
 		})
 	}
 	wg.Wait()

@@ -20,9 +20,9 @@ type CreateOptions struct {
 	// (auto, tty, plain, rawjson, quiet or none; "" is auto).
 	Progress     io.Writer
 	ProgressMode string
-	// Settings are kept beside the builder for every build on it (create --cache-ref); the zero
-	// value removes earlier ones.
-	Settings Settings
+	// Settings are kept beside the builder for every build on it (create --cache-ref); nil
+	// leaves them as they are (apply, and create without --cache-ref), the zero value removes them.
+	Settings *Settings
 }
 
 // CreateResult is what Create did.
@@ -49,12 +49,14 @@ func (m *Manager) Create(ctx context.Context, spec BuilderSpec, opts CreateOptio
 	if err := m.checkReachable(ctx, spec.Nodes, timeout); err != nil {
 		return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", name, err)
 	}
-	if err := CheckCacheRef(opts.Settings.CacheRef); err != nil {
-		return CreateResult{}, err
-	}
-	undoSettings, err := m.writeSettings(name, opts.Settings)
-	if err != nil {
-		return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", name, err)
+	undoSettings := func() {}
+	if opts.Settings != nil {
+		if err := CheckCacheRef(opts.Settings.CacheRef); err != nil {
+			return CreateResult{}, err
+		}
+		if undoSettings, err = m.writeSettings(name, *opts.Settings); err != nil {
+			return CreateResult{}, fmt.Errorf("builder %q unchanged: %w", name, err)
+		}
 	}
 	tx := &createTx{m: m, cfg: confutil.NewConfig(m.dockerCli), name: name, opts: opts, timeout: timeout}
 	if err := tx.write(ctx, desired); err != nil || !opts.Bootstrap {

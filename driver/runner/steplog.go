@@ -25,7 +25,8 @@ func solveRef(runID string) string {
 // Caps on what a step's record of its vertices keeps (BuildKit's answers are untrusted).
 const (
 	maxVertices   = 500
-	maxVertexName = 200
+	maxVertexName = 200     // what is kept of a name or an error, once masked
+	maxVertexText = 4 << 10 // what is held of one while the step runs
 )
 
 // Vertex is one step of a platform's build as BuildKit reported it: its name, when it ran,
@@ -64,7 +65,7 @@ func (l *vertexRecord) add(vs []*client.Vertex) {
 			l.byID[v.Digest] = rec
 			l.order = append(l.order, v.Digest)
 		}
-		rec.Name = shortName(v.Name)
+		rec.Name = capText(v.Name, maxVertexText)
 		if v.Started != nil {
 			rec.Started = *v.Started
 		}
@@ -73,7 +74,7 @@ func (l *vertexRecord) add(vs []*client.Vertex) {
 		}
 		rec.Cached = rec.Cached || v.Cached
 		if v.Error != "" {
-			rec.Error = shortName(v.Error)
+			rec.Error = capText(v.Error, maxVertexText)
 		}
 	}
 }
@@ -89,9 +90,9 @@ func (l *vertexRecord) vertices() []Vertex {
 	return out
 }
 
-func shortName(s string) string {
-	if len(s) > maxVertexName {
-		return s[:maxVertexName] + "..."
+func capText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
 	}
 	return s
 }
@@ -125,24 +126,23 @@ func internalVertex(name string) bool {
 const minMasked = 4
 
 // maskArgValues replaces, in the steps' names and errors (BuildKit shows a RUN line with its
-// build arguments expanded), every build argument's value: the history and the report keep no
-// value the command line had (a token passed as --build-arg, which buildx warns of).
+// build arguments expanded), the value of every build argument whose name says it is a secret
+// (BuildKit's own rule, redact.SecretKey) and every URL's credentials, then cuts
+// them to maxVertexName: the history and the report keep no value the command line had (a token
+// passed as --build-arg, which buildx warns of) nor a password a Dockerfile wrote in a URL.
 func maskArgValues(vs []Vertex, args map[string]string) []Vertex {
 	var values []string
 	for k, v := range args {
-		if len(v) >= minMasked && k != sourceDateEpochArg {
+		if len(v) >= minMasked && redact.SecretKey(k) {
 			values = append(values, v)
 		}
-	}
-	if len(values) == 0 {
-		return vs
 	}
 	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) }) // the longest first
 	mask := func(s string) string {
 		for _, v := range values {
 			s = strings.ReplaceAll(s, v, redact.Mask)
 		}
-		return s
+		return capText(redact.Text(s), maxVertexName) // whole values masked before anything is cut
 	}
 	for i := range vs {
 		vs[i].Name, vs[i].Error = mask(vs[i].Name), mask(vs[i].Error)

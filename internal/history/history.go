@@ -70,7 +70,7 @@ func (s *Store) Add(r Record) error {
 	if !validID(r.ID) {
 		return fmt.Errorf("history: invalid record ID %q", r.ID)
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
+	data, err := fitting(r)
 	if err != nil {
 		return fmt.Errorf("history: record %s: %w", r.ID, err)
 	}
@@ -245,4 +245,28 @@ func (s *Store) WarmNodes(buildKey string) map[string]string {
 		break
 	}
 	return out
+}
+
+// fitting is the record encoded within maxRecord, so that it reads back: when its steps make it
+// larger, they are thinned (the cached ones first, then all but the failed ones, then all; the
+// counts stay).
+func fitting(r Record) ([]byte, error) {
+	thin := []func(StepRecord) bool{
+		func(s StepRecord) bool { return s.Cached },
+		func(s StepRecord) bool { return s.Error == "" },
+		func(StepRecord) bool { return true },
+	}
+	for i := 0; ; i++ {
+		data, err := json.MarshalIndent(r, "", "  ")
+		if err != nil || len(data) <= maxRecord || i == len(thin) {
+			if err == nil && len(data) > maxRecord {
+				err = fmt.Errorf("%d bytes even without its steps (at most %d)", len(data), maxRecord)
+			}
+			return data, err
+		}
+		r.Platforms = slices.Clone(r.Platforms)
+		for p := range r.Platforms {
+			r.Platforms[p].Vertices = slices.DeleteFunc(slices.Clone(r.Platforms[p].Vertices), thin[i])
+		}
+	}
 }

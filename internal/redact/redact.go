@@ -163,3 +163,20 @@ type redacted struct {
 
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
+
+// secretKeyRE and secretAllowRE are BuildKit's own rule for a build argument or environment
+// variable whose name says it holds a secret (the Dockerfile linter's SecretsUsedInArgOrEnv,
+// frontend/dockerfile/dockerfile2llb/validations.go): a word of it, case-insensitive, is one of
+// the secret tokens and none of the allowed ones.
+var (
+	secretKeyRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)`)
+	})
+	secretAllowRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(?:_|^)(?:public|file|version)(?:_|$)`) })
+)
+
+// SecretKey says whether a build argument's name marks its value as a secret, as BuildKit's
+// linter judges it (GITHUB_TOKEN, api_key, DATABASE_PASSWORD; not PUBLIC_KEY or TOKEN_FILE).
+func SecretKey(name string) bool {
+	return secretKeyRE().MatchString(name) && !secretAllowRE().MatchString(name)
+}

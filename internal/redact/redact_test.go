@@ -107,3 +107,15 @@ func TestError(t *testing.T) {
 		t.Errorf("%v does not unwrap", err)
 	}
 }
+
+// BuildKit's rule for a secret's name, held to its linter's examples.
+func TestSecretKey(t *testing.T) {
+	for name, want := range map[string]bool{
+		"GITHUB_TOKEN": true, "api_key": true, "DATABASE_PASSWORD": true, "secret_MESSAGE": true, "AUTH": true, "apikey": true,
+		"PUBLIC_KEY": false, "TOKEN_FILE": false, "VERSION": false, "KEYBOARD": false, "FAIL_ON": false, "MONKEY": false,
+	} {
+		if got := SecretKey(name); got != want {
+			t.Errorf("SecretKey(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
