@@ -14,6 +14,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 	"github.com/docker-multiarch/docker-multiarch/internal/report"
@@ -72,7 +73,7 @@ func (r *run) end(builder string, tags []string, err error, fill func(*history.R
 		for _, v := range r.masks {
 			msg = strings.ReplaceAll(msg, v, redact.Mask)
 		}
-		r.rec.Error = shortText(redact.Text(msg), maxErrorText)
+		r.rec.Error = bounded.Cut(redact.Text(msg), maxErrorText)
 	}
 	if fill != nil {
 		fill(&r.rec)
@@ -156,13 +157,6 @@ func maskValue(v string) string {
 		return k + "=" + redact.Mask
 	}
 	return redact.Mask
-}
-
-func shortText(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 func outcome(err error) string {

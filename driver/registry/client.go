@@ -123,7 +123,7 @@ func (c *Client) getDescriptor(ctx context.Context, loc *imagetools.Location, d 
 // limit, cut off past limit when it does not say, and checked against its size and digest.
 func (c *Client) fetch(ctx context.Context, ref string, d ocispec.Descriptor, limit int64) ([]byte, error) {
 	if err := d.Digest.Validate(); err != nil { // before it goes into a URL
-		return nil, fmt.Errorf("the registry gave an invalid digest %q: %w", shorten(string(d.Digest), 80), err)
+		return nil, fmt.Errorf("the registry gave an invalid digest %q: %w", bounded.Cut(string(d.Digest), 80), err)
 	}
 	if d.Size > limit {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %s docker multiarch reads", d.Digest, d.Size, bounded.Size(limit))

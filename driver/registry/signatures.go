@@ -220,11 +220,3 @@ func (c *Client) pushBlobBytes(ctx context.Context, repo string, d ocispec.Descr
 	}
 	return c.put(ctx, loc, d, dt)
 }
-
-// shorten cuts what a registry wrote to at most n bytes for a message.
-func shorten(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/containerd/errdefs"
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -113,7 +114,7 @@ func (c *Client) checkSignature(ctx context.Context, tag *imagetools.Location, l
 		return false, "a signature by this key whose payload is not cosign's", nil
 	}
 	if got := p.Critical.Image.DockerManifestDigest; got != d.String() {
-		return false, "a signature by this key for another manifest (" + shorten(got, 80) + ")", nil
+		return false, "a signature by this key for another manifest (" + bounded.Cut(got, 80) + ")", nil
 	}
 	return true, "", nil
 }

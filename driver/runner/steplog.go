@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/identity"
@@ -65,7 +66,7 @@ func (l *vertexRecord) add(vs []*client.Vertex) {
 			l.byID[v.Digest] = rec
 			l.order = append(l.order, v.Digest)
 		}
-		rec.Name = capText(v.Name, maxVertexText)
+		rec.Name = bounded.Cut(v.Name, maxVertexText)
 		if v.Started != nil {
 			rec.Started = *v.Started
 		}
@@ -74,7 +75,7 @@ func (l *vertexRecord) add(vs []*client.Vertex) {
 		}
 		rec.Cached = rec.Cached || v.Cached
 		if v.Error != "" {
-			rec.Error = capText(v.Error, maxVertexText)
+			rec.Error = bounded.Cut(v.Error, maxVertexText)
 		}
 	}
 }
@@ -88,13 +89,6 @@ func (l *vertexRecord) vertices() []Vertex {
 		out = append(out, *l.byID[d])
 	}
 	return out
-}
-
-func capText(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // CachedSteps counts a platform's build steps (the Dockerfile's RUN, COPY and their like:
@@ -142,7 +136,7 @@ func maskArgValues(vs []Vertex, args map[string]string) []Vertex {
 		for _, v := range values {
 			s = strings.ReplaceAll(s, v, redact.Mask)
 		}
-		return capText(redact.Text(s), maxVertexName) // whole values masked before anything is cut
+		return bounded.Cut(redact.Text(s), maxVertexName) // whole values masked before anything is cut
 	}
 	for i := range vs {
 		vs[i].Name, vs[i].Error = mask(vs[i].Name), mask(vs[i].Error)

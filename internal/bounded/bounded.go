@@ -53,6 +53,15 @@ func Size(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// Cut is s at most n bytes long, "..." marking what was cut: what another party wrote, kept or
+// shown within a size.
+func Cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
 // Buffer keeps at most Limit bytes written to it: a write past that fails (a subprocess writing to
 // it then gets a broken pipe), and Err says what overflowed. It is not a bytes.Buffer: io.Copy
 // would go around Write through its ReadFrom.

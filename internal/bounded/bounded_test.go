@@ -34,3 +34,12 @@ func TestBufferStopsAnEndlessSubprocess(t *testing.T) {
 		t.Errorf("run: %v, buffer %d bytes, %v", err, b.Len(), b.Err())
 	}
 }
+
+func TestCut(t *testing.T) {
+	if got := Cut("abcdef", 3); got != "abc..." {
+		t.Errorf("Cut = %q", got)
+	}
+	if got := Cut("abc", 3); got != "abc" {
+		t.Errorf("Cut of a short text = %q", got)
+	}
+}
