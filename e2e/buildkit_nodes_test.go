@@ -243,16 +243,7 @@ func TestBuildKitNodesMixedBuilder(t *testing.T) {
 func TestBuildKitNodesPool(t *testing.T) {
 	needBuildKitFarm(t)
 	c := newCLI(t).withBuildx()
-	engine := newProxy(t, farm.EngineBTLS)
-	daemon := newProxy(t, farm.BuildKitB)
-	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
-	c.ok(time.Minute, "multiarch", "node", "add", "eng", "--host", engine.addr(),
-		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
-	c.addBuildKit("bk", daemon.addr())
-	builder := fmt.Sprintf("pool%d", time.Now().UnixNano())
-	c.removeBuilderAtCleanup(builder)
-	t.Cleanup(func() { engine.restore(); daemon.restore() }) // before the builder's removal
-	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--node", "eng", "--node", "bk", "--bootstrap"}, farmDriverOpts())...)
+	engine, daemon, builder := c.proxiedPool("pool")
 
 	dir := nonceContext(t, 4)
 	plan := c.ok(time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--dry-run", dir).Stdout
@@ -357,4 +348,21 @@ func TestBuildKitNodesInAFarmFile(t *testing.T) {
 	if changed := slices.DeleteFunc(changedPaths(before, c.storeHashes()), func(p string) bool { return strings.HasPrefix(p, activity) }); len(changed) != 0 {
 		t.Errorf("the second apply changed %v", changed)
 	}
+}
+
+// proxiedPool is a builder (named from prefix, bootstrapped, with createArgs) of two nodes for
+// linux/amd64, each behind a proxy that can go dark: "eng", engine b over TLS, and "bk", BuildKit
+// daemon b. The proxies are restored at cleanup, before the builder's removal.
+func (c *cli) proxiedPool(prefix string, createArgs ...string) (engine, daemon *proxy, builder string) {
+	c.t.Helper()
+	engine, daemon = newProxy(c.t, farm.EngineBTLS), newProxy(c.t, farm.BuildKitB)
+	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
+	c.ok(time.Minute, "multiarch", "node", "add", "eng", "--host", engine.addr(),
+		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
+	c.addBuildKit("bk", daemon.addr())
+	builder = fmt.Sprintf("%s%d", prefix, time.Now().UnixNano())
+	c.removeBuilderAtCleanup(builder)
+	c.t.Cleanup(func() { engine.restore(); daemon.restore() }) // before the builder's removal
+	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--node", "eng", "--node", "bk", "--bootstrap"}, createArgs, farmDriverOpts())...)
+	return engine, daemon, builder
 }

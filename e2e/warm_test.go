@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +18,7 @@ import (
 func TestWarmRoutingFindsTheCache(t *testing.T) {
 	needBuildKitFarm(t)
 	c := newCLI(t).withBuildx()
-	engine := newProxy(t, farm.EngineBTLS)
-	daemon := newProxy(t, farm.BuildKitB)
-	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
-	c.ok(time.Minute, "multiarch", "node", "add", "eng", "--host", engine.addr(),
-		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
-	c.addBuildKit("bk", daemon.addr())
-	builder := fmt.Sprintf("warm%d", time.Now().UnixNano())
-	c.removeBuilderAtCleanup(builder)
-	t.Cleanup(func() { engine.restore(); daemon.restore() })
-	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--node", "eng", "--node", "bk", "--bootstrap"}, farmDriverOpts())...)
+	engine, daemon, builder := c.proxiedPool("warm")
 	dir := writeFiles(t, map[string]string{
 		"Dockerfile": fmt.Sprintf("FROM %s\nRUN echo slow-%d && sleep 4\nCOPY late.txt /late.txt\n", farm.Busybox, time.Now().UnixNano()),
 		"late.txt":   "0",
@@ -85,20 +75,11 @@ func TestWarmRoutingFindsTheCache(t *testing.T) {
 func TestBuilderCacheRefWarmFailover(t *testing.T) {
 	needBuildKitFarm(t)
 	c := newCLI(t).withBuildx()
-	engine := newProxy(t, farm.EngineBTLS)
-	daemon := newProxy(t, farm.BuildKitB)
-	tls := func(name string) string { return filepath.Join(farm.TLSDir, name) }
-	c.ok(time.Minute, "multiarch", "node", "add", "eng", "--host", engine.addr(),
-		"--tlscacert", tls("ca.pem"), "--tlscert", tls("cert.pem"), "--tlskey", tls("key.pem"))
-	c.addBuildKit("bk", daemon.addr())
-	builder := fmt.Sprintf("failover%d", time.Now().UnixNano())
-	c.removeBuilderAtCleanup(builder)
-	t.Cleanup(func() { engine.restore(); daemon.restore() })
 	cache := farm.Registry + "/" + uniqueRepo("buildercache")
+	engine, daemon, builder := c.proxiedPool("failover", "--cache-ref", cache)
 	if r := c.run(time.Minute, "multiarch", "create", builder+"x", "--node", "eng", "--cache-ref", "Not A Ref"); r.ExitCode == 0 || !strings.Contains(r.Stderr, `invalid --cache-ref "Not A Ref"`) {
 		t.Errorf("a bad --cache-ref: exit %d\n%s", r.ExitCode, r.Stderr)
 	}
-	c.ok(3*time.Minute, slices.Concat([]string{"multiarch", "create", builder, "--node", "eng", "--node", "bk", "--bootstrap", "--cache-ref", cache}, farmDriverOpts())...)
 	dir := writeFiles(t, map[string]string{
 		"Dockerfile": fmt.Sprintf("FROM %s\nRUN echo slow-%d && sleep 4\nCOPY late.txt /late.txt\n", farm.Busybox, time.Now().UnixNano()),
 		"late.txt":   "0",
