@@ -55,9 +55,10 @@ func historyStore(configFile string) *history.Store {
 	return history.Open(filepath.Dir(configFile))
 }
 
-// begin starts a record; expected is how long the last successful run alike took (0: none).
-func (m *Manager) begin(command, key string) (r *run, expected time.Duration) {
-	expected, _ = m.history.LastDuration(command, key)
+// begin starts a record; expected is how long the last successful run alike among recs (the
+// history, read once per command) took (0: none).
+func (m *Manager) begin(command, key string, recs []history.Record) (r *run, expected time.Duration) {
+	expected, _ = history.LastDuration(recs, command, key)
 	rec := history.Record{ID: history.NewID(), Command: command, Key: key, Start: time.Now(), Args: maskedArgs(os.Args)}
 	return &run{store: m.history, rec: rec}, expected
 }

@@ -177,13 +177,10 @@ func Key(values ...string) string {
 	return strings.Join(slices.Compact(slices.Sorted(slices.Values(values))), " ")
 }
 
-// LastDuration is how long the newest successful run of command with key took.
-func (s *Store) LastDuration(command, key string) (time.Duration, bool) {
-	all, err := s.List()
-	if err != nil {
-		return 0, false
-	}
-	for _, r := range all {
+// LastDuration is how long the newest successful run of command with key took, among recs
+// (newest first, as List gives them).
+func LastDuration(recs []Record, command, key string) (time.Duration, bool) {
+	for _, r := range recs {
 		if r.Command == command && r.Outcome == Succeeded && r.Key == key && r.Duration() > 0 {
 			return r.Duration(), true
 		}
@@ -223,17 +220,13 @@ func validID(id string) bool {
 }
 
 // WarmNodes are, by platform, the nodes the newest successful run of the same build (buildKey)
-// built on: they hold its cache. Empty without one.
-func (s *Store) WarmNodes(buildKey string) map[string]string {
+// among recs built on: they hold its cache. Empty without one.
+func WarmNodes(recs []Record, buildKey string) map[string]string {
 	out := map[string]string{}
 	if buildKey == "" {
 		return out
 	}
-	all, err := s.List()
-	if err != nil {
-		return out
-	}
-	for _, r := range all {
+	for _, r := range recs {
 		if r.BuildKey != buildKey || r.Outcome != Succeeded {
 			continue
 		}
