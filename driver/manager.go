@@ -20,12 +20,16 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
+// DefaultDiffLimit is how many differences --verify-reproducible lists per platform by default.
+const DefaultDiffLimit = runner.DefaultDiffLimit
+
 // The types the commands use, from the rooms that own them.
 type (
 	BuildOptions    = runner.Options
 	BuildxFlags     = runner.BuildxFlags
 	BuildResult     = runner.Result
 	StepResult      = runner.StepResult
+	Reproduction    = runner.Reproduction
 	BuilderSpec     = builders.BuilderSpec
 	NodeSpec        = builders.NodeSpec
 	ApplyResult     = builders.ApplyResult

@@ -87,6 +87,28 @@ func (r *registryClient) tags(repo string) []string {
 	return out.Tags
 }
 
+// tagsIfAny lists a repository's tags, none when the registry holds no tag of it (distribution
+// answers NAME_UNKNOWN for a repository with manifests by digest only).
+func (r *registryClient) tagsIfAny(repo string) []string {
+	r.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, r.base+fmt.Sprintf("/v2/%s/tags/list", repo), nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if r.user != "" {
+		req.SetBasicAuth(r.user, r.pass)
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		r.t.Fatalf("registry tags of %s: %v", repo, err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil
+	}
+	return r.tags(repo)
+}
+
 // index reads a tag that must be an image index.
 func (r *registryClient) index(repo, ref string) ocispec.Index {
 	r.t.Helper()

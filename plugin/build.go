@@ -84,6 +84,9 @@ func newBuildCommand(dockerCli command.Cli) *cobra.Command {
 	addSignKeyFlag(f, &signKey)
 	f.BoolVar(&opts.Reproducible, "reproducible", false, "Set SOURCE_DATE_EPOCH on every platform (--source-date-epoch, $SOURCE_DATE_EPOCH, or the context's git commit time) and rewrite the image's timestamps to it")
 	f.StringVar(&opts.SourceDateEpoch, "source-date-epoch", "", "The time, in seconds since 1970, every timestamp of the image is set to (implies --reproducible)")
+	f.StringVar(&opts.VerifyReproducible, "verify-reproducible", "", `Build every platform a second time (on another node where one builds it, without cache) and compare the images before any tag moves: "true" (a difference fails the build) or "warn" (it is reported); implies --reproducible`)
+	f.Lookup("verify-reproducible").NoOptDefVal = "true"
+	f.IntVar(&opts.DiffLimit, "diff-limit", driver.DefaultDiffLimit, "How many differences --verify-reproducible lists per platform (0: all)")
 	f.StringVar(&reportFile, "report", "", "Write an HTML report of the build (a timeline per platform and node, the tags, any error) to this file, whatever its outcome")
 	addTimeoutFlag(cmd, &opts.Timeout, "How long to wait for a node to answer before the build starts")
 	addBuildxFlags(cmd, &opts)

@@ -26,13 +26,41 @@ func writeSummary(dockerCli command.Cli, res *driver.BuildResult) error {
 	if tested {
 		header = append(header, "TEST", "OUTPUT")
 	}
+	verified := len(res.Steps) > 0 && res.Steps[0].Reproduced != nil
+	if verified {
+		header = append(header, "REPRODUCED")
+	}
 	return writeList(dockerCli.Out(), formatTable, res.Steps, header, func(s driver.StepResult) []string {
 		row := []string{s.Platform, s.Node, orDash(s.Digest), s.Duration.Round(100 * time.Millisecond).String(), cachedCell(s), yesNo(s.Emulated)}
 		if tested {
 			row = append(row, testCell(s.Test), testOutput(s.Test))
 		}
+		if verified {
+			row = append(row, reproducedCell(s.Reproduced))
+		}
 		return row
 	})
+}
+
+// reproducedCell says how a platform's second build compared: "reproduced on NODE" (with how it
+// was built there when not natively on another node), else what went wrong.
+func reproducedCell(r *driver.Reproduction) string {
+	how := ""
+	switch {
+	case r.SameNode:
+		how = " (same node, no cache)"
+	case r.Emulated:
+		how = " (emulated)"
+	}
+	switch {
+	case r.Reproduced:
+		return "reproduced on " + r.Node + how
+	case r.Error != "":
+		return "NOT CHECKED on " + r.Node + how
+	case r.Digest == "":
+		return "-"
+	}
+	return "DIFFERS on " + r.Node + how
 }
 
 // cachedCell is the steps of a platform's build that came from the cache, of its steps.

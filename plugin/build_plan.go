@@ -19,15 +19,23 @@ func writePlan(dockerCli command.Cli, res *driver.BuildResult) error {
 	if choice {
 		header = []string{"PLATFORM", "NODE", "WHY", "RUNNING", "DOCKERFILE", "MODE", "STRATEGY", "ALTERNATIVES"}
 	}
+	again := slices.ContainsFunc(res.Steps, func(s driver.StepResult) bool { return s.Reproduced != nil })
+	if again {
+		header = append(header, "AGAIN ON")
+	}
 	return writeList(dockerCli.Out(), formatTable, res.Steps, header, func(s driver.StepResult) []string {
-		if !choice {
-			return []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated), s.Strategy}
+		row := []string{s.Platform, s.Node, s.Dockerfile, mode(s.Emulated), s.Strategy}
+		if choice {
+			running := "-"
+			if len(s.Alternatives) > 0 {
+				running = fmt.Sprint(s.Running)
+			}
+			row = []string{s.Platform, s.Node, orDash(s.Reason), running, s.Dockerfile, mode(s.Emulated), s.Strategy, alternativesText(s)}
 		}
-		running := "-"
-		if len(s.Alternatives) > 0 {
-			running = fmt.Sprint(s.Running)
+		if again && s.Reproduced != nil {
+			row = append(row, s.Reproduced.Node+": "+s.Reproduced.Why)
 		}
-		return []string{s.Platform, s.Node, orDash(s.Reason), running, s.Dockerfile, mode(s.Emulated), s.Strategy, alternativesText(s)}
+		return row
 	})
 }
 

@@ -105,7 +105,10 @@ type StepResult struct {
 	Alternatives []plan.Alternative `json:"alternatives,omitempty"`
 	// Reason says why routing chose the node among others (warm, least loaded, the only one
 	// answering); "" when it was the only node.
-	Reason         string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Reproduced is how the platform's second build compared (--verify-reproducible).
+	Reproduced     *Reproduction `json:"reproduced,omitempty"`
+	label          string        // what its progress lines start with ("": its platform)
 	dockerfileName string
 }
 
@@ -178,7 +181,7 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 		if rerr := r.routeDryRun(ctx, st); rerr != nil {
 			return res, rerr
 		}
-		return res, nil // the plan shows every base and whether it has its platform
+		return res, planSecond(st) // the dry run shows where each platform would be built again // the plan shows every base and whether it has its platform
 	}
 	if err != nil {
 		return res, err
@@ -189,11 +192,17 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if err := fallbackDelivers(st); err != nil {
 		return res, err
 	}
+	if err := needsSecondNodes(st); err != nil {
+		return res, err
+	}
 	release, err := r.prepare(ctx, st)
 	if err != nil {
 		return res, err
 	}
 	defer release()
+	if err := planSecond(st); err != nil {
+		return res, err
+	}
 	if p.call != nil {
 		return res, r.call(ctx, st)
 	}
@@ -204,36 +213,6 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 		return res, err
 	}
 	return res, writeMetadata(p.MetadataFile, res)
-}
-
-// contextBuilder: without a multiarch builder, an engine with the classic image store cannot push
-// a multi-platform image (nor, with attestations, one platform): the build then runs on a
-// docker-container builder on the current context, made once and reused.
-func (r *Runner) contextBuilder(ctx context.Context, st *runState) error {
-	p, t, res := st.p, st.t, st.res
-	if !t.Fallback || !p.pushes || p.Strategy != plan.StrategyBuildKit {
-		return nil
-	}
-	classic, err := r.builders.ClassicStore(ctx, p.Timeout)
-	if err != nil || !classic {
-		return err
-	}
-	ct, created, err := r.builders.ContextBuilder(t)
-	if err != nil {
-		return err
-	}
-	for i := range res.Steps {
-		res.Steps[i].BuildxNode = ct.Nodes[0].BuildxNode
-	}
-	res.Builder = ct.Name
-	how := "reusing"
-	if created {
-		how = "created"
-	}
-	res.Notes = append(res.Notes, fmt.Sprintf("the engine of context %q keeps images in the classic store, which cannot hold a multi-platform image: building on BuildKit builder %s (%s; a docker-container builder on that context)",
-		t.Nodes[0].Name, ct.Name, how))
-	st.t = ct
-	return nil
 }
 
 // platformsNote says which platforms a build makes when --platform was not given, and why.

@@ -174,3 +174,33 @@ func (r *Runner) platformResults(ctx context.Context, st *runState, desc ocispec
 	}
 	return out, nil
 }
+
+// contextBuilder: without a multiarch builder, an engine with the classic image store cannot push
+// a multi-platform image (nor, with attestations, one platform): the build then runs on a
+// docker-container builder on the current context, made once and reused.
+func (r *Runner) contextBuilder(ctx context.Context, st *runState) error {
+	p, t, res := st.p, st.t, st.res
+	if !t.Fallback || !p.pushes || p.Strategy != plan.StrategyBuildKit {
+		return nil
+	}
+	classic, err := r.builders.ClassicStore(ctx, p.Timeout)
+	if err != nil || !classic {
+		return err
+	}
+	ct, created, err := r.builders.ContextBuilder(t)
+	if err != nil {
+		return err
+	}
+	for i := range res.Steps {
+		res.Steps[i].BuildxNode = ct.Nodes[0].BuildxNode
+	}
+	res.Builder = ct.Name
+	how := "reusing"
+	if created {
+		how = "created"
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("the engine of context %q keeps images in the classic store, which cannot hold a multi-platform image: building on BuildKit builder %s (%s; a docker-container builder on that context)",
+		t.Nodes[0].Name, ct.Name, how))
+	st.t = ct
+	return nil
+}

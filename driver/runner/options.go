@@ -73,6 +73,11 @@ type Options struct {
 	// image.
 	Reproducible    bool
 	SourceDateEpoch string // --source-date-epoch (implies Reproducible)
+	// VerifyReproducible: every platform built a second time, on another node where one builds it,
+	// without cache, and the two images compared before any tag moves (VerifyFail, VerifyWarn;
+	// VerifyOff). Implies Reproducible. DiffLimit caps the differences listed per platform (0: all).
+	VerifyReproducible string
+	DiffLimit          int
 	// Warm is, by platform, the node that built this same build last (the history): routing
 	// prefers it, for its cache, while it is no busier than the least loaded node.
 	Warm map[string]string
@@ -136,7 +141,7 @@ func parseOptions(o Options, stdin *stdinInput) (*parsed, error) {
 		p.parseContext, p.parseTags, p.parsePlatforms, p.parseFileFor, p.parseArgs,
 		p.parseCache, p.parseSessions, p.parseAttests, p.parseProgress, p.parseOutputs,
 		p.parseSolveFlags, p.parseExportFlags, p.applyOutputs, p.parseLegacyFlags,
-		p.parseReproducible, p.parseTest, p.parseSign, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
+		p.parseVerify, p.parseReproducible, p.parseTest, p.parseSign, // after applyOutputs: -o type=image,push=true (or type=registry) is a push too
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -21,6 +21,7 @@ import (
 // the local engine before the tags moved. Build then writes --iidfile and --metadata-file.
 var pipeline = []stage{
 	{name: "solve", wanted: always, run: (*Runner).solveStage},         // every platform on its node, pushed by digest when it publishes
+	{name: "reproduce", wanted: verifies, run: (*Runner).compareStage}, // --verify-reproducible: each platform against its second build
 	{name: "outputs", wanted: hasOutputs, run: (*Runner).outputsStage}, // -o of several platforms, assembled on this machine
 	{name: "gate", wanted: gated, run: (*Runner).gateStage},            // --test: every variant run on a node of its platform
 	{name: "record", wanted: pushing, run: (*Runner).recordStage},      // what was pushed by digest (metadata, merge --from-metadata)
@@ -56,12 +57,14 @@ type delivery struct {
 	load    bool // --load
 	outputs bool // -o of several platforms, assembled after the solves
 	caller  bool // bake: the caller moves the tags and loads, after every target is built
+	verify  bool // --verify-reproducible: every platform built twice and compared
 }
 
 // deliveryOf reads a run's delivery: what its options ask, for the platforms it builds.
 func (st *runState) deliveryOf() delivery {
 	p := st.p
-	d := delivery{gate: p.test != nil, load: p.Load, outputs: len(st.res.Steps) > 1 && len(p.outputs) > 0, caller: p.DeferPublish}
+	d := delivery{gate: p.test != nil, load: p.Load, outputs: len(st.res.Steps) > 1 && len(p.outputs) > 0, caller: p.DeferPublish,
+		verify: p.VerifyReproducible != VerifyOff}
 	switch {
 	case !p.pushes:
 	case p.PushByDigest:
@@ -76,6 +79,7 @@ func (st *runState) deliveryOf() delivery {
 
 func always(delivery) bool          { return true }
 func hasOutputs(d delivery) bool    { return d.outputs }
+func verifies(d delivery) bool      { return d.verify }
 func gated(d delivery) bool         { return d.gate && d.publish != keepResults }
 func pushing(d delivery) bool       { return d.publish != keepResults }
 func movesTags(d delivery) bool     { return d.publish == moveTags }
@@ -134,9 +138,16 @@ type runState struct {
 	files    *localFiles          // where local deliveries wait for their stage
 	descs    []ocispec.Descriptor // per step: what it pushed by digest
 	index    ocispec.Descriptor   // without a multiarch builder: the one index the solve pushed
+	// second are the platforms' second builds (--verify-reproducible), by step; secondDescs what
+	// they pushed by digest.
+	second      []StepResult
+	secondDescs []ocispec.Descriptor
 }
 
 func (r *Runner) solveStage(ctx context.Context, st *runState) (err error) {
+	if len(st.second) > 0 {
+		return r.solveTwice(ctx, st)
+	}
 	st.descs, err = r.runSteps(ctx, st.res, r.stepRunner(st))
 	return err
 }

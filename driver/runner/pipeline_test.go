@@ -47,6 +47,8 @@ func TestPipelineOrderOverEveryCombination(t *testing.T) {
 		{"-o type=image,push=true --test", Options{BuildxFlags: BuildxFlags{Outputs: []string{"type=image,push=true"}}, Test: "true"}, "solve gate record publish"},
 		{"-o tar, 2 platforms, --push --load", Options{Push: true, Load: true, Platforms: []string{"linux/amd64,linux/arm64"}, BuildxFlags: BuildxFlags{Outputs: []string{"type=tar,dest=" + dir + "/out.tar"}}}, "solve outputs record publish load"},
 		{"-o local, 1 platform (BuildKit writes it)", Options{Platforms: []string{"linux/amd64"}, BuildxFlags: BuildxFlags{Outputs: []string{"type=local,dest=" + dir + "/out"}}}, "solve"},
+		{"--push --verify-reproducible --test --load", Options{Push: true, Test: "true", Load: true, VerifyReproducible: "true", SourceDateEpoch: "1"}, "solve reproduce gate record publish load"},
+		{"--push-by-digest --verify-reproducible=warn", Options{PushByDigest: true, VerifyReproducible: "warn", SourceDateEpoch: "1"}, "solve reproduce record"},
 		{"bake --push --test", Options{Push: true, Test: "true", DeferPublish: true}, "solve gate record hand over"},
 		{"bake --push --load", Options{Push: true, Load: true, DeferPublish: true}, "solve record hand over"},
 		{"bake --load", Options{Load: true, DeferPublish: true}, "solve hand over"},

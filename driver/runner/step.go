@@ -22,7 +22,11 @@ func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (oc
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
 		var desc ocispec.Descriptor
 		var built stepOut // a BuildKit step's reference and provenance
-		pw := &detachable{Writer: progress.WithPrefix(printer, s.Platform, true)}
+		label := s.Platform
+		if s.label != "" {
+			label = s.label
+		}
+		pw := &detachable{Writer: progress.WithPrefix(printer, label, true)}
 		live := &liveness{}
 		endpoint := s.Node
 		if bk, ok := nodes[s.BuildxNode]; ok && s.BuildKit && bk.Driver != nil {

@@ -1,0 +1,69 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
+)
+
+// diffConfigs lists the fields of two images' manifests and configs that differ, in a fixed order:
+// what a reader of `docker inspect` would look for first (created, env, labels), then the history
+// step by step, then the layers.
+func diffConfigs(a, b image) []FieldDiff {
+	var out []FieldDiff
+	fa, fb := configFields(a), configFields(b)
+	for i := range fa {
+		if fa[i].value != fb[i].value {
+			out = append(out, FieldDiff{Field: fa[i].name, A: shown(fa[i].value), B: shown(fb[i].value)})
+		}
+	}
+	ha, hb := a.config.History, b.config.History
+	if len(ha) != len(hb) {
+		out = append(out, FieldDiff{Field: "history", A: strconv.Itoa(len(ha)) + " steps", B: strconv.Itoa(len(hb)) + " steps"})
+	}
+	for i := range min(len(ha), len(hb)) {
+		if va, vb := asJSON(ha[i]), asJSON(hb[i]); va != vb {
+			out = append(out, FieldDiff{Field: fmt.Sprintf("history[%d]", i), A: shown(va), B: shown(vb)})
+		}
+	}
+	la, lb := a.manifest.Layers, b.manifest.Layers
+	if len(la) != len(lb) {
+		out = append(out, FieldDiff{Field: "layers", A: strconv.Itoa(len(la)) + " layers", B: strconv.Itoa(len(lb)) + " layers"})
+	}
+	return out
+}
+
+type field struct{ name, value string }
+
+// configFields are the fields compared, each as JSON text.
+func configFields(img image) []field {
+	c, cfg := img.config, img.config.Config
+	created := ""
+	if c.Created != nil {
+		created = c.Created.UTC().String()
+	}
+	return []field{
+		{"created", created}, {"author", c.Author},
+		{"platform", asJSON([]string{c.OS, c.Architecture, c.Variant, c.OSVersion})},
+		{"env", asJSON(cfg.Env)}, {"labels", asJSON(cfg.Labels)},
+		{"entrypoint", asJSON(cfg.Entrypoint)}, {"cmd", asJSON(cfg.Cmd)},
+		{"user", cfg.User}, {"workdir", cfg.WorkingDir}, {"stop signal", cfg.StopSignal},
+		{"exposed ports", asJSON(cfg.ExposedPorts)}, {"volumes", asJSON(cfg.Volumes)},
+		{"manifest annotations", asJSON(img.manifest.Annotations)},
+	}
+}
+
+func asJSON(v any) string {
+	dt, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(dt)
+}
+
+// shown is a value as the diff prints it: cut, and quoted when it holds what a terminal acts on.
+func shown(v string) string {
+	return printable(bounded.Cut(v, 300))
+}
