@@ -112,6 +112,6 @@ bench: build farm
 docs: build
 	@d=$$(mktemp -d) && mkdir -p $$d/cli-plugins && cp $(BIN) $$d/cli-plugins/ && \
 	{ echo "# Command reference"; echo; echo "Generated from \`--help\` of each command (\`make docs\`)."; \
-	  for c in "" "node add" "node ls" "node inspect" "node rm" "create" "apply" "ls" "rm" "build" "bake" "inspect" "merge" "verify" "history ls" "history inspect" "history rm" "history report" "du" "prune" "test" "version"; do \
+	  for c in "" "node add" "node ls" "node inspect" "node rm" "create" "apply" "ls" "rm" "build" "bake" "inspect" "merge" "verify" "rebuild" "history ls" "history inspect" "history rm" "history report" "du" "prune" "test" "version"; do \
 	    echo; echo "## docker multiarch $$c"; echo; echo '```'; DOCKER_CONFIG=$$d docker multiarch $$c --help; echo '```'; \
 	  done; } > docs/reference.md; rm -rf $$d

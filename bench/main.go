@@ -83,6 +83,11 @@ func builds(runs int, plugin, buildx string) error {
 	if err := gate(d, f, builder, runs); err != nil {
 		return err
 	}
+	if ok, err := reproduce(d, f, builder, runs); err != nil {
+		return err
+	} else if !ok {
+		failed = append(failed, "verify-reproducible")
+	}
 	if took, err := pushCheck(d, f, builder, runs); err != nil {
 		return err
 	} else if took > pushCheckGoal {

@@ -30,6 +30,12 @@ type (
 	BuildResult     = runner.Result
 	StepResult      = runner.StepResult
 	Reproduction    = runner.Reproduction
+	RebuildOptions  = runner.RebuildOptions
+	RebuildResult   = runner.RebuildResult
+	Rebuilt         = runner.Rebuilt
+	ImageDiff       = registry.ImageDiff
+	FileDiff        = registry.FileDiff
+	FileState       = registry.FileState
 	BuilderSpec     = builders.BuilderSpec
 	NodeSpec        = builders.NodeSpec
 	ApplyResult     = builders.ApplyResult
@@ -81,6 +87,15 @@ func (m *Manager) Prune(ctx context.Context, builder string, o PruneOptions, tim
 // Verify checks an image's signatures and attestations (see registry.Client.VerifyImage).
 func (m *Manager) Verify(ctx context.Context, o VerifyOptions) ([]Verdict, error) {
 	return m.registry.VerifyImage(ctx, o)
+}
+
+// DiffLines says what differs between two images, a line each (--verify-reproducible, rebuild).
+var DiffLines = runner.DiffLines
+
+// Rebuild rebuilds every platform of an existing tag from its provenance and compares the images
+// (see runner.Runner.Rebuild); no tag moves.
+func (m *Manager) Rebuild(ctx context.Context, o RebuildOptions, out io.Writer) (*RebuildResult, error) {
+	return m.runner.Rebuild(ctx, o, out)
 }
 
 // LoadSignKey reads a cosign private key (a file or env://VAR; its password from

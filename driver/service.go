@@ -18,6 +18,7 @@ type Service interface {
 	Inspect(ctx context.Context, ref string, timeout time.Duration) (ImageInfo, error)
 	Test(ctx context.Context, o TestOptions) ([]TestResult, error)
 	Verify(ctx context.Context, o VerifyOptions) ([]Verdict, error)
+	Rebuild(ctx context.Context, o RebuildOptions, out io.Writer) (*RebuildResult, error)
 	DiskUsage(ctx context.Context, builder string, verbose bool, timeout time.Duration) ([]CacheUsage, error)
 	Prune(ctx context.Context, builder string, o PruneOptions, timeout time.Duration) ([]PruneResult, error)
 	History() ([]HistoryRecord, error)

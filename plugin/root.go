@@ -60,6 +60,7 @@ pinned to its native platform, and a build pushes only the combined multi-arch t
 		newInspectCommand(dockerCli),
 		newMergeCommand(dockerCli),
 		newVerifyCommand(dockerCli),
+		newRebuildCommand(dockerCli),
 		newHistoryCommand(dockerCli),
 		newDuCommand(dockerCli, &opts),
 		newPruneCommand(dockerCli, &opts),

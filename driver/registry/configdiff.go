@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
@@ -24,8 +26,11 @@ func diffConfigs(a, b image) []FieldDiff {
 		out = append(out, FieldDiff{Field: "history", A: strconv.Itoa(len(ha)) + " steps", B: strconv.Itoa(len(hb)) + " steps"})
 	}
 	for i := range min(len(ha), len(hb)) {
-		if va, vb := asJSON(ha[i]), asJSON(hb[i]); va != vb {
-			out = append(out, FieldDiff{Field: fmt.Sprintf("history[%d]", i), A: shown(va), B: shown(vb)})
+		a, b := historyFields(ha[i]), historyFields(hb[i])
+		for j := range a {
+			if a[j].value != b[j].value {
+				out = append(out, FieldDiff{Field: fmt.Sprintf("history[%d] %s", i, a[j].name), A: shown(a[j].value), B: shown(b[j].value)})
+			}
 		}
 	}
 	la, lb := a.manifest.Layers, b.manifest.Layers
@@ -53,6 +58,16 @@ func configFields(img image) []field {
 		{"exposed ports", asJSON(cfg.ExposedPorts)}, {"volumes", asJSON(cfg.Volumes)},
 		{"manifest annotations", asJSON(img.manifest.Annotations)},
 	}
+}
+
+// historyFields are the fields of one history step compared.
+func historyFields(h ocispec.History) []field {
+	created := ""
+	if h.Created != nil {
+		created = h.Created.UTC().String()
+	}
+	return []field{{"created", created}, {"created_by", h.CreatedBy}, {"comment", h.Comment}, {"author", h.Author},
+		{"empty_layer", fmt.Sprint(h.EmptyLayer)}}
 }
 
 func asJSON(v any) string {

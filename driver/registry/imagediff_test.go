@@ -140,3 +140,16 @@ func TestReadLayerQuotesHostileNames(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffConfigsNamesTheHistoryFieldThatDiffers(t *testing.T) {
+	t1, t2 := time.Unix(1700000000, 5), time.Unix(1700000000, 0)
+	a := image{config: ocispec.Image{Created: &t1, History: []ocispec.History{{CreatedBy: "FROM x"}, {Created: &t1, CreatedBy: "RUN date"}}}}
+	b := image{config: ocispec.Image{Created: &t2, History: []ocispec.History{{CreatedBy: "FROM x"}, {Created: &t2, CreatedBy: "RUN date"}}}}
+	var got []string
+	for _, f := range diffConfigs(a, b) {
+		got = append(got, f.Field)
+	}
+	if strings.Join(got, ",") != "created,history[1] created" {
+		t.Fatalf("fields %v, want created and history[1] created", got)
+	}
+}

@@ -16,21 +16,32 @@ func describeReproduction(s StepResult, limit int) string {
 		return head + ": " + rep.Error
 	}
 	lines := []string{fmt.Sprintf("%s: image %s, then %s", head, rep.Image, rep.Digest)}
-	if d := rep.Diff; d != nil {
-		for _, f := range d.Config {
-			lines = append(lines, fmt.Sprintf("  config %s: %s, then %s", f.Field, f.A, f.B))
-		}
-		for _, f := range d.Files {
-			lines = append(lines, "  "+describeFile(f))
-		}
-		if d.More > 0 {
-			lines = append(lines, fmt.Sprintf("  and %d more differences (--diff-limit %d)", d.More, limit))
-		}
-		if d.Empty() {
-			lines = append(lines, "  the configs and files are the same: the manifests differ in what they say of them (media types, annotations, compression)")
-		}
+	for _, l := range DiffLines(rep.Diff, limit) {
+		lines = append(lines, "  "+l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// DiffLines says what differs between two images, a line each: the config fields, then the files
+// (path, layer, and each field in both), then how many more were found past limit.
+func DiffLines(d *registry.ImageDiff, limit int) []string {
+	if d == nil {
+		return nil
+	}
+	var lines []string
+	for _, f := range d.Config {
+		lines = append(lines, fmt.Sprintf("config %s: %s, then %s", f.Field, f.A, f.B))
+	}
+	for _, f := range d.Files {
+		lines = append(lines, describeFile(f))
+	}
+	if d.More > 0 {
+		lines = append(lines, fmt.Sprintf("and %d more differences (--diff-limit %d)", d.More, limit))
+	}
+	if d.Empty() {
+		lines = append(lines, "the configs and files are the same: the manifests differ in what they say of them (media types, annotations, compression)")
+	}
+	return lines
 }
 
 // describeFile is one file's difference: its path and layer, then each field in both images.
