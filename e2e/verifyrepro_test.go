@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,14 @@ func TestVerifyReproducibleNamesTheFilesThatDiffer(t *testing.T) {
 	reg := newRegistryClient(t)
 	if tags := reg.tagsIfAny(repo); len(tags) != 0 {
 		t.Errorf("a build that did not reproduce left tags %v", tags)
+	}
+	// linux/arm64 only farm-b builds (emulated): the second build runs there too, after the first
+	// (two builds at once on one BuildKit would share the RUN step, no-cache or not), and differs.
+	same := slices.Clone(args)
+	same[slices.Index(same, "linux/amd64")] = "linux/arm64"
+	r = c.run(8*time.Minute, append(same, "--verify-reproducible", "-t", farm.Registry+"/"+repo+":same")...)
+	if out := r.Combined(); r.ExitCode == 0 || !strings.Contains(out, "again on node farm-b (no other node builds linux/arm64") || !strings.Contains(out, "\n  /random (layer") {
+		t.Errorf("the same node's second build does not find /random differing:\n%s", out)
 	}
 	r = c.ok(8*time.Minute, append(args, "--verify-reproducible=warn", "-t", farm.Registry+"/"+repo+":warn")...)
 	if out := r.Combined(); !strings.Contains(out, "not reproducible") || !strings.Contains(out, "/built (layer") || !strings.Contains(out, "DIFFERS on") {

@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,6 +35,12 @@ func diffConfigs(a, b image) []FieldDiff {
 			}
 		}
 	}
+	for _, k := range otherKeys(a.raw, b.raw) {
+		va, vb := string(a.raw[k]), string(b.raw[k])
+		if va != vb {
+			out = append(out, FieldDiff{Field: k, A: shown(va), B: shown(vb)})
+		}
+	}
 	la, lb := a.manifest.Layers, b.manifest.Layers
 	if len(la) != len(lb) {
 		out = append(out, FieldDiff{Field: "layers", A: strconv.Itoa(len(la)) + " layers", B: strconv.Itoa(len(lb)) + " layers"})
@@ -58,6 +66,49 @@ func configFields(img image) []field {
 		{"exposed ports", asJSON(cfg.ExposedPorts)}, {"volumes", asJSON(cfg.Volumes)},
 		{"manifest annotations", asJSON(img.manifest.Annotations)},
 	}
+}
+
+// comparedKeys are the config keys configFields and the history and layer comparisons cover.
+var comparedKeys = map[string]bool{
+	"created": true, "author": true, "architecture": true, "os": true, "variant": true, "os.version": true, "os.features": true,
+	"rootfs": true, "history": true, "config": true, "config.Env": true, "config.Labels": true, "config.Entrypoint": true,
+	"config.Cmd": true, "config.User": true, "config.WorkingDir": true, "config.StopSignal": true, "config.ExposedPorts": true,
+	"config.Volumes": true,
+}
+
+// rawKeys are a config's keys and its "config" object's (as "config.KEY"), each as compact JSON.
+func rawKeys(dt []byte) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	if json.Unmarshal(dt, &out) != nil {
+		return nil
+	}
+	var inner map[string]json.RawMessage
+	if json.Unmarshal(out["config"], &inner) == nil {
+		for k, v := range inner {
+			out["config."+k] = v
+		}
+	}
+	for k, v := range out {
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) == nil {
+			out[k] = buf.Bytes()
+		}
+	}
+	return out
+}
+
+// otherKeys are the keys of either config the typed comparison does not cover, sorted.
+func otherKeys(a, b map[string]json.RawMessage) []string {
+	var keys []string
+	for _, m := range []map[string]json.RawMessage{a, b} {
+		for k := range m {
+			if !comparedKeys[k] && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // historyFields are the fields of one history step compared.

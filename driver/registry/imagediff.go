@@ -62,24 +62,33 @@ func (c *Client) DiffImages(ctx context.Context, repo string, a, b digest.Digest
 			return out, err
 		}
 	}
+	if limit <= 0 || limit > maxDiffs {
+		limit = maxDiffs
+	}
 	out.Config = diffConfigs(imgs[0], imgs[1])
-	files, err := c.diffLayers(ctx, loc, imgs[0].manifest.Layers, imgs[1].manifest.Layers)
+	files, more, err := c.diffLayers(ctx, loc, imgs[0].manifest.Layers, imgs[1].manifest.Layers, limit)
 	if err != nil {
 		return out, err
 	}
-	out.Files = files
-	if n := len(out.Config) + len(out.Files); limit > 0 && n > limit {
-		out.More = n - limit
+	out.Files, out.More = files, more
+	if n := len(out.Config) + len(out.Files); n > limit {
+		out.More += n - limit
 		keep := min(len(out.Config), limit)
 		out.Config, out.Files = out.Config[:keep], out.Files[:limit-keep]
 	}
 	return out, nil
 }
 
+// maxDiffs is the most differences a diff lists, whatever the limit asked.
+const maxDiffs = 10_000
+
 // image is one image manifest and its config.
 type image struct {
 	manifest ocispec.Manifest
 	config   ocispec.Image
+	// raw are the config's keys, and config's own ("config.KEY"), as JSON: what the typed fields
+	// leave out (a Healthcheck, BuildKit's inline cache) is compared too.
+	raw map[string]json.RawMessage
 }
 
 func (c *Client) readImage(ctx context.Context, name string, loc *imagetools.Location, d digest.Digest) (image, error) {
@@ -104,14 +113,16 @@ func (c *Client) readImage(ctx context.Context, name string, loc *imagetools.Loc
 	if err := json.Unmarshal(cfg, &img.config); err != nil {
 		return img, fmt.Errorf("%s@%s: config %s: %w", name, d, img.manifest.Config.Digest, err)
 	}
+	img.raw = rawKeys(cfg)
 	return img, nil
 }
 
 // diffLayers compares the layers at each position that differ (in parallel, two at a time), file
-// by file; layers only one image has are a config difference (rootfs).
-func (c *Client) diffLayers(ctx context.Context, loc *imagetools.Location, a, b []ocispec.Descriptor) ([]FileDiff, error) {
+// by file, keeping at most limit differences per layer and counting the others; layers only one
+// image has are a config difference (rootfs).
+func (c *Client) diffLayers(ctx context.Context, loc *imagetools.Location, a, b []ocispec.Descriptor, limit int) ([]FileDiff, int, error) {
 	n := min(len(a), len(b))
-	found := make([][]FileDiff, n)
+	found, more := make([][]FileDiff, n), make([]int, n)
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(2)
 	for i := range n {
@@ -127,13 +138,20 @@ func (c *Client) diffLayers(ctx context.Context, loc *imagetools.Location, a, b 
 				}
 			}
 			found[i] = diffFiles(files[0], files[1])
+			if len(found[i]) > limit {
+				more[i], found[i] = len(found[i])-limit, found[i][:limit:limit]
+			}
 			return nil
 		})
 	}
 	if err := eg.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return slices.Concat(found...), nil
+	total := 0
+	for _, m := range more {
+		total += m
+	}
+	return slices.Concat(found...), total, nil
 }
 
 // diffFiles lists, by path, the files that differ between two layers.

@@ -6,7 +6,9 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +132,7 @@ func TestDiffImagesRefusesALayerThatIsNotItsDigest(t *testing.T) {
 }
 
 func TestReadLayerQuotesHostileNames(t *testing.T) {
-	files, err := readLayer(bytes.NewReader(gzipTar(t, tarFile{name: "../../x\x1b[2J", body: "", mode: 0o644})), 1)
+	files, err := readLayer(context.Background(), bytes.NewReader(gzipTar(t, tarFile{name: "../../x\x1b[2J", body: "", mode: 0o644})), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +153,70 @@ func TestDiffConfigsNamesTheHistoryFieldThatDiffers(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "created,history[1] created" {
 		t.Fatalf("fields %v, want created and history[1] created", got)
+	}
+}
+
+// sparseTar is a tar whose one file is a PAX GNU sparse 1.0 file claiming 9e18 bytes of holes,
+// ~2.5 KB in all: Go's tar reader makes up zeros for it without reading anything.
+func sparseTar(t testing.TB) []byte {
+	pax := func(k, v string) string {
+		s := " " + k + "=" + v + "\n"
+		n := len(s)
+		for l := 0; l != n; {
+			l, n = n, len(strconv.Itoa(n))+len(s)
+		}
+		return strconv.Itoa(n) + s
+	}
+	body := pax("GNU.sparse.major", "1") + pax("GNU.sparse.minor", "0") + pax("GNU.sparse.name", "holes") + pax("GNU.sparse.realsize", "9000000000000000000")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "pax", Size: int64(len(body)), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR})
+	_, _ = tw.Write([]byte(body))
+	_ = tw.WriteHeader(&tar.Header{Name: "holes", Size: 512, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR})
+	_, _ = tw.Write(append([]byte("0\n"), make([]byte, 510)...)) // the sparse map: no data blocks
+	_ = tw.Close()
+	dt := buf.Bytes()
+	dt[156] = 'x' // the first header becomes a PAX one
+	sum := 0
+	copy(dt[148:156], "        ")
+	for _, b := range dt[:512] {
+		sum += int(b)
+	}
+	copy(dt[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return dt
+}
+
+func TestReadLayerRefusesSparseFilesAndStopsWithItsContext(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := readLayer(context.Background(), bytes.NewReader(sparseTar(t)), 1)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "sparse") {
+			t.Fatalf("a sparse file: %v, want it refused", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a 2.5 KB sparse layer is still being read after 5 s")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	big := gzipTar(t, tarFile{name: "a", body: strings.Repeat("x", 1<<20), mode: 0o644})
+	if _, err := readLayer(ctx, bytes.NewReader(big), 1); err == nil {
+		t.Fatal("a layer read on with its context ended")
+	}
+}
+
+// What the typed config leaves out is compared too: BuildKit's inline cache, a healthcheck.
+func TestDiffConfigsComparesKeysTheTypesLeaveOut(t *testing.T) {
+	a := image{raw: rawKeys([]byte(`{"config":{"Env":["A=1"],"Healthcheck":{"Test":["CMD","true"]}},"moby.buildkit.cache.v0":"abc"}`))}
+	b := image{raw: rawKeys([]byte(`{"config":{"Env":["A=1"]}}`))}
+	var got []string
+	for _, f := range diffConfigs(a, b) {
+		got = append(got, f.Field)
+	}
+	if strings.Join(got, ",") != "config.Healthcheck,moby.buildkit.cache.v0" {
+		t.Fatalf("fields %v", got)
 	}
 }

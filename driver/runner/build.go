@@ -109,6 +109,7 @@ type StepResult struct {
 	// Reproduced is how the platform's second build compared (--verify-reproducible).
 	Reproduced     *Reproduction `json:"reproduced,omitempty"`
 	label          string        // what its progress lines start with ("": its platform)
+	waited         time.Duration // a second build: how long it waited for its node's first one
 	dockerfileName string
 }
 
@@ -181,18 +182,18 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 		if rerr := r.routeDryRun(ctx, st); rerr != nil {
 			return res, rerr
 		}
-		return res, planSecond(st) // the dry run shows where each platform would be built again // the plan shows every base and whether it has its platform
+		return res, planSecond(st) // the plan shows every base, and where each platform would be built again
 	}
 	if err != nil {
+		return res, err
+	}
+	if err := needsSecondNodes(st); err != nil { // before the classic store's stand-in builder, a single node
 		return res, err
 	}
 	if err := r.contextBuilder(ctx, st); err != nil {
 		return res, err
 	}
 	if err := fallbackDelivers(st); err != nil {
-		return res, err
-	}
-	if err := needsSecondNodes(st); err != nil {
 		return res, err
 	}
 	release, err := r.prepare(ctx, st)
@@ -202,6 +203,13 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	defer release()
 	if err := planSecond(st); err != nil {
 		return res, err
+	}
+	if len(st.second) > 0 {
+		releaseSecond, err := r.holdSecond(ctx, st)
+		if err != nil {
+			return res, err
+		}
+		defer releaseSecond()
 	}
 	if p.call != nil {
 		return res, r.call(ctx, st)

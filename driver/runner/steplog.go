@@ -23,6 +23,25 @@ func solveRef(runID string) string {
 	return runID + id[:9]
 }
 
+// argMasker masks in a text the values of the build arguments named as secrets (BuildKit's
+// linter rule) and URL credentials, then cuts it to limit: whole values masked before anything is
+// cut.
+func argMasker(args map[string]string, limit int) func(string) string {
+	var values []string
+	for k, v := range args {
+		if len(v) >= minMasked && redact.SecretKey(k) {
+			values = append(values, v)
+		}
+	}
+	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) }) // the longest first
+	return func(s string) string {
+		for _, v := range values {
+			s = strings.ReplaceAll(s, v, redact.Mask)
+		}
+		return bounded.Cut(redact.Text(s), limit)
+	}
+}
+
 // Caps on what a step's record of its vertices keeps (BuildKit's answers are untrusted).
 const (
 	maxVertices   = 500
@@ -125,19 +144,7 @@ const minMasked = 4
 // them to maxVertexName: the history and the report keep no value the command line had (a token
 // passed as --build-arg, which buildx warns of) nor a password a Dockerfile wrote in a URL.
 func maskArgValues(vs []Vertex, args map[string]string) []Vertex {
-	var values []string
-	for k, v := range args {
-		if len(v) >= minMasked && redact.SecretKey(k) {
-			values = append(values, v)
-		}
-	}
-	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) }) // the longest first
-	mask := func(s string) string {
-		for _, v := range values {
-			s = strings.ReplaceAll(s, v, redact.Mask)
-		}
-		return bounded.Cut(redact.Text(s), maxVertexName) // whole values masked before anything is cut
-	}
+	mask := argMasker(args, maxVertexName)
 	for i := range vs {
 		vs[i].Name, vs[i].Error = mask(vs[i].Name), mask(vs[i].Error)
 	}

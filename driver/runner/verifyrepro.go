@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/platforms"
@@ -74,53 +76,11 @@ func (p *parsed) parseVerify() error {
 	return nil
 }
 
-// planSecond places every platform's second build (plan.Second) once the first ones are routed.
-func planSecond(st *runState) error {
-	p, res := st.p, st.res
-	if p.VerifyReproducible == VerifyOff {
-		return nil
-	}
-	if err := needsSecondNodes(st); err != nil {
-		return err
-	}
-	st.second = make([]StepResult, len(res.Steps))
-	for i, s := range res.Steps {
-		if s.Strategy == plan.StrategyEngine {
-			return fmt.Errorf("--verify-reproducible: %s is built by the engine of node %s, which it cannot check", s.Platform, s.Node)
-		}
-		second, why := plan.Second(st.t.Nodes, s.Step, s.Alternatives)
-		st.second[i] = StepResult{Step: second, label: s.Platform + " (again)"}
-		res.Steps[i].Reproduced = &Reproduction{Node: second.Node, Emulated: second.Emulated, SameNode: second.Node == s.Node, Why: why}
-	}
-	return nil
-}
-
-// needsSecondNodes refuses --verify-reproducible without a multiarch builder, before anything runs.
-func needsSecondNodes(st *runState) error {
-	if st.p.VerifyReproducible != VerifyOff && st.t.Fallback {
-		return errors.New("--verify-reproducible builds each platform a second time on another node: it needs a multiarch builder (docker multiarch create)")
-	}
-	return nil
-}
-
-// secondOptions are the options of a platform's second build: the same build, without cache (not
-// the node's, not a registry's, none exported), nothing delivered but the image pushed by digest
-// to the first repository, without attestations (they name the build, not the image).
-func (p *parsed) secondOptions() *parsed {
-	p2 := *p
-	p2.NoCache = true
-	p2.cacheFrom, p2.cacheTo, p2.CacheRef = nil, nil, ""
-	p2.outputs, p2.Load, p2.MetadataFile, p2.test = nil, false, "", nil
-	p2.repos = p.repos[:1]
-	p2.attests, p2.attestSet = nil, map[string]bool{"provenance": true}
-	p2.solveAttrs = maps.Clone(p.solveAttrs)
-	delete(p2.solveAttrs, "no-cache") // a --no-cache-filter would narrow the whole build's --no-cache
-	return &p2
-}
-
-// solveTwice runs the first builds and the second ones together. The first's failure stops both.
-// A second's failure fails the build when a difference would (no tag moves); with warn it is
-// reported and the platforms whose second build did not finish are not compared.
+// solveTwice runs the first builds and the second ones together; a second build on the node of
+// the first waits for it (BuildKit would share the steps the two run at once, cache or not). The
+// first failure is the build's: the first build's, or, when a difference fails the build, the
+// second's (no tag moves); with warn a second's failure is reported and the platforms whose second
+// build did not finish are not compared.
 func (r *Runner) solveTwice(ctx context.Context, st *runState) error {
 	st2 := *st
 	st2.p, st2.res = st.p.secondOptions(), &Result{Steps: st.second}
@@ -128,27 +88,31 @@ func (r *Runner) solveTwice(ctx context.Context, st *runState) error {
 	defer cancelFirst(nil)
 	secondCtx, cancelSecond := context.WithCancelCause(ctx)
 	defer cancelSecond(nil)
-	var firstErr, secondErr error
+	var once sync.Once
+	var cause, secondErr error
+	fail := func(err error) { once.Do(func() { cause = err }) }
+	first, second := sequenced(st, r.stepRunner(st), r.stepRunner(&st2))
 	var eg errgroup.Group
 	eg.Go(func() error {
-		if st.descs, firstErr = r.runSteps(firstCtx, st.res, r.stepRunner(st)); firstErr != nil {
-			cancelSecond(firstErr)
+		var err error
+		if st.descs, err = r.runSteps(firstCtx, st.res, first); err != nil {
+			fail(err)
+			cancelSecond(err)
 		}
 		return nil
 	})
 	eg.Go(func() error {
-		st.secondDescs, secondErr = r.runSteps(secondCtx, st2.res, r.stepRunner(&st2))
+		st.secondDescs, secondErr = r.runSteps(secondCtx, st2.res, second)
 		if secondErr != nil && st.p.VerifyReproducible == VerifyFail {
-			cancelFirst(fmt.Errorf("--verify-reproducible: the second build of %w; no tag moved", secondErr))
+			err := fmt.Errorf("--verify-reproducible: the second build of %w; no tag moved", secondErr)
+			fail(err)
+			cancelFirst(err)
 		}
 		return nil
 	})
 	_ = eg.Wait()
-	switch {
-	case secondErr != nil && st.p.VerifyReproducible == VerifyFail:
-		return fmt.Errorf("--verify-reproducible: the second build of %w; no tag moved", secondErr)
-	case firstErr != nil:
-		return firstErr
+	if cause != nil {
+		return cause
 	}
 	for i := range st.res.Steps {
 		if secondErr != nil && (i >= len(st.secondDescs) || st.secondDescs[i].Digest == "") {
@@ -156,6 +120,36 @@ func (r *Runner) solveTwice(ctx context.Context, st *runState) error {
 		}
 	}
 	return nil
+}
+
+type stepFunc = func(context.Context, *StepResult) (ocispec.Descriptor, error)
+
+// sequenced wraps the first and second builds' step runners so that a second build on its first
+// build's node starts once that one ended; the time it waited is not its build's.
+func sequenced(st *runState, first, second stepFunc) (stepFunc, stepFunc) {
+	done := make([]chan struct{}, len(st.res.Steps))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	index := func(steps []StepResult, s *StepResult) int {
+		return slices.IndexFunc(steps, func(x StepResult) bool { return x.Platform == s.Platform }) // one step per platform
+	}
+	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
+			defer close(done[index(st.res.Steps, s)])
+			return first(ctx, s)
+		}, func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
+			i := index(st.second, s)
+			if st.res.Steps[i].Reproduced.SameNode {
+				start := time.Now()
+				select {
+				case <-done[i]:
+				case <-ctx.Done():
+					return ocispec.Descriptor{}, context.Cause(ctx)
+				}
+				s.waited = time.Since(start)
+			}
+			return second(ctx, s)
+		}
 }
 
 // compareStage compares every platform's two images; one that differs fails the build (or, with
@@ -193,7 +187,7 @@ func (r *Runner) compare(ctx context.Context, st *runState) error {
 	for i := range res.Steps {
 		s, second := &res.Steps[i], &st.second[i]
 		rep := s.Reproduced
-		rep.Ref, rep.Seconds = second.Ref, second.Seconds
+		rep.Ref, rep.Seconds = second.Ref, (second.Duration - second.waited).Round(time.Millisecond).Seconds()
 		if rep.Error != "" {
 			continue // its second build failed, as it says
 		}
@@ -205,17 +199,20 @@ func (r *Runner) compare(ctx context.Context, st *runState) error {
 					rep.Image, rep.Digest, rep.Reproduced = a.String(), b.String(), a == b
 					if a != b {
 						d, derr := reg.DiffImages(ctx, p.repos[0], a, b, p.DiffLimit)
-						rep.Diff, err = &d, derr
+						rep.Diff, err = maskDiff(&d, p.buildArgs), derr
 					}
 				}
 			}
 			if err != nil {
-				rep.Error = err.Error()
+				rep.Error = argMasker(p.buildArgs, maxVertexName)(err.Error())
 			}
 			return nil
 		})
 	}
 	_ = eg.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // interrupted: not a verdict
+	}
 	return r.judge(st)
 }
 

@@ -44,6 +44,16 @@ func DiffLines(d *registry.ImageDiff, limit int) []string {
 	return lines
 }
 
+// maskDiff masks, in what differs between two images' configs (a history step's command holds
+// the build arguments in scope), the values of secret-named build arguments and URL credentials.
+func maskDiff(d *registry.ImageDiff, args map[string]string) *registry.ImageDiff {
+	mask := argMasker(args, 1<<10)
+	for i := range d.Config {
+		d.Config[i].A, d.Config[i].B = mask(d.Config[i].A), mask(d.Config[i].B)
+	}
+	return d
+}
+
 // describeFile is one file's difference: its path and layer, then each field in both images.
 func describeFile(f registry.FileDiff) string {
 	a, b := f.A, f.B
