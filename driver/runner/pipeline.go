@@ -142,14 +142,37 @@ type runState struct {
 	// they pushed by digest.
 	second      []StepResult
 	secondDescs []ocispec.Descriptor
+	early       *earlyGate // --test: the variants' tests, started as their platforms are pushed
 }
 
+// solveStage builds every platform (with --verify-reproducible, twice); with --test each
+// variant's test starts as soon as its platform is pushed.
 func (r *Runner) solveStage(ctx context.Context, st *runState) (err error) {
+	if gated(st.deliveryOf()) {
+		if st.early, err = r.startGate(ctx, st); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				st.early.stop(err)
+			}
+		}()
+	}
 	if len(st.second) > 0 {
 		return r.solveTwice(ctx, st)
 	}
-	st.descs, err = r.runSteps(ctx, st.res, r.stepRunner(st))
+	st.descs, err = r.runSteps(ctx, st.res, r.firstRunner(st))
 	return err
+}
+
+// firstRunner is the step runner of the platforms' (first) builds: with an early gate, each
+// pushed variant's test starts at once.
+func (r *Runner) firstRunner(st *runState) stepFunc {
+	run := r.stepRunner(st)
+	if st.early != nil {
+		return st.early.testing(r, st, run)
+	}
+	return run
 }
 
 func (r *Runner) outputsStage(_ context.Context, st *runState) error {
@@ -157,6 +180,9 @@ func (r *Runner) outputsStage(_ context.Context, st *runState) error {
 }
 
 func (r *Runner) gateStage(ctx context.Context, st *runState) error {
+	if st.early != nil {
+		return st.early.judge(st.res)
+	}
 	return r.gate(ctx, st)
 }
 

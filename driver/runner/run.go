@@ -41,6 +41,11 @@ func (r *Runner) runPipeline(ctx context.Context, st *runState) error {
 	if err != nil {
 		return err
 	}
+	defer func() { // tests started early end with the run (a later stage failed): their clean-ups are registered before it returns
+		if st.early != nil {
+			st.early.stop(context.Canceled)
+		}
+	}()
 	stages := pipeline
 	if st.t.Fallback && st.p.pushes && st.p.Strategy == plan.StrategyBuildKit {
 		stages = fallbackPipeline

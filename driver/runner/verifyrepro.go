@@ -91,7 +91,7 @@ func (r *Runner) solveTwice(ctx context.Context, st *runState) error {
 	var once sync.Once
 	var cause, secondErr error
 	fail := func(err error) { once.Do(func() { cause = err }) }
-	first, second := sequenced(st, r.stepRunner(st), r.stepRunner(&st2))
+	first, second := sequenced(st, r.firstRunner(st), r.stepRunner(&st2))
 	var eg errgroup.Group
 	eg.Go(func() error {
 		var err error

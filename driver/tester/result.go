@@ -51,6 +51,9 @@ func (f *Failed) Error() string {
 	return "test failed: " + strings.Join(parts, "; ")
 }
 
+// Check is the error of a set of results: nil when every variant passed.
+func Check(results []Result) error { return check(results) }
+
 // check is the error of a set of results: nil when every variant passed.
 func check(results []Result) error {
 	for _, r := range results {
