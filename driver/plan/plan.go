@@ -72,6 +72,8 @@ type DockerfileOptions struct {
 	// ContextFiles are the files at the root of a context archive read from stdin (nil when
 	// unknown): a per-platform Dockerfile among them is used for its platform.
 	ContextFiles []string
+	// RemoteFile is the Dockerfile's path inside a remote context ("": Dockerfile).
+	RemoteFile string
 }
 
 // AssignDockerfiles sets each step's Dockerfile: --file-for, then -f, then a per-platform file
@@ -99,6 +101,8 @@ func AssignDockerfiles(steps []Step, opts DockerfileOptions) error {
 				return err
 			}
 			s.Dockerfile = name
+		case opts.RemoteFile != "":
+			s.Dockerfile = opts.RemoteFile // inside the remote context: never a local file
 		default:
 			s.Dockerfile = "Dockerfile"
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -59,16 +61,31 @@ func (c *Client) BuildRecords(ctx context.Context, ref string) ([]BuildRecord, e
 		}
 		images, attests = splitIndex(idx)
 	}
+	if len(images) > maxRebuildImages {
+		return nil, fmt.Errorf("%s: %d images, more than the %d rebuild reads", ref, len(images), maxRebuildImages)
+	}
 	var out []BuildRecord
 	for _, d := range images {
+		if len(attests[d.Digest]) > maxAttestations {
+			return nil, fmt.Errorf("%s: image %s has %d attestation manifests, more than the %d rebuild reads", ref, d.Digest, len(attests[d.Digest]), maxAttestations)
+		}
 		rec, err := c.buildRecord(ctx, loc, d, attests[d.Digest])
 		if err != nil {
 			return nil, fmt.Errorf("%s: image %s: %w", ref, d.Digest, err)
+		}
+		if slices.ContainsFunc(out, func(o BuildRecord) bool { return o.Platform == rec.Platform }) {
+			return nil, fmt.Errorf("%s: two images for %s", ref, rec.Platform)
 		}
 		out = append(out, rec)
 	}
 	return out, nil
 }
+
+// Caps on what rebuild reads of a reference: its images, and each one's attestation manifests.
+const (
+	maxRebuildImages = 64
+	maxAttestations  = 16
+)
 
 func (c *Client) buildRecord(ctx context.Context, loc *imagetools.Location, d ocispec.Descriptor, attests []ocispec.Descriptor) (BuildRecord, error) {
 	rec := BuildRecord{Image: d.Digest}
@@ -77,6 +94,12 @@ func (c *Client) buildRecord(ctx context.Context, loc *imagetools.Location, d oc
 		return rec, err
 	}
 	p := platforms.Normalize(img.config.Platform)
+	if _, err := platforms.Parse(platforms.Format(p)); err != nil || img.config.OS == "" || img.config.Architecture == "" {
+		return rec, fmt.Errorf("its config names no valid platform (%q)", bounded.Cut(platforms.Format(p), 80))
+	}
+	if d.Platform != nil && !platforms.Only(p).Match(platforms.Normalize(*d.Platform)) {
+		return rec, fmt.Errorf("the index says %s, its config %s", platforms.Format(platforms.Normalize(*d.Platform)), platforms.Format(p))
+	}
 	rec.Platform, rec.Created = platforms.Format(p), img.config.Created
 	for _, a := range attests {
 		if rec.Provenance, err = c.provenanceOf(ctx, loc, a, d.Digest); err != nil || rec.Provenance != nil {
@@ -101,12 +124,12 @@ func (c *Client) provenanceOf(ctx context.Context, loc *imagetools.Location, a o
 		if statementKind(l.Annotations["in-toto.io/predicate-type"]) != RequireProvenance {
 			continue
 		}
-		if err := c.checkSubject(ctx, loc, l, subject); err != nil {
-			return nil, fmt.Errorf("provenance %s: %w", l.Digest, err)
-		}
 		st, err := c.getDescriptor(ctx, loc, l, maxStatement)
 		if err != nil {
 			return nil, err
+		}
+		if err := aboutSubject(st, subject); err != nil {
+			return nil, fmt.Errorf("provenance %s: %w", l.Digest, err)
 		}
 		req, err := ParseProvenance(st)
 		if err != nil {

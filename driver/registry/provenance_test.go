@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/containerd/platforms"
 	slsa02 "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
 	provtypes "github.com/moby/buildkit/solver/llbsolver/provenance/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ParseProvenance reads what BuildKit's own provenance types write, in both SLSA versions
@@ -39,5 +43,35 @@ func TestParseProvenanceReadsBuildKitsOwnTypes(t *testing.T) {
 	}
 	if _, err := ParseProvenance([]byte(`{"predicateType":"https://spdx.dev/Document"}`)); err == nil {
 		t.Error("an SBOM read as a provenance")
+	}
+}
+
+// BuildRecords reads each image's platform from its config, and refuses an index whose entry says
+// another platform, or two images for one platform.
+func TestBuildRecordsChecksPlatforms(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	f.SeedIndex("app", "ok", "linux/amd64", "linux/arm64")
+	recs, err := c.BuildRecords(t.Context(), f.Ref("app", "ok"))
+	if err != nil || len(recs) != 2 || recs[0].Platform != "linux/amd64" || recs[1].Provenance != nil {
+		t.Fatalf("records %+v, %v", recs, err)
+	}
+	index := func(tag string, descs ...ocispec.Descriptor) {
+		idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: descs}
+		idx.SchemaVersion = 2
+		dt, _ := json.Marshal(idx)
+		f.PutManifest("app", tag, ocispec.MediaTypeImageIndex, dt)
+	}
+	amd := f.SeedImage("app", "", "linux/amd64")
+	lying := amd
+	arm := platforms.MustParse("linux/arm64")
+	lying.Platform = &arm
+	index("lying", lying)
+	if _, err := c.BuildRecords(t.Context(), f.Ref("app", "lying")); err == nil || !strings.Contains(err.Error(), "the index says linux/arm64") {
+		t.Errorf("an entry that is not its config's platform: %v", err)
+	}
+	index("twice", amd, f.SeedImage("app", "", "linux/amd64"))
+	if _, err := c.BuildRecords(t.Context(), f.Ref("app", "twice")); err == nil || !strings.Contains(err.Error(), "two images for linux/amd64") {
+		t.Errorf("two images for one platform: %v", err)
 	}
 }

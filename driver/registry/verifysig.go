@@ -229,6 +229,11 @@ func (c *Client) checkSubject(ctx context.Context, loc *imagetools.Location, l o
 	if err != nil {
 		return err
 	}
+	return aboutSubject(dt, subject)
+}
+
+// aboutSubject checks that an in-toto statement names the image among its subjects.
+func aboutSubject(dt []byte, subject digest.Digest) error {
 	var st struct {
 		Subject []struct {
 			Digest map[string]string `json:"digest"`

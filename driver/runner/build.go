@@ -142,7 +142,7 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 		return nil, nil, builders.Target{}, err
 	}
 	steps := routing.Steps
-	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names}); err != nil {
+	if err := plan.AssignDockerfiles(steps, plan.DockerfileOptions{ContextPath: p.ContextPath, File: p.File, FileFor: p.fileFor, ContextFiles: stdin.names, RemoteFile: p.RemoteFile}); err != nil {
 		return nil, nil, builders.Target{}, err
 	}
 	res := &Result{Builder: t.Name, DryRun: p.DryRun, Tags: p.Tags, Warnings: slices.Clone(p.warnings)} // deprecated flags, ignored caches

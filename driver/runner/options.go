@@ -16,7 +16,6 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
-	"github.com/docker/buildx/util/urlutil"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
@@ -26,7 +25,6 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
-	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // Options are the flags of `docker multiarch build`, as the user gave them.
@@ -78,6 +76,9 @@ type Options struct {
 	// VerifyOff). Implies Reproducible. DiffLimit caps the differences listed per platform (0: all).
 	VerifyReproducible string
 	DiffLimit          int
+	// RemoteFile is the Dockerfile's path inside a remote (git) context, sent as the frontend's
+	// filename and never read locally (rebuild: as the provenance recorded it).
+	RemoteFile string
 	// Warm is, by platform, the node that built this same build last (the history): routing
 	// prefers it, for its cache, while it is no busier than the least loaded node.
 	Warm map[string]string
@@ -150,26 +151,6 @@ func parseOptions(o Options, stdin *stdinInput) (*parsed, error) {
 	}
 	p.pushes = p.Push || p.PushByDigest
 	return p, nil
-}
-
-func (p *parsed) parseContext() error {
-	if p.ContextPath == "" {
-		return errors.New("a build context is required: PATH, URL or -")
-	}
-	if p.ContextPath == "-" {
-		return nil // read by Build before planning
-	}
-	if urlutil.IsRemoteURL(p.ContextPath) {
-		return nil // a git or HTTP(S) context, as buildx recognizes them
-	}
-	st, err := os.Stat(p.ContextPath)
-	if err != nil {
-		return fmt.Errorf("build context %s: %w", redact.URL(p.ContextPath), err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("build context %s is not a directory", redact.URL(p.ContextPath))
-	}
-	return nil
 }
 
 func (p *parsed) parseTags() error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/distribution/reference"
@@ -81,8 +82,17 @@ func (r *Runner) Rebuild(ctx context.Context, o RebuildOptions, out io.Writer) (
 	if err != nil {
 		return res, fmt.Errorf("rebuilding %s: %w", o.Ref, err)
 	}
+	args := map[string]string{} // what the diffs and errors mask: the values of secret-named ones
+	for _, kv := range bo.BuildArgs {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			args[k] = v
+		}
+	}
 	for i, rec := range records {
-		res.Platforms[i] = r.compareRebuilt(ctx, reg, named.Name(), rec, built, o.DiffLimit)
+		res.Platforms[i] = r.compareRebuilt(ctx, reg, named.Name(), rec, built, o.DiffLimit, args)
+	}
+	if ctx.Err() != nil {
+		return res, context.Cause(ctx)
 	}
 	return res, nil
 }
@@ -113,7 +123,8 @@ func selectPlatforms(records []registry.BuildRecord, want []string) ([]registry.
 }
 
 // compareRebuilt compares one platform's rebuilt image with the one the reference holds.
-func (r *Runner) compareRebuilt(ctx context.Context, reg *registry.Client, repo string, rec registry.BuildRecord, built *Result, limit int) Rebuilt {
+func (r *Runner) compareRebuilt(ctx context.Context, reg *registry.Client, repo string, rec registry.BuildRecord, built *Result, limit int, args map[string]string) Rebuilt {
+	mask := argMasker(args, 4<<10)
 	out := Rebuilt{Platform: rec.Platform, Image: rec.Image.String()}
 	i := slices.IndexFunc(built.Steps, func(s StepResult) bool { return samePlatform(s.Platform, rec.Platform) })
 	if i < 0 || built.Steps[i].Digest == "" {
@@ -127,15 +138,15 @@ func (r *Runner) compareRebuilt(ctx context.Context, reg *registry.Client, repo 
 		d, err = imageOf(ctx, reg, repo, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: d}, rec.Platform)
 	}
 	if err != nil {
-		out.Error = err.Error()
+		out.Error = mask(err.Error())
 		return out
 	}
 	out.Digest, out.Reproduced = d.String(), d == rec.Image
 	if !out.Reproduced {
 		diff, err := reg.DiffImages(ctx, repo, rec.Image, d, limit)
-		out.Diff = &diff
+		out.Diff = maskDiff(&diff, args)
 		if err != nil {
-			out.Error = err.Error()
+			out.Error = mask(err.Error())
 		}
 	}
 	return out
@@ -147,16 +158,20 @@ func samePlatform(a, b string) bool {
 	return pa.OS == pb.OS && pa.Architecture == pb.Architecture && pa.Variant == pb.Variant
 }
 
-// rebuildEpoch is the SOURCE_DATE_EPOCH of a rebuild: the flag, else the recorded build
-// argument, else the image's creation time (what --reproducible sets it to).
-func rebuildEpoch(flag string, rec registry.BuildRecord) (string, string, error) {
-	if flag != "" {
-		return flag, "", nil
+// rebuildEpoch is the SOURCE_DATE_EPOCH of a rebuild: --source-date-epoch or the user's
+// --build-arg, else the recorded build argument (checked as such), else the image's creation
+// time (what --reproducible sets it to).
+func rebuildEpoch(o RebuildOptions, rec registry.BuildRecord) (string, string, error) {
+	if o.SourceDateEpoch != "" {
+		return o.SourceDateEpoch, "", nil
 	}
-	if rec.Provenance != nil {
-		if v, ok := rec.Provenance.Args["build-arg:"+sourceDateEpochArg]; ok {
-			return v, "", nil
+	for _, kv := range o.BuildArgs {
+		if v, ok := strings.CutPrefix(kv, sourceDateEpochArg+"="); ok {
+			return v, "", checkEpoch("--build-arg SOURCE_DATE_EPOCH", v)
 		}
+	}
+	if v := rec.Provenance.Args["build-arg:"+sourceDateEpochArg]; v != "" {
+		return v, "", checkEpoch("SOURCE_DATE_EPOCH the provenance records", v)
 	}
 	if rec.Created == nil || rec.Created.Unix() < 0 {
 		return "", "", errors.New("the image records no creation time to rebuild with: give --source-date-epoch")

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/buildkit/client"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/registry"
 )
 
@@ -20,6 +23,9 @@ func recordOf(platform string, req *registry.BuildRequest, created time.Time) re
 func TestRebuildOptionsFromTheProvenance(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc", filepath.Join(dir, "out")); err != nil {
 		t.Fatal(err)
 	}
 	created := time.Unix(1700000000, 5e8)
@@ -37,10 +43,10 @@ func TestRebuildOptionsFromTheProvenance(t *testing.T) {
 	if !bo.PushByDigest || bo.Push || !bo.NoCache || bo.Provenance != "false" || bo.SourceDateEpoch != "1700000000" || len(bo.Tags) != 1 || bo.Tags[0] != "reg.example/app" {
 		t.Fatalf("options %+v", bo)
 	}
-	if !slices.Equal(bo.Platforms, []string{"linux/amd64", "linux/arm64"}) || len(bo.FileFor) != 2 || !strings.HasSuffix(bo.FileFor[0], "="+filepath.Join(dir, "Dockerfile")) {
-		t.Fatalf("platforms %v, files %v", bo.Platforms, bo.FileFor)
+	if !slices.Equal(bo.Platforms, []string{"linux/amd64", "linux/arm64"}) || !strings.HasSuffix(bo.File, string(filepath.Separator)+"Dockerfile") || bo.RemoteFile != "" {
+		t.Fatalf("platforms %v, file %q %q", bo.Platforms, bo.File, bo.RemoteFile)
 	}
-	if len(res.Notes) != 2 || !strings.Contains(res.Notes[0], "creation time") || !strings.Contains(res.Notes[1], "mode=min") {
+	if len(res.Notes) != 2 || !strings.Contains(res.Notes[1], "creation time") || !strings.Contains(res.Notes[0], "mode=min") {
 		t.Fatalf("notes %q: want the epoch's origin and mode=min said", res.Notes)
 	}
 
@@ -53,8 +59,13 @@ func TestRebuildOptionsFromTheProvenance(t *testing.T) {
 	}
 
 	bo, _, err = rebuildOptions(RebuildOptions{Ref: "r/a:1"}, "r/a", []registry.BuildRecord{recordOf("linux/amd64", remote, created)})
-	if err != nil || bo.ContextPath != "https://example.com/o/r.git#0123456789abcdef0123456789abcdef01234567:sub" || bo.File != "docker/Dockerfile" {
-		t.Fatalf("a git context: %q %q %v, want it pinned to the recorded commit", bo.ContextPath, bo.File, err)
+	if err != nil || bo.ContextPath != "https://example.com/o/r.git#0123456789abcdef0123456789abcdef01234567:sub" || bo.RemoteFile != "docker/Dockerfile" || bo.File != "" {
+		t.Fatalf("a git context: %q %q %q %v, want it pinned to the recorded commit, the Dockerfile inside it", bo.ContextPath, bo.RemoteFile, bo.File, err)
+	}
+	// The user's own SOURCE_DATE_EPOCH build argument is the epoch.
+	bo, _, err = rebuildOptions(RebuildOptions{Ref: "r/a:1", ContextPath: dir, BuildArgs: []string{"SOURCE_DATE_EPOCH=7"}}, "r/a", []registry.BuildRecord{recordOf("linux/amd64", maxReq, created)})
+	if err != nil || bo.SourceDateEpoch != "7" {
+		t.Fatalf("--build-arg SOURCE_DATE_EPOCH=7: epoch %q, %v", bo.SourceDateEpoch, err)
 	}
 
 	for _, tc := range []struct {
@@ -68,6 +79,17 @@ func TestRebuildOptionsFromTheProvenance(t *testing.T) {
 		{"a local context not given", RebuildOptions{}, []registry.BuildRecord{recordOf("linux/amd64", minReq, created)}, "--context DIR"},
 		{"the Dockerfile is elsewhere", RebuildOptions{ContextPath: t.TempDir()}, []registry.BuildRecord{recordOf("linux/amd64", minReq, created)}, "give it with --file"},
 		{"platforms built differently", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", minReq, created), recordOf("linux/arm64", maxReq, created)}, "rebuild each with --platform"},
+		{"a Dockerfile above the context", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", withPath(minReq, "../secret"), created)}, `Dockerfile "../secret"`},
+		{"an absolute Dockerfile", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", withPath(minReq, "/etc/passwd"), created)}, `Dockerfile "/etc/passwd"`},
+		{"a Dockerfile through a symlink out", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", withPath(minReq, "out/passwd"), created)}, "is not inside"},
+		{"an ssh context", RebuildOptions{}, []registry.BuildRecord{recordOf("linux/amd64", withURI(remote, "git@evil.example:x/y.git"), created)}, "not an https git URL"},
+		{"an http tarball", RebuildOptions{}, []registry.BuildRecord{recordOf("linux/amd64", withURI(remote, "https://169.254.169.254/x.tar"), created)}, "not a git URL"},
+		{"a query form", RebuildOptions{}, []registry.BuildRecord{recordOf("linux/amd64", withURI(remote, "https://example.com/o/r.git?ref=main"), created)}, "query"},
+		{"no commit", RebuildOptions{}, []registry.BuildRecord{recordOf("linux/amd64", withCommit(remote, ""), created)}, "without the commit"},
+		{"another frontend by argument", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", withArg(maxReq, "build-arg:BUILDKIT_SYNTAX", "evil/fe"), created)}, `"BUILDKIT_SYNTAX"`},
+		{"a proxy", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", withArg(maxReq, "build-arg:https_proxy", "http://evil:3128"), created)}, `"https_proxy"`},
+		{"a bad recorded epoch", RebuildOptions{ContextPath: dir}, []registry.BuildRecord{recordOf("linux/amd64", withArg(maxReq, "build-arg:SOURCE_DATE_EPOCH", "x"), created)}, "the provenance records"},
+		{"standard input", RebuildOptions{ContextPath: "-"}, []registry.BuildRecord{recordOf("linux/amd64", minReq, created)}, "no standard input"},
 	} {
 		if _, _, err := rebuildOptions(tc.o, "r/a", tc.recs); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
@@ -83,5 +105,53 @@ func TestSelectPlatformsNamesOneTheImageLacks(t *testing.T) {
 	}
 	if _, err := selectPlatforms(recs, []string{"linux/s390x"}); err == nil || !strings.Contains(err.Error(), "linux/s390x") {
 		t.Fatalf("%v", err)
+	}
+}
+
+func withPath(r *registry.BuildRequest, p string) *registry.BuildRequest {
+	c := *r
+	c.ConfigPath = p
+	return &c
+}
+
+func withURI(r *registry.BuildRequest, u string) *registry.BuildRequest {
+	c := *r
+	c.ConfigURI = u
+	return &c
+}
+
+func withCommit(r *registry.BuildRequest, commit string) *registry.BuildRequest {
+	c := *r
+	c.Commit = commit
+	return &c
+}
+
+func withArg(r *registry.BuildRequest, k, v string) *registry.BuildRequest {
+	c := *r
+	c.Args = maps.Clone(r.Args)
+	c.Args[k] = v
+	return &c
+}
+
+// A rebuild's Dockerfile inside a git context is the frontend's filename: nothing local is
+// mounted for it, whatever the path says.
+func TestRemoteFileIsSentAsTheFilenameNeverMounted(t *testing.T) {
+	p := mustParse(t, Options{ContextPath: "https://example.com/o/r.git#0123456789abcdef0123456789abcdef01234567", RemoteFile: "docker/Dockerfile",
+		Tags: []string{"reg.example/app"}, PushByDigest: true, Platforms: []string{"linux/amd64"}})
+	s := &StepResult{Step: plan.Step{Platform: "linux/amd64", Dockerfile: p.RemoteFile}}
+	so := &client.SolveOpt{FrontendAttrs: map[string]string{}}
+	if err := (&Runner{}).setInputs(so, p, s); err != nil {
+		t.Fatal(err)
+	}
+	if so.FrontendAttrs["filename"] != "docker/Dockerfile" || len(so.LocalMounts) != 0 || so.FrontendAttrs["context"] != p.ContextPath {
+		t.Fatalf("attrs %v, mounts %v", so.FrontendAttrs, so.LocalMounts)
+	}
+	for _, bad := range []string{"../x", "/etc/passwd", "a\x1b[2J"} {
+		if _, err := parseOptions(Options{ContextPath: p.ContextPath, RemoteFile: bad, Tags: []string{"reg.example/app"}, Timeout: time.Minute}, nil); err == nil {
+			t.Errorf("RemoteFile %q accepted", bad)
+		}
+	}
+	if _, err := parseOptions(Options{ContextPath: t.TempDir(), RemoteFile: "Dockerfile", Timeout: time.Minute}, nil); err == nil {
+		t.Error("RemoteFile with a local context accepted")
 	}
 }
