@@ -22,6 +22,7 @@ type Signed struct {
 	Key       string   `json:"key,omitempty"`
 	Manifests int      `json:"manifests,omitempty"`
 	Repos     []string `json:"repositories,omitempty"`
+	refs      []sigRef // every signature made, read again just before the tags move
 }
 
 // PublishBuild combines the per-platform results of a build (images, or indexes with their

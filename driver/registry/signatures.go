@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/containerd/errdefs"
@@ -77,60 +78,96 @@ func (c *Client) signInto(ctx context.Context, repo string, idx MergeResult, s *
 	if c.signer == nil {
 		return nil
 	}
-	n, err := c.signAll(ctx, repo, idx)
+	refs, err := c.signAll(ctx, repo, idx)
 	if err != nil {
 		return err
 	}
-	*s = Signed{Key: c.signer.Name(), Manifests: n, Repos: append(s.Repos, repo)}
+	*s = Signed{Key: c.signer.Name(), Manifests: len(refs), Repos: append(s.Repos, repo), refs: append(s.refs, refs...)}
 	return nil
 }
 
-// signAll signs, in repo, the index and every manifest it names (platform images and attestation
-// manifests), several at once, then reads every signature back and checks it.
-func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult) (int, error) {
-	descs, err := toSign(idx)
-	if err != nil {
-		return 0, fmt.Errorf("signing in %s: the index: %w", repo, err)
+// sigRef is one signature a publish made: the manifest repo@digest, and its payload's digest.
+type sigRef struct {
+	repo    string
+	digest  digest.Digest
+	payload digest.Digest
+}
+
+// recheckSignatures reads every signature the publish made again, just before the first tag
+// moves: another machine that rewrote a signature tag since (dropping ours) stops the publish,
+// rather than leaving a tag on an index whose signature is gone.
+func (c *Client) recheckSignatures(ctx context.Context, refs []sigRef) error {
+	if c.signer == nil || len(refs) == 0 {
+		return nil
 	}
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(signParallel)
-	for _, d := range descs {
+	for _, r := range refs {
 		eg.Go(func() error {
-			if err := c.signOne(ectx, repo, d.Digest); err != nil {
-				return fmt.Errorf("signing %s@%s with %s: %w", repo, d.Digest, c.signer.Name(), err)
+			res, err := c.signatures(ectx, r.repo, r.digest, c.signer, r.payload)
+			if err == nil && !res.Valid {
+				err = errors.New(res.Problem)
+			}
+			if err != nil {
+				return fmt.Errorf("the signature of %s@%s was gone before the tags moved (%s:%s rewritten by another publisher?): %w",
+					r.repo, r.digest, r.repo, SignatureTag(r.digest), err)
 			}
 			return nil
 		})
 	}
-	return len(descs), eg.Wait()
+	return eg.Wait()
 }
 
-// signOne adds a signature of repo@d to its signature tag, then reads it back.
-func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) error {
+// signAll signs, in repo, the index and every manifest it names (platform images and attestation
+// manifests), several at once, then reads every signature back and checks it.
+func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult) ([]sigRef, error) {
+	descs, err := toSign(idx)
+	if err != nil {
+		return nil, fmt.Errorf("signing in %s: the index: %w", repo, err)
+	}
+	refs := make([]sigRef, len(descs))
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(signParallel)
+	for i, d := range descs {
+		eg.Go(func() error {
+			payload, err := c.signOne(ectx, repo, d.Digest)
+			if err != nil {
+				return fmt.Errorf("signing %s@%s with %s: %w", repo, d.Digest, c.signer.Name(), err)
+			}
+			refs[i] = sigRef{repo: repo, digest: d.Digest, payload: payload}
+			return nil
+		})
+	}
+	return refs, eg.Wait()
+}
+
+// signOne adds a signature of repo@d to its signature tag, then reads it back; it returns the
+// signed payload's digest.
+func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) (digest.Digest, error) {
 	pl, err := signaturePayload(repo, d)
 	if err != nil {
-		return err
+		return "", err
 	}
 	sig, err := c.signer.Sign(pl)
 	if err != nil {
-		return err
+		return "", err
 	}
 	layer := ocispec.Descriptor{MediaType: SimpleSigningMediaType, Digest: digest.FromBytes(pl), Size: int64(len(pl)),
 		Annotations: map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}}
 	if err := c.pushBlobBytes(ctx, repo, layer, pl); err != nil {
-		return err
+		return "", err
 	}
 	if err := c.addSignature(ctx, repo, d, layer, pl); err != nil {
-		return err
+		return "", err
 	}
 	res, err := c.signatures(ctx, repo, d, c.signer, layer.Digest)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !res.Valid {
-		return fmt.Errorf("the signature read back from %s:%s does not verify: %s", repo, SignatureTag(d), res.Problem)
+		return "", fmt.Errorf("the signature read back from %s:%s does not verify: %s", repo, SignatureTag(d), res.Problem)
 	}
-	return nil
+	return layer.Digest, nil
 }
 
 // addSignature puts layer into the signature tag of d, keeping the signatures already there.

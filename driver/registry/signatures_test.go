@@ -9,8 +9,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +82,7 @@ func TestPublishSignsEveryManifestBeforeTheTags(t *testing.T) {
 	arm64.Platform = nil
 	repo := f.Host + "/app"
 	// Another key signed the arm64 image already.
-	if err := c.WithSigner(other).signOne(context.Background(), repo, arm64.Digest); err != nil {
+	if _, err := c.WithSigner(other).signOne(context.Background(), repo, arm64.Digest); err != nil {
 		t.Fatal(err)
 	}
 	var tagMovedBeforeSigned bool
@@ -159,4 +161,54 @@ func TestPublishWithAFailedSignatureMovesNoTag(t *testing.T) {
 			f.wantTags(t, "app", map[string]digest.Digest{"v1": ""})
 		})
 	}
+}
+
+// Another publisher rewrites a signature tag after this publish read its signature back and
+// before the first tag moves (dropping this key's signature): the signatures are read again just
+// before the tags move, so no tag moves and the error names the manifest.
+func TestPublishRechecksSignaturesBeforeTheTagsMove(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	img := f.SeedImage("app", "", "linux/amd64")
+	img.Platform = nil
+	var mu sync.Mutex
+	gets := map[string]int{}
+	emptied := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig,
+		Digest: digest.FromString("{}"), Size: 2}, Layers: []ocispec.Descriptor{}}
+	emptied.SchemaVersion = 2
+	body, _ := json.Marshal(emptied)
+	f.PutManifest("app", "", ocispec.MediaTypeImageManifest, body) // what the rewritten tags point at
+	f.SetHook(func(r *fakeReq) action {
+		if r.Kind != "manifest" || !strings.HasSuffix(r.Ref, ".sig") {
+			return action{}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodPut:
+			gets[r.Ref] = 1 // written: the next read is this publish's read-back
+			return action{}
+		case r.Method != http.MethodHead && r.Method != http.MethodGet:
+			return action{}
+		case gets[r.Ref] == 1 && r.Method == http.MethodHead:
+			gets[r.Ref] = 2
+			return action{}
+		case gets[r.Ref] < 2:
+			return action{}
+		}
+		return action{Serve: func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Content-Type", ocispec.MediaTypeImageManifest)
+			w.Header().Set("Docker-Content-Digest", digest.FromBytes(body).String())
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			if req.Method == http.MethodGet {
+				_, _ = w.Write(body)
+			}
+		}}
+	})
+	_, err := c.WithSigner(newTestKey(t)).PublishBuild(context.Background(), f.Host+"/app", []ocispec.Descriptor{img}, []string{"linux/amd64"},
+		[]string{f.Ref("app", "v1")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "was gone before the tags moved") || !strings.Contains(err.Error(), ".sig") {
+		t.Fatalf("a signature rewritten before the tags moved: %v", err)
+	}
+	f.wantTags(t, "app", map[string]digest.Digest{"v1": ""})
 }

@@ -91,6 +91,9 @@ func (c *Client) current(ctx context.Context, t *imagetools.Location) (*manifest
 // before its move: one that another publisher moved since begin read it stops the publish,
 // rather than being overwritten and then, on a rollback, set back over their index.
 func (tx *tagTx) moveAll(ctx context.Context) error {
+	if err := tx.c.recheckSignatures(ctx, tx.signed.refs); err != nil {
+		return err
+	}
 	for _, i := range tx.moveOrder() {
 		t := tx.tags[i]
 		if ctx.Err() != nil {

@@ -51,7 +51,7 @@ func TestVerifyImageNamesEveryGap(t *testing.T) {
 	dt, _ := json.Marshal(idx)
 	id := f.PutManifest("app", "v1", ocispec.MediaTypeImageIndex, dt)
 	for _, d := range []digest.Digest{id.Digest, amd.Digest, arm.Digest, good.Digest} { // wrong's attestation left unsigned
-		if err := c.WithSigner(key).signOne(context.Background(), repo, d); err != nil {
+		if _, err := c.WithSigner(key).signOne(context.Background(), repo, d); err != nil {
 			t.Fatal(err)
 		}
 	}
