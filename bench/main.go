@@ -83,6 +83,11 @@ func builds(runs int, plugin, buildx string) error {
 	if err := gate(d, f, builder, runs); err != nil {
 		return err
 	}
+	if r, err := bake(d, f, builder, runs); err != nil {
+		return err
+	} else if r > bakeGoal {
+		failed = append(failed, "bake")
+	}
 	if ok, err := reproduce(d, f, builder, runs); err != nil {
 		return err
 	} else if !ok {

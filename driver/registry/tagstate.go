@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"context"
 	"strings"
 
+	"github.com/containerd/errdefs"
+	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -68,3 +71,15 @@ func (e *PublishError) Error() string {
 }
 
 func (e *PublishError) Unwrap() error { return e.Err }
+
+// current is the manifest a tag points at, or nil when the tag does not exist.
+func (c *Client) current(ctx context.Context, t *imagetools.Location) (*manifest, error) {
+	dt, desc, err := c.get(ctx, t.String())
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &manifest{desc: desc, dt: dt}, nil
+}

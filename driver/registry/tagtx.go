@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/docker/buildx/util/imagetools"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -71,18 +70,6 @@ func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx Mer
 		}
 	}
 	return tx, nil
-}
-
-// current is the manifest a tag points at, or nil when the tag does not exist.
-func (c *Client) current(ctx context.Context, t *imagetools.Location) (*manifest, error) {
-	dt, desc, err := c.get(ctx, t.String())
-	if errdefs.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &manifest{desc: desc, dt: dt}, nil
 }
 
 // moveAll points the tags at the index one by one, the tags that existed first and the new ones

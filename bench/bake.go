@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// bakeGoal is issue 22's: docker multiarch bake of 3 targets x 2 platforms, no cache, pushed, at
+// most this ratio of docker buildx bake of the same file on the same builder.
+const bakeGoal = 0.90
+
+// bake measures `docker multiarch bake` against `docker buildx bake` of one bake file (three
+// targets, two platforms each, --no-cache, --push), interleaved runs; the ratio of the medians.
+func bake(d *dockerEnv, f farm, builder string, runs int) (float64, error) {
+	df := "FROM " + f.busybox + "\nARG T\nRUN echo $T > /t && uname -m > /arch\nCOPY . /src\n"
+	hcl := `variable "REPO" {}
+group "default" { targets = ["a", "b", "c"] }
+target "base" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output = ["type=registry"]
+}
+target "a" {
+  inherits = ["base"]
+  args = { T = "a" }
+  tags = ["${REPO}:a"]
+}
+target "b" {
+  inherits = ["base"]
+  args = { T = "b" }
+  tags = ["${REPO}:b"]
+}
+target "c" {
+  inherits = ["base"]
+  args = { T = "c" }
+  tags = ["${REPO}:c"]
+}
+`
+	ctx, err := writeContext(map[string]string{"Dockerfile": df, "docker-bake.hcl": hcl, "a.txt": "a\n"})
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(ctx)
+	run := func(tool, repo string) (time.Duration, error) {
+		args := []string{tool, "bake", "--builder", builder, "--no-cache", "--progress", "quiet", "-f", ctx + "/docker-bake.hcl", "--set", "*.context=" + ctx}
+		if tool == "buildx" {
+			args = append([]string{"--log-level", "error"}, args...)
+		}
+		os.Setenv("REPO", f.registry+"/bench/"+repo)
+		defer os.Unsetenv("REPO")
+		return d.docker(args...)
+	}
+	var mt, bt []time.Duration
+	for i := -1; i < runs; i++ { // a warm-up round: both find the base image pulled
+		m, err := run("multiarch", "bake-multiarch")
+		if err != nil {
+			return 0, err
+		}
+		b, err := run("buildx", "bake-buildx")
+		if err != nil {
+			return 0, err
+		}
+		if i >= 0 {
+			mt, bt = append(mt, m), append(bt, b)
+		}
+	}
+	ratio := float64(median(mt)) / float64(median(bt))
+	fmt.Printf("bake  runs=%d  3 targets x 2 platforms, --no-cache, pushed: docker multiarch bake median %v  docker buildx bake median %v  ratio %.3fx  (goal <= %.2fx: %s)\n",
+		runs, median(mt).Round(time.Millisecond), median(bt).Round(time.Millisecond), ratio, bakeGoal, verdict(ratio <= bakeGoal))
+	return ratio, nil
+}
