@@ -94,7 +94,7 @@ func buildDetails(res *BuildResult, target string) func(*history.Record) {
 		}
 		for _, s := range res.Steps {
 			p := history.PlatformRecord{Target: target, Platform: s.Platform, Node: s.Node, Emulated: s.Emulated,
-				Ref: s.Ref, Digest: s.Digest, Seconds: s.Seconds, Cached: s.Cached, Steps: s.Steps}
+				Ref: s.Ref, Digest: s.Digest, Seconds: s.Seconds, Cached: s.Cached, Steps: s.Steps, Reproduced: reproducedNote(s.Reproduced)}
 			for _, v := range s.Vertices {
 				p.Vertices = append(p.Vertices, history.StepRecord(v))
 				if !v.Started.IsZero() && (p.Start.IsZero() || v.Started.Before(p.Start)) {
@@ -108,6 +108,21 @@ func buildDetails(res *BuildResult, target string) func(*history.Record) {
 		}
 		r.Signed += res.Signed.Manifests
 	}
+}
+
+// reproducedNote is a platform's --verify-reproducible verdict as the history keeps it.
+func reproducedNote(r *Reproduction) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Reproduced:
+		return "reproduced on " + r.Node
+	case r.Error != "":
+		return "not checked on " + r.Node
+	case r.Digest != "":
+		return "differs on " + r.Node
+	}
+	return ""
 }
 
 // maskedArgs is the command line as the history keeps it: the plugin's own arguments, every URL's

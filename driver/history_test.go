@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/internal/history"
 )
 
@@ -49,5 +50,24 @@ func TestHistoryMasksArgValuesInTheError(t *testing.T) {
 	got, err := store.Get("0123456789abcdef")
 	if err != nil || strings.Contains(got.Error, "s3cret") || !strings.Contains(got.Error, "curl xxxxx") {
 		t.Errorf("error kept %q (%v)", got.Error, err)
+	}
+}
+
+// The history keeps each platform's --verify-reproducible verdict, naming the second node.
+func TestHistoryKeepsTheReproductionVerdict(t *testing.T) {
+	res := &BuildResult{Steps: []StepResult{
+		{Step: plan.Step{Platform: "linux/amd64", Node: "a"}, Reproduced: &Reproduction{Node: "b", Reproduced: true, Digest: "sha256:1"}},
+		{Step: plan.Step{Platform: "linux/arm64", Node: "c"}, Reproduced: &Reproduction{Node: "c", Digest: "sha256:2"}},
+		{Step: plan.Step{Platform: "linux/arm/v7", Node: "c"}, Reproduced: &Reproduction{Node: "c", Error: "the second build did not finish"}},
+		{Step: plan.Step{Platform: "linux/s390x", Node: "d"}},
+	}}
+	var rec history.Record
+	buildDetails(res, "")(&rec)
+	var got []string
+	for _, p := range rec.Platforms {
+		got = append(got, p.Reproduced)
+	}
+	if strings.Join(got, "|") != "reproduced on b|differs on c|not checked on c|" {
+		t.Fatalf("verdicts %q", got)
 	}
 }

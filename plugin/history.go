@@ -156,9 +156,9 @@ func writeHistoryRecord(dockerCli command.Cli, r driver.HistoryRecord) error {
 		_, _ = fmt.Fprintf(out, "Error:    %s\n", printable(r.Error))
 	}
 	_, _ = fmt.Fprintln(out)
-	if err := writeList(out, formatTable, r.Platforms, []string{"TARGET", "PLATFORM", "NODE", "DIGEST", "DURATION", "BUILDKIT REF"},
+	if err := writeList(out, formatTable, r.Platforms, []string{"TARGET", "PLATFORM", "NODE", "DIGEST", "DURATION", "BUILDKIT REF", "REPRODUCED"},
 		func(p historyPlatform) []string {
-			return []string{orDash(p.Target), p.Platform, orDash(p.Node), orDash(p.Digest), fmt.Sprintf("%.1fs", p.Seconds), orDash(p.Ref)}
+			return []string{orDash(p.Target), p.Platform, orDash(p.Node), orDash(p.Digest), fmt.Sprintf("%.1fs", p.Seconds), orDash(p.Ref), orDash(p.Reproduced)}
 		}); err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (r *Runner) lookupBases(ctx context.Context, st *runState) {
 	reg := r.registry.WithTimeout(p.Timeout)
 	for ref := range refs {
 		wg.Go(func() {
-			plats, err := reg.Platforms(ctx, ref)
+			plats, err := r.basePlatforms(ctx, reg, ref)
 			mu.Lock()
 			defer mu.Unlock()
 			refs[ref] = &found{plats, err}

@@ -34,11 +34,12 @@ type Runner struct {
 	registry  *registry.Client
 	tester    *tester.Tester
 	facts     func(mobyclient.APIClient) engineFacts // what the engine strategy's clean-up asks an engine (nil: its API)
+	memo      *memo                                  // what the command's builds share (bake's targets)
 }
 
 // New returns the build runner of a Docker CLI, talking to registries through reg.
 func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager, t *tester.Tester, reg *registry.Client) *Runner {
-	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: reg, tester: t}
+	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: reg, tester: t, memo: &memo{}}
 }
 
 // Result is what a build did: the plan it ran and, when pushed, the combined index.

@@ -127,7 +127,7 @@ func (r *Runner) buildNodes(ctx context.Context, st *runState) (map[string]build
 	if p.Strategy != plan.StrategyBuildKit {
 		return nil, nil
 	}
-	return r.builders.BuildNodes(ctx, t, p.Timeout)
+	return r.buildNodesOnce(ctx, t, p.Timeout)
 }
 
 // choices are the nodes of a platform's first tier: the ones native to it, else those emulating it.

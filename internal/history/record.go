@@ -45,6 +45,9 @@ type PlatformRecord struct {
 	Cached   int          `json:"cachedSteps,omitempty"`
 	Steps    int          `json:"steps,omitempty"`
 	Vertices []StepRecord `json:"vertices,omitempty"` // BuildKit's steps, as the build saw them
+	// Reproduced is how --verify-reproducible's second build compared ("reproduced on NODE",
+	// "differs on NODE", "not checked on NODE"); "" without the check.
+	Reproduced string `json:"reproduced,omitempty"`
 }
 
 // StepRecord is one of BuildKit's steps of a platform's build.

@@ -140,6 +140,9 @@ func laneNote(p history.PlatformRecord) string {
 	if p.Digest != "" {
 		parts = append(parts, p.Digest)
 	}
+	if p.Reproduced != "" {
+		parts = append(parts, p.Reproduced)
+	}
 	return strings.Join(parts, " · ")
 }
 
