@@ -64,7 +64,7 @@ func (r *Runner) checkOne(ctx context.Context, p *parsed, s *StepResult, node bu
 	attrs["requestid"] = "frontend." + p.call.Name
 	attrs["frontend.caps"] = "moby.buildkit.frontend.subrequests+forward"
 	so.Frontend, so.FrontendAttrs = "", nil
-	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
+	c, err := bxdriver.Boot(ctx, context.WithoutCancel(ctx), node.Driver, pw) // the client outlives this step: the node's handle is shared by the command's builds (memo.go), as buildx bake shares it
 	if err != nil {
 		return out, fmt.Errorf("starting BuildKit: %w", err)
 	}

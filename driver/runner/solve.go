@@ -86,7 +86,7 @@ func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progr
 	if node.Driver == nil {
 		return nil, nil, fmt.Errorf("node %s: %w", node.Endpoint, node.Err)
 	}
-	c, err := bxdriver.Boot(ctx, ctx, node.Driver, pw)
+	c, err := bxdriver.Boot(ctx, context.WithoutCancel(ctx), node.Driver, pw) // the client outlives this step: the node's handle is shared by the command's builds (memo.go), as buildx bake shares it
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting BuildKit: %w", err)
 	}
