@@ -82,6 +82,24 @@ func (c *Client) DiffImages(ctx context.Context, repo string, a, b digest.Digest
 // maxDiffs is the most differences a diff lists, whatever the limit asked.
 const maxDiffs = 10_000
 
+// ImageConfig reads the config of the image manifest ref (REPO@DIGEST), checked against its digest.
+func (c *Client) ImageConfig(ctx context.Context, ref string) (ocispec.Image, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ocispec.Image{}, fmt.Errorf("invalid reference %q: %w", ref, err)
+	}
+	dg, ok := named.(reference.Digested)
+	if !ok {
+		return ocispec.Image{}, fmt.Errorf("%s is not a reference by digest", ref)
+	}
+	loc, err := imagetools.ParseLocation(named.Name())
+	if err != nil {
+		return ocispec.Image{}, err
+	}
+	img, err := c.readImage(ctx, named.Name(), loc, dg.Digest())
+	return img.config, err
+}
+
 // image is one image manifest and its config.
 type image struct {
 	manifest ocispec.Manifest

@@ -6,17 +6,24 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker-multiarch/docker-multiarch/driver/tester"
 )
 
 // earlyGate runs each variant's test as soon as its platform is pushed, while the other platforms
 // still build (issue 22); the gate stage waits for every test and judges them, so the publish
-// starts when the last one passed. Its tests end with the solve when the solve fails.
+// starts when the last one passed. A variant whose test exits (not a server) on Linux runs in the
+// BuildKit of a node native to it (the one that built it when it is: its layers are there), as a
+// step that is never cached; the others run in an engine's container (tester.Run). Its tests end
+// with the solve when the solve fails.
 type earlyGate struct {
 	assigns []tester.Assignment // by step; each Variant's image set when its step pushed
+	inBK    []*builder.Node     // by step: the node whose BuildKit runs the test (nil: an engine)
 	results []tester.Result
 	started []bool
 	mu      sync.Mutex
@@ -25,20 +32,60 @@ type earlyGate struct {
 	cancel  context.CancelCauseFunc
 }
 
-// startGate routes every variant's test (tester.Route) before anything builds: a platform no
-// engine runs stops the build here.
+// startGate places every variant's test before anything builds: in a BuildKit where it can, else
+// on an engine (tester.Route); a platform nothing can test stops the build here.
 func (r *Runner) startGate(ctx context.Context, st *runState) (*earlyGate, error) {
 	plats := stepPlatforms(st.res)
-	steps, err := tester.Route(st.t, plats)
-	if err != nil {
-		return nil, fmt.Errorf("testing the variants: %w: nothing built, no tag written", err)
+	g := &earlyGate{assigns: make([]tester.Assignment, len(plats)), inBK: make([]*builder.Node, len(plats)),
+		results: make([]tester.Result, len(plats)), started: make([]bool, len(plats))}
+	var onEngines []int
+	for i, s := range st.res.Steps {
+		n, name, emulated := testNode(st, s)
+		if n == nil || !st.p.test.InBuildKit(s.Platform) {
+			onEngines = append(onEngines, i)
+			continue
+		}
+		g.inBK[i] = n
+		g.assigns[i] = tester.Assignment{Variant: tester.Variant{Platform: s.Platform}, Node: name, Emulated: emulated}
 	}
-	g := &earlyGate{assigns: make([]tester.Assignment, len(steps)), results: make([]tester.Result, len(steps)), started: make([]bool, len(steps))}
-	for i, s := range steps {
-		g.assigns[i] = tester.Assignment{Variant: tester.Variant{Platform: plats[i]}, Node: s.Node, Emulated: s.Emulated}
+	if len(onEngines) > 0 {
+		var ps []string
+		for _, i := range onEngines {
+			ps = append(ps, plats[i])
+		}
+		steps, err := tester.Route(st.t, ps)
+		if err != nil {
+			return nil, fmt.Errorf("testing the variants: %w: nothing built, no tag written", err)
+		}
+		for k, i := range onEngines {
+			g.assigns[i] = tester.Assignment{Variant: tester.Variant{Platform: plats[i]}, Node: steps[k].Node, Emulated: steps[k].Emulated}
+		}
 	}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	return g, nil
+}
+
+// testNode is where a variant's test runs in BuildKit: the node that builds it when it is native
+// to the platform, else a node native to it, else the node that builds it (emulating); nil when
+// the step is not a BuildKit build.
+func testNode(st *runState, s StepResult) (*builder.Node, string, bool) {
+	if s.Strategy == plan.StrategyEngine || st.nodes == nil {
+		return nil, "", false
+	}
+	if !s.Emulated {
+		if n, ok := st.nodes[s.BuildxNode]; ok {
+			return &n, s.Node, false
+		}
+	}
+	for _, rn := range plan.Tiers(st.t.Nodes, s.Platform, plan.StrategyBuildKit)[0] {
+		if n, ok := st.nodes[rn.BuildxNode]; ok && !rn.EngineOnly {
+			return &n, rn.Name, false
+		}
+	}
+	if n, ok := st.nodes[s.BuildxNode]; ok {
+		return &n, s.Node, true
+	}
+	return nil, "", false
 }
 
 // testing wraps a step runner: a step pushed by digest has its variant's test started at once.
@@ -59,19 +106,41 @@ func (g *earlyGate) start(r *Runner, st *runState, i int, desc ocispec.Descripto
 		return
 	}
 	g.started[i] = true
-	a := g.assigns[i]
+	a, node := g.assigns[i], g.inBK[i]
 	a.Image = st.p.repos[0] + "@" + desc.Digest.String()
 	g.wg.Go(func() {
-		var res []tester.Result
+		var res tester.Result
 		_ = progress.Write(st.printer, fmt.Sprintf("[test] %s, node %s", a.Platform, a.Node), func() error {
-			var err error
-			res, err = tester.Run(g.ctx, r.dockerCli, []tester.Assignment{a}, *st.p.test, st.cleanups)
-			return err
+			res = r.testOne(g.ctx, st, a, node, desc)
+			if !res.Passed {
+				return tester.Check([]tester.Result{res})
+			}
+			return nil
 		})
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		g.results[i] = res[0]
+		g.results[i] = res
 	})
+}
+
+// testOne runs one variant's test: in node's BuildKit (its config read from the registry), else
+// on an engine.
+func (r *Runner) testOne(ctx context.Context, st *runState, a tester.Assignment, node *builder.Node, desc ocispec.Descriptor) tester.Result {
+	if node == nil {
+		res, _ := tester.Run(ctx, r.dockerCli, []tester.Assignment{a}, *st.p.test, st.cleanups)
+		return res[0]
+	}
+	reg := r.registry.WithTimeout(st.p.Timeout)
+	img, err := imageOf(ctx, reg, st.p.repos[0], desc, a.Platform)
+	var cfg ocispec.Image
+	if err == nil {
+		cfg, err = reg.ImageConfig(ctx, st.p.repos[0]+"@"+img.String())
+	}
+	if err != nil {
+		return tester.Result{Assignment: a, ExitCode: -1, Reason: "reading the image's config: " + err.Error()}
+	}
+	auth := authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: r.registry.Auth()})
+	return tester.RunInBuildKit(ctx, *node, a, cfg, *st.p.test, auth)
 }
 
 // stop ends the tests started (the solve failed) and waits for them.

@@ -1,0 +1,63 @@
+package tester
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// What a BuildKit test runs is what docker run would: the entrypoint, then the command given,
+// else the image's own.
+func TestTestArgsAreDockerRuns(t *testing.T) {
+	cfg := ocispec.Image{Config: ocispec.ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"serve"}}}
+	for _, tc := range []struct {
+		cmd  []string
+		cfg  ocispec.Image
+		want string
+	}{
+		{nil, cfg, "/entry serve"},
+		{[]string{"check", "--all"}, cfg, "/entry check --all"},
+		{[]string{"true"}, ocispec.Image{}, "true"},
+		{nil, ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"sh"}}}, "sh"},
+	} {
+		got, err := testArgs(tc.cfg, Criteria{Cmd: tc.cmd})
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("cmd %v: %v %v, want %q", tc.cmd, got, err, tc.want)
+		}
+	}
+	if _, err := testArgs(ocispec.Image{}, Criteria{}); err == nil {
+		t.Error("an image with nothing to run, and no command: no error")
+	}
+}
+
+// Servers (--running), Windows and the engine's bridge network are judged on an engine.
+func TestInBuildKitOnlyForWhatBuildKitCanJudge(t *testing.T) {
+	c := Criteria{Timeout: time.Minute}
+	if !c.InBuildKit("linux/arm64") {
+		t.Error("a command on linux/arm64 is not run in BuildKit")
+	}
+	for _, tc := range []struct {
+		c Criteria
+		p string
+	}{
+		{Criteria{Running: time.Second, Timeout: time.Minute}, "linux/amd64"},
+		{c, "windows/amd64"},
+		{Criteria{Network: "bridge", Timeout: time.Minute}, "linux/amd64"},
+		{c, "not a platform"},
+	} {
+		if tc.c.InBuildKit(tc.p) {
+			t.Errorf("%+v on %s runs in BuildKit", tc.c, tc.p)
+		}
+	}
+}
+
+func TestTailBufferKeepsTheEnd(t *testing.T) {
+	b := &tailBuffer{limit: 8}
+	_, _ = b.Write([]byte("0123456789"))
+	_, _ = b.Write([]byte("ab"))
+	if b.String() != "456789ab" {
+		t.Fatalf("%q", b.String())
+	}
+}
