@@ -347,3 +347,35 @@ func TestGateWithoutBuilderRunsEachPlatformsImage(t *testing.T) {
 		}
 	}
 }
+
+// build --test runs a command that exits in the BuildKit of the node that built each variant
+// (native or, alone for its platform, emulating): each reports its own architecture, the exit
+// code is judged as docker run's would be, and nothing is pulled into an engine or left there.
+func TestGateRunsCommandsInBuildKit(t *testing.T) {
+	c, builder := buildFarm(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nENV GREETING=hi\nWORKDIR /work\nRUN echo " + uniqueRepo("x") + " > /id\n"})
+	repo := uniqueRepo("gatebk")
+	build := func(tag string, test ...string) result {
+		return c.run(8*time.Minute, slices.Concat([]string{"multiarch", "build", "--builder", builder, "--platform", threePlatforms, "--push",
+			"-t", farm.Registry + "/" + repo + ":" + tag}, test, []string{dir})...)
+	}
+	r := build("ok", "--test", `sh -c 'echo $GREETING $(pwd) $(uname -m); exit 3'`, "--expect-exit", "3", "--expect-output", "hi /work")
+	if r.ExitCode != 0 {
+		t.Fatalf("a test exiting 3 with --expect-exit 3: exit %d\n%s", r.ExitCode, tail(r.Combined(), 3000))
+	}
+	for p, arch := range map[string]string{"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm/v7": "armv7l"} {
+		if !regexpLine(r.Stdout, p+" ", "pass on "+wantRoute[p], "hi /work "+arch) {
+			t.Errorf("%s does not pass on %s printing its architecture %s:\n%s", p, wantRoute[p], arch, r.Stdout)
+		}
+	}
+	r = build("bad", "--test", "sh -c 'exit 3'")
+	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "exit code 3, want 0") || newRegistryClient(t).tagsIfAny(repo)[0] != "ok" || len(newRegistryClient(t).tagsIfAny(repo)) != 1 {
+		t.Errorf("a test exiting 3 without --expect-exit: exit %d, tags %v\n%s", r.ExitCode, newRegistryClient(t).tagsIfAny(repo), tail(r.Stderr, 1500))
+	}
+	c.noTestContainers("after the gates in BuildKit")
+	for name, engine := range map[string]string{"farm-a": farm.EngineA, "farm-b": farm.EngineB} {
+		if out := c.withHost(engine).ok(time.Minute, "images", "--format", "{{.Repository}}").Stdout; strings.Contains(out, repo) {
+			t.Errorf("a variant was pulled into %s's engine:\n%s", name, out)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func RunInBuildKit(ctx context.Context, node builder.Node, a Assignment, cfg oci
 	switch {
 	case err == nil:
 		r.ExitCode = 0
-	case errors.As(err, &exit) && exit.Err == nil: // the process ran and exited
+	case errors.As(err, &exit): // it exited (a start that failed too: runc's words are in the output)
 		r.ExitCode = int(exit.ExitCode)
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		r.Reason = fmt.Sprintf("not done within %s", c.Timeout)
