@@ -42,7 +42,7 @@ target "c" {
 	}
 	defer os.RemoveAll(ctx)
 	run := func(tool, repo string) (time.Duration, error) {
-		args := []string{tool, "bake", "--builder", builder, "--no-cache", "--progress", "quiet", "-f", ctx + "/docker-bake.hcl", "--set", "*.context=" + ctx}
+		args := []string{tool, "bake", "--builder", builder, "--no-cache", "--progress", "quiet", "--allow", "fs.read=" + ctx, "-f", ctx + "/docker-bake.hcl", "--set", "*.context=" + ctx}
 		if tool == "buildx" {
 			args = append([]string{"--log-level", "error"}, args...)
 		}

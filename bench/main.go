@@ -30,13 +30,14 @@ func main() {
 	n := fs.Int("n", 0, "runs (default: 40 for metadata, 5 for build)")
 	plugin := fs.String("plugin", "bin/docker-multiarch", "docker-multiarch binary")
 	buildx := fs.String("buildx", "/var/lib/multiarch-farm/bin/docker-buildx", "docker-buildx binary")
+	only := fs.String("only", "", "build: run only this benchmark (overhead, gate, bake, reproduce, pushcheck, fanout)")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
 	case "metadata":
 		err = metadata(orDefault(*n, 40), *plugin, *buildx)
 	case "build":
-		err = builds(orDefault(*n, 5), *plugin, *buildx)
+		err = builds(orDefault(*n, 5), *plugin, *buildx, *only)
 	default:
 		usage()
 	}
@@ -58,8 +59,9 @@ func orDefault(v, d int) int {
 	return d
 }
 
-// builds runs the build benchmarks on the farm: overhead against docker buildx build, then fan-out.
-func builds(runs int, plugin, buildx string) error {
+// builds runs the build benchmarks on the farm (only: the one named, "" for all): overhead
+// against docker buildx build, the gate, bake, --verify-reproducible, the push check, fan-out.
+func builds(runs int, plugin, buildx, only string) error {
 	f, err := loadFarm()
 	if err != nil {
 		return err
@@ -75,34 +77,36 @@ func builds(runs int, plugin, buildx string) error {
 	}
 	defer func() { _ = d.must("multiarch", "rm", builder) }()
 	var failed []string
-	if r, err := overhead(d, f, builder, runs); err != nil {
-		return err
-	} else if r > overheadGoal {
-		failed = append(failed, "overhead")
-	}
-	if err := gate(d, f, builder, runs); err != nil {
-		return err
-	}
-	if r, err := bake(d, f, builder, runs); err != nil {
-		return err
-	} else if r > bakeGoal {
-		failed = append(failed, "bake")
-	}
-	if ok, err := reproduce(d, f, builder, runs); err != nil {
-		return err
-	} else if !ok {
-		failed = append(failed, "verify-reproducible")
-	}
-	if took, err := pushCheck(d, f, builder, runs); err != nil {
-		return err
-	} else if took > pushCheckGoal {
-		failed = append(failed, "push check")
-	}
-	for _, per := range []bool{false, true} {
-		if r, err := fanout(d, f, builder, per); err != nil {
+	for _, b := range []struct {
+		name string
+		run  func() (bool, error)
+	}{
+		{"overhead", func() (bool, error) { r, err := overhead(d, f, builder, runs); return r <= overheadGoal, err }},
+		{"gate", func() (bool, error) { return true, gate(d, f, builder, runs) }},
+		{"bake", func() (bool, error) { r, err := bake(d, f, builder, runs); return r <= bakeGoal, err }},
+		{"reproduce", func() (bool, error) { return reproduce(d, f, builder, runs) }},
+		{"pushcheck", func() (bool, error) { took, err := pushCheck(d, f, builder, runs); return took <= pushCheckGoal, err }},
+		{"fanout", func() (bool, error) {
+			ok := true
+			for _, per := range []bool{false, true} {
+				r, err := fanout(d, f, builder, per)
+				if err != nil {
+					return false, err
+				}
+				ok = ok && r <= fanoutGoal
+			}
+			return ok, nil
+		}},
+	} {
+		if only != "" && only != b.name {
+			continue
+		}
+		ok, err := b.run()
+		if err != nil {
 			return err
-		} else if r > fanoutGoal {
-			failed = append(failed, "fan-out")
+		}
+		if !ok {
+			failed = append(failed, b.name)
 		}
 	}
 	if len(failed) > 0 {

@@ -372,6 +372,12 @@ func TestGateRunsCommandsInBuildKit(t *testing.T) {
 	if r.ExitCode == 0 || !strings.Contains(r.Stderr, "exit code 3, want 0") || newRegistryClient(t).tagsIfAny(repo)[0] != "ok" || len(newRegistryClient(t).tagsIfAny(repo)) != 1 {
 		t.Errorf("a test exiting 3 without --expect-exit: exit %d, tags %v\n%s", r.ExitCode, newRegistryClient(t).tagsIfAny(repo), tail(r.Stderr, 1500))
 	}
+	// A command that cannot start is no exit code 1 (BuildKit reports it as one): with
+	// --expect-exit 1 the variant runs on an engine, whose start fails it.
+	r = build("nostart", "--test", "/nonexistent", "--expect-exit", "1")
+	if r.ExitCode == 0 {
+		t.Errorf("a test that cannot start passed --expect-exit 1:\n%s", tail(r.Combined(), 1500))
+	}
 	c.noTestContainers("after the gates in BuildKit")
 	for name, engine := range map[string]string{"farm-a": farm.EngineA, "farm-b": farm.EngineB} {
 		if out := c.withHost(engine).ok(time.Minute, "images", "--format", "{{.Repository}}").Stdout; strings.Contains(out, repo) {

@@ -22,6 +22,7 @@ import (
 // step that is never cached; the others run in an engine's container (tester.Run). Its tests end
 // with the solve when the solve fails.
 type earlyGate struct {
+	index   map[string]int      // a platform's step, read before anything builds (the steps are written as they run)
 	assigns []tester.Assignment // by step; each Variant's image set when its step pushed
 	inBK    []*builder.Node     // by step: the node whose BuildKit runs the test (nil: an engine)
 	results []tester.Result
@@ -36,7 +37,7 @@ type earlyGate struct {
 // on an engine (tester.Route); a platform nothing can test stops the build here.
 func (r *Runner) startGate(ctx context.Context, st *runState) (*earlyGate, error) {
 	plats := stepPlatforms(st.res)
-	g := &earlyGate{assigns: make([]tester.Assignment, len(plats)), inBK: make([]*builder.Node, len(plats)),
+	g := &earlyGate{index: platformIndex(st.res.Steps), assigns: make([]tester.Assignment, len(plats)), inBK: make([]*builder.Node, len(plats)),
 		results: make([]tester.Result, len(plats)), started: make([]bool, len(plats))}
 	var onEngines []int
 	for i, s := range st.res.Steps {
@@ -65,6 +66,15 @@ func (r *Runner) startGate(ctx context.Context, st *runState) (*earlyGate, error
 	return g, nil
 }
 
+// platformIndex is each platform's step (one per platform).
+func platformIndex(steps []StepResult) map[string]int {
+	out := make(map[string]int, len(steps))
+	for i, s := range steps {
+		out[s.Platform] = i
+	}
+	return out
+}
+
 // testNode is where a variant's test runs in BuildKit: the node that builds it when it is native
 // to the platform, else a node native to it, else the node that builds it (emulating); nil when
 // the step is not a BuildKit build.
@@ -72,18 +82,21 @@ func testNode(st *runState, s StepResult) (*builder.Node, string, bool) {
 	if s.Strategy == plan.StrategyEngine || st.nodes == nil {
 		return nil, "", false
 	}
-	if !s.Emulated {
-		if n, ok := st.nodes[s.BuildxNode]; ok {
-			return &n, s.Node, false
-		}
+	loaded := func(buildx string) (*builder.Node, bool) {
+		n, ok := st.nodes[buildx]
+		return &n, ok && n.Driver != nil && n.Err == nil
+	}
+	if n, ok := loaded(s.BuildxNode); ok && !s.Emulated {
+		return n, s.Node, false
 	}
 	for _, rn := range plan.Tiers(st.t.Nodes, s.Platform, plan.StrategyBuildKit)[0] {
-		if n, ok := st.nodes[rn.BuildxNode]; ok && !rn.EngineOnly {
-			return &n, rn.Name, false
+		dark := slices.ContainsFunc(s.Alternatives, func(a plan.Alternative) bool { return a.Node == rn.Name && a.Error != "" })
+		if n, ok := loaded(rn.BuildxNode); ok && !rn.EngineOnly && !dark {
+			return n, rn.Name, false
 		}
 	}
-	if n, ok := st.nodes[s.BuildxNode]; ok {
-		return &n, s.Node, true
+	if n, ok := loaded(s.BuildxNode); ok {
+		return n, s.Node, true
 	}
 	return nil, "", false
 }
@@ -93,7 +106,11 @@ func (g *earlyGate) testing(r *Runner, st *runState, run stepFunc) stepFunc {
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
 		desc, err := run(ctx, s)
 		if err == nil {
-			g.start(r, st, slices.IndexFunc(st.res.Steps, func(x StepResult) bool { return x.Platform == s.Platform }), desc)
+			i, ok := g.index[s.Platform]
+			if !ok {
+				i = -1
+			}
+			g.start(r, st, i, desc)
 		}
 		return desc, err
 	}

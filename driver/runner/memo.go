@@ -23,25 +23,36 @@ type memo struct {
 }
 
 type memoEntry[T any] struct {
-	once sync.Once
+	done chan struct{} // closed once v and err are set
 	v    T
 	err  error
 }
 
-// get returns key's value, computing it once (concurrent callers wait for the first).
-func get[T any](mu *sync.Mutex, m *map[string]*memoEntry[T], key string, compute func() (T, error)) (T, error) {
+// get returns key's value, computing it once, apart from its callers: each waits for it or for
+// its own ctx (an interrupt is not held up by another caller's computation, which is bounded on
+// its own).
+func get[T any](ctx context.Context, mu *sync.Mutex, m *map[string]*memoEntry[T], key string, compute func() (T, error)) (T, error) {
 	mu.Lock()
 	if *m == nil {
 		*m = map[string]*memoEntry[T]{}
 	}
 	e, ok := (*m)[key]
 	if !ok {
-		e = &memoEntry[T]{}
+		e = &memoEntry[T]{done: make(chan struct{})}
 		(*m)[key] = e
+		go func() {
+			defer close(e.done)
+			e.v, e.err = compute()
+		}()
 	}
 	mu.Unlock()
-	e.once.Do(func() { e.v, e.err = compute() })
-	return e.v, e.err
+	select {
+	case <-e.done:
+		return e.v, e.err
+	case <-ctx.Done():
+		var zero T
+		return zero, context.Cause(ctx)
+	}
 }
 
 // buildNodesOnce is builders.BuildNodes, loaded once per builder for the command.
@@ -53,7 +64,7 @@ func (r *Runner) buildNodesOnce(ctx context.Context, t builders.Target, timeout 
 	if t.Fallback {
 		key = "\x00fallback\x00" + t.Name
 	}
-	loaded, err := get(&r.memo.mu, &r.memo.nodes, key, func() (map[string]builder.Node, error) {
+	loaded, err := get(ctx, &r.memo.mu, &r.memo.nodes, key, func() (map[string]builder.Node, error) {
 		return r.builders.BuildNodes(context.WithoutCancel(ctx), t, timeout)
 	})
 	if err != nil {
@@ -71,5 +82,5 @@ func (r *Runner) basePlatforms(ctx context.Context, reg *registry.Client, ref st
 	if r.memo == nil {
 		return reg.Platforms(ctx, ref)
 	}
-	return get(&r.memo.mu, &r.memo.bases, ref, func() ([]ocispec.Platform, error) { return reg.Platforms(ctx, ref) })
+	return get(ctx, &r.memo.mu, &r.memo.bases, ref, func() ([]ocispec.Platform, error) { return reg.Platforms(context.WithoutCancel(ctx), ref) })
 }

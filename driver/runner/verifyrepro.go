@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -131,15 +130,17 @@ func sequenced(st *runState, first, second stepFunc) (stepFunc, stepFunc) {
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
-	index := func(steps []StepResult, s *StepResult) int {
-		return slices.IndexFunc(steps, func(x StepResult) bool { return x.Platform == s.Platform }) // one step per platform
+	index := platformIndex(st.res.Steps) // read now: the steps are written as they run
+	sameNode := make([]bool, len(st.res.Steps))
+	for i, s := range st.res.Steps {
+		sameNode[i] = s.Reproduced != nil && s.Reproduced.SameNode
 	}
 	return func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
-			defer close(done[index(st.res.Steps, s)])
+			defer close(done[index[s.Platform]])
 			return first(ctx, s)
 		}, func(ctx context.Context, s *StepResult) (ocispec.Descriptor, error) {
-			i := index(st.second, s)
-			if st.res.Steps[i].Reproduced.SameNode {
+			i := index[s.Platform]
+			if sameNode[i] {
 				start := time.Now()
 				select {
 				case <-done[i]:

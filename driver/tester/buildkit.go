@@ -13,23 +13,26 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	gatewayapi "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/buildkit/util/entitlements"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 )
 
 // maxTestOutput is how much of what a variant prints in BuildKit is kept (its end).
 const maxTestOutput = 64 << 10
 
 // InBuildKit says whether criteria can be judged by running the variant in a node's BuildKit
-// rather than in an engine's container: a command that exits (not a server kept running), on
-// Linux (BuildKit daemons and the engines' BuildKit containers run Linux executors).
+// rather than in an engine's container: a command that must exit 0 (BuildKit reports a command
+// that could not start as exit code 1 or 255, which only an engine tells apart), not a server kept
+// running, in BuildKit's own network or none (host and bridge are an engine's), on Linux.
 func (c Criteria) InBuildKit(platform string) bool {
 	p, err := platforms.Parse(platform)
-	return err == nil && p.OS == "linux" && c.Running == 0 && c.Network != "bridge"
+	return err == nil && p.OS == "linux" && c.Running == 0 && c.ExpectExit == 0 &&
+		(c.Network == "" || c.Network == "default" || c.Network == "none")
 }
 
 // RunInBuildKit runs a variant as one step of a solve on node's BuildKit: the image by digest
@@ -60,7 +63,11 @@ func RunInBuildKit(ctx context.Context, node builder.Node, a Assignment, cfg oci
 		r.Reason = bounded.Cut(err.Error(), 2000)
 	}
 	r.Output = lastLines(out.String(), outputLines)
-	if r.Reason == "" {
+	switch {
+	case r.Reason != "":
+	case c.ExpectOutput != "" && strings.Contains(out.String(), "[output clipped"):
+		r.Reason = "BuildKit clipped the output (its log limit): --expect-output cannot be judged"
+	default:
 		c.judge(&r, out.String())
 	}
 	return r
@@ -92,7 +99,9 @@ func solveTest(ctx context.Context, node builder.Node, a Assignment, cfg ocispec
 	if err != nil {
 		return err
 	}
-	opts := []llb.RunOption{llb.Args(args), llb.IgnoreCache, llb.WithCustomName("[test] " + a.Platform)}
+	// A hostname of its own, as docker run gives the container's ID: no two tests are the same
+	// step, so BuildKit never merges one with another running at the same time.
+	opts := []llb.RunOption{llb.Args(args), llb.IgnoreCache, llb.Hostname(identity.NewID()[:12]), llb.WithCustomName("[test] " + a.Platform)}
 	for _, kv := range cfg.Config.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			opts = append(opts, llb.AddEnv(k, v))
@@ -108,15 +117,16 @@ func solveTest(ctx context.Context, node builder.Node, a Assignment, cfg ocispec
 	switch c.Network {
 	case "none":
 		opts = append(opts, llb.Network(pb.NetMode_NONE))
-	case "host":
-		opts = append(opts, llb.Network(pb.NetMode_HOST))
-		so.AllowedEntitlements = []string{entitlements.EntitlementNetworkHost.String()}
 	}
 	def, err := llb.Image(a.Image, llb.Platform(p)).Run(opts...).Root().Marshal(ctx, llb.Platform(p))
 	if err != nil {
 		return err
 	}
-	bk, err := bxdriver.Boot(ctx, context.WithoutCancel(ctx), node.Driver, nil)
+	// The node's client outlives the test (the command's builds share it), but the wait for it is
+	// the test's: a node that stalls while it is dialed ends the test with ctx.
+	bk, err := deadline.Value(ctx, c.Timeout, func(ctx context.Context) (*client.Client, error) {
+		return bxdriver.Boot(ctx, context.WithoutCancel(ctx), node.Driver, nil)
+	})
 	if err != nil {
 		return fmt.Errorf("node %s: starting BuildKit: %w", a.Node, err)
 	}

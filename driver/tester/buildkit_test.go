@@ -61,3 +61,24 @@ func TestTailBufferKeepsTheEnd(t *testing.T) {
 		t.Fatalf("%q", b.String())
 	}
 }
+
+// What a variant prints reaches the terminal cut and without what a terminal would act on.
+func TestOutputLinesAreCutAndDefused(t *testing.T) {
+	lines := lastLines("ok\n\x1b]0;owned\x07title \x9b2J\n"+strings.Repeat("x", 5000)+"\n", 5)
+	if len(lines) != 3 || strings.ContainsAny(lines[1], "\x1b\x07\u009b") || len(lines[2]) > maxOutputLine+3 {
+		t.Fatalf("%q", lines)
+	}
+}
+
+// A command that must exit other than 0, a server, the host's or bridge network: an engine judges
+// them (BuildKit says 1 or 255 for a command that could not start).
+func TestInBuildKitLeavesOtherExitCodesAndNetworksToEngines(t *testing.T) {
+	for _, c := range []Criteria{{ExpectExit: 1, Timeout: time.Minute}, {ExpectExit: 255, Timeout: time.Minute}, {Network: "host", Timeout: time.Minute}} {
+		if c.InBuildKit("linux/amd64") {
+			t.Errorf("%+v runs in BuildKit", c)
+		}
+	}
+	if !(Criteria{Network: "none", Timeout: time.Minute}).InBuildKit("linux/amd64") {
+		t.Error("--network none is not run in BuildKit")
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
 // Criteria say how a variant is run and when it passes.
@@ -59,7 +62,11 @@ func (c Criteria) judge(r *Result, output string) {
 	r.Passed = r.Reason == ""
 }
 
-// lastLines keeps the last n non-empty lines of an output.
+// maxOutputLine is the most of one output line a result keeps.
+const maxOutputLine = 512
+
+// lastLines keeps the last n non-empty lines of an output, each cut to maxOutputLine and with
+// what a terminal would act on (escape sequences, other control characters) shown as "?".
 func lastLines(out string, n int) []string {
 	var lines []string
 	for _, l := range strings.Split(strings.ReplaceAll(out, "\r\n", "\n"), "\n") {
@@ -69,6 +76,16 @@ func lastLines(out string, n int) []string {
 	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		l = strings.ToValidUTF8(l, "?")
+		l = strings.Map(func(r rune) rune {
+			if r != '\t' && (unicode.IsControl(r) || r == 0x9b) {
+				return '?'
+			}
+			return r
+		}, l)
+		lines[i] = bounded.Cut(l, maxOutputLine)
 	}
 	return lines
 }
