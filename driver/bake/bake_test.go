@@ -450,6 +450,7 @@ func TestRunBuildxCapsTheDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND", script)
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no buildx plugin there: the CLI is run
 	_, err := runBuildx(context.Background(), "", []string{"buildx", "bake", "--print"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "the bake definition (docker buildx bake --print) is larger than 32 MiB") {
 		t.Errorf("err = %v", err)
@@ -464,6 +465,7 @@ func TestBakePrintStopsAtTheTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND", script)
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no buildx plugin there: the CLI is run
 	b := New(nil, nil, "")
 	start := time.Now()
 	_, err := b.Run(context.Background(), Options{Print: true, Timeout: 300 * time.Millisecond}, nil, io.Discard)
@@ -517,5 +519,34 @@ func TestBakeProvesPushAccessBeforeAnyTargetIsBuilt(t *testing.T) {
 	}
 	if len(c.asked) != 1 || len(c.asked[0]) < 3 {
 		t.Errorf("asked %v: want every target's tags in one check", c.asked)
+	}
+}
+
+// The buildx plugin is run as the docker CLI would run it (its name first, the CLI's path and the
+// configuration in its environment), without the CLI; a plugin in the config's extra folders
+// comes first, as the CLI finds it.
+func TestRunBuildxRunsThePluginAsTheCLIWould(t *testing.T) {
+	cfg, extra := t.TempDir(), t.TempDir()
+	plugin := func(dir, who string) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		body := "#!/bin/sh\necho " + who + " \"$@\" \"$DOCKER_CONFIG\" \"$DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND\"\n"
+		if err := os.WriteFile(filepath.Join(dir, "docker-buildx"), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plugin(filepath.Join(cfg, "cli-plugins"), "cfg")
+	t.Setenv("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND", "/usr/bin/docker-cli")
+	out, err := runBuildx(context.Background(), cfg, []string{"buildx", "bake", "--print"}, nil)
+	if err != nil || strings.TrimSpace(string(out)) != "cfg buildx bake --print "+cfg+" /usr/bin/docker-cli" {
+		t.Fatalf("%q %v", out, err)
+	}
+	plugin(extra, "extra")
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"cliPluginsExtraDirs":["`+extra+`"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runBuildx(context.Background(), cfg, []string{"buildx", "bake", "--print"}, nil); err != nil || !strings.HasPrefix(string(out), "extra ") {
+		t.Fatalf("with cliPluginsExtraDirs: %q %v", out, err)
 	}
 }
