@@ -31,10 +31,10 @@ func cosignKeyPair(t *testing.T, password string) (key, pub string) {
 
 // cosignVerify runs the cosign CLI's verify of ref with pub (no transparency log: the farm has
 // none), returning its exit code and output.
-func cosignVerify(t *testing.T, pub, ref string) (int, string) {
+func cosignVerify(t *testing.T, pub, ref string, extra ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(farm.Bin, "cosign"), "verify", "--key", pub, "--insecure-ignore-tlog=true",
-		"--allow-insecure-registry", "--allow-http-registry", ref)
+	args := append([]string{"verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-insecure-registry", "--allow-http-registry"}, extra...)
+	cmd := exec.Command(filepath.Join(farm.Bin, "cosign"), append(args, ref)...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "TUF_ROOT="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -30,5 +30,10 @@ func writeSigned(out io.Writer, s driver.Signed) {
 	}
 	_, _ = fmt.Fprintf(out, "  signed with %s: the index and every manifest it names (%d) in %s, as cosign signature tags (sha256-DIGEST.sig), each read back and verified\n",
 		s.Key, s.Manifests, strings.Join(s.Repos, ", "))
+	if len(s.Referrers) > 0 {
+		_, _ = fmt.Fprintf(out, "  and as OCI 1.1 referrers in %s, whose registry serves the referrers API (cosign verify --experimental-oci11 reads them)\n", strings.Join(s.Referrers, ", "))
+	} else {
+		_, _ = fmt.Fprintln(out, "  (not as OCI 1.1 referrers: the registry serves no referrers API)")
+	}
 	_, _ = fmt.Fprintln(out, "  (no transparency-log entry: cosign verify needs --insecure-ignore-tlog=true; see docs/signing.md)")
 }

@@ -22,6 +22,7 @@ type Signed struct {
 	Key       string   `json:"key,omitempty"`
 	Manifests int      `json:"manifests,omitempty"`
 	Repos     []string `json:"repositories,omitempty"`
+	Referrers []string `json:"referrers,omitempty"` // the repositories whose registry serves the OCI 1.1 referrers API: signed there as referrers too
 	refs      []sigRef // every signature made, read again just before the tags move
 }
 

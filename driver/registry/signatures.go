@@ -78,11 +78,19 @@ func (c *Client) signInto(ctx context.Context, repo string, idx MergeResult, s *
 	if c.signer == nil {
 		return nil
 	}
-	refs, err := c.signAll(ctx, repo, idx)
+	served, err := c.referrersServed(ctx, repo, idx.Index.Digest)
+	if err != nil {
+		return fmt.Errorf("signing in %s: asking whether the registry serves the OCI referrers API: %w", repo, err)
+	}
+	refs, err := c.signAll(ctx, repo, idx, served)
 	if err != nil {
 		return err
 	}
-	*s = Signed{Key: c.signer.Name(), Manifests: len(refs), Repos: append(s.Repos, repo), refs: append(s.refs, refs...)}
+	referrers := s.Referrers
+	if served {
+		referrers = append(referrers, repo)
+	}
+	*s = Signed{Key: c.signer.Name(), Manifests: len(refs), Repos: append(s.Repos, repo), Referrers: referrers, refs: append(s.refs, refs...)}
 	return nil
 }
 
@@ -118,9 +126,17 @@ func (c *Client) recheckSignatures(ctx context.Context, refs []sigRef) error {
 	return eg.Wait()
 }
 
+// referrersServed says whether the registry of repo serves the OCI 1.1 referrers API (asked
+// about d, a manifest just pushed there).
+func (c *Client) referrersServed(ctx context.Context, repo string, d digest.Digest) (bool, error) {
+	_, served, err := c.referrersOf(ctx, repo, d)
+	return served, err
+}
+
 // signAll signs, in repo, the index and every manifest it names (platform images and attestation
-// manifests), several at once, then reads every signature back and checks it.
-func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult) ([]sigRef, error) {
+// manifests), several at once, then reads every signature back and checks it; with referrers,
+// each signature is a referrer of its manifest too.
+func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult, referrers bool) ([]sigRef, error) {
 	descs, err := toSign(idx)
 	if err != nil {
 		return nil, fmt.Errorf("signing in %s: the index: %w", repo, err)
@@ -130,7 +146,7 @@ func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult) ([]s
 	eg.SetLimit(signParallel)
 	for i, d := range descs {
 		eg.Go(func() error {
-			payload, err := c.signOne(ectx, repo, d.Digest)
+			payload, err := c.signOne(ectx, repo, d, referrers)
 			if err != nil {
 				return fmt.Errorf("signing %s@%s with %s: %w", repo, d.Digest, c.signer.Name(), err)
 			}
@@ -141,9 +157,10 @@ func (c *Client) signAll(ctx context.Context, repo string, idx MergeResult) ([]s
 	return refs, eg.Wait()
 }
 
-// signOne adds a signature of repo@d to its signature tag, then reads it back; it returns the
-// signed payload's digest.
-func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) (digest.Digest, error) {
+// signOne adds a signature of repo@d to its signature tag (and, with referrers, as a referrer of
+// d), then reads it back; it returns the signed payload's digest.
+func (c *Client) signOne(ctx context.Context, repo string, desc ocispec.Descriptor, referrers bool) (digest.Digest, error) {
+	d := desc.Digest
 	pl, err := signaturePayload(repo, d)
 	if err != nil {
 		return "", err
@@ -166,6 +183,11 @@ func (c *Client) signOne(ctx context.Context, repo string, d digest.Digest) (dig
 	}
 	if !res.Valid {
 		return "", fmt.Errorf("the signature read back from %s:%s does not verify: %s", repo, SignatureTag(d), res.Problem)
+	}
+	if referrers {
+		if err := c.signReferrer(ctx, repo, desc, layer); err != nil {
+			return "", fmt.Errorf("as an OCI 1.1 referrer: %w", err)
+		}
 	}
 	return layer.Digest, nil
 }

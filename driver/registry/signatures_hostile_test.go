@@ -60,7 +60,7 @@ func TestHostileSigUnreadableLayerHidesNoValidSignature(t *testing.T) {
 			key := newTestKey(t)
 			img := f.SeedImage("app", "", "linux/amd64")
 			repo := f.Host + "/app"
-			if _, err := c.WithSigner(key).signOne(context.Background(), repo, img.Digest); err != nil {
+			if _, err := c.WithSigner(key).signOne(context.Background(), repo, img, false); err != nil {
 				t.Fatal(err)
 			}
 			valid := f.sigLayers("app", img.Digest)
@@ -70,7 +70,7 @@ func TestHostileSigUnreadableLayerHidesNoValidSignature(t *testing.T) {
 				t.Errorf("a valid signature by the key is in the tag, yet: state %+v, err %v", st, err)
 			}
 			// and a publish of this digest can never succeed again
-			if _, err := c.WithSigner(key).signOne(context.Background(), repo, img.Digest); err != nil {
+			if _, err := c.WithSigner(key).signOne(context.Background(), repo, img, false); err != nil {
 				t.Errorf("re-signing: %v", err)
 			}
 		})
@@ -88,7 +88,7 @@ func TestHostileSigResigningGrowsTheSignatureTag(t *testing.T) {
 	repo := f.Host + "/app"
 	const n = 20
 	for range n {
-		if _, err := c.WithSigner(key).signOne(context.Background(), repo, img.Digest); err != nil {
+		if _, err := c.WithSigner(key).signOne(context.Background(), repo, img, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +96,7 @@ func TestHostileSigResigningGrowsTheSignatureTag(t *testing.T) {
 		t.Errorf("%d publishes of one digest with one key left %d signature layers (cosign: 1)", n, got)
 	}
 	before := len(f.Requests("GET", "/blobs/"))
-	if _, err := c.WithSigner(newTestKey(t)).signOne(context.Background(), repo, img.Digest); err != nil {
+	if _, err := c.WithSigner(newTestKey(t)).signOne(context.Background(), repo, img, false); err != nil {
 		t.Fatal(err)
 	}
 	// Another key's signature: the one layer there is read once (is its payload still served?),
@@ -113,7 +113,7 @@ func TestHostileSigVerifySingleManifestHonoursPlatform(t *testing.T) {
 	key := newTestKey(t)
 	img := f.SeedImage("app", "v1", "linux/amd64")
 	repo := f.Host + "/app"
-	if _, err := c.WithSigner(key).signOne(context.Background(), repo, img.Digest); err != nil {
+	if _, err := c.WithSigner(key).signOne(context.Background(), repo, img, false); err != nil {
 		t.Fatal(err)
 	}
 	vs, err := c.VerifyImage(context.Background(), VerifyOptions{Ref: f.Ref("app", "v1"), Key: key, Platforms: []string{"linux/arm64"}, Timeout: 5 * time.Second})
@@ -138,7 +138,7 @@ func TestHostileSigVerifyEmptyIndexFails(t *testing.T) {
 	idx.SchemaVersion = 2
 	dt, _ := json.Marshal(idx)
 	d := f.PutManifest("app", "v1", ocispec.MediaTypeImageIndex, dt)
-	if _, err := c.WithSigner(key).signOne(context.Background(), f.Host+"/app", d.Digest); err != nil {
+	if _, err := c.WithSigner(key).signOne(context.Background(), f.Host+"/app", d, false); err != nil {
 		t.Fatal(err)
 	}
 	vs, err := c.VerifyImage(context.Background(), VerifyOptions{Ref: f.Ref("app", "v1"), Key: key, Require: []string{RequireProvenance}, Timeout: 5 * time.Second})

@@ -82,7 +82,7 @@ func TestPublishSignsEveryManifestBeforeTheTags(t *testing.T) {
 	arm64.Platform = nil
 	repo := f.Host + "/app"
 	// Another key signed the arm64 image already.
-	if _, err := c.WithSigner(other).signOne(context.Background(), repo, arm64.Digest); err != nil {
+	if _, err := c.WithSigner(other).signOne(context.Background(), repo, arm64, false); err != nil {
 		t.Fatal(err)
 	}
 	var tagMovedBeforeSigned bool

@@ -62,7 +62,12 @@ func (c *Client) signatures(ctx context.Context, repo string, d digest.Digest, v
 	if err != nil {
 		return sigState{Problem: SignatureTag(d) + " is not a cosign signature: " + err.Error()}, nil
 	}
-	layers := slices.Clone(m.Layers)
+	return c.checkLayers(ctx, tag, m.Layers, d, v, prefer)
+}
+
+// checkLayers checks the signature layers of one signature manifest (see signatures).
+func (c *Client) checkLayers(ctx context.Context, loc *imagetools.Location, ls []ocispec.Descriptor, d digest.Digest, v interface{ Verify(p, s []byte) error }, prefer digest.Digest) (sigState, error) {
+	layers := slices.Clone(ls)
 	slices.SortStableFunc(layers, func(a, b ocispec.Descriptor) int {
 		return cmp.Compare(boolRank(a.Digest != prefer), boolRank(b.Digest != prefer))
 	})
@@ -72,7 +77,7 @@ func (c *Client) signatures(ctx context.Context, repo string, d digest.Digest, v
 			problem = fmt.Sprintf("no signature by this key among the first %d of %d", maxSigLayers, len(layers))
 			break
 		}
-		ok, why, err := c.checkSignature(ctx, tag, l, d, v)
+		ok, why, err := c.checkSignature(ctx, loc, l, d, v)
 		if err != nil {
 			if ctx.Err() != nil {
 				return sigState{}, err

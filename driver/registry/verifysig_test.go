@@ -50,8 +50,8 @@ func TestVerifyImageNamesEveryGap(t *testing.T) {
 	idx.SchemaVersion = 2
 	dt, _ := json.Marshal(idx)
 	id := f.PutManifest("app", "v1", ocispec.MediaTypeImageIndex, dt)
-	for _, d := range []digest.Digest{id.Digest, amd.Digest, arm.Digest, good.Digest} { // wrong's attestation left unsigned
-		if _, err := c.WithSigner(key).signOne(context.Background(), repo, d); err != nil {
+	for _, d := range []ocispec.Descriptor{id, amd, arm, good} { // wrong's attestation left unsigned
+		if _, err := c.WithSigner(key).signOne(context.Background(), repo, d, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,6 +39,7 @@ type Registry struct {
 	blobs       map[string]map[digest.Digest][]byte         // repo -> digest -> content
 	uploads     map[string]*upload                          // uuid -> upload in progress
 	noTagDelete bool                                        // DELETE of a tag answers 405 UNSUPPORTED
+	referrers   bool                                        // serve the OCI 1.1 referrers API
 	hook        func(*Request) Action
 	log         []string // "METHOD /v2/...", every request served or failed
 }

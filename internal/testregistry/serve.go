@@ -137,7 +137,9 @@ func (f *Registry) handle(w http.ResponseWriter, r *http.Request, req *Request, 
 		f.handleBlob(w, r, req)
 	case "upload":
 		f.handleUpload(w, r, req)
-	default: // referrers and anything else: not here
+	case "referrers":
+		f.handleReferrers(w, r, req)
+	default: // anything else: not here
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "not found")
 	}
 }

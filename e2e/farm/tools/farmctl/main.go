@@ -3,6 +3,7 @@
 //	farmctl capwrap RUNC ARGS...   run RUNC with CAP_SYS_RESOURCE removed from the OCI specs it is given
 //	farmctl seed ...               push a multi-platform busybox index to the farm registry
 //	farmctl htpasswd FILE USER PW  write a bcrypt htpasswd file for the registry that needs a login
+//	farmctl ociregistry ADDR       serve a registry with the OCI 1.1 referrers API (go-containerregistry's)
 package main
 
 import (
@@ -23,6 +24,8 @@ func main() {
 		err = seed(os.Args[2:])
 	case "htpasswd":
 		err = htpasswd(os.Args[2:])
+	case "ociregistry":
+		err = ociregistry(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
