@@ -51,7 +51,10 @@ func (m *Manager) BuilderSettings(name string) (Settings, error) {
 	if path == "" {
 		return s, nil
 	}
-	data, err := bounded.ReadFile(path, maxSettings)
+	if err := checkFolders(path); err != nil {
+		return s, fmt.Errorf("builder %q: its settings: %w", name, err)
+	}
+	data, err := bounded.ReadRegular(path, maxSettings)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
 	}
@@ -71,7 +74,13 @@ func (m *Manager) writeSettings(name string, s Settings) (undo func(), err error
 	if path == "" {
 		return func() {}, nil
 	}
-	before, readErr := os.ReadFile(path)
+	if err := checkFolders(path); err != nil {
+		return nil, fmt.Errorf("builder %q: its settings: %w", name, err)
+	}
+	before, readErr := bounded.ReadRegular(path, maxSettings)
+	if readErr != nil && !errors.Is(readErr, os.ErrNotExist) {
+		return nil, fmt.Errorf("builder %q: its settings: %w", name, readErr)
+	}
 	undo = func() {
 		if readErr == nil {
 			_ = atomicfile.WriteFile(path, before, 0o600)
@@ -89,11 +98,29 @@ func (m *Manager) writeSettings(name string, s Settings) (undo func(), err error
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := atomicfile.MkdirNoFollow(settingsFolders(path)...); err != nil {
 		return nil, fmt.Errorf("builder %q: its settings: %w", name, err)
 	}
 	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return nil, fmt.Errorf("builder %q: its settings: %w", name, err)
 	}
 	return undo, nil
+}
+
+// settingsFolders are DOCKER_CONFIG/multiarch and its builders folder, of a settings path.
+func settingsFolders(path string) []string {
+	builders := filepath.Dir(path)
+	return []string{filepath.Dir(builders), builders}
+}
+
+// checkFolders refuses settings folders that exist and are not folders (a symlink is not
+// followed: the settings are read and written in their place only).
+func checkFolders(path string) error {
+	for _, d := range settingsFolders(path) {
+		fi, err := os.Lstat(d)
+		if err == nil && !fi.IsDir() {
+			return fmt.Errorf("%s is not a folder (a symlink is not followed)", d)
+		}
+	}
+	return nil
 }

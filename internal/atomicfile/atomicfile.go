@@ -30,3 +30,30 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// MkdirNoFollow makes each folder of dirs in turn (parents first, mode 0700) where it is missing,
+// refusing one that exists and is not a folder: a symlink is not followed, so nothing is written
+// outside the place it belongs.
+func MkdirNoFollow(dirs ...string) error {
+	for _, d := range dirs {
+		fi, err := os.Lstat(d)
+		switch {
+		case os.IsNotExist(err):
+			err = os.Mkdir(d, 0o700)
+			if os.IsExist(err) { // made by another process meanwhile: what is it?
+				fi, err = os.Lstat(d)
+				if err == nil && !fi.IsDir() {
+					return fmt.Errorf("%s is not a folder (a symlink is not followed)", d)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a folder (a symlink is not followed)", d)
+		}
+	}
+	return nil
+}

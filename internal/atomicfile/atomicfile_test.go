@@ -56,3 +56,24 @@ func TestWriteFileFailureLeavesTheOldFile(t *testing.T) {
 		t.Errorf("left %d entries in %s, want only adir", len(entries), dir)
 	}
 }
+
+// A folder on the way that is a symlink is refused and nothing is made through it.
+func TestMkdirNoFollow(t *testing.T) {
+	base, elsewhere := t.TempDir(), t.TempDir()
+	if err := MkdirNoFollow(filepath.Join(base, "a"), filepath.Join(base, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(base, "a", "b")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the folders were not made: %v", err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(base, "l")); err != nil {
+		t.Fatal(err)
+	}
+	err := MkdirNoFollow(filepath.Join(base, "l"), filepath.Join(base, "l", "b"))
+	if err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("through a symlink: %v", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("%d entries made through the symlink", len(entries))
+	}
+}

@@ -87,18 +87,8 @@ func (s *Store) Add(r Record) error {
 // mkdir makes the store's folders, refusing a folder that is a symlink (records are written in
 // their place only).
 func (s *Store) mkdir() error {
-	for _, d := range []string{filepath.Dir(s.dir), s.dir} {
-		fi, err := os.Lstat(d)
-		switch {
-		case os.IsNotExist(err):
-			if err := os.Mkdir(d, 0o700); err != nil {
-				return fmt.Errorf("history: %w", err)
-			}
-		case err != nil:
-			return fmt.Errorf("history: %w", err)
-		case !fi.IsDir():
-			return fmt.Errorf("history: %s is not a folder (a symlink is not followed)", d)
-		}
+	if err := atomicfile.MkdirNoFollow(filepath.Dir(s.dir), s.dir); err != nil {
+		return fmt.Errorf("history: %w", err)
 	}
 	return nil
 }
