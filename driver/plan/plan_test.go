@@ -19,11 +19,13 @@ func TestRouteNativeFirstThenEmulatedAndSpread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The platforms one node builds are placed first: arm/v7 on a (it alone emulates it), so the
+	// first amd64 goes to b, and the second to a (one each, a first in the builder's order).
 	want := []Step{
-		{Platform: "linux/amd64", Node: "a", Strategy: StrategyBuildKit},
+		{Platform: "linux/amd64", Node: "b", Strategy: StrategyBuildKit},
 		{Platform: "linux/arm64", Node: "pi", Strategy: StrategyBuildKit},
 		{Platform: "linux/arm/v7", Node: "a", Emulated: true, Strategy: StrategyBuildKit},
-		{Platform: "linux/amd64", Node: "b", Strategy: StrategyBuildKit}, // a already has two
+		{Platform: "linux/amd64", Node: "a", Strategy: StrategyBuildKit},
 	}
 	if !slices.Equal(steps, want) {
 		t.Errorf("Route =\n%+v\nwant\n%+v", steps, want)

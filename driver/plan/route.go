@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,7 +82,7 @@ func Tiers(nodes []RouteNode, platform, strategy string) [][]RouteNode {
 	return [][]RouteNode{native, emulated}
 }
 
-// RouteWith assigns each platform, in the order requested, to a node: among the nodes native to it
+// RouteWith assigns each platform, those with fewest nodes to choose from first, to a node: among the nodes native to it
 // that answer, else among those that emulate it, the one with the fewest builds (those it runs,
 // and those this build has already given it), the builder's node order breaking ties; so a build,
 // and builds running at once, spread over the nodes. A platform no node builds, or whose nodes
@@ -96,7 +97,7 @@ func RouteWith(nodes []RouteNode, requested []string, o RouteOptions) (Routing, 
 	}
 	assigned := map[string]int{}
 	out := Routing{Steps: make([]Step, len(requested)), Alternatives: make([][]Alternative, len(requested)), Reasons: make([]string, len(requested))}
-	for i := range requested {
+	for _, i := range constrainedFirst(tiers, o) {
 		step, alts, skipped, reason, err := place(requested[i], tiers[i], o, assigned)
 		if err != nil {
 			return Routing{}, err
@@ -106,6 +107,19 @@ func RouteWith(nodes []RouteNode, requested []string, o RouteOptions) (Routing, 
 		out.Skipped = append(out.Skipped, skipped...)
 	}
 	return out, nil
+}
+
+// constrainedFirst is the order platforms are placed in: those with the fewest nodes to choose
+// from first (a platform only one node builds goes there whatever the load), the requested order
+// breaking ties; so the others see that load and go elsewhere.
+func constrainedFirst(tiers [][][]RouteNode, o RouteOptions) []int {
+	order := make([]int, len(tiers))
+	choices := make([]int, len(tiers))
+	for i := range tiers {
+		order[i], choices[i] = i, len(answering(usable(tiers[i], o), o))
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(choices[a], choices[b]) })
+	return order
 }
 
 // usable is the first tier with a node that answers, else the native tier (or the emulated one,

@@ -76,15 +76,26 @@ func TestRouteWithSpreadsOneBuild(t *testing.T) {
 		{Name: "x", Native: []string{"linux/amd64", "linux/arm64"}},
 		{Name: "y", Native: []string{"linux/amd64"}},
 	}
-	// amd64 on x (the first node), then arm64 (x only), then amd64 again on y (x has two).
+	// arm64 first (x alone builds it), then amd64 on y (x has one), then amd64 again on x (one
+	// each: x first in the builder's order).
 	r, err := RouteWith(nodes, []string{"linux/amd64", "linux/arm64", "linux/amd64"}, RouteOptions{})
-	if err != nil || !slices.Equal(nodesOf(r), []string{"x", "x", "y"}) {
+	if err != nil || !slices.Equal(nodesOf(r), []string{"y", "x", "x"}) {
 		t.Errorf("routing %v, %v", nodesOf(r), err)
 	}
-	// With x busy, amd64 goes to y first.
+	// With x busy, amd64 goes to y.
 	r, err = RouteWith(nodes, []string{"linux/amd64", "linux/arm64"}, RouteOptions{Health: map[string]Health{"x": {Running: 1}}})
 	if err != nil || !slices.Equal(nodesOf(r), []string{"y", "x"}) {
 		t.Errorf("routing %v, %v", nodesOf(r), err)
+	}
+	// A platform requested first that two nodes build does not take the node another platform
+	// of the build can only go to (the farm's engine native to amd64 that alone emulates arm64).
+	shared := []RouteNode{
+		{Name: "engine", Native: []string{"linux/amd64"}, Emulated: []string{"linux/arm64"}},
+		{Name: "daemon", Native: []string{"linux/amd64"}},
+	}
+	r, err = RouteWith(shared, []string{"linux/amd64", "linux/arm64"}, RouteOptions{})
+	if err != nil || !slices.Equal(nodesOf(r), []string{"daemon", "engine"}) {
+		t.Errorf("routing %v, %v: amd64 should leave the engine to arm64", nodesOf(r), err)
 	}
 }
 
