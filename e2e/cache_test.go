@@ -62,6 +62,25 @@ func TestDuAndPruneEveryNode(t *testing.T) {
 			t.Errorf("after prune --keep-storage 1MB, %s holds %d bytes", u.Node, u.Size)
 		}
 	}
+	// buildx's newer limit, confirmed through a pipe as buildx reads it: each node at most 1 MB.
+	dir = writeFiles(t, map[string]string{"Dockerfile": fmt.Sprintf("FROM %s\nRUN head -c 3000000 /dev/urandom > /blob-%d\n", farm.Busybox, time.Now().UnixNano())})
+	c.ok(5*time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64,linux/arm64", dir)
+	if r := c.withStdin([]byte("n\n")).ok(time.Minute, "multiarch", "prune", "--builder", builder, "--max-used-space", "1MB", "--all"); !strings.Contains(r.Combined(), "nothing removed") {
+		t.Errorf("prune answered n:\n%s", r.Combined())
+	}
+	var total int64
+	for _, u := range du() {
+		total += u.Size
+	}
+	if total < 3000000 {
+		t.Errorf("after a prune answered n, the nodes hold %d bytes (the build wrote 3 MB)", total)
+	}
+	c.withStdin([]byte("y\n")).ok(2*time.Minute, "multiarch", "prune", "--builder", builder, "--max-used-space", "1MB", "--all")
+	for _, u := range du() {
+		if u.Size > 1<<20 {
+			t.Errorf("after prune --max-used-space 1MB, %s holds %d bytes", u.Node, u.Size)
+		}
+	}
 
 	// The daemon dark: both commands name it, within --timeout, and still answer for the engine.
 	daemon.cutOff()

@@ -2,15 +2,15 @@ package plugin
 
 import (
 	"bufio"
-	"errors"
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/opts"
 	"github.com/docker/go-units"
-	"github.com/moby/term"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/driver"
@@ -90,32 +90,37 @@ func writeUsage(dockerCli command.Cli, usage []driver.CacheUsage, format string,
 }
 
 type pruneFlags struct {
-	keepStorage string
-	filters     []string
-	all, force  bool
-	timeout     time.Duration
-	format      string
+	reserved, maxUsed, minFree string
+	filters                    opts.FilterOpt
+	all, force                 bool
+	timeout                    time.Duration
+	format                     string
 }
 
 func newPruneCommand(dockerCli command.Cli, root *rootOptions) *cobra.Command {
-	var f pruneFlags
+	f := pruneFlags{filters: opts.NewFilterOpt()}
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove build cache on every node of a builder",
 		Long: `Prune the build cache of every node of the builder, in parallel, each within --timeout, with
-buildx prune's meaning: --keep-storage keeps that much cache per node, --filter until=DURATION
-removes only records unused for longer, --all removes more than dangling records. A node that
-does not answer is named; the others are still pruned.`,
+buildx prune's meaning: --reserved-space (or its older name --keep-storage) keeps that much
+cache per node, --max-used-space keeps at most that much, --min-free-space prunes until the disk
+has that much free, --filter until=DURATION removes only records unused for longer (other
+filters, such as type=regular or id=PREFIX, go to BuildKit as buildx sends them; the Docker
+config's pruneFilters are added), --all removes more than dangling records. Without --force it
+asks, and reads the answer from a terminal or a pipe. A node that does not answer is named; the
+others are still pruned.`,
 		Example: `  docker multiarch prune --force
-  docker multiarch prune --keep-storage 10GB --filter until=72h --force`,
+  docker multiarch prune --reserved-space 10GB --filter until=72h --force
+  echo y | docker multiarch prune --max-used-space 20GB`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := pruneInput(f)
+			o, err := pruneInput(dockerCli, f)
 			if err != nil {
 				return err
 			}
 			if !f.force {
-				if err := confirmPrune(dockerCli); err != nil {
+				if ok, err := confirmPrune(cmd.Context(), dockerCli, f.all); err != nil || !ok {
 					return err
 				}
 			}
@@ -127,8 +132,11 @@ does not answer is named; the others are still pruned.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.keepStorage, "keep-storage", "", `Amount of cache to keep on each node ("10GB"; buildx's reserved space)`)
-	fl.StringArrayVar(&f.filters, "filter", nil, `Remove only records unused for longer: "until=DURATION" (e.g. "until=24h")`)
+	fl.StringVar(&f.reserved, "reserved-space", "", `Amount of cache always kept on each node ("10GB")`)
+	fl.StringVar(&f.reserved, "keep-storage", "", `The older name of --reserved-space`)
+	fl.StringVar(&f.maxUsed, "max-used-space", "", `Most cache kept on each node ("20GB"; BuildKit v0.17+)`)
+	fl.StringVar(&f.minFree, "min-free-space", "", `Free disk space to reach on each node ("5GB"; BuildKit v0.17+)`)
+	fl.Var(&f.filters, "filter", `Filter values, as buildx prune's ("until=24h", "type=regular")`)
 	fl.BoolVarP(&f.all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
 	fl.BoolVarP(&f.force, "force", "f", false, "Do not prompt for confirmation")
 	addFormatFlag(cmd, &f.format)
@@ -137,7 +145,7 @@ does not answer is named; the others are still pruned.`,
 }
 
 // pruneInput checks prune's flags before anything runs, naming a bad value.
-func pruneInput(f pruneFlags) (driver.PruneOptions, error) {
+func pruneInput(dockerCli command.Cli, f pruneFlags) (driver.PruneOptions, error) {
 	o := driver.PruneOptions{All: f.all}
 	if err := checkTimeout(f.timeout); err != nil {
 		return o, err
@@ -145,38 +153,47 @@ func pruneInput(f pruneFlags) (driver.PruneOptions, error) {
 	if _, err := checkFormat(f.format); err != nil {
 		return o, err
 	}
-	if f.keepStorage != "" {
-		n, err := units.RAMInBytes(f.keepStorage)
+	for _, s := range []struct {
+		flag, value string
+		to          *int64
+	}{{"--reserved-space", f.reserved, &o.ReservedSpace}, {"--max-used-space", f.maxUsed, &o.MaxUsedSpace}, {"--min-free-space", f.minFree, &o.MinFreeSpace}} {
+		if s.value == "" {
+			continue
+		}
+		n, err := units.RAMInBytes(s.value)
 		if err != nil || n < 0 {
-			return o, fmt.Errorf("invalid --keep-storage %q: give a size such as 10GB", f.keepStorage)
+			return o, fmt.Errorf("invalid %s %q: give a size such as 10GB", s.flag, s.value)
 		}
-		o.KeepStorage = n
+		*s.to = n
 	}
-	for _, v := range f.filters {
-		key, val, _ := strings.Cut(v, "=")
-		if key != "until" && key != "unused-for" {
-			return o, fmt.Errorf("invalid --filter %q: only until=DURATION is supported", v)
-		}
-		d, err := time.ParseDuration(val)
-		if err != nil || d <= 0 {
-			return o, fmt.Errorf("invalid --filter %q: until takes a duration such as 24h", v)
-		}
-		o.Until = d
-	}
-	return o, nil
+	var err error
+	o.Until, o.Filters, err = pruneFilters(command.PruneFilters(dockerCli, f.filters.Value()))
+	return o, err
 }
 
-// confirmPrune asks, as buildx prune does; without a terminal to ask on it needs --force.
-func confirmPrune(dockerCli command.Cli) error {
-	if !term.IsTerminal(dockerCli.In().FD()) {
-		return errors.New("prune removes build cache on every node: give --force (no terminal to confirm on)")
+// confirmPrune asks, as buildx prune does, and reads the answer from the terminal or a pipe; no
+// answer (an empty pipe) is a no. Ctrl-C ends the wait.
+func confirmPrune(ctx context.Context, dockerCli command.Cli, all bool) (bool, error) {
+	what := "dangling build cache"
+	if all {
+		what = "all build cache"
 	}
-	_, _ = fmt.Fprint(dockerCli.Out(), "WARNING! This removes build cache on every node of the builder. Are you sure you want to continue? [y/N] ")
-	answer, _ := bufio.NewReader(dockerCli.In()).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return errors.New("prune cancelled: nothing removed")
+	_, _ = fmt.Fprintf(dockerCli.Out(), "WARNING! This removes %s on every node of the builder. Are you sure you want to continue? [y/N] ", what)
+	answer := make(chan string, 1)
+	go func() {
+		a, _ := bufio.NewReader(dockerCli.In()).ReadString('\n')
+		answer <- a
+	}()
+	select {
+	case <-ctx.Done():
+		return false, fmt.Errorf("prune: no answer: %w", context.Cause(ctx))
+	case a := <-answer:
+		if a = strings.ToLower(strings.TrimSpace(a)); a == "y" || a == "yes" {
+			return true, nil
+		}
 	}
-	return nil
+	_, _ = fmt.Fprintln(dockerCli.Err(), "prune cancelled: nothing removed")
+	return false, nil
 }
 
 func writePruned(dockerCli command.Cli, res []driver.PruneResult, format string) error {

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,17 +21,22 @@ func (f *cacheFake) Prune(_ context.Context, _ string, o driver.PruneOptions, _ 
 	return []driver.PruneResult{{Node: "a", Records: 2, Reclaimed: 2048}, {Node: "b", Err: "node b: context deadline exceeded"}}, nil
 }
 
-// prune's flags have buildx's meaning and are checked before any node is asked; without a
-// terminal it needs --force; a node that did not answer fails the command, naming it.
+// prune's flags have buildx's meaning and are checked before any node is asked; without --force
+// it asks, and reads the answer from a pipe too (none: nothing done, exit 0, as buildx); a node
+// that did not answer fails the command, naming it.
 func TestPruneFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"prune", "--force", "--keep-storage", "lots"}, `invalid --keep-storage "lots"`},
-		{[]string{"prune", "--force", "--filter", "type=regular"}, `invalid --filter "type=regular"`},
+		{[]string{"prune", "--force", "--keep-storage", "lots"}, `invalid --reserved-space "lots"`},
+		{[]string{"prune", "--force", "--max-used-space", "-1"}, `invalid --max-used-space "-1"`},
+		{[]string{"prune", "--force", "--min-free-space", "x"}, `invalid --min-free-space "x"`},
 		{[]string{"prune", "--force", "--filter", "until=soon"}, `invalid --filter "until=soon"`},
-		{[]string{"prune"}, "give --force"},
+		{[]string{"prune", "--force", "--filter", "until=24h", "--filter", "until=48h"}, `"until" is given 2 times (24h, 48h)`},
+		{[]string{"prune", "--force", "--filter", "until=24h", "--filter", "unused-for=48h"}, `"until" and "unused-for" conflict`},
+		{[]string{"prune", "--force", "--filter", "type=regular", "--filter", "type=source.local"}, `"type" is given 2 times`},
+		{[]string{"prune", "--force", "--filter", "novalue"}, "bad format of filter"},
 	} {
 		f := &cacheFake{fakeService: &fakeService{}}
 		if r := run(t, f, tc.args...); r.err == nil || !strings.Contains(r.err.Error(), tc.want) || len(f.calls) != 0 {
@@ -38,11 +44,21 @@ func TestPruneFlags(t *testing.T) {
 		}
 	}
 	f := &cacheFake{fakeService: &fakeService{}}
-	r := run(t, f, "prune", "--force", "--keep-storage", "10GB", "--filter", "until=24h", "--all")
-	if f.pruned == nil || f.pruned.KeepStorage != 10<<30 || f.pruned.Until != 24*time.Hour || !f.pruned.All {
-		t.Errorf("options %+v", f.pruned)
+	r := run(t, f, "prune", "--force", "--keep-storage", "10GB", "--max-used-space", "20GB", "--min-free-space", "1GB",
+		"--filter", "until=24h", "--filter", "type=regular", "--filter", "id=abc", "--filter", "description~=go", "--all")
+	want := driver.PruneOptions{ReservedSpace: 10 << 30, MaxUsedSpace: 20 << 30, MinFreeSpace: 1 << 30, Until: 24 * time.Hour,
+		Filters: []string{"description~=go", "id~=abc", "type==regular"}, All: true}
+	if f.pruned == nil || !reflect.DeepEqual(*f.pruned, want) {
+		t.Errorf("options %+v, want %+v", f.pruned, want)
 	}
 	if r.err == nil || !strings.Contains(r.err.Error(), "node b") || !strings.Contains(r.stdout, "Total reclaimed: 2.048kB") {
 		t.Errorf("a node that did not answer: %v\n%s", r.err, r.stdout)
+	}
+	for in, prunes := range map[string]bool{"": false, "n\n": false, "y\n": true, "Y": true} {
+		f := &cacheFake{fakeService: &fakeService{}}
+		r := runIn(t, f, in, "prune")
+		if (f.pruned != nil) != prunes || (!prunes && r.err != nil) || !strings.Contains(r.stdout, "[y/N]") {
+			t.Errorf("answer %q: pruned %v, err %v\n%s", in, f.pruned != nil, r.err, r.stdout)
+		}
 	}
 }

@@ -112,13 +112,19 @@ func (r ran) exitCode() int {
 // run runs `docker multiarch ARGS...` against svc, on a Docker CLI of its own (a temp config).
 func run(t *testing.T, svc driver.Service, args ...string) ran {
 	t.Helper()
+	return runIn(t, svc, "", args...)
+}
+
+// runIn is run with stdin (a pipe, not a terminal) reading in.
+func runIn(t *testing.T, svc driver.Service, in string, args ...string) ran {
+	t.Helper()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv("BUILDX_BUILDER", "")
 	old := service
 	service = func(command.Cli) driver.Service { return svc }
 	t.Cleanup(func() { service = old })
 	var out, errOut lockedBuffer // the interrupt handler writes from its own goroutine
-	dockerCli, err := command.NewDockerCli(command.WithInputStream(io.NopCloser(strings.NewReader(""))),
+	dockerCli, err := command.NewDockerCli(command.WithInputStream(io.NopCloser(strings.NewReader(in))),
 		command.WithOutputStream(&out), command.WithErrorStream(&errOut))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,9 @@ import (
 
 	"github.com/docker/buildx/builder"
 	"github.com/moby/buildkit/client"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/apicaps"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
@@ -39,12 +42,17 @@ type CacheRecord struct {
 	Description string    `json:"description,omitempty"`
 }
 
-// PruneOptions are buildx prune's: --keep-storage (buildx's reserved space: that much cache is
-// kept), --filter until=DURATION (records unused for longer), --all (not only dangling records).
+// PruneOptions are buildx prune's: --reserved-space (that much cache is always kept; older name
+// --keep-storage), --max-used-space (at most that much is kept), --min-free-space (prune until
+// the disk has that much free), --filter until=DURATION (records unused for longer) and
+// BuildKit's filters, --all (not only dangling records).
 type PruneOptions struct {
-	KeepStorage int64
-	Until       time.Duration
-	All         bool
+	ReservedSpace int64
+	MaxUsedSpace  int64
+	MinFreeSpace  int64
+	Until         time.Duration
+	Filters       []string // BuildKit's prune filters ("type==regular", "id~=abc")
+	All           bool
 }
 
 // PruneResult is what a prune did on one node.
@@ -116,7 +124,10 @@ func (m *Manager) Prune(ctx context.Context, name string, o PruneOptions, timeou
 	if err != nil {
 		return nil, err
 	}
-	opts := []client.PruneOption{client.WithKeepOpt(o.Until, o.KeepStorage, 0, 0)}
+	opts := []client.PruneOption{client.WithKeepOpt(o.Until, o.ReservedSpace, o.MaxUsedSpace, o.MinFreeSpace)}
+	if len(o.Filters) > 0 {
+		opts = append(opts, client.WithFilter([]string{strings.Join(o.Filters, ",")}))
+	}
 	if o.All {
 		opts = append(opts, client.PruneAll)
 	}
@@ -129,6 +140,11 @@ func (m *Manager) Prune(ctx context.Context, name string, o PruneOptions, timeou
 				c, err := nodeClient(ctx, n)
 				if err != nil {
 					return res, err
+				}
+				if o.MaxUsedSpace != 0 || o.MinFreeSpace != 0 {
+					if err := checkFreeSpaceCap(ctx, c); err != nil {
+						return res, err
+					}
 				}
 				err = prune(ctx, c, opts, &res)
 				return res, err
@@ -162,6 +178,23 @@ func prune(ctx context.Context, c *client.Client, opts []client.PruneOption, res
 	close(ch)
 	<-done
 	return err
+}
+
+// checkFreeSpaceCap refuses, as buildx does, --max-used-space and --min-free-space on a BuildKit
+// older than v0.17, which would ignore them and prune by the other options alone.
+func checkFreeSpaceCap(ctx context.Context, c *client.Client) error {
+	var caps apicaps.CapSet
+	_, err := c.Build(ctx, client.SolveOpt{Internal: true}, "multiarch", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
+		caps = gc.BuildOpts().LLBCaps
+		return nil, nil
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("reading its BuildKit's capabilities for --max-used-space/--min-free-space: %w", err)
+	}
+	if caps.Supports(pb.CapGCFreeSpaceFilter) != nil {
+		return errors.New("its BuildKit is older than v0.17.0, which --max-used-space and --min-free-space need (nothing pruned there)")
+	}
+	return nil
 }
 
 // cacheNodes are the builder's nodes (its BuildKit daemons' companion too), sorted by name.
