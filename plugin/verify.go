@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-multiarch/docker-multiarch/driver"
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
 )
 
 type verifyOptions struct {
@@ -23,6 +24,9 @@ type verifyOptions struct {
 	timeout   time.Duration
 }
 
+// maxGap is the most of one gap verify prints.
+const maxGap = 1000
+
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
 	var opts verifyOptions
 	cmd := &cobra.Command{
@@ -30,7 +34,8 @@ func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
 		Short: "Check that every variant of an image is signed and attested",
 		Long: `Walk an image (a tag or digest): the index's signature, each platform's image's signature,
 and its attestations (signed, about that image, and of every kind --require names), in cosign's
-signature layout (sha256-DIGEST.sig tags), with the public key --key. A table (or --format json)
+signature layout (sha256-DIGEST.sig tags, or, where the registry serves the OCI 1.1 referrers API,
+signature referrers), with the public key --key. A table (or --format json)
 says what each manifest has; the command fails naming every gap.`,
 		Example: `  docker multiarch verify registry.example.com/app:1.4 --key cosign.pub
   docker multiarch verify registry.example.com/app:1.4 --key cosign.pub --require provenance,sbom --platform linux/arm64`,
@@ -110,7 +115,8 @@ func runVerify(cmd *cobra.Command, dockerCli command.Cli, ref string, opts verif
 	var gaps []string
 	for _, v := range verdicts {
 		for _, g := range v.Gaps {
-			gaps = append(gaps, fmt.Sprintf("  %s %s: %s", v.Platform, shortDigest(v.Digest), g))
+			// a gap can carry a registry's words: cut, and no escape sequence reaches the terminal
+			gaps = append(gaps, fmt.Sprintf("  %s %s: %s", v.Platform, shortDigest(v.Digest), printable(bounded.Cut(g, maxGap))))
 		}
 	}
 	if len(gaps) > 0 {

@@ -23,8 +23,8 @@ type rawAnswer struct {
 }
 
 // rawCall makes METHOD /v2/NAME/SUFFIX to the registry of named (after any mirror) with the
-// client's credentials, within the deadline; a 401 is answered once with a login. At most limit
-// bytes of the body are read.
+// client's credentials, within the deadline; a 401 is answered once with a login (a 401 without
+// a challenge is the answer). At most limit bytes of the body are read.
 func (c *Client) rawCall(ctx context.Context, named reference.Named, method, suffix, accept string, limit int64) (rawAnswer, error) {
 	domain := reference.Domain(named)
 	hosts, err := resolver.NewRegistryConfig(nil)(domain)
@@ -50,16 +50,13 @@ func (c *Client) rawCall(ctx context.Context, named reference.Named, method, suf
 			if err != nil {
 				return rawAnswer{}, err
 			}
-			body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+			body, readErr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 			resp.Body.Close()
-			if err != nil {
-				return rawAnswer{}, err
+			if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && authz.AddResponses(ctx, []*http.Response{resp}) == nil {
+				continue // a 401 without a challenge this client can answer is the answer
 			}
-			if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-				if err := authz.AddResponses(ctx, []*http.Response{resp}); err != nil {
-					return rawAnswer{}, err
-				}
-				continue
+			if readErr != nil && resp.StatusCode == http.StatusOK {
+				return rawAnswer{}, readErr // a body that did not arrive whole (others' bodies are only words)
 			}
 			a := rawAnswer{status: resp.StatusCode, header: resp.Header, body: body}
 			if int64(len(body)) > limit {

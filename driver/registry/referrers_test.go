@@ -78,7 +78,7 @@ func TestPublishSignsAsReferrersWhereServed(t *testing.T) {
 				m.Subject.MediaType != d.MediaType || m.Subject.Size != d.Size || len(m.Layers) != 1 || m.Layers[0].MediaType != SimpleSigningMediaType {
 				t.Errorf("%s: referrer %+v", d.Digest, m)
 			}
-			st, err := c.referrerSignatures(context.Background(), f.Host+"/app", d.Digest, key, "")
+			st, _, err := c.referrerSignatures(context.Background(), f.Host+"/app", d.Digest, key, "")
 			if err != nil || !st.Valid {
 				t.Errorf("%s: the referrer does not verify: %+v %v", d.Digest, st, err)
 			}
@@ -205,7 +205,7 @@ func TestVerifyReadsReferrers(t *testing.T) {
 		}
 		return action{}
 	})
-	st, err := c.referrerSignatures(context.Background(), f.Host+"/app", amd64.Digest, key, "")
+	st, _, err := c.referrerSignatures(context.Background(), f.Host+"/app", amd64.Digest, key, "")
 	if err != nil || st.Valid {
 		t.Errorf("another manifest's referrer counted: %+v, %v", st, err)
 	}

@@ -129,8 +129,8 @@ func (c *Client) recheckSignatures(ctx context.Context, refs []sigRef) error {
 // referrersServed says whether the registry of repo serves the OCI 1.1 referrers API (asked
 // about d, a manifest just pushed there).
 func (c *Client) referrersServed(ctx context.Context, repo string, d digest.Digest) (bool, error) {
-	_, served, err := c.referrersOf(ctx, repo, d)
-	return served, err
+	l, err := c.referrersOf(ctx, repo, d)
+	return l.served, err
 }
 
 // signAll signs, in repo, the index and every manifest it names (platform images and attestation

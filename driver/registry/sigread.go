@@ -107,7 +107,8 @@ func (c *Client) checkSignature(ctx context.Context, tag *imagetools.Location, l
 	if err != nil || len(sig) == 0 {
 		return false, "", nil
 	}
-	pl, err := c.getDescriptor(ctx, tag, l, maxPayload)
+	// what the manifest says that the fetch checks: never its URLs (a fetch elsewhere)
+	pl, err := c.getDescriptor(ctx, tag, ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size}, maxPayload)
 	if err != nil {
 		return false, "", err
 	}

@@ -144,15 +144,16 @@ func (c *Client) verifyIndex(ctx context.Context, loc *imagetools.Location, d oc
 // checkSigned checks the signature of repo@d, adding a gap (what prefixed) when there is none.
 func (c *Client) checkSigned(ctx context.Context, repo string, d digest.Digest, o VerifyOptions, gaps *[]string, what string) bool {
 	st, err := c.signatures(ctx, repo, d, o.Key, "")
-	if err == nil && !st.Valid {
-		// not in cosign's signature tag: maybe as an OCI 1.1 referrer
-		rst, rerr := c.referrerSignatures(ctx, repo, d, o.Key, "")
+	if err != nil || !st.Valid {
+		// not in cosign's signature tag (or it could not be read): maybe as an OCI 1.1 referrer
+		rst, served, rerr := c.referrerSignatures(ctx, repo, d, o.Key, "")
 		switch {
 		case rerr == nil && rst.Valid:
-			st = rst
+			st, err = rst, nil
+		case err != nil:
 		case rerr != nil:
 			st.Problem += "; the OCI referrers could not be read: " + rerr.Error()
-		case rst.Problem != "the registry serves no referrers API":
+		case served:
 			st.Problem += "; " + rst.Problem
 		}
 	}
