@@ -230,6 +230,47 @@ func (m *Manager) Report(id, path string) error {
 	return atomicfile.WriteFile(path, page, 0o600) // as private as the history it comes from
 }
 
+// portableKey identifies the same build on any machine, for a node's BuildKit history (see
+// runner.Options.CacheKey): its context (a URL, or a folder's name: the rest of its path is the
+// machine's), its Dockerfiles (relative to the context folder when inside it), and its target,
+// hashed. A context from stdin has none.
+func portableKey(o BuildOptions) string {
+	if o.ContextPath == "" || o.ContextPath == "-" {
+		return ""
+	}
+	ctxName, ctxAbs := o.ContextPath, ""
+	if !strings.Contains(ctxName, "://") && !strings.HasPrefix(ctxName, "git@") {
+		abs, err := filepath.Abs(ctxName)
+		if err != nil {
+			return ""
+		}
+		ctxName, ctxAbs = filepath.Base(abs), abs
+	}
+	within := func(f string) string {
+		if f == "" || ctxAbs == "" {
+			return f
+		}
+		if abs, err := filepath.Abs(f); err == nil {
+			if rel, err := filepath.Rel(ctxAbs, abs); err == nil && filepath.IsLocal(rel) {
+				return filepath.ToSlash(rel)
+			}
+			return filepath.Base(abs)
+		}
+		return f
+	}
+	parts := []string{ctxName, within(o.File), o.Target}
+	for _, f := range slices.Sorted(slices.Values(o.FileFor)) {
+		pl, file, _ := strings.Cut(f, "=")
+		parts = append(parts, pl+"="+within(file))
+	}
+	h := sha256.New()
+	for _, part := range parts {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
 // buildKey identifies the same build across runs: its context (an absolute folder, or a URL),
 // Dockerfiles, target and builder, hashed (nothing of them is stored). A context from stdin has
 // none.

@@ -199,6 +199,7 @@ func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out i
 	key := buildKey(o)
 	recs, _ := m.history.List()           // read once: the cache's nodes and the expected time come from it
 	o.Warm = history.WarmNodes(recs, key) // where this build's cache is (--dry-run shows the choice too)
+	o.CacheKey = portableKey(o)           // and, without a record here, nodes' BuildKit histories may say
 	if o.DryRun || (o.Call != "" && o.Call != "build") {
 		return m.runner.Build(ctx, o, in, out)
 	}

@@ -13,8 +13,8 @@ import (
 
 // Issue 22: with two nodes for linux/amd64 (an engine and a BuildKit daemon, each behind a proxy
 // that can go dark), rebuilds of a Dockerfile with a slow step and a changed late file land on the
-// node that built it, the slow step cached, and --dry-run says why; with that node dark the
-// rebuild goes to the other one.
+// node that built it, the slow step cached, and --dry-run says why, also without the local record
+// (the node's BuildKit history says); with that node dark the rebuild goes to the other one.
 func TestWarmRoutingFindsTheCache(t *testing.T) {
 	needBuildKitFarm(t)
 	c := newCLI(t).withBuildx()
@@ -56,6 +56,16 @@ func TestWarmRoutingFindsTheCache(t *testing.T) {
 		if n := nodeOf(out); n != warm || !regexpLine(out, "linux/amd64", warm, "1/2") {
 			t.Errorf("rebuild %d: on %s (want %s, its slow step cached: 1/2 steps):\n%s", i, n, warm, out)
 		}
+	}
+	// Without the local record (as on another machine or a CI runner): the nodes' BuildKit
+	// histories say which built it last.
+	c.ok(time.Minute, "multiarch", "history", "rm", "--all")
+	plan = c.ok(time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--dry-run", dir).Stdout
+	if !regexpLine(plan, "linux/amd64", warm, "warm: its BuildKit built this last") {
+		t.Errorf("--dry-run without a local record does not find the warm node in its BuildKit's history:\n%s", plan)
+	}
+	if out := build(6).Stdout; nodeOf(out) != warm || !regexpLine(out, "linux/amd64", warm, "1/2") {
+		t.Errorf("the rebuild without a local record: want %s, its slow step cached:\n%s", warm, out)
 	}
 	// The warm node dark: the rebuild goes to the other node, cold.
 	if warm == "eng" {

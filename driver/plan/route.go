@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Health is what a probe found out about a node just before routing.
@@ -16,6 +17,9 @@ type Health struct {
 	// Local is how many builds this machine's other docker multiarch processes run on it (they
 	// may not have reached its BuildKit yet).
 	Local int
+	// Built is, by platform, when its BuildKit last completed this build (its build history, which
+	// knows other machines' and CI runners' builds); asked only where no local record says.
+	Built map[string]time.Time
 }
 
 // load is how busy a node is: the builds it reports, or the ones this machine started on it when
@@ -192,12 +196,29 @@ func pick(p string, tier []RouteNode, o RouteOptions, assigned map[string]int) (
 	if len(tier) == 1 {
 		return best, "the only one answering"
 	}
-	if w := o.Warm[p]; w != "" {
+	w, why := o.Warm[p], "warm: it built this last"
+	if w == "" {
+		w, why = builtLast(p, tier, o), "warm: its BuildKit built this last"
+	}
+	if w != "" {
 		if i := slices.IndexFunc(tier, func(n RouteNode) bool { return n.Name == w }); i >= 0 && load(tier[i]) <= load(best) {
-			return tier[i], "warm: it built this last"
+			return tier[i], why
 		}
 	}
 	return best, "least loaded"
+}
+
+// builtLast is the node of tier whose BuildKit history has this build of p completed last; "" for
+// none.
+func builtLast(p string, tier []RouteNode, o RouteOptions) string {
+	var name string
+	var at time.Time
+	for _, n := range tier {
+		if t := o.Health[n.Name].Built[p]; t.After(at) {
+			name, at = n.Name, t
+		}
+	}
+	return name
 }
 
 // noNode is the error of a platform no node of the builder builds.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Two nodes for linux/amd64 (an engine and a BuildKit daemon), one for linux/arm64 that also
@@ -139,5 +140,32 @@ func TestRouteWarmNode(t *testing.T) {
 		[]string{"linux/amd64", "linux/386"}, RouteOptions{Warm: map[string]string{"linux/amd64": "b", "linux/386": "b"}})
 	if r.Steps[0].Node != "b" || r.Steps[1].Node != "a" {
 		t.Errorf("both on %s and %s", r.Steps[0].Node, r.Steps[1].Node)
+	}
+}
+
+// Without a local record, the node whose BuildKit history has this build completed last is warm
+// (another machine's build counts); a local record wins over it; busier, it loses as a local one.
+func TestRouteWarmFromBuildKitHistory(t *testing.T) {
+	nodes := []RouteNode{{Name: "a", Native: []string{"linux/amd64"}}, {Name: "b", Native: []string{"linux/amd64"}}, {Name: "c", Native: []string{"linux/amd64"}}}
+	now := time.Now()
+	built := func(at time.Time) map[string]time.Time { return map[string]time.Time{"linux/amd64": at} }
+	health := map[string]Health{"b": {Built: built(now.Add(-time.Hour))}, "c": {Built: built(now.Add(-time.Minute))}}
+	r, err := RouteWith(nodes, []string{"linux/amd64"}, RouteOptions{Health: health})
+	if err != nil || r.Steps[0].Node != "c" || r.Reasons[0] != "warm: its BuildKit built this last" {
+		t.Errorf("routing %v %q, %v: want c, the newest", nodesOf(r), r.Reasons, err)
+	}
+	r, _ = RouteWith(nodes, []string{"linux/amd64"}, RouteOptions{Health: health, Warm: map[string]string{"linux/amd64": "b"}})
+	if r.Steps[0].Node != "b" || r.Reasons[0] != "warm: it built this last" {
+		t.Errorf("with a local record of b: %v %q", nodesOf(r), r.Reasons)
+	}
+	health["c"] = Health{Running: 2, Built: built(now)}
+	r, _ = RouteWith(nodes, []string{"linux/amd64"}, RouteOptions{Health: health})
+	if r.Steps[0].Node != "a" || r.Reasons[0] != "least loaded" {
+		t.Errorf("the warm node busier: %v %q", nodesOf(r), r.Reasons)
+	}
+	// Another platform's build on a node does not make it warm for this one.
+	r, _ = RouteWith(nodes, []string{"linux/amd64"}, RouteOptions{Health: map[string]Health{"c": {Built: map[string]time.Time{"linux/arm64": now}}}})
+	if r.Steps[0].Node != "a" {
+		t.Errorf("warm for arm64 only: %v", nodesOf(r))
 	}
 }

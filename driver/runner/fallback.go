@@ -84,7 +84,7 @@ func (r *Runner) solveAllByDigest(ctx context.Context, st *runState, node builde
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	so.Ref = solveRef(p.RunID)
+	so.Ref = solveRef(p.RunID, p.CacheKey)
 	so.FrontendAttrs["platform"] = strings.Join(plats, ",")
 	so.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
 		"name": strings.Join(p.repos, ","), "push": "true", "push-by-digest": "true",

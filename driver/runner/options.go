@@ -82,6 +82,10 @@ type Options struct {
 	// Warm is, by platform, the node that built this same build last (the history): routing
 	// prefers it, for its cache, while it is no busier than the least loaded node.
 	Warm map[string]string
+	// CacheKey is the build's portable key (its context's git URL or folder name, Dockerfiles
+	// and target, hashed): every solve's reference carries it, so routing finds, in a node's
+	// BuildKit history, the builds of the same build by any machine (nodes.LastBuilt).
+	CacheKey string
 	// RunID is the build's record in the history: every platform's BuildKit record (its solve's
 	// reference) starts with it, so the parts of one build are found together on every node and
 	// in Docker Desktop's Builds view. "": none.

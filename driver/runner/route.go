@@ -167,7 +167,7 @@ func (r *Runner) gather(ctx context.Context, st *runState, requested []string, l
 	counted := map[string]bool{} // whose builds were counted (a choice between nodes needs them)
 	answers := func(n plan.RouteNode) bool { return facts[n.Name].Err == "" }
 	for phase := range 2 {
-		probe, load := map[string]plan.RouteNode{}, map[string]bool{}
+		probe, load, built := map[string]plan.RouteNode{}, map[string]bool{}, map[string]bool{}
 		for _, pl := range requested {
 			tiers := plan.Tiers(t.Nodes, pl, p.Strategy)
 			var tier []plan.RouteNode
@@ -185,19 +185,28 @@ func (r *Runner) gather(ctx context.Context, st *runState, requested []string, l
 				if again := done && h.Err == "" && len(tier) > 1 && !counted[n.Name]; !done || again {
 					probe[n.Name] = n
 					load[n.Name] = load[n.Name] || len(tier) > 1
+					// where no local record says which node holds this build's cache, its history may
+					built[n.Name] = built[n.Name] || (len(tier) > 1 && p.Warm[pl] == "" && p.CacheKey != "")
 				}
 			}
 		}
-		for name, h := range r.probeNodes(ctx, probe, load, loaded, p.Timeout) {
+		for name, h := range r.probeNodes(ctx, probe, nodeAsks{load: load, built: built, key: p.CacheKey}, loaded, p.Timeout) {
 			facts[name], counted[name] = h, counted[name] || load[name]
 		}
 	}
 	return facts
 }
 
+// nodeAsks say what a probe asks a node's BuildKit, beyond whether it answers: the builds it runs
+// (load), and when it last built the build of key (built).
+type nodeAsks struct {
+	load, built map[string]bool
+	key         string
+}
+
 // probeNodes probes nodes in parallel, each within timeout (the probe and the count of its builds
-// together); load says whose builds to count.
-func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode, load map[string]bool, loaded map[string]builder.Node, timeout time.Duration) map[string]plan.Health {
+// together).
+func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode, asks nodeAsks, loaded map[string]builder.Node, timeout time.Duration) map[string]plan.Health {
 	all, err := r.nodes.List()
 	out := map[string]plan.Health{}
 	if len(probe) == 0 {
@@ -215,7 +224,7 @@ func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode
 			if err != nil {
 				h.Err = fmt.Sprintf("node %q: %v", name, err)
 			} else {
-				h = r.health(ctx, all[i], rn, load[name], loaded, timeout)
+				h = r.health(ctx, all[i], rn, asks, loaded, timeout)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -226,27 +235,36 @@ func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode
 	return out
 }
 
-// health is one node's probe: it answers (its engine, or its BuildKit daemon), and the builds it
-// runs, within timeout.
-func (r *Runner) health(ctx context.Context, node contexts.Node, rn plan.RouteNode, load bool, loaded map[string]builder.Node, timeout time.Duration) plan.Health {
+// health is one node's probe: it answers (its engine, or its BuildKit daemon), the builds it
+// runs, and when it last built this build (asks), within timeout.
+func (r *Runner) health(ctx context.Context, node contexts.Node, rn plan.RouteNode, asks nodeAsks, loaded map[string]builder.Node, timeout time.Duration) plan.Health {
 	h, err := deadline.Value(ctx, timeout, func(ctx context.Context) (plan.Health, error) {
-		if bn, ok := loaded[rn.BuildxNode]; ok && load && !rn.EngineOnly && node.Kind().Engine() {
-			// Counting its builds asks the engine (its BuildKit container), then BuildKit: the
-			// engine answering is part of it, so no probe of its own.
-			running, err := nodes.Running(ctx, bn)
-			return plan.Health{Running: running}, err
+		h, err := r.answers(ctx, node, rn, asks.load[rn.Name], loaded, timeout)
+		if bn, ok := loaded[rn.BuildxNode]; err == nil && ok && asks.built[rn.Name] && !rn.EngineOnly {
+			h.Built, _ = nodes.LastBuilt(ctx, bn, asks.key) // a preference: a history that cannot be read holds none
 		}
-		st := r.nodes.Answers(ctx, node, timeout)
-		if st.Err != nil {
-			return plan.Health{}, st.Err
-		}
-		if st.BuildKit != nil {
-			return plan.Health{Running: st.BuildKit.Running}, nil
-		}
-		return plan.Health{}, nil
+		return h, err
 	})
 	if err != nil {
 		h.Err = fmt.Sprintf("node %q (%s) did not answer: %v", node.Name, redact.URL(node.Endpoint), redact.Error(err))
 	}
 	return h
+}
+
+// answers is whether a node answers, and (load) the builds its BuildKit runs.
+func (r *Runner) answers(ctx context.Context, node contexts.Node, rn plan.RouteNode, load bool, loaded map[string]builder.Node, timeout time.Duration) (plan.Health, error) {
+	if bn, ok := loaded[rn.BuildxNode]; ok && load && !rn.EngineOnly && node.Kind().Engine() {
+		// Counting its builds asks the engine (its BuildKit container), then BuildKit: the
+		// engine answering is part of it, so no probe of its own.
+		running, err := nodes.Running(ctx, bn)
+		return plan.Health{Running: running}, err
+	}
+	st := r.nodes.Answers(ctx, node, timeout)
+	if st.Err != nil {
+		return plan.Health{}, st.Err
+	}
+	if st.BuildKit != nil {
+		return plan.Health{Running: st.BuildKit.Running}, nil
+	}
+	return plan.Health{}, nil
 }

@@ -471,7 +471,7 @@ func TestRunStepOnANodeThatDidNotLoad(t *testing.T) {
 	p := mustParse(t, Options{ContextPath: contextDir(t)})
 	s := &StepResult{Step: plan.Step{Platform: "linux/arm64", Dockerfile: filepath.Join(p.ContextPath, "Dockerfile")}}
 	node := builder.Node{Node: store.Node{Name: "arm0", Endpoint: "ssh://arm-box"}, Err: errors.New("no such context")}
-	_, err := r.runStep(t.Context(), testRun(t, p, nil, nil), s, node, solveRef(""), discard{}, &liveness{})
+	_, err := r.runStep(t.Context(), testRun(t, p, nil, nil), s, node, solveRef("", ""), discard{}, &liveness{})
 	if s.Ref != "" {
 		t.Errorf("runStep wrote the step's ref %q (its caller owns the step)", s.Ref)
 	}

@@ -47,7 +47,7 @@ func (r *Runner) stepRunner(st *runState) func(context.Context, *StepResult) (oc
 			})
 		}
 		// The solve's reference is known before it runs: a failed platform's record names it too.
-		ref := solveRef(p.RunID)
+		ref := solveRef(p.RunID, p.CacheKey)
 		if n, ok := nodes[s.BuildxNode]; ok && s.Strategy != plan.StrategyEngine {
 			s.Ref = n.Builder + "/" + n.Name + "/" + ref
 		}

@@ -6,21 +6,27 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
-	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/identity"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/nodes"
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // solveRef is a solve's reference: the run's ID (16 hex digits) and 9 characters of a new one,
-// as long as BuildKit's own (25); a new one alone without a run ID.
-func solveRef(runID string) string {
+// as long as BuildKit's own (25); a new one alone without a run ID; then the build's mark
+// (nodes.RefMark) when it has a portable key.
+func solveRef(runID, cacheKey string) string {
 	id := identity.NewID()
-	if len(runID) != 16 || strings.Trim(runID, "0123456789abcdef") != "" {
-		return id
+	if len(cacheKey) > 24 || strings.Trim(cacheKey, "0123456789abcdef") != "" {
+		cacheKey = ""
 	}
-	return runID + id[:9]
+	if len(runID) != 16 || strings.Trim(runID, "0123456789abcdef") != "" {
+		return id + nodes.RefMark(cacheKey)
+	}
+	return runID + id[:9] + nodes.RefMark(cacheKey)
 }
 
 // argMasker masks in a text the values of the build arguments named as secrets (BuildKit's

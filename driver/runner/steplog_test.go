@@ -40,13 +40,23 @@ func TestVertexRecordAndCachedSteps(t *testing.T) {
 // Every platform's BuildKit reference starts with the run's ID (the parts of one build found
 // together), and is as long as BuildKit's own; without a valid run ID it is BuildKit's alone.
 func TestSolveRef(t *testing.T) {
-	a, b := solveRef("0123456789abcdef"), solveRef("0123456789abcdef")
+	a, b := solveRef("0123456789abcdef", ""), solveRef("0123456789abcdef", "")
 	if len(a) != 25 || a[:16] != "0123456789abcdef" || a == b {
 		t.Errorf("refs %q %q", a, b)
 	}
 	for _, bad := range []string{"", "short", "0123456789ABCDEF", "../../../../etc/x"} {
-		if r := solveRef(bad); len(r) != 25 || strings.HasPrefix(r, bad) && bad != "" {
+		if r := solveRef(bad, ""); len(r) != 25 || strings.HasPrefix(r, bad) && bad != "" {
 			t.Errorf("run ID %q: ref %q", bad, r)
+		}
+	}
+	// The build's portable key is marked at the end (routing looks for it in a node's history);
+	// a key that is not short hex is left out.
+	if r := solveRef("0123456789abcdef", "00ff00ff00ff00ff00ff00ff"); len(r) != 50 || !strings.HasSuffix(r, "w00ff00ff00ff00ff00ff00ff") {
+		t.Errorf("with a key: %q", r)
+	}
+	for _, bad := range []string{"../x", "ABCDEF", strings.Repeat("a", 25)} {
+		if r := solveRef("0123456789abcdef", bad); len(r) != 25 {
+			t.Errorf("key %q: ref %q", bad, r)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func (r *Runner) holdSecond(ctx context.Context, st *runState) (release func(), 
 			probe[s.Node] = st.t.Nodes[i]
 		}
 	}
-	health := r.probeNodes(ctx, probe, nil, st.nodes, st.p.Timeout)
+	health := r.probeNodes(ctx, probe, nodeAsks{}, st.nodes, st.p.Timeout)
 	var chosen []string
 	for i, s := range st.second {
 		if h, ok := health[s.Node]; ok && h.Err != "" {

@@ -1,0 +1,40 @@
+package driver
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The portable key is the same for the same build checked out in two places (two machines, two
+// CI runners), the Dockerfile named inside the context either way; it differs for another
+// target, another Dockerfile, another project folder; stdin has none.
+func TestPortableKey(t *testing.T) {
+	one, two := filepath.Join(t.TempDir(), "app"), filepath.Join(t.TempDir(), "app")
+	for _, d := range []string{one, two} {
+		if err := os.MkdirAll(filepath.Join(d, "docker"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := portableKey(BuildOptions{ContextPath: one, File: filepath.Join(one, "docker", "Dockerfile"), Target: "prod"})
+	if k == "" || len(k) != 24 {
+		t.Fatalf("key %q", k)
+	}
+	t.Chdir(two)
+	if got := portableKey(BuildOptions{ContextPath: ".", File: "docker/Dockerfile", Target: "prod"}); got != k {
+		t.Errorf("the same build elsewhere, relative paths: %q, want %q", got, k)
+	}
+	for name, o := range map[string]BuildOptions{
+		"another target":     {ContextPath: one, File: filepath.Join(one, "docker", "Dockerfile"), Target: "dev"},
+		"another Dockerfile": {ContextPath: one, File: filepath.Join(one, "Dockerfile"), Target: "prod"},
+		"another folder":     {ContextPath: filepath.Dir(one), File: filepath.Join(one, "docker", "Dockerfile"), Target: "prod"},
+		"per platform":       {ContextPath: one, File: filepath.Join(one, "docker", "Dockerfile"), Target: "prod", FileFor: []string{"linux/arm64=x"}},
+	} {
+		if got := portableKey(o); got == k || got == "" {
+			t.Errorf("%s: key %q", name, got)
+		}
+	}
+	if got := portableKey(BuildOptions{ContextPath: "-"}); got != "" {
+		t.Errorf("stdin: %q", got)
+	}
+}
