@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
@@ -258,11 +259,20 @@ func portableKey(o BuildOptions) string {
 		}
 		return f
 	}
-	parts := []string{ctxName, within(o.File), o.Target}
-	for _, f := range slices.Sorted(slices.Values(o.FileFor)) {
-		pl, file, _ := strings.Cut(f, "=")
-		parts = append(parts, pl+"="+within(file))
+	file := o.File
+	if file == "" {
+		file = filepath.Join(o.ContextPath, "Dockerfile") // buildx's default: the same build as -f Dockerfile there
 	}
+	parts := []string{ctxName, within(file), o.Target}
+	var per []string
+	for _, f := range o.FileFor {
+		pl, path, _ := strings.Cut(f, "=")
+		if p, err := platforms.Parse(pl); err == nil {
+			pl = platforms.Format(platforms.Normalize(p))
+		}
+		per = append(per, pl+"="+within(path))
+	}
+	parts = append(parts, slices.Sorted(slices.Values(per))...)
 	h := sha256.New()
 	for _, part := range parts {
 		h.Write([]byte(part))

@@ -34,6 +34,15 @@ func TestPortableKey(t *testing.T) {
 			t.Errorf("%s: key %q", name, got)
 		}
 	}
+	// The default Dockerfile is the same build as -f naming it; per-platform files whatever the
+	// platforms' spelling.
+	if a, b := portableKey(BuildOptions{ContextPath: one}), portableKey(BuildOptions{ContextPath: one, File: filepath.Join(one, "Dockerfile")}); a != b {
+		t.Errorf("the default Dockerfile: %q, -f Dockerfile: %q", a, b)
+	}
+	if a, b := portableKey(BuildOptions{ContextPath: one, FileFor: []string{"linux/arm64=x", "linux/arm/v7=y"}}),
+		portableKey(BuildOptions{ContextPath: one, FileFor: []string{"linux/arm/v7=y", "linux/aarch64=x"}}); a != b {
+		t.Errorf("per-platform files: %q, %q", a, b)
+	}
 	if got := portableKey(BuildOptions{ContextPath: "-"}); got != "" {
 		t.Errorf("stdin: %q", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ func newPruneCommand(dockerCli command.Cli, root *rootOptions) *cobra.Command {
 		Use:   "prune [OPTIONS]",
 		Short: "Remove build cache on every node of a builder",
 		Long: `Prune the build cache of every node of the builder, in parallel, each within --timeout, with
-buildx prune's meaning: --reserved-space (or its older name --keep-storage) keeps that much
+buildx prune's meaning: --reserved-space (or its deprecated name --keep-storage) keeps that much
 cache per node, --max-used-space keeps at most that much, --min-free-space prunes until the disk
 has that much free, --filter until=DURATION removes only records unused for longer (other
 filters, such as type=regular or id=PREFIX, go to BuildKit as buildx sends them; the Docker
@@ -120,7 +121,7 @@ others are still pruned.`,
 				return err
 			}
 			if !f.force {
-				if ok, err := confirmPrune(cmd.Context(), dockerCli, f.all); err != nil || !ok {
+				if ok, err := confirmPrune(cmd.Context(), dockerCli, f.all, f.format); err != nil || !ok {
 					return err
 				}
 			}
@@ -134,6 +135,7 @@ others are still pruned.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.reserved, "reserved-space", "", `Amount of cache always kept on each node ("10GB")`)
 	fl.StringVar(&f.reserved, "keep-storage", "", `The older name of --reserved-space`)
+	_ = fl.MarkDeprecated("keep-storage", "keep-storage flag has been changed to reserved-space") // as buildx
 	fl.StringVar(&f.maxUsed, "max-used-space", "", `Most cache kept on each node ("20GB"; BuildKit v0.17+)`)
 	fl.StringVar(&f.minFree, "min-free-space", "", `Free disk space to reach on each node ("5GB"; BuildKit v0.17+)`)
 	fl.Var(&f.filters, "filter", `Filter values, as buildx prune's ("until=24h", "type=regular")`)
@@ -171,24 +173,29 @@ func pruneInput(dockerCli command.Cli, f pruneFlags) (driver.PruneOptions, error
 	return o, err
 }
 
-// confirmPrune asks, as buildx prune does, and reads the answer from the terminal or a pipe; no
-// answer (an empty pipe) is a no. Ctrl-C ends the wait.
-func confirmPrune(ctx context.Context, dockerCli command.Cli, all bool) (bool, error) {
+// confirmPrune asks, as buildx prune does, and reads the answer from the terminal or a pipe (one
+// line, at most 4 KiB read): y or Y goes on; anything else, or no answer (an empty pipe), is a
+// no. The question goes to stderr when stdout carries JSON. Ctrl-C ends the wait.
+func confirmPrune(ctx context.Context, dockerCli command.Cli, all bool, format string) (bool, error) {
 	what := "dangling build cache"
 	if all {
 		what = "all build cache"
 	}
-	_, _ = fmt.Fprintf(dockerCli.Out(), "WARNING! This removes %s on every node of the builder. Are you sure you want to continue? [y/N] ", what)
+	out := dockerCli.Out()
+	if format != formatTable {
+		out = dockerCli.Err()
+	}
+	_, _ = fmt.Fprintf(out, "WARNING! This removes %s on every node of the builder. Are you sure you want to continue? [y/N] ", what)
 	answer := make(chan string, 1)
 	go func() {
-		a, _ := bufio.NewReader(dockerCli.In()).ReadString('\n')
-		answer <- a
+		line, _, _ := bufio.NewReaderSize(io.LimitReader(dockerCli.In(), 4096), 4096).ReadLine()
+		answer <- string(line)
 	}()
 	select {
 	case <-ctx.Done():
 		return false, fmt.Errorf("prune: no answer: %w", context.Cause(ctx))
 	case a := <-answer:
-		if a = strings.ToLower(strings.TrimSpace(a)); a == "y" || a == "yes" {
+		if strings.ToLower(a) == "y" {
 			return true, nil
 		}
 	}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -54,11 +55,21 @@ func TestPruneFlags(t *testing.T) {
 	if r.err == nil || !strings.Contains(r.err.Error(), "node b") || !strings.Contains(r.stdout, "Total reclaimed: 2.048kB") {
 		t.Errorf("a node that did not answer: %v\n%s", r.err, r.stdout)
 	}
-	for in, prunes := range map[string]bool{"": false, "n\n": false, "y\n": true, "Y": true} {
+	for in, prunes := range map[string]bool{"": false, "n\n": false, "y\n": true, "Y": true, "yes\n": false, " y\n": false} {
 		f := &cacheFake{fakeService: &fakeService{}}
 		r := runIn(t, f, in, "prune")
 		if (f.pruned != nil) != prunes || (!prunes && r.err != nil) || !strings.Contains(r.stdout, "[y/N]") {
 			t.Errorf("answer %q: pruned %v, err %v\n%s", in, f.pruned != nil, r.err, r.stdout)
 		}
+	}
+}
+
+// With --format json the question goes to stderr: stdout is the JSON alone.
+func TestPruneQuestionKeepsJSONClean(t *testing.T) {
+	f := &cacheFake{fakeService: &fakeService{}}
+	r := runIn(t, f, "y\n", "prune", "--format", "json")
+	var res []driver.PruneResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res) != 2 || !strings.Contains(r.stderr, "[y/N]") {
+		t.Errorf("stdout %q (%v), stderr %q", r.stdout, err, r.stderr)
 	}
 }

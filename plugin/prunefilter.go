@@ -27,7 +27,7 @@ func pruneFilters(f client.Filters) (time.Duration, []string, error) {
 	case 0:
 	case 1:
 		d, err := time.ParseDuration(v[0])
-		if err != nil || d <= 0 {
+		if err != nil || d < 0 {
 			return 0, nil, fmt.Errorf("invalid --filter %q: %s takes a duration such as 24h", untilKey+"="+v[0], untilKey)
 		}
 		until = d

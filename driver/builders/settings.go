@@ -98,7 +98,11 @@ func (m *Manager) writeSettings(name string, s Settings) (undo func(), err error
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.MkdirNoFollow(settingsFolders(path)...); err != nil {
+	folders := settingsFolders(path)
+	if err := os.MkdirAll(filepath.Dir(folders[0]), 0o700); err != nil { // DOCKER_CONFIG itself, as the CLI makes it
+		return nil, fmt.Errorf("builder %q: its settings: %w", name, err)
+	}
+	if err := atomicfile.MkdirNoFollow(folders...); err != nil {
 		return nil, fmt.Errorf("builder %q: its settings: %w", name, err)
 	}
 	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {

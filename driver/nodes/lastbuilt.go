@@ -16,8 +16,14 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// maxHistoryEvents caps the records of a BuildKit's build history read to find a build.
-const maxHistoryEvents = 2000
+// maxHistoryEvents caps the records of a BuildKit's build history read to find a build (a
+// BuildKit before v0.19 ignores the request's filter and limit, and sends them all); the newest
+// historyLimit of the build's completed records are asked for.
+const (
+	maxHistoryEvents = 2000
+	historyLimit     = 50
+	clockSkew        = time.Minute // a record completed later than now and this is not believed
+)
 
 // RefMark is what a solve's reference carries to say which build it was (see LastBuilt): "w"
 // and the build's portable key.
@@ -47,15 +53,17 @@ func LastBuilt(ctx context.Context, n builder.Node, key string) (map[string]time
 	if err != nil {
 		return nil, fmt.Errorf("its BuildKit: %w", err)
 	}
-	stream, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{EarlyExit: true})
+	mark := RefMark(key)
+	stream, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{
+		EarlyExit: true, Filter: []string{"ref~=" + mark + ",status==completed"}, Limit: historyLimit,
+	})
 	if status.Code(err) == codes.Unimplemented {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("its BuildKit's history: %w", err)
 	}
-	out := map[string]time.Time{}
-	mark := RefMark(key)
+	out, horizon := map[string]time.Time{}, time.Now().Add(clockSkew)
 	for i := 0; i < maxHistoryEvents; i++ {
 		ev, err := stream.Recv()
 		switch {
@@ -73,7 +81,7 @@ func LastBuilt(ctx context.Context, n builder.Node, key string) (map[string]time
 			continue
 		}
 		pl := platforms.Format(platforms.Normalize(p))
-		if at := rec.CompletedAt.AsTime(); at.After(out[pl]) {
+		if at := rec.CompletedAt.AsTime(); at.After(out[pl]) && at.Before(horizon) {
 			out[pl] = at
 		}
 	}

@@ -186,7 +186,7 @@ func (r *Runner) gather(ctx context.Context, st *runState, requested []string, l
 					probe[n.Name] = n
 					load[n.Name] = load[n.Name] || len(tier) > 1
 					// where no local record says which node holds this build's cache, its history may
-					built[n.Name] = built[n.Name] || (len(tier) > 1 && p.Warm[pl] == "" && p.CacheKey != "")
+					built[n.Name] = built[n.Name] || (len(tier) > 1 && p.CacheKey != "" && !inTier(tier, p.Warm[pl]))
 				}
 			}
 		}
@@ -196,6 +196,9 @@ func (r *Runner) gather(ctx context.Context, st *runState, requested []string, l
 	}
 	return facts
 }
+
+// maxHistoryWait bounds the question to a node's BuildKit history of where a build last ran.
+const maxHistoryWait = 2 * time.Second
 
 // nodeAsks say what a probe asks a node's BuildKit, beyond whether it answers: the builds it runs
 // (load), and when it last built the build of key (built).
@@ -238,13 +241,23 @@ func (r *Runner) probeNodes(ctx context.Context, probe map[string]plan.RouteNode
 // health is one node's probe: it answers (its engine, or its BuildKit daemon), the builds it
 // runs, and when it last built this build (asks), within timeout.
 func (r *Runner) health(ctx context.Context, node contexts.Node, rn plan.RouteNode, asks nodeAsks, loaded map[string]builder.Node, timeout time.Duration) plan.Health {
+	built := make(chan map[string]time.Time, 1)
+	if bn, ok := loaded[rn.BuildxNode]; ok && asks.built[rn.Name] && !rn.EngineOnly {
+		// Beside the probe, within a deadline of its own: a history slow to answer holds no
+		// warmth, and never makes the node one that did not answer.
+		go func() {
+			b, _ := deadline.Value(ctx, min(timeout/4, maxHistoryWait), func(ctx context.Context) (map[string]time.Time, error) {
+				return nodes.LastBuilt(ctx, bn, asks.key)
+			})
+			built <- b
+		}()
+	} else {
+		built <- nil
+	}
 	h, err := deadline.Value(ctx, timeout, func(ctx context.Context) (plan.Health, error) {
-		h, err := r.answers(ctx, node, rn, asks.load[rn.Name], loaded, timeout)
-		if bn, ok := loaded[rn.BuildxNode]; err == nil && ok && asks.built[rn.Name] && !rn.EngineOnly {
-			h.Built, _ = nodes.LastBuilt(ctx, bn, asks.key) // a preference: a history that cannot be read holds none
-		}
-		return h, err
+		return r.answers(ctx, node, rn, asks.load[rn.Name], loaded, timeout)
 	})
+	h.Built = <-built
 	if err != nil {
 		h.Err = fmt.Sprintf("node %q (%s) did not answer: %v", node.Name, redact.URL(node.Endpoint), redact.Error(err))
 	}
@@ -267,4 +280,9 @@ func (r *Runner) answers(ctx context.Context, node contexts.Node, rn plan.RouteN
 		return plan.Health{Running: st.BuildKit.Running}, nil
 	}
 	return plan.Health{}, nil
+}
+
+// inTier says whether a node of that name is in tier ("" is in none).
+func inTier(tier []plan.RouteNode, name string) bool {
+	return slices.ContainsFunc(tier, func(n plan.RouteNode) bool { return n.Name == name })
 }

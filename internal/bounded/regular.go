@@ -22,11 +22,15 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
+	opened, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, notRegular(path, fi.Mode())
+	if !opened.Mode().IsRegular() {
+		return nil, notRegular(path, opened.Mode())
+	}
+	if !os.SameFile(fi, opened) { // swapped between the look and the open (a symlink followed, where nothing refuses one)
+		return nil, fmt.Errorf("%s changed while it was opened: not read", path)
 	}
 	return Read(f, limit, path)
 }

@@ -151,7 +151,7 @@ func (s *Store) newestFiles() []string {
 }
 
 func (s *Store) read(id string) (Record, error) {
-	data, err := bounded.ReadFile(filepath.Join(s.dir, id+".json"), maxRecord)
+	data, err := bounded.ReadRegular(filepath.Join(s.dir, id+".json"), maxRecord)
 	if err != nil {
 		return Record{}, err
 	}
