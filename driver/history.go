@@ -2,8 +2,6 @@ package driver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
@@ -229,75 +226,4 @@ func (m *Manager) Report(id, path string) error {
 		return err
 	}
 	return atomicfile.WriteFile(path, page, 0o600) // as private as the history it comes from
-}
-
-// portableKey identifies the same build on any machine, for a node's BuildKit history (see
-// runner.Options.CacheKey): its context (a URL, or a folder's name: the rest of its path is the
-// machine's), its Dockerfiles (relative to the context folder when inside it), and its target,
-// hashed. A context from stdin has none.
-func portableKey(o BuildOptions) string {
-	if o.ContextPath == "" || o.ContextPath == "-" {
-		return ""
-	}
-	ctxName, ctxAbs := o.ContextPath, ""
-	if !strings.Contains(ctxName, "://") && !strings.HasPrefix(ctxName, "git@") {
-		abs, err := filepath.Abs(ctxName)
-		if err != nil {
-			return ""
-		}
-		ctxName, ctxAbs = filepath.Base(abs), abs
-	}
-	within := func(f string) string {
-		if f == "" || ctxAbs == "" {
-			return f
-		}
-		if abs, err := filepath.Abs(f); err == nil {
-			if rel, err := filepath.Rel(ctxAbs, abs); err == nil && filepath.IsLocal(rel) {
-				return filepath.ToSlash(rel)
-			}
-			return filepath.Base(abs)
-		}
-		return f
-	}
-	file := o.File
-	if file == "" {
-		file = filepath.Join(o.ContextPath, "Dockerfile") // buildx's default: the same build as -f Dockerfile there
-	}
-	parts := []string{ctxName, within(file), o.Target}
-	var per []string
-	for _, f := range o.FileFor {
-		pl, path, _ := strings.Cut(f, "=")
-		if p, err := platforms.Parse(pl); err == nil {
-			pl = platforms.Format(platforms.Normalize(p))
-		}
-		per = append(per, pl+"="+within(path))
-	}
-	parts = append(parts, slices.Sorted(slices.Values(per))...)
-	h := sha256.New()
-	for _, part := range parts {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// buildKey identifies the same build across runs: its context (an absolute folder, or a URL),
-// Dockerfiles, target and builder, hashed (nothing of them is stored). A context from stdin has
-// none.
-func buildKey(o BuildOptions) string {
-	if o.ContextPath == "" || o.ContextPath == "-" {
-		return ""
-	}
-	ctxPath := o.ContextPath
-	if !strings.Contains(ctxPath, "://") && !strings.HasPrefix(ctxPath, "git@") {
-		if abs, err := filepath.Abs(ctxPath); err == nil {
-			ctxPath = abs
-		}
-	}
-	h := sha256.New()
-	for _, part := range append([]string{ctxPath, o.File, o.Target, o.Builder}, slices.Sorted(slices.Values(o.FileFor))...) {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
 }
