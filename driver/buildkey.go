@@ -8,13 +8,18 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
+	"github.com/opencontainers/go-digest"
 )
 
 // portableKey identifies the same build on any machine, for a node's BuildKit history (see
 // runner.Options.CacheKey): its context (a URL, or a folder's name: the rest of its path is the
-// machine's), its Dockerfiles (relative to the context folder when inside it), and its target,
-// hashed. A context from stdin has none.
+// machine's), its Dockerfiles (relative to the context folder when inside it, and what a local
+// one holds: two projects in folders of the same name, /workspace on CI, are one build only when
+// their Dockerfiles are the same, and then their cache is too), and its target, hashed. A context
+// from stdin has none.
 func portableKey(o BuildOptions) string {
+	const maxKeyedDockerfile = 4 << 20
 	if o.ContextPath == "" || o.ContextPath == "-" {
 		return ""
 	}
@@ -30,13 +35,17 @@ func portableKey(o BuildOptions) string {
 		if f == "" || ctxAbs == "" {
 			return f
 		}
+		name := f
 		if abs, err := filepath.Abs(f); err == nil {
+			name = filepath.Base(abs)
 			if rel, err := filepath.Rel(ctxAbs, abs); err == nil && filepath.IsLocal(rel) {
-				return filepath.ToSlash(rel)
+				name = filepath.ToSlash(rel)
 			}
-			return filepath.Base(abs)
 		}
-		return f
+		if dt, err := bounded.ReadFile(f, maxKeyedDockerfile); err == nil {
+			name += "@" + digest.FromBytes(dt).Encoded()
+		}
+		return name
 	}
 	file := o.File
 	if file == "" {

@@ -47,3 +47,26 @@ func TestPortableKey(t *testing.T) {
 		t.Errorf("stdin: %q", got)
 	}
 }
+
+// Two projects in folders of the same name (/workspace on CI) are one build only when their
+// Dockerfiles hold the same.
+func TestPortableKeySameFolderNameOtherDockerfile(t *testing.T) {
+	one, two := filepath.Join(t.TempDir(), "workspace"), filepath.Join(t.TempDir(), "workspace")
+	for d, content := range map[string]string{one: "FROM a\n", two: "FROM b\n"} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "Dockerfile"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := portableKey(BuildOptions{ContextPath: one}), portableKey(BuildOptions{ContextPath: two}); a == b {
+		t.Errorf("two projects' Dockerfiles, one key %q", a)
+	}
+	if err := os.WriteFile(filepath.Join(two, "Dockerfile"), []byte("FROM a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := portableKey(BuildOptions{ContextPath: one}), portableKey(BuildOptions{ContextPath: two}); a != b {
+		t.Errorf("the same Dockerfile in two places: %q, %q", a, b)
+	}
+}

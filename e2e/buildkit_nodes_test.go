@@ -247,7 +247,9 @@ func TestBuildKitNodesPool(t *testing.T) {
 
 	dir := nonceContext(t, 4)
 	plan := c.ok(time.Minute, "multiarch", "build", "--builder", builder, "--platform", "linux/amd64", "--dry-run", dir).Stdout
-	if !regexpLine(plan, "linux/amd64", "eng", "0", "Dockerfile", "bk (0 running)") {
+	// Either node, the other the alternative: a node that built the same Dockerfile before (another
+	// test's, in a folder of the same name) is warm, as its cache holds those steps.
+	if !regexpLine(plan, "linux/amd64", "eng", "0", "Dockerfile", "bk (0 running)") && !regexpLine(plan, "linux/amd64", "bk", "0", "Dockerfile", "eng (0 running)") {
 		t.Errorf("the plan shows no choice:\n%s", plan)
 	}
 
