@@ -30,16 +30,40 @@ type Signed struct {
 // attestations), pushed by digest to repo, into one index (with the given annotations) and
 // publishes it to every tag (see publish). It is the merge of the platforms' results, os.version included.
 func (c *Client) PublishBuild(ctx context.Context, repo string, results []ocispec.Descriptor, want, tags []string, annotations map[string]string) (Publication, error) {
-	locs, err := tagLocations(tags)
+	p, err := c.PrepareBuild(ctx, PublishSet{Repo: repo, Results: results, Platforms: want, Tags: tags, Annotations: annotations})
 	if err != nil {
 		return Publication{}, err
 	}
-	merged, err := c.setIndex(ctx, PublishSet{Repo: repo, Results: results, Platforms: want, Tags: tags, Annotations: annotations})
+	return c.PublishPrepared(ctx, p)
+}
+
+// Prepared is a build's index merged from its platforms' results and checked, written nowhere
+// yet (PrepareBuild): what PublishPrepared publishes.
+type Prepared struct {
+	locs   []*imagetools.Location
+	merged MergeResult
+	want   []string
+}
+
+// PrepareBuild is PublishBuild's first half, which only reads: the tags checked, the platforms'
+// results read and merged into the index. A build can prepare while its tests still run.
+func (c *Client) PrepareBuild(ctx context.Context, s PublishSet) (Prepared, error) {
+	locs, err := tagLocations(s.Tags)
 	if err != nil {
-		return Publication{}, err
+		return Prepared{}, err
 	}
-	pub, err := c.publish(ctx, locs, merged, want)
-	pub.Entries = merged.Entries
+	merged, err := c.setIndex(ctx, s)
+	if err != nil {
+		return Prepared{}, err
+	}
+	return Prepared{locs: locs, merged: merged, want: s.Platforms}, nil
+}
+
+// PublishPrepared is PublishBuild's second half: the prepared index published to every tag (see
+// publish).
+func (c *Client) PublishPrepared(ctx context.Context, p Prepared) (Publication, error) {
+	pub, err := c.publish(ctx, p.locs, p.merged, p.want)
+	pub.Entries = p.merged.Entries
 	return pub, err
 }
 

@@ -143,6 +143,8 @@ type runState struct {
 	second      []StepResult
 	secondDescs []ocispec.Descriptor
 	early       *earlyGate // --test: the variants' tests, started as their platforms are pushed
+	// prepared is the index, merged while the tests run (--test and --push): the publish writes it.
+	prepared <-chan preparedIndex
 }
 
 // solveStage builds every platform (with --verify-reproducible, twice); with --test each
@@ -181,6 +183,9 @@ func (r *Runner) outputsStage(_ context.Context, st *runState) error {
 
 func (r *Runner) gateStage(ctx context.Context, st *runState) error {
 	if st.early != nil {
+		if movesTags(st.deliveryOf()) {
+			st.prepared = r.prepareIndex(ctx, st) // it only reads: the tests decide whether it is written
+		}
 		return st.early.judge(st.res)
 	}
 	return r.gate(ctx, st)

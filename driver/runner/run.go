@@ -92,16 +92,48 @@ func loadedPlatforms(res *Result) []string {
 // publish combines the platforms' results into one index on every tag, verified.
 func (r *Runner) publish(ctx context.Context, st *runState) error {
 	p, res := st.p, st.res
-	set, err := publishSet(st)
-	if err != nil {
-		return err
+	prepared := st.prepared
+	if prepared == nil {
+		prepared = r.prepareIndex(ctx, st)
 	}
-	pub, err := r.registry.WithTimeout(p.Timeout).WithSigner(set.Signer).PublishBuild(ctx, set.Repo, set.Results, set.Platforms, set.Tags, set.Annotations)
+	var pi preparedIndex
+	select {
+	case pi = <-prepared:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	if pi.err != nil {
+		return pi.err
+	}
+	pub, err := r.registry.WithTimeout(p.Timeout).WithSigner(p.Signer).PublishPrepared(ctx, pi.prepared)
 	if err != nil {
 		return err
 	}
 	res.Index, res.Published, res.Signed = pub.Index, pub.Tags, pub.Signed
 	return nil
+}
+
+// preparedIndex is the index a publish writes, merged from the platforms' results, or why not.
+type preparedIndex struct {
+	prepared registry.Prepared
+	err      error
+}
+
+// prepareIndex merges the platforms' results into the index the publish writes, in the
+// background (it only reads the registry): with --test, while the last tests still run.
+func (r *Runner) prepareIndex(ctx context.Context, st *runState) <-chan preparedIndex {
+	out := make(chan preparedIndex, 1)
+	set, err := publishSet(st)
+	if err != nil {
+		out <- preparedIndex{err: err}
+		return out
+	}
+	c := r.registry.WithTimeout(st.p.Timeout)
+	go func() {
+		p, err := c.PrepareBuild(ctx, set)
+		out <- preparedIndex{prepared: p, err: err}
+	}()
+	return out
 }
 
 // publishSet is what the publish of a build writes: every platform's result, each one pushed.
