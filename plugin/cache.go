@@ -217,7 +217,10 @@ func writePruned(dockerCli command.Cli, res []driver.PruneResult, format string)
 	}
 	err := writeList(dockerCli.Out(), formatTable, res, []string{"NODE", "RECORDS", "RECLAIMED", "STATUS"}, func(r driver.PruneResult) []string {
 		status := "ok"
-		if r.Err != "" {
+		switch {
+		case r.Refused:
+			status = "refused"
+		case r.Err != "":
 			status = "did not answer"
 		}
 		return []string{r.Node, fmt.Sprint(r.Records), units.HumanSize(float64(r.Reclaimed)), status}
@@ -227,7 +230,7 @@ func writePruned(dockerCli command.Cli, res []driver.PruneResult, format string)
 	}
 	_, _ = fmt.Fprintf(dockerCli.Out(), "Total reclaimed: %s\n", units.HumanSize(float64(total)))
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d nodes did not answer:\n  %s", len(failed), len(res), strings.Join(failed, "\n  "))
+		return fmt.Errorf("%d of %d nodes did not prune:\n  %s", len(failed), len(res), strings.Join(failed, "\n  "))
 	}
 	return nil
 }

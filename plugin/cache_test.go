@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +73,20 @@ func TestPruneQuestionKeepsJSONClean(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res) != 2 || !strings.Contains(r.stderr, "[y/N]") {
 		t.Errorf("stdout %q (%v), stderr %q", r.stdout, err, r.stderr)
 	}
+}
+
+// A node that answered and refused the prune (its BuildKit too old for --max-used-space) is
+// "refused", not "did not answer".
+func TestPruneRefusedNode(t *testing.T) {
+	f := &refusingFake{fakeService: &fakeService{}}
+	r := run(t, f, "prune", "--force", "--max-used-space", "1GB")
+	if r.err == nil || !regexp.MustCompile(`(?m)^old +0 +0B +refused$`).MatchString(r.stdout) || !strings.Contains(r.err.Error(), "1 of 2 nodes did not prune") {
+		t.Errorf("%v\n%s", r.err, r.stdout)
+	}
+}
+
+type refusingFake struct{ *fakeService }
+
+func (f *refusingFake) Prune(context.Context, string, driver.PruneOptions, time.Duration) ([]driver.PruneResult, error) {
+	return []driver.PruneResult{{Node: "new", Records: 1, Reclaimed: 10}, {Node: "old", Err: "node old: its BuildKit is older than v0.17.0", Refused: true}}, nil
 }

@@ -15,6 +15,8 @@ import (
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/apicaps"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 	"github.com/docker-multiarch/docker-multiarch/internal/redact"
@@ -61,6 +63,7 @@ type PruneResult struct {
 	Records   int    `json:"records"`
 	Reclaimed int64  `json:"reclaimed"`
 	Err       string `json:"error,omitempty"`
+	Refused   bool   `json:"refused,omitempty"` // it answered, and refused the prune (Err says why)
 }
 
 // maxCacheRecords caps the records of one node's answer that are kept (its size is summed over all).
@@ -147,11 +150,15 @@ func (m *Manager) Prune(ctx context.Context, name string, o PruneOptions, timeou
 					}
 				}
 				err = prune(ctx, c, opts, &res)
+				if code := status.Code(err); code == codes.InvalidArgument || code == codes.Unimplemented || code == codes.FailedPrecondition {
+					err = &refusal{err}
+				}
 				return res, err
 			})
 			res.Node = n.Endpoint
 			if err != nil {
-				res.Err = nodeError(n, err)
+				var r *refusal
+				res.Err, res.Refused = nodeError(n, err), errors.As(err, &r)
 			}
 			out[i] = res
 		})
@@ -180,6 +187,12 @@ func prune(ctx context.Context, c *client.Client, opts []client.PruneOption, res
 	return err
 }
 
+// refusal is a node that answered and refused (an option its BuildKit does not take, a filter it
+// does not parse): not a node that did not answer.
+type refusal struct{ error }
+
+func (r *refusal) Unwrap() error { return r.error }
+
 // checkFreeSpaceCap refuses, as buildx does, --max-used-space and --min-free-space on a BuildKit
 // older than v0.17, which would ignore them and prune by the other options alone.
 func checkFreeSpaceCap(ctx context.Context, c *client.Client) error {
@@ -192,7 +205,7 @@ func checkFreeSpaceCap(ctx context.Context, c *client.Client) error {
 		return fmt.Errorf("reading its BuildKit's capabilities for --max-used-space/--min-free-space: %w", err)
 	}
 	if caps.Supports(pb.CapGCFreeSpaceFilter) != nil {
-		return errors.New("its BuildKit is older than v0.17.0, which --max-used-space and --min-free-space need (nothing pruned there)")
+		return &refusal{errors.New("its BuildKit is older than v0.17.0, which --max-used-space and --min-free-space need (nothing pruned there)")}
 	}
 	return nil
 }
