@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,12 +26,7 @@ type loginRegistry struct {
 
 func startLoginRegistry(t *testing.T) *loginRegistry {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	dir := t.TempDir()
 	r := &loginRegistry{t: t, addr: addr, htpasswd: filepath.Join(dir, "htpasswd")}
 	r.setUser("nobody", "unused")
@@ -41,7 +35,14 @@ func startLoginRegistry(t *testing.T) *loginRegistry {
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(farm.Bin, "registry"), "serve", filepath.Join(dir, "config.yml"))
+	startRegistryProcess(t, exec.Command(filepath.Join(farm.Bin, "registry"), "serve", filepath.Join(dir, "config.yml")), addr, http.StatusUnauthorized)
+	return r
+}
+
+// startRegistryProcess starts a registry for the test (killed at its end) and waits, at most 10 s,
+// until GET /v2/ on addr answers up (the status a registry answers when it is up).
+func startRegistryProcess(t *testing.T, cmd *exec.Cmd, addr string, up int) {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +51,8 @@ func startLoginRegistry(t *testing.T) *loginRegistry {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				return r
+			if resp.StatusCode == up {
+				return
 			}
 		}
 		if i == 100 {

@@ -160,13 +160,19 @@ func silentListener(t *testing.T) string {
 // closedPort is a local TCP port that nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
+	return "tcp://" + freeAddr(t)
+}
+
+// freeAddr is a local address (127.0.0.1:PORT) that nothing listens on, for a server to start on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	return "tcp://" + addr
+	return addr
 }
 
 func TestNodeLsStopsAtTheDeadline(t *testing.T) {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -18,30 +17,9 @@ import (
 // referrers API on (farmctl ociregistry): the farm's distribution registry serves none.
 func startReferrersRegistry(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(filepath.Join(farm.Bin, "farmctl"), "ociregistry", addr)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for i := 0; ; i++ {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if i == 100 {
-			t.Fatalf("the registry on %s did not come up: %v", addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	addr := freeAddr(t)
+	startRegistryProcess(t, exec.Command(filepath.Join(farm.Bin, "farmctl"), "ociregistry", addr), addr, http.StatusOK)
+	return addr
 }
 
 // Issue 21: where the registry serves the OCI 1.1 referrers API, build --sign-key signs the index
