@@ -42,24 +42,43 @@ func overhead(d *dockerEnv, f farm, builder string, runs int) (float64, error) {
 	plats := "linux/amd64,linux/arm64"
 	ma := []string{"multiarch", "build", "--builder", builder, "--platform", plats, "--push", "--progress", "quiet", "-t", f.registry + "/bench/overhead:multiarch", ctx}
 	bx := []string{"buildx", "build", "--builder", builder, "--platform", plats, "--push", "--progress", "quiet", "-t", f.registry + "/bench/overhead:buildx", ctx}
+	mm, bm, err := interleaved(d, runs, ma, bx, nil)
+	if err != nil {
+		return 0, err
+	}
+	ratio := float64(mm) / float64(bm)
+	fmt.Printf("build overhead  runs=%d  docker multiarch build median %v  docker buildx build median %v  ratio %.3fx  (goal <= %.2fx: %s)\n",
+		runs, mm.Round(time.Millisecond), bm.Round(time.Millisecond), ratio, overheadGoal, verdict(ratio <= overheadGoal))
+	return ratio, nil
+}
+
+// interleaved runs the docker multiarch command ma and the docker buildx command bx in turn, a
+// warm-up round (it fills the cache) then runs rounds, before (when not nil) called ahead of each
+// command with the round and "multiarch" or "buildx"; it returns the medians.
+func interleaved(d *dockerEnv, runs int, ma, bx []string, before func(round int, tool string) error) (time.Duration, time.Duration, error) {
 	var mt, bt []time.Duration
-	for i := -1; i < runs; i++ { // one warm-up round fills the cache
-		m, err := d.docker(ma...)
-		if err != nil {
-			return 0, err
-		}
-		b, err := d.docker(bx...)
-		if err != nil {
-			return 0, err
+	for i := -1; i < runs; i++ {
+		var took [2]time.Duration
+		for k, c := range []struct {
+			tool string
+			args []string
+		}{{"multiarch", ma}, {"buildx", bx}} {
+			if before != nil {
+				if err := before(i, c.tool); err != nil {
+					return 0, 0, err
+				}
+			}
+			t, err := d.docker(c.args...)
+			if err != nil {
+				return 0, 0, err
+			}
+			took[k] = t
 		}
 		if i >= 0 {
-			mt, bt = append(mt, m), append(bt, b)
+			mt, bt = append(mt, took[0]), append(bt, took[1])
 		}
 	}
-	ratio := float64(median(mt)) / float64(median(bt))
-	fmt.Printf("build overhead  runs=%d  docker multiarch build median %v  docker buildx build median %v  ratio %.3fx  (goal <= %.2fx: %s)\n",
-		runs, median(mt).Round(time.Millisecond), median(bt).Round(time.Millisecond), ratio, overheadGoal, verdict(ratio <= overheadGoal))
-	return ratio, nil
+	return median(mt), median(bt), nil
 }
 
 // fanout: three platforms on three nodes, each a sleep-bound step, against the slowest of the
