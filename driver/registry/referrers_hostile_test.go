@@ -68,26 +68,17 @@ func TestReferrersPagesAndNoRequestElsewhere(t *testing.T) {
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { elsewhere.Add(1) }))
 	defer other.Close()
-	f := newFakeRegistry(t)
-	f.SetReferrers(true)
-	key := newTestKey(t)
-	c := newTestClient(t, 5*time.Second)
-	amd64 := f.seedAttested("app", "linux/amd64")
-	pub := f.publishSigned(c, key, amd64, "v1")
+	f, c, key, amd64, pub := publishedWithReferrers(t)
 	if err := c.deleteTag(context.Background(), mustLocation(t, f.Ref("app", SignatureTag(pub.Index.Digest)))); err != nil {
 		t.Fatal(err)
 	}
-	ref := f.sigReferrers("app", pub.Index.Digest)
-	if len(ref) != 1 {
-		t.Fatalf("%d referrers", len(ref))
+	refs := f.sigReferrers("app", pub.Index.Digest)
+	if len(refs) != 1 {
+		t.Fatalf("%d referrers", len(refs))
 	}
 	var refDigest digest.Digest
-	for _, r := range f.Requests(http.MethodPut, "/app/manifests/sha256:") {
-		d := digest.Digest(r[strings.LastIndex(r, "/")+1:])
-		var m ocispec.Manifest
-		if json.Unmarshal(f.Manifest("app", d), &m) == nil && m.Subject != nil && m.Subject.Digest == pub.Index.Digest {
-			refDigest = d
-		}
+	for d := range refs {
+		refDigest = d
 	}
 	base := "/v2/app/referrers/" + pub.Index.Digest.String()
 	f.SetHook(func(r *fakeReq) action {

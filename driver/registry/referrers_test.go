@@ -13,23 +13,40 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// sigReferrers are the manifests of repo whose subject is d, read straight from the fake.
-func (f *fakeRegistry) sigReferrers(repo string, d digest.Digest) []ocispec.Manifest {
+// sigReferrers are the manifests of repo whose subject is d, by digest, read straight from the
+// fake.
+func (f *fakeRegistry) sigReferrers(repo string, d digest.Digest) map[digest.Digest]ocispec.Manifest {
 	f.t.Helper()
-	var out []ocispec.Manifest
-	seen := map[string]bool{}
+	out := map[digest.Digest]ocispec.Manifest{}
 	for _, r := range f.Requests(http.MethodPut, "/"+repo+"/manifests/sha256:") {
-		ref := r[strings.LastIndex(r, "/")+1:]
-		if seen[ref] {
-			continue
-		}
-		seen[ref] = true
+		ref := digest.Digest(r[strings.LastIndex(r, "/")+1:])
 		var m ocispec.Manifest
-		if json.Unmarshal(f.Manifest(repo, digest.Digest(ref)), &m) == nil && m.Subject != nil && m.Subject.Digest == d {
-			out = append(out, m)
+		if json.Unmarshal(f.Manifest(repo, ref), &m) == nil && m.Subject != nil && m.Subject.Digest == d {
+			out[ref] = m
 		}
 	}
 	return out
+}
+
+// signedManifests are what a publish signs: its index, then every manifest the index names.
+func (f *fakeRegistry) signedManifests(pub Publication) []ocispec.Descriptor {
+	f.t.Helper()
+	var idx ocispec.Index
+	if err := json.Unmarshal(f.Manifest("app", pub.Index.Digest), &idx); err != nil {
+		f.t.Fatal(err)
+	}
+	return append([]ocispec.Descriptor{pub.Index}, idx.Manifests...)
+}
+
+// publishedWithReferrers is a fake registry serving the referrers API, a client, a key, and an
+// attested linux/amd64 image published to app:v1 signed by the key.
+func publishedWithReferrers(t *testing.T) (*fakeRegistry, *Client, *testKey, ocispec.Descriptor, Publication) {
+	f := newFakeRegistry(t)
+	f.SetReferrers(true)
+	key := newTestKey(t)
+	c := newTestClient(t, 5*time.Second)
+	amd64 := f.seedAttested("app", "linux/amd64")
+	return f, c, key, amd64, f.publishSigned(c, key, amd64, "v1")
 }
 
 func (f *fakeRegistry) publishSigned(c *Client, key *testKey, amd64 ocispec.Descriptor, tag string) Publication {
@@ -55,11 +72,7 @@ func TestPublishSignsAsReferrersWhereServed(t *testing.T) {
 		if got := len(pub.Signed.Referrers) == 1 && pub.Signed.Referrers[0] == f.Host+"/app"; got != served {
 			t.Fatalf("served %v: Signed.Referrers %v", served, pub.Signed.Referrers)
 		}
-		var idx ocispec.Index
-		if err := json.Unmarshal(f.Manifest("app", pub.Index.Digest), &idx); err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range append([]ocispec.Descriptor{pub.Index}, idx.Manifests...) {
+		for _, d := range f.signedManifests(pub) {
 			if !f.signedBy("app", d.Digest, key) {
 				t.Errorf("%s: not signed in the tag layout", d.Digest)
 			}
@@ -73,10 +86,11 @@ func TestPublishSignsAsReferrersWhereServed(t *testing.T) {
 			if len(refs) != 1 {
 				t.Fatalf("%s: %d signature referrers", d.Digest, len(refs))
 			}
-			m := refs[0]
-			if m.ArtifactType != CosignSignatureArtifactType || m.Config.MediaType != CosignSignatureArtifactType ||
-				m.Subject.MediaType != d.MediaType || m.Subject.Size != d.Size || len(m.Layers) != 1 || m.Layers[0].MediaType != SimpleSigningMediaType {
-				t.Errorf("%s: referrer %+v", d.Digest, m)
+			for _, m := range refs { // the one
+				if m.ArtifactType != CosignSignatureArtifactType || m.Config.MediaType != CosignSignatureArtifactType ||
+					m.Subject.MediaType != d.MediaType || m.Subject.Size != d.Size || len(m.Layers) != 1 || m.Layers[0].MediaType != SimpleSigningMediaType {
+					t.Errorf("%s: referrer %+v", d.Digest, m)
+				}
 			}
 			st, _, err := c.referrerSignatures(context.Background(), f.Host+"/app", d.Digest, key, "")
 			if err != nil || !st.Valid {
@@ -89,12 +103,7 @@ func TestPublishSignsAsReferrersWhereServed(t *testing.T) {
 // The same image published again with the same key adds no referrer (ECDSA signatures differ
 // each time: without the check every publish would add one); another key adds its own.
 func TestReferrerSignaturesDoNotGrow(t *testing.T) {
-	f := newFakeRegistry(t)
-	f.SetReferrers(true)
-	key := newTestKey(t)
-	c := newTestClient(t, 5*time.Second)
-	amd64 := f.seedAttested("app", "linux/amd64")
-	pub := f.publishSigned(c, key, amd64, "v1")
+	f, c, key, amd64, pub := publishedWithReferrers(t)
 	if again := f.publishSigned(c, key, amd64, "v2"); again.Index.Digest != pub.Index.Digest {
 		t.Fatalf("the same image published again: index %s, then %s", pub.Index.Digest, again.Index.Digest)
 	}
@@ -161,17 +170,8 @@ func TestReferrersAnswersThatStopOrSkip(t *testing.T) {
 // it found for a key that did not sign; a referrer whose subject is another manifest does not
 // count, whatever the list says.
 func TestVerifyReadsReferrers(t *testing.T) {
-	f := newFakeRegistry(t)
-	f.SetReferrers(true)
-	key := newTestKey(t)
-	c := newTestClient(t, 5*time.Second)
-	amd64 := f.seedAttested("app", "linux/amd64")
-	pub := f.publishSigned(c, key, amd64, "v1")
-	var idx ocispec.Index
-	if err := json.Unmarshal(f.Manifest("app", pub.Index.Digest), &idx); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range append([]ocispec.Descriptor{pub.Index}, idx.Manifests...) {
+	f, c, key, amd64, pub := publishedWithReferrers(t)
+	for _, d := range f.signedManifests(pub) {
 		if err := c.deleteTag(context.Background(), mustLocation(t, f.Ref("app", SignatureTag(d.Digest)))); err != nil {
 			t.Fatal(err)
 		}
