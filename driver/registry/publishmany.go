@@ -24,11 +24,28 @@ type PublishSet struct {
 	Tags        []string
 	Annotations map[string]string
 	Signer      Signer `json:"-"` // signs the index and every manifest it names before any tag moves (nil: none)
+	// merged is the set's index as PrepareSet merged and checked it: PublishMany only writes it.
+	merged *MergeResult
+}
+
+// PrepareSet merges a set's index from its results and checks it, reading only (setIndex): a
+// bake prepares each target's set as the target ends, while the others still build, and its
+// PublishMany then only writes. A set whose results, platforms or annotations change afterwards
+// must be prepared again.
+func (c *Client) PrepareSet(ctx context.Context, s PublishSet) (PublishSet, error) {
+	s.merged = nil
+	m, err := c.setIndex(ctx, s)
+	if err != nil {
+		return s, setError(s, err)
+	}
+	s.merged = &m
+	return s, nil
 }
 
 // PublishMany publishes every set's index to its tags as one transaction: under this machine's
-// lock of every repository involved, it reads every tag of every set, pushes every index by
-// digest, moves all the tags (set after set, in order), then reads every tag back. A tag that
+// lock of every repository involved, it reads every tag of every set and pushes every index by
+// digest (the sets in parallel), moves all the tags (set after set, in order), then reads every
+// tag back (the sets in parallel). A set PrepareSet prepared is not read and merged again. A tag that
 // cannot be moved, a read-back that fails, or an interrupt before every tag is verified puts back
 // every tag already moved, of every set, and the error says where each tag is. A tag named by two
 // sets is refused before anything is written. The publications are in the order of sets.
@@ -40,6 +57,10 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 	merged := make([]MergeResult, len(sets))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, s := range sets {
+		if s.merged != nil {
+			merged[i] = *s.merged
+			continue
+		}
 		eg.Go(func() (err error) {
 			merged[i], err = c.setIndex(ectx, s)
 			return setError(s, err)
@@ -62,10 +83,8 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 			return nil, abortAll(ctx, txs, setError(sets[i], err))
 		}
 	}
-	for i, tx := range txs {
-		if err := tx.verifyAll(ctx, sets[i].Platforms); err != nil {
-			return nil, failVerifyAll(ctx, txs, setError(sets[i], err))
-		}
+	if err := eachSet(sets, func(i int) error { return txs[i].verifyAll(ctx, sets[i].Platforms) }); err != nil {
+		return nil, failVerifyAll(ctx, txs, err)
 	}
 	out := make([]Publication, len(txs))
 	for i, tx := range txs {
@@ -127,17 +146,47 @@ func (c *Client) setIndex(ctx context.Context, s PublishSet) (MergeResult, error
 	return merged, nil
 }
 
-// beginAll reads every set's tags and pushes its index by digest; no tag has moved yet.
+// beginAll reads every set's tags and pushes its index by digest, the sets in parallel; no tag
+// has moved yet. Sets that sign go one after another: two sets may hold the same manifest in
+// the same repository, and adding to its signature tag is a read and a write.
 func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imagetools.Location, merged []MergeResult) ([]*tagTx, error) {
 	txs := make([]*tagTx, len(sets))
-	for i := range sets {
-		tx, err := c.WithSigner(sets[i].Signer).begin(ctx, locs[i], merged[i])
-		if err != nil {
-			return nil, fmt.Errorf("%w: no tag written", setError(sets[i], err))
+	begin := func(i int) (err error) {
+		txs[i], err = c.WithSigner(sets[i].Signer).begin(ctx, locs[i], merged[i])
+		return err
+	}
+	var err error
+	if slices.ContainsFunc(sets, func(s PublishSet) bool { return s.Signer != nil }) {
+		for i := range sets {
+			if err = begin(i); err != nil {
+				err = setError(sets[i], err)
+				break
+			}
 		}
-		txs[i] = tx
+	} else {
+		err = eachSet(sets, begin)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: no tag written", err)
 	}
 	return txs, nil
+}
+
+// eachSet runs fn for every set in parallel and waits for all; the error is the first set's, in
+// the sets' order, naming it (every set is done or failed by then: nothing is left running).
+func eachSet(sets []PublishSet, fn func(i int) error) error {
+	errs := make([]error, len(sets))
+	var wg sync.WaitGroup
+	for i := range sets {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return setError(sets[i], err)
+		}
+	}
+	return nil
 }
 
 // abortAll puts back every tag of every set that may have moved, then says where every tag is.

@@ -200,3 +200,57 @@ func TestPublishManyReportsAnotherPublisher(t *testing.T) {
 		t.Errorf("tag states %+v (api:v1 must be removed again: it did not exist)", pe.Tags)
 	}
 }
+
+// A set prepared while other targets still build (PrepareSet) is only written by PublishMany:
+// its platforms' manifests are not read again, and what it publishes is what was prepared.
+func TestPublishManyWritesPreparedSetsWithoutReadingThemAgain(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64", "linux/arm64")
+	api := f.buildSet("api", "api", []string{"v1"}, "linux/arm64")
+	ctx := context.Background()
+	web, err := c.PrepareSet(ctx, web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readsBefore := len(f.Requests("GET", "/web/manifests/sha256:"))
+	if readsBefore == 0 {
+		t.Fatal("PrepareSet read none of web's platform manifests")
+	}
+	pubs, err := c.PublishMany(ctx, []PublishSet{web, api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Requests("GET", "/web/manifests/sha256:")[readsBefore:] {
+		for _, res := range web.Results {
+			if strings.HasSuffix(r, res.Digest.String()) {
+				t.Errorf("web's prepared set read again: %s", r)
+			}
+		}
+	}
+	if len(f.Requests("GET", "/api/manifests/sha256:")) == 0 {
+		t.Error("api, not prepared, was merged without reading its platforms")
+	}
+	f.wantTags(t, "web", map[string]digest.Digest{"v1": pubs[0].Index.Digest})
+	f.wantTags(t, "api", map[string]digest.Digest{"v1": pubs[1].Index.Digest})
+	if got, err := IndexPlatforms(f.Manifest("web", pubs[0].Index.Digest)); err != nil || !samePlatforms(got, web.Platforms) {
+		t.Errorf("web's index holds %v (%v)", got, err)
+	}
+}
+
+// PrepareSet checks the platforms as the publish would: the wrong ones are refused, named, before
+// anything is written.
+func TestPrepareSetRefusesThePlatformsNotBuilt(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64")
+	web.Platforms = []string{"linux/amd64", "linux/arm64"}
+	_, err := c.PrepareSet(context.Background(), web)
+	want := "target web: the platforms built are linux/amd64, not the linux/amd64, linux/arm64 requested"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if puts := f.Requests("PUT", "/manifests/"); len(puts) != 0 {
+		t.Errorf("manifests written: %v", puts)
+	}
+}
