@@ -174,11 +174,7 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 		return res, err
 	}
 	st := &runState{p: p, t: t, res: res, out: out} // the one run value, owned by the pipeline
-	err = r.checkBases(ctx, st)
-	res.Warnings = append(res.Warnings, baseWarnings(res)...)
-	if err == nil {
-		err = r.checkPushAccess(ctx, st) // before any node works: a long build is not lost to a refused push
-	}
+	err = r.preflight(ctx, st)
 	if p.DryRun {
 		if rerr := r.routeDryRun(ctx, st); rerr != nil {
 			return res, rerr
