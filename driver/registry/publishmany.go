@@ -24,31 +24,15 @@ type PublishSet struct {
 	Tags        []string
 	Annotations map[string]string
 	Signer      Signer `json:"-"` // signs the index and every manifest it names before any tag moves (nil: none)
-	// merged is the set's index as PrepareSet merged and checked it: PublishMany only writes it.
-	merged *MergeResult
-}
-
-// PrepareSet merges a set's index from its results and checks it, reading only (setIndex): a
-// bake prepares each target's set as the target ends, while the others still build, and its
-// PublishMany then only writes. A set whose results, platforms or annotations change afterwards
-// must be prepared again.
-func (c *Client) PrepareSet(ctx context.Context, s PublishSet) (PublishSet, error) {
-	s.merged = nil
-	m, err := c.setIndex(ctx, s)
-	if err != nil {
-		return s, setError(s, err)
-	}
-	s.merged = &m
-	return s, nil
 }
 
 // PublishMany publishes every set's index to its tags as one transaction: under this machine's
 // lock of every repository involved, it reads every tag of every set and pushes every index by
 // digest (the sets in parallel), moves all the tags (set after set, in order), then reads every
-// tag back (the sets in parallel). A set PrepareSet prepared is not read and merged again. A tag that
-// cannot be moved, a read-back that fails, or an interrupt before every tag is verified puts back
-// every tag already moved, of every set, and the error says where each tag is. A tag named by two
-// sets is refused before anything is written. The publications are in the order of sets.
+// tag back (the sets in parallel). A tag that cannot be moved, a read-back that fails, or an
+// interrupt before every tag is verified puts back every tag already moved, of every set, and
+// the error says where each tag is. A tag named by two sets is refused before anything is
+// written. The publications are in the order of sets.
 func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publication, error) {
 	locs, err := setLocations(sets)
 	if err != nil {
@@ -57,10 +41,6 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 	merged := make([]MergeResult, len(sets))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, s := range sets {
-		if s.merged != nil {
-			merged[i] = *s.merged
-			continue
-		}
 		eg.Go(func() (err error) {
 			merged[i], err = c.setIndex(ectx, s)
 			return setError(s, err)

@@ -208,15 +208,11 @@ func (r *Runner) revertStage(ctx context.Context, st *runState, cause error) err
 }
 
 // handOverStage leaves the tags to the caller (bake moves every target's at once, then loads):
-// the set to publish, its index merged and checked now (it only reads: a bake's other targets
-// may still be building), and the load to run after it.
-func (r *Runner) handOverStage(ctx context.Context, st *runState) error {
+// the set to publish, and the load to run after it.
+func (r *Runner) handOverStage(_ context.Context, st *runState) error {
 	if st.deliveryOf().publish == deferred { // --push-by-digest never moves a tag, bake's or not
 		set, err := publishSet(st)
 		if err != nil {
-			return err
-		}
-		if set, err = r.registry.WithTimeout(st.p.Timeout).PrepareSet(ctx, set); err != nil {
 			return err
 		}
 		st.res.Deferred = &set

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
-	"github.com/docker-multiarch/docker-multiarch/internal/testregistry"
 )
 
 func stageNames(stages []stage) []string {
@@ -127,22 +127,16 @@ func TestPipelineUndoesInReverseOnFailure(t *testing.T) {
 }
 
 // Bake's hand-over gives the caller the tags to move only for a build that moves tags: a
-// --push-by-digest target hands over its load, never a publish (found by review). The set it
-// hands over is prepared: the index merged from what the registry holds, nothing written.
+// --push-by-digest target hands over its load, never a publish (found by review).
 func TestHandOverNeverPublishesAPushByDigest(t *testing.T) {
-	reg := testregistry.New(t)
-	img := reg.SeedImage("app", "", "linux/amd64")
 	for mode, wantSet := range map[string]bool{"push": true, "push-by-digest": false} {
-		o := Options{Push: mode == "push", PushByDigest: mode == "push-by-digest", Load: true, DeferPublish: true, Tags: []string{reg.Host + "/app:1"}}
+		o := Options{Push: mode == "push", PushByDigest: mode == "push-by-digest", Load: true, DeferPublish: true, Tags: []string{"reg.example/app:1"}}
 		o.ContextPath, o.Timeout = t.TempDir(), time.Minute
 		st := testRun(t, mustParse(t, o), nil, nil)
 		st.res.Steps = []StepResult{{Step: plan.Step{Platform: "linux/amd64"}}}
-		st.descs = []ocispec.Descriptor{{Digest: img.Digest}}
-		if err := (&Runner{registry: registryClient(t)}).handOverStage(t.Context(), st); err != nil {
+		st.descs = []ocispec.Descriptor{{Digest: digest.FromString("a")}}
+		if err := (&Runner{}).handOverStage(t.Context(), st); err != nil {
 			t.Fatal(err)
-		}
-		if puts := reg.Requests("PUT", "/manifests/"); len(puts) != 0 {
-			t.Errorf("%s: the hand-over wrote %v", mode, puts)
 		}
 		if (st.res.Deferred != nil) != wantSet || st.res.Deliver == nil || st.res.Release == nil {
 			t.Errorf("%s: deferred publish %v (want %v), load handed over %v", mode, st.res.Deferred != nil, wantSet, st.res.Deliver != nil)

@@ -8,6 +8,7 @@ import (
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/nodes"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+	"github.com/docker-multiarch/docker-multiarch/internal/deadline"
 )
 
 // warmNodes loads a builder's nodes (once for the command) and connects to the BuildKit of each
@@ -28,7 +29,9 @@ func (r *Runner) warmNodes(ctx context.Context, t builders.Target, only map[stri
 	var wg sync.WaitGroup
 	for name, n := range loaded {
 		if n.Driver != nil && only[name] {
-			wg.Go(func() { _, _ = nodes.Running(ctx, n) }) // its driver handle keeps the client, connected
+			wg.Go(func() { // its driver handle keeps the client, connected; the dial ignores ctx, so it is bounded here
+				_, _ = deadline.Value(ctx, timeout, func(ctx context.Context) (int, error) { return nodes.Running(ctx, n) })
+			})
 		}
 	}
 	wg.Wait()
