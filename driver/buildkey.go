@@ -13,11 +13,12 @@ import (
 )
 
 // portableKey identifies the same build on any machine, for a node's BuildKit history (see
-// runner.Options.CacheKey): its context (a URL, or a folder's name: the rest of its path is the
-// machine's), its Dockerfiles (relative to the context folder when inside it, and what a local
-// one holds: two projects in folders of the same name, /workspace on CI, are one build only when
-// their Dockerfiles are the same, and then their cache is too), and its target, hashed. A context
-// from stdin has none.
+// runner.Options.CacheKey): its context (a URL; a folder of a git checkout as its origin remote
+// and its path there; else a folder's name: the rest of its path is the machine's), its
+// Dockerfiles (relative to the context folder when inside it, and what a local one holds: two
+// projects in folders of the same name, /workspace on CI, are one build only when their
+// Dockerfiles are the same, and then their cache is too), and its target, hashed. A context from
+// stdin has none.
 func portableKey(o BuildOptions) string {
 	const maxKeyedDockerfile = 4 << 20
 	if o.ContextPath == "" || o.ContextPath == "-" {
@@ -30,6 +31,9 @@ func portableKey(o BuildOptions) string {
 			return ""
 		}
 		ctxName, ctxAbs = filepath.Base(abs), abs
+		if origin, rel := gitOrigin(abs); origin != "" {
+			ctxName = origin + "#" + rel // the repository's folder, wherever it is checked out
+		}
 	}
 	within := func(f string) string {
 		if f == "" || ctxAbs == "" {
