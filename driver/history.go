@@ -53,12 +53,10 @@ func historyStore(configFile string) *history.Store {
 	return history.Open(filepath.Dir(configFile))
 }
 
-// begin starts a record; expected is how long the last successful run alike among recs (the
-// history, read once per command) took (0: none).
-func (m *Manager) begin(command, key string, recs []history.Record) (r *run, expected time.Duration) {
-	expected, _ = history.LastDuration(recs, command, key)
+// begin starts a record (written when the run ends).
+func (m *Manager) begin(command, key string) *run {
 	rec := history.Record{ID: history.NewID(), Command: command, Key: key, Start: time.Now(), Args: maskedArgs(os.Args)}
-	return &run{store: m.history, rec: rec}, expected
+	return &run{store: m.history, rec: rec}
 }
 
 // end records how the command ended, with what fill adds (nil: nothing); a record that cannot be

@@ -196,16 +196,16 @@ func (m *Manager) CheckNodesUnused(names []string) error { return m.builders.Che
 // Build runs a build (see runner.Runner.Build), recorded in the history unless it only plans
 // (--dry-run) or asks (--call).
 func (m *Manager) Build(ctx context.Context, o BuildOptions, in io.Reader, out io.Writer) (*BuildResult, error) {
-	key := buildKey(o)
-	recs, _ := m.history.List()           // read once: the cache's nodes and the expected time come from it
-	o.Warm = history.WarmNodes(recs, key) // where this build's cache is (--dry-run shows the choice too)
-	o.CacheKey = portableKey(o)           // and, without a record here, nodes' BuildKit histories may say
+	key, runKey := buildKey(o), history.Key(reposOf(o.Tags)...)
+	facts := m.history.Find("build", runKey, key) // the newest records only: the expected time, and
+	o.Warm = facts.Warm                           // where this build's cache is (--dry-run shows the choice too)
+	o.CacheKey = portableKey(o)                   // and, without a record here, nodes' BuildKit histories may say
 	if o.DryRun || (o.Call != "" && o.Call != "build") {
 		return m.runner.Build(ctx, o, in, out)
 	}
-	rec, expected := m.begin("build", history.Key(reposOf(o.Tags)...), recs)
+	rec := m.begin("build", runKey)
 	rec.rec.BuildKey, rec.masks = key, argValues(o.BuildArgs)
-	o.Expected, o.RunID = expected, rec.rec.ID
+	o.Expected, o.RunID = facts.Expected, rec.rec.ID
 	res, err := m.runner.Build(ctx, o, in, out)
 	if res == nil {
 		rec.end("", o.Tags, err, nil)
@@ -229,9 +229,8 @@ func (m *Manager) Bake(ctx context.Context, o BakeOptions, in io.Reader, out io.
 	for _, t := range o.Targets { // the first may be a remote definition's URL, with a token in it
 		key = append(key, "target:"+redact.URL(t))
 	}
-	recs, _ := m.history.List()
-	rec, expected := m.begin("bake", history.Key(key...), recs)
-	o.Expected = expected
+	rec := m.begin("bake", history.Key(key...))
+	o.Expected = m.history.Find("bake", rec.rec.Key, "").Expected
 	res, err := m.bake.Run(ctx, o, in, out)
 	if res == nil {
 		rec.end(o.Builder, nil, err, nil)
@@ -269,7 +268,7 @@ func (m *Manager) Merge(ctx context.Context, o MergeOptions, fromMetadata []stri
 	if o.DryRun {
 		return m.registry.Merge(ctx, o)
 	}
-	rec, _ := m.begin("merge", history.Key(reposOf(o.Tags)...), nil) // a merge has no expected time to check against
+	rec := m.begin("merge", history.Key(reposOf(o.Tags)...)) // a merge has no expected time to check against
 	res, err := m.registry.Merge(ctx, o)
 	_ = rec.end("", o.Tags, err, func(r *HistoryRecord) { // a merge has no warnings to carry one: its record is best effort
 		r.Index, r.Signed = res.Index.Digest.String(), res.Signed.Manifests

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/atomicfile"
@@ -43,8 +44,9 @@ const (
 
 // Store is the records of one Docker config.
 type Store struct {
-	dir  string
-	keep int
+	dir   string
+	keep  int
+	reads atomic.Int64 // record files read (what the tests count)
 }
 
 // Open is the store of the Docker config in configDir ("": none; nothing is recorded or found).
@@ -151,6 +153,7 @@ func (s *Store) newestFiles() []string {
 }
 
 func (s *Store) read(id string) (Record, error) {
+	s.reads.Add(1)
 	data, err := bounded.ReadRegular(filepath.Join(s.dir, id+".json"), maxRecord)
 	if err != nil {
 		return Record{}, err
@@ -167,25 +170,14 @@ func Key(values ...string) string {
 	return strings.Join(slices.Compact(slices.Sorted(slices.Values(values))), " ")
 }
 
-// LastDuration is how long the newest successful run of command with key took, among recs
-// (newest first, as List gives them).
-func LastDuration(recs []Record, command, key string) (time.Duration, bool) {
-	for _, r := range recs {
-		if r.Command == command && r.Outcome == Succeeded && r.Key == key && r.Duration() > 0 {
-			return r.Duration(), true
-		}
-	}
-	return 0, false
-}
-
-// trim removes the oldest records beyond keep (never the one just written), and temporary files
-// a killed write left.
+// trim removes the oldest records beyond keep, by when each was written (never the one just
+// written; a file is read first, and removed only when it is a record), and temporary files a
+// killed write left. In a store at its size, one file is read.
 func (s *Store) trim(keepID string) {
-	if all, err := s.List(); err == nil && len(all) > s.keep {
-		for _, r := range all[s.keep:] {
-			if r.ID != keepID {
-				_ = os.Remove(filepath.Join(s.dir, r.ID+".json"))
-			}
+	files := s.newestFiles()
+	for _, id := range files[min(s.keep, len(files)):] {
+		if _, err := s.read(id); err == nil && id != keepID {
+			_ = os.Remove(filepath.Join(s.dir, id+".json"))
 		}
 	}
 	entries, _ := os.ReadDir(s.dir)
@@ -207,27 +199,6 @@ func validID(id string) bool {
 		}
 	}
 	return true
-}
-
-// WarmNodes are, by platform, the nodes the newest successful run of the same build (buildKey)
-// among recs built on: they hold its cache. Empty without one.
-func WarmNodes(recs []Record, buildKey string) map[string]string {
-	out := map[string]string{}
-	if buildKey == "" {
-		return out
-	}
-	for _, r := range recs {
-		if r.BuildKey != buildKey || r.Outcome != Succeeded {
-			continue
-		}
-		for _, p := range r.Platforms {
-			if p.Node != "" {
-				out[p.Platform] = p.Node
-			}
-		}
-		break
-	}
-	return out
 }
 
 // fitting is the record encoded within maxRecord, so that it reads back: when its steps make it
