@@ -1,12 +1,12 @@
 package driver
 
 import (
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/docker-multiarch/docker-multiarch/internal/bounded"
+	"github.com/docker-multiarch/docker-multiarch/internal/redact"
 )
 
 // Bounds of the look for the git repository holding a build's context: how many folders up,
@@ -47,13 +47,13 @@ func gitOrigin(dir string) (origin, rel string) {
 }
 
 // dotGit is the git folder of a working tree at d: d/.git when it is a folder, else the folder
-// a .git file names ("gitdir: PATH"), whose common folder a worktree's commondir names; "" when
-// d has no .git, or it is a symlink.
+// a .git file names ("gitdir: PATH", never a network path), whose common folder a worktree's
+// commondir names; "" when d has no .git, it is a symlink, or another user's.
 func dotGit(d string) string {
 	p := filepath.Join(d, ".git")
 	fi, err := os.Lstat(p)
 	switch {
-	case err != nil:
+	case err != nil || !ownedByMe(fi):
 		return ""
 	case fi.IsDir():
 		return p
@@ -69,6 +69,9 @@ func dotGit(d string) string {
 		return ""
 	}
 	gitDir = strings.TrimSpace(gitDir)
+	if strings.HasPrefix(gitDir, `\\`) || strings.HasPrefix(gitDir, "//") {
+		return "" // a network path (on Windows, asking it sends the user's credentials)
+	}
 	if !filepath.IsAbs(gitDir) {
 		gitDir = filepath.Join(d, gitDir)
 	}
@@ -127,16 +130,33 @@ func configValue(v string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// cleanRemote is a remote's URL as the same repository whatever its spelling: no credentials
-// (https://user:token@host/...), no trailing / or .git, the host in lower case.
+// cleanRemote is a remote's URL as the same repository whatever its spelling: HOST/PATH, the
+// host in lower case, without the scheme, credentials or user (https://user:token@host/...,
+// ssh://git@host/..., git@host:...), and without a trailing / or .git. A local path stays as it
+// is; a value neither is "" (no key from it).
 func cleanRemote(u string) string {
-	if u == "" {
-		return ""
+	rest, ok := "", false
+	if ui, has := redact.Userinfo(u); has {
+		_, after, _ := strings.Cut(u, "://")
+		rest, ok = after[len(ui)+1:], true
+	} else if _, after, found := strings.Cut(u, "://"); found {
+		rest, ok = after, true
+	} else if host, _, scp := strings.Cut(u, ":"); scp && len(host) > 1 && !strings.ContainsAny(host, `/\`) {
+		// scp-like [user@]host:path (git's rule: a colon before any slash; C:\... is a path)
+		at := strings.LastIndex(u, "@")
+		if colon := strings.Index(u[at+1:], ":"); colon >= 0 {
+			rest, ok = u[at+1:at+1+colon]+"/"+u[at+1+colon+1:], true
+		}
 	}
-	if p, err := url.Parse(u); err == nil && p.Scheme != "" && p.Host != "" {
-		p.User = nil
-		p.Host = strings.ToLower(p.Host)
-		u = p.String()
+	if !ok {
+		if strings.Contains(u, "@") {
+			return "" // neither a URL nor a path: no key from what may hold a credential
+		}
+		return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+	host, path, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		host = host[at+1:]
+	}
+	return strings.ToLower(host) + "/" + strings.TrimSuffix(strings.TrimSuffix(path, "/"), ".git")
 }

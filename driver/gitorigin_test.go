@@ -1,9 +1,9 @@
 package driver
 
 import (
-	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -61,7 +61,7 @@ func TestGitOrigin(t *testing.T) {
 	if err := os.MkdirAll(deep, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if o, rel := gitOrigin(deep); o != "https://example.com/team/app" || rel != "a/b" {
+	if o, rel := gitOrigin(deep); o != "example.com/team/app" || rel != "a/b" {
 		t.Errorf("origin %q at %q", o, rel)
 	}
 	// A worktree: .git is a file naming its git folder, whose commondir holds the config.
@@ -74,7 +74,7 @@ func TestGitOrigin(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(wt, ".git"), []byte("gitdir: "+wtGit+"\n"), 0o600)
 	os.WriteFile(filepath.Join(wtGit, "commondir"), []byte("../..\n"), 0o600)
-	if o, rel := gitOrigin(wt); o != "https://example.com/team/app" || rel != "." {
+	if o, rel := gitOrigin(wt); o != "example.com/team/app" || rel != "." {
 		t.Errorf("worktree: origin %q at %q", o, rel)
 	}
 	// No origin, a config that is a symlink, a .git that is a symlink: no remote, no read.
@@ -126,9 +126,74 @@ func FuzzOriginURL(f *testing.F) {
 		if len(u) > len(cfg) {
 			t.Fatalf("%q: a url longer than the config: %q", cfg, u)
 		}
-		c := cleanRemote(u)
-		if p, err := url.Parse(c); err == nil && p.Scheme != "" && p.Host != "" && p.User != nil {
-			t.Fatalf("%q: credentials kept in %q", u, c)
+		_ = cleanRemote(u)
+	})
+}
+
+// A remote's credentials never reach the key, however the URL is spelt; the same repository
+// over https and ssh is one remote.
+func TestCleanRemote(t *testing.T) {
+	for u, want := range map[string]string{
+		"https://github.com/acme/app.git":              "github.com/acme/app",
+		"https://ci-token:s3cret@GitHub.com/acme/app/": "github.com/acme/app",
+		"git@github.com:acme/app.git":                  "github.com/acme/app",
+		"ssh://git@github.com/acme/app":                "github.com/acme/app",
+		"https://oauth2:tok^en@host/r":                 "host/r",
+		"https://u:pa ss@host/r":                       "host/r",
+		"https://u:p%zz@host/r":                        "host/r",
+		"user:tok@host:path":                           "host/path",
+		"/srv/git/app.git":                             "/srv/git/app",
+		`C:\repos\app`:                                 `C:\repos\app`,
+		"weird@thing":                                  "",
+	} {
+		if got := cleanRemote(u); got != want {
+			t.Errorf("%q: %q, want %q", u, got, want)
+		}
+	}
+}
+
+func FuzzCleanRemoteDropsCredentials(f *testing.F) {
+	f.Add("https", "user", "s3cret", "host", "org/repo.git")
+	f.Add("", "git", "tok:en", "github.com", "acme/app")
+	f.Add("ssh", "ci", "pa/ss", "box:22", "x")
+	f.Fuzz(func(t *testing.T, scheme, user, pass, host, path string) {
+		if len(pass) < 4 || strings.ContainsAny(host, "@/:\\ ") || host == "" || strings.ContainsAny(user, "/?#@:") || strings.Contains(strings.ToLower(host+path+scheme+user), strings.ToLower(pass)) {
+			return // the secret is what only the password holds
+		}
+		u := user + ":" + pass + "@" + host + "/" + path
+		if scheme != "" {
+			if strings.ContainsAny(scheme, ":/@") {
+				return
+			}
+			u = scheme + "://" + u
+		} else {
+			u = user + ":" + pass + "@" + host + ":" + path
+		}
+		if got := cleanRemote(u); strings.Contains(strings.ToLower(got), strings.ToLower(pass)) {
+			t.Fatalf("%q: the password is in %q", u, got)
 		}
 	})
+}
+
+// A .git naming a network path is not followed; another user's .git is not read (as git since
+// CVE-2022-24765: a .git in /tmp or a shared folder above the context is not the user's project).
+func TestGitOriginRefusesNetworkPathsAndOtherUsers(t *testing.T) {
+	root := t.TempDir()
+	unc := filepath.Join(root, "unc")
+	os.MkdirAll(unc, 0o700)
+	os.WriteFile(filepath.Join(unc, ".git"), []byte("gitdir: //attacker.example/share/repo/.git\n"), 0o600)
+	if o, _ := gitOrigin(unc); o != "" {
+		t.Errorf("a network gitdir was followed: %q", o)
+	}
+	if os.Getuid() != 0 {
+		t.Skip("giving a folder to another user needs root")
+	}
+	theirs := filepath.Join(root, "theirs")
+	writeGitRepo(t, theirs, "https://example.com/theirs.git")
+	if err := os.Chown(filepath.Join(theirs, ".git"), 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := gitOrigin(filepath.Join(theirs)); o != "" {
+		t.Errorf("another user's .git was read: %q", o)
+	}
 }

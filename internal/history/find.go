@@ -11,9 +11,10 @@ type Facts struct {
 	Warm     map[string]string // by platform, where the newest successful run of the same build built (LastDuration, WarmNodes)
 }
 
-// Find reads the records newest first, by when each was written, only until it knows the Facts
-// of a run of command with key, and of the build buildKey ("": none): a rebuild reads one file,
-// not the whole history. A record whose start is beyond skew in the future is read last.
+// Find reads the records newest first, by when each was written (its end: of two runs that
+// overlapped, the one that ended last counts), only until it knows the Facts of a run of command
+// with key, and of the build buildKey ("": none): a rebuild reads one file, not the whole
+// history. A record whose start, or file, is beyond skew in the future is read last.
 func (s *Store) Find(command, key, buildKey string) Facts {
 	f := Facts{Warm: map[string]string{}}
 	if s.dir == "" {

@@ -121,8 +121,11 @@ func (s *Store) List() ([]Record, error) {
 	return out, nil
 }
 
-// newestFiles are the IDs of the record files, newest file first, at most readLimit*keep.
+// newestFiles are the IDs of the record files, newest file first (a file written beyond skew in
+// the future counts as the oldest: a copied or touched file never stays newest), at most
+// readLimit*keep.
 func (s *Store) newestFiles() []string {
+	horizon := time.Now().Add(skew)
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil
@@ -138,7 +141,11 @@ func (s *Store) newestFiles() []string {
 			continue
 		}
 		if fi, err := e.Info(); err == nil {
-			files = append(files, file{id, fi.ModTime()})
+			mod := fi.ModTime()
+			if mod.After(horizon) {
+				mod = time.Time{}
+			}
+			files = append(files, file{id, mod})
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
@@ -172,7 +179,8 @@ func Key(values ...string) string {
 
 // trim removes the oldest records beyond keep, by when each was written (never the one just
 // written; a file is read first, and removed only when it is a record), and temporary files a
-// killed write left. In a store at its size, one file is read.
+// killed write left. In a store at its size, one file is read. A file named as a record that is
+// not one is never removed, and takes a place among the keep newest.
 func (s *Store) trim(keepID string) {
 	files := s.newestFiles()
 	for _, id := range files[min(s.keep, len(files)):] {

@@ -267,3 +267,30 @@ func TestFindAgreesWithTheWholeList(t *testing.T) {
 		t.Errorf("a record from the future was taken first: %v", f.Expected)
 	}
 }
+
+// A record file touched into the future (a copy from a machine whose clock is ahead) is the
+// oldest, not the newest forever: Find takes the others first, and trimming removes it first.
+// Of two runs that overlapped, the one that ended last counts (it left the cache as it is).
+func TestFindOrdersByEndAndDistrustsFutureFiles(t *testing.T) {
+	s := Open(t.TempDir())
+	s.keep = 2
+	now := time.Now()
+	stale := rec("0a", "build", "k", Succeeded, now.Add(-2*time.Hour), time.Hour)
+	stale.BuildKey, stale.Platforms = "b", []PlatformRecord{{Platform: "linux/amd64", Node: "stale"}}
+	addAt(t, s, stale, now.Add(48*time.Hour))
+	long := rec("0b", "build", "k", Succeeded, now.Add(-40*time.Minute), 30*time.Minute) // started first, ended last
+	long.BuildKey, long.Platforms = "b", []PlatformRecord{{Platform: "linux/amd64", Node: "long"}}
+	short := rec("0c", "build", "k", Succeeded, now.Add(-35*time.Minute), 5*time.Minute)
+	short.BuildKey, short.Platforms = "b", []PlatformRecord{{Platform: "linux/amd64", Node: "short"}}
+	addAt(t, s, short, now.Add(-30*time.Minute))
+	addAt(t, s, long, now.Add(-10*time.Minute))
+	if f := s.Find("build", "k", "b"); f.Expected != 30*time.Minute || f.Warm["linux/amd64"] != "long" {
+		t.Errorf("found %+v, want the run that ended last (30m, on long)", f)
+	}
+	if err := s.Add(rec("0d", "merge", "m", Succeeded, now, time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "0a.json")); err == nil {
+		t.Error("the record touched into the future was kept over newer ones")
+	}
+}
