@@ -17,9 +17,25 @@ import (
 // share a connection per node as buildx bake does, instead of dialing one per target and
 // platform) and what a registry said of a base image's platforms.
 type memo struct {
-	mu    sync.Mutex
-	nodes map[string]*memoEntry[map[string]builder.Node]
-	bases map[string]*memoEntry[[]ocispec.Platform]
+	mu     sync.Mutex
+	nodes  map[string]*memoEntry[map[string]builder.Node]
+	bases  map[string]*memoEntry[[]ocispec.Platform]
+	warmed map[string]bool // the buildx nodes connected to ahead (warm.go): once for the command
+}
+
+// firstWarm says whether node is to be connected to ahead: only the first build of the command
+// that asks (bake's targets share the connection).
+func (m *memo) firstWarm(node string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.warmed[node] {
+		return false
+	}
+	if m.warmed == nil {
+		m.warmed = map[string]bool{}
+	}
+	m.warmed[node] = true
+	return true
 }
 
 type memoEntry[T any] struct {

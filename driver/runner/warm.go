@@ -12,7 +12,7 @@ import (
 )
 
 // warmNodes loads a builder's nodes (once for the command) and connects to the BuildKit of each
-// node that runs, of the buildx nodes named in only, in parallel (through its engine, a docker
+// node that runs, of the buildx nodes named in only and not connected to ahead yet, in parallel (through its engine, a docker
 // exec, about 0.2 s; the node's driver handle keeps the connection for the build). It only reads:
 // a node whose BuildKit is not running is not started, and what fails is not reported (the build
 // says it). It returns when all are connected or failed, or ctx ends.
@@ -28,7 +28,7 @@ func (r *Runner) warmNodes(ctx context.Context, t builders.Target, only map[stri
 	}
 	var wg sync.WaitGroup
 	for name, n := range loaded {
-		if n.Driver != nil && only[name] {
+		if n.Driver != nil && only[name] && r.memo.firstWarm(name) {
 			wg.Go(func() { // its driver handle keeps the client, connected; the dial ignores ctx, so it is bounded here
 				_, _ = deadline.Value(ctx, timeout, func(ctx context.Context) (int, error) { return nodes.Running(ctx, n) })
 			})
