@@ -17,10 +17,10 @@ const (
 	maxGitFileSize   = 4 << 10
 )
 
-// gitOrigin is the "origin" remote of the git repository holding the folder dir (without
-// credentials, and without a trailing .git or /), and dir's path within that repository; "" when
-// dir is in no repository, or its repository has no origin. It reads the repository's files
-// only (no git is run, nothing is printed): its .git (a folder, or a file naming one), the
+// gitOrigin is the "origin" remote of the git repository holding the folder dir (as
+// cleanRemote spells it: HOST/PATH, no credentials), and dir's path within that repository; ""
+// when dir is in no repository, or its repository has no origin. It reads the repository's
+// files only (no git is run, nothing is printed): its .git (a folder, or a file naming one), the
 // config there, regular files only.
 func gitOrigin(dir string) (origin, rel string) {
 	d := dir

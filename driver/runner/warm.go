@@ -12,10 +12,11 @@ import (
 )
 
 // warmNodes loads a builder's nodes (once for the command) and connects to the BuildKit of each
-// node that runs, of the buildx nodes named in only and not connected to ahead yet, in parallel (through its engine, a docker
-// exec, about 0.2 s; the node's driver handle keeps the connection for the build). It only reads:
-// a node whose BuildKit is not running is not started, and what fails is not reported (the build
-// says it). It returns when all are connected or failed, or ctx ends.
+// node that runs, of the buildx nodes named in only and not connected to ahead yet, in parallel
+// (through its engine, a docker exec, about 0.2 s; the node's driver handle keeps the connection
+// for the build). It only reads: a node whose BuildKit is not running is not started, and what
+// fails is not reported (the build says it). It returns when all are connected or failed, or
+// ctx ends.
 func (r *Runner) warmNodes(ctx context.Context, t builders.Target, only map[string]bool, timeout time.Duration) {
 	if t.Fallback || r.memo == nil || len(only) == 0 {
 		return // the current context's node: loaded by the build itself
