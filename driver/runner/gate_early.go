@@ -9,6 +9,7 @@ import (
 	"github.com/docker/buildx/builder"
 	"github.com/docker/buildx/util/progress"
 	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
@@ -147,17 +148,31 @@ func (r *Runner) testOne(ctx context.Context, st *runState, a tester.Assignment,
 		res, _ := tester.Run(ctx, r.dockerCli, []tester.Assignment{a}, *st.p.test, st.cleanups)
 		return res[0]
 	}
-	reg := r.registry.WithTimeout(st.p.Timeout)
-	img, err := imageOf(ctx, reg, st.p.repos[0], desc, a.Platform)
-	var cfg ocispec.Image
-	if err == nil {
-		cfg, err = reg.ImageConfig(ctx, st.p.repos[0]+"@"+img.String())
-	}
+	img, cfg, err := r.variantConfig(ctx, st, desc, a.Platform)
 	if err != nil {
 		return tester.Result{Assignment: a, ExitCode: -1, Reason: "reading the image's config: " + err.Error()}
 	}
 	auth := authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: r.registry.Auth()})
-	return tester.RunInBuildKit(ctx, *node, a, cfg, *st.p.test, auth)
+	run := a
+	run.Image = st.p.repos[0] + "@" + img.String() // the platform's image itself: BuildKit reads no index
+	res := tester.RunInBuildKit(ctx, *node, run, cfg, *st.p.test, auth)
+	res.Assignment = a
+	return res
+}
+
+// variantConfig is the image of platform in what a step pushed, and its config: read by the
+// descriptor BuildKit gave (no HEAD), else by reference.
+func (r *Runner) variantConfig(ctx context.Context, st *runState, desc ocispec.Descriptor, platform string) (digest.Digest, ocispec.Image, error) {
+	reg, repo := r.registry.WithTimeout(st.p.Timeout), st.p.repos[0]
+	if desc.Size > 0 && desc.MediaType != "" {
+		return reg.VariantConfig(ctx, repo, desc, platform)
+	}
+	img, err := imageOf(ctx, reg, repo, desc, platform)
+	if err != nil {
+		return "", ocispec.Image{}, err
+	}
+	cfg, err := reg.ImageConfig(ctx, repo+"@"+img.String())
+	return img, cfg, err
 }
 
 // stop ends the tests started (the solve failed) and waits for them.
