@@ -563,4 +563,15 @@ func TestBuildUnreachableNodeStopsAtTheDeadline(t *testing.T) {
 			}
 		}
 	}
+	// Back again, the node's BuildKit still runs the interrupted solve: rm removes its container
+	// all the same, within --timeout (it used to wait for the engine's 10s stop grace, time out,
+	// and leave the container stopped on the engine).
+	px.restore()
+	if out := c.ok(time.Minute, "multiarch", "rm", builder).Stderr; !strings.Contains(out, "flaky: BuildKit container removed") {
+		t.Errorf("rm did not remove the node's container:\n%s", out)
+	}
+	name := "buildx_buildkit_" + builder + "-flaky"
+	if res := c.run(time.Minute, "--host", farm.EngineB, "container", "inspect", name); res.ExitCode == 0 {
+		t.Errorf("container %s is still on the engine", name)
+	}
 }

@@ -70,9 +70,9 @@ func removeNode(ctx context.Context, n builder.Node) error {
 	if n.Driver == nil {
 		return errors.New("no driver")
 	}
-	if err := n.Driver.Stop(ctx, true); err != nil {
-		return err
-	}
+	// Removed by force, not stopped first: its state goes with it, and a BuildKit still running a
+	// solve (a build interrupted when its node went dark) takes the engine's whole stop grace, 10s,
+	// which used to outlast --timeout and leave the stopped container behind.
 	return n.Driver.Rm(ctx, true, true, true)
 }
 
