@@ -117,10 +117,16 @@ func (c *Client) readImage(ctx context.Context, name string, loc *imagetools.Loc
 	if err != nil {
 		return image{}, err
 	}
-	var img image
 	if isIndex(desc.MediaType) {
-		return img, fmt.Errorf("%s@%s is an index, not an image", name, d)
+		return image{}, fmt.Errorf("%s@%s is an index, not an image", name, d)
 	}
+	return c.imageFrom(ctx, name, loc, d, dt)
+}
+
+// imageFrom is the image whose manifest (name@d) is dt: its config read by the descriptor the
+// manifest gives.
+func (c *Client) imageFrom(ctx context.Context, name string, loc *imagetools.Location, d digest.Digest, dt []byte) (image, error) {
+	var img image
 	if err := json.Unmarshal(dt, &img.manifest); err != nil {
 		return img, fmt.Errorf("%s@%s: %w", name, d, err)
 	}

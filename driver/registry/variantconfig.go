@@ -33,19 +33,8 @@ func (c *Client) VariantConfig(ctx context.Context, repo string, pushed ocispec.
 	if err != nil {
 		return "", ocispec.Image{}, err
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(dt, &m); err != nil {
-		return "", ocispec.Image{}, fmt.Errorf("%s@%s: %w", repo, mf.Digest, err)
-	}
-	cfg, err := c.getDescriptor(ctx, loc, m.Config, MaxConfigSize)
-	if err != nil {
-		return "", ocispec.Image{}, fmt.Errorf("%s@%s: config: %w", repo, mf.Digest, err)
-	}
-	var img ocispec.Image
-	if err := json.Unmarshal(cfg, &img); err != nil {
-		return "", ocispec.Image{}, fmt.Errorf("%s@%s: config %s: %w", repo, mf.Digest, m.Config.Digest, err)
-	}
-	return mf.Digest, img, nil
+	img, err := c.imageFrom(ctx, loc.Name(), loc, mf.Digest, dt)
+	return mf.Digest, img.config, err
 }
 
 // variantOf is the image manifest of platform in an index (attestations left out).
