@@ -1,7 +1,6 @@
 package history
 
 import (
-	"os"
 	"time"
 )
 
@@ -17,10 +16,7 @@ type Facts struct {
 // history. A record whose start, or file, is beyond skew in the future is read last.
 func (s *Store) Find(command, key, buildKey string) Facts {
 	f := Facts{Warm: map[string]string{}}
-	if s.dir == "" {
-		return f
-	}
-	if fi, err := os.Lstat(s.dir); err != nil || !fi.IsDir() {
+	if !s.readable() {
 		return f
 	}
 	expectedKnown, warmKnown := false, buildKey == ""

@@ -98,11 +98,8 @@ func (s *Store) mkdir() error {
 // List is the records, newest first (a start in the future beyond skew counts as the oldest);
 // a file that is not a record is skipped, and at most readLimit*keep files are read.
 func (s *Store) List() ([]Record, error) {
-	if s.dir == "" {
+	if !s.readable() {
 		return nil, nil
-	}
-	if fi, err := os.Lstat(s.dir); err != nil || !fi.IsDir() {
-		return nil, nil // none yet, or not a folder of ours
 	}
 	var out []Record
 	for _, id := range s.newestFiles() {
@@ -119,6 +116,16 @@ func (s *Store) List() ([]Record, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return when(out[i]).After(when(out[j])) })
 	return out, nil
+}
+
+// readable says whether the store has a folder to read: none yet, or one that is not a folder
+// of ours (a symlink), has no records.
+func (s *Store) readable() bool {
+	if s.dir == "" {
+		return false
+	}
+	fi, err := os.Lstat(s.dir)
+	return err == nil && fi.IsDir()
 }
 
 // newestFiles are the IDs of the record files, newest file first (a file written beyond skew in
