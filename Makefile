@@ -2,7 +2,8 @@
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
-LDFLAGS    = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+META       = github.com/docker-multiarch/docker-multiarch/internal/pluginmeta
+LDFLAGS    = -s -w -X $(META).Version=$(VERSION) -X $(META).Commit=$(COMMIT)
 GOBUILD    = CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 BIN        = bin/docker-multiarch
 # Where the docker CLI looks for plugins: $DOCKER_CONFIG/cli-plugins, by default ~/.docker/cli-plugins.

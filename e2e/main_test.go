@@ -108,7 +108,7 @@ func loadFarm() (farmEnv, error) {
 func buildPlugin(dir string) (string, error) {
 	out := filepath.Join(dir, "docker-multiarch")
 	cmd := exec.Command("go", "build", "-trimpath",
-		"-ldflags", "-X main.version="+e2eVersion+" -X main.commit=e2e0000",
+		"-ldflags", "-X github.com/docker-multiarch/docker-multiarch/internal/pluginmeta.Version="+e2eVersion+" -X github.com/docker-multiarch/docker-multiarch/internal/pluginmeta.Commit=e2e0000",
 		"-o", out, "../cmd/docker-multiarch")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -6,13 +6,15 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-multiarch/docker-multiarch/internal/pluginmeta"
 )
 
-// Plugin identity, shown by `docker --help` and `docker info`.
+// Plugin identity, shown by `docker --help` and `docker info` (internal/pluginmeta holds it).
 const (
-	Vendor           = "docker-multiarch"
-	ShortDescription = "Build one image tag for every architecture on a farm of Docker engines"
-	URL              = "https://github.com/docker-multiarch/docker-multiarch"
+	Vendor           = pluginmeta.Vendor
+	ShortDescription = pluginmeta.ShortDescription
+	URL              = pluginmeta.URL
 )
 
 // BuildInfo identifies the plugin binary; main sets it from link-time flags.

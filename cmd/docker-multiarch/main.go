@@ -2,6 +2,9 @@
 package main
 
 import (
+	// First: it answers the docker CLI's metadata call before the packages below initialise.
+	_ "github.com/docker-multiarch/docker-multiarch/cmd/docker-multiarch/early"
+
 	"os"
 
 	"github.com/docker/cli/cli-plugins/metadata"
@@ -9,26 +12,21 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-multiarch/docker-multiarch/internal/pluginmeta"
 	"github.com/docker-multiarch/docker-multiarch/plugin"
-)
-
-// Set at link time: -ldflags "-X main.version=v0.1.0 -X main.commit=abc1234".
-var (
-	version = "v0.0.0-dev"
-	commit  = ""
 )
 
 func main() {
 	meta := pluginMetadata()
-	// The metadata call runs before every docker command that lists plugins (docker --help too):
-	// answer it without building the Docker CLI and the command tree.
+	// The metadata call is answered by package early, unless the version needs JSON escaping:
+	// then here, still without building the Docker CLI and the command tree.
 	if len(os.Args) == 2 && os.Args[1] == metadata.MetadataSubcommandName {
 		if err := plugin.WriteMetadata(os.Stdout, meta); err != nil {
 			os.Exit(1)
 		}
 		return
 	}
-	info := plugin.BuildInfo{Version: version, Commit: commit}
+	info := plugin.BuildInfo{Version: pluginmeta.Version, Commit: pluginmeta.Commit}
 	cliplugin.Run(func(dockerCli command.Cli) *cobra.Command {
 		return plugin.NewRootCommand(dockerCli, info)
 	}, meta)
@@ -36,10 +34,10 @@ func main() {
 
 func pluginMetadata() metadata.Metadata {
 	return metadata.Metadata{
-		SchemaVersion:    "0.1.0",
-		Vendor:           plugin.Vendor,
-		Version:          version,
-		ShortDescription: plugin.ShortDescription,
-		URL:              plugin.URL,
+		SchemaVersion:    pluginmeta.SchemaVersion,
+		Vendor:           pluginmeta.Vendor,
+		Version:          pluginmeta.Version,
+		ShortDescription: pluginmeta.ShortDescription,
+		URL:              pluginmeta.URL,
 	}
 }
