@@ -2,7 +2,8 @@
 package main
 
 import (
-	// First: it answers the docker CLI's metadata call before the packages below initialise.
+	// It answers the docker CLI's metadata call before the packages below initialise (by its
+	// import path and few imports, not by being listed first: see its doc).
 	_ "github.com/docker-multiarch/docker-multiarch/cmd/docker-multiarch/early"
 
 	"os"

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/cli/cli-plugins/metadata"
 	cliplugin "github.com/docker/cli/cli-plugins/plugin"
@@ -106,11 +108,16 @@ func FuzzEarlyDocumentMatchesEncoder(f *testing.F) {
 // early as the plugin does, run with the metadata argument prints docker/cli's document and exits
 // before any package of the Docker CLI, buildx or BuildKit initialises (Go's own init trace).
 func TestMetadataAnsweredBeforeHeavyPackagesInitialise(t *testing.T) {
-	if os.Getenv("MULTIARCH_METADATA_CHILD") != "" {
+	if os.Getenv("MULTIARCH_TEST_EARLY_METADATA_CHILD") != "" {
 		t.Skip("the child run: early did not answer, and the test binary ran its tests instead")
 	}
-	cmd := exec.Command(os.Args[0], metadata.MetadataSubcommandName)
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "MULTIARCH_METADATA_CHILD=1")
+	if _, ok := pluginmeta.Document(pluginmeta.Version); !ok {
+		t.Skipf("the linked version %q needs JSON escaping: main answers, with docker/cli's encoder", pluginmeta.Version)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], metadata.MetadataSubcommandName)
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "MULTIARCH_TEST_EARLY_METADATA_CHILD=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
