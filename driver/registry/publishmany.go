@@ -63,7 +63,7 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 			return nil, abortAll(ctx, txs, setError(sets[i], err))
 		}
 	}
-	if err := eachSet(sets, func(i int) error { return txs[i].verifyAll(ctx, sets[i].Platforms) }); err != nil {
+	if err := eachSet(ctx, sets, func(ctx context.Context, i int) error { return txs[i].verifyAll(ctx, sets[i].Platforms) }); err != nil {
 		return nil, failVerifyAll(ctx, txs, err)
 	}
 	out := make([]Publication, len(txs))
@@ -131,20 +131,20 @@ func (c *Client) setIndex(ctx context.Context, s PublishSet) (MergeResult, error
 // the same repository, and adding to its signature tag is a read and a write.
 func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imagetools.Location, merged []MergeResult) ([]*tagTx, error) {
 	txs := make([]*tagTx, len(sets))
-	begin := func(i int) (err error) {
+	begin := func(ctx context.Context, i int) (err error) {
 		txs[i], err = c.WithSigner(sets[i].Signer).begin(ctx, locs[i], merged[i])
 		return err
 	}
 	var err error
 	if slices.ContainsFunc(sets, func(s PublishSet) bool { return s.Signer != nil }) {
 		for i := range sets {
-			if err = begin(i); err != nil {
+			if err = begin(ctx, i); err != nil {
 				err = setError(sets[i], err)
 				break
 			}
 		}
 	} else {
-		err = eachSet(sets, begin)
+		err = eachSet(ctx, sets, begin)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: no tag written", err)
@@ -152,22 +152,41 @@ func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imag
 	return txs, nil
 }
 
-// eachSet runs fn for every set in parallel and waits for all; the error is the first set's, in
-// the sets' order, naming it (every set is done or failed by then: nothing is left running).
-func eachSet(sets []PublishSet, fn func(i int) error) error {
+// eachSet runs fn for every set in parallel and waits for all; the first to fail stops the others
+// (their ctx ends), so a failure is not held up by a set whose registry is slow. The error is the
+// first set's, in the sets' order, that did not end because another failed, naming it (every set
+// is done or failed by then: nothing is left running).
+func eachSet(ctx context.Context, sets []PublishSet, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	errs := make([]error, len(sets))
 	var wg sync.WaitGroup
 	for i := range sets {
-		wg.Go(func() { errs[i] = fn(i) })
+		wg.Go(func() {
+			if errs[i] = fn(ctx, i); errs[i] != nil {
+				cancel(errAnotherSetFailed)
+			}
+		})
 	}
 	wg.Wait()
+	var first error
 	for i, err := range errs {
-		if err != nil {
-			return setError(sets[i], err)
+		if err == nil {
+			continue
+		}
+		err = setError(sets[i], err)
+		if first == nil {
+			first = err
+		}
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, errAnotherSetFailed) {
+			return err
 		}
 	}
-	return nil
+	return first
 }
+
+// errAnotherSetFailed ends the sets still at work when one failed.
+var errAnotherSetFailed = errors.New("another set failed")
 
 // abortAll puts back every tag of every set that may have moved, then says where every tag is.
 func abortAll(ctx context.Context, txs []*tagTx, cause error) error {

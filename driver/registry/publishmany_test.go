@@ -200,3 +200,38 @@ func TestPublishManyReportsAnotherPublisher(t *testing.T) {
 		t.Errorf("tag states %+v (api:v1 must be removed again: it did not exist)", pe.Tags)
 	}
 }
+
+// One set's index is refused while another set's registry hangs: the publish ends with the
+// refusal, naming its target, without waiting out the hanging one's timeout; no tag moves.
+func TestPublishManyStopsTheOtherSetsWhenOneFails(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 30*time.Second)
+	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64")
+	api := f.buildSet("api", "api", []string{"v1"}, "linux/amd64")
+	f.SetHook(func(r *fakeReq) action {
+		switch {
+		case r.Method == http.MethodPut && r.Repo == "api" && strings.HasPrefix(r.Ref, "sha256:"):
+			return action{Status: http.StatusForbidden}
+		case r.Method == http.MethodPut && r.Repo == "web" && strings.HasPrefix(r.Ref, "sha256:"):
+			return action{Hang: true}
+		}
+		return action{}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.PublishMany(context.Background(), []PublishSet{web, api})
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the publish waited on the hanging set after the other failed")
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "target api: ") || !strings.Contains(err.Error(), "no tag written") {
+		t.Fatalf("err = %v, want target api's refusal, no tag written", err)
+	}
+	if puts := f.Requests("PUT", "/manifests/v1"); len(puts) != 0 {
+		t.Errorf("tags written: %v", puts)
+	}
+}
