@@ -63,7 +63,7 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 			return nil, abortAll(ctx, txs, setError(sets[i], err))
 		}
 	}
-	if err := eachSet(ctx, sets, func(ctx context.Context, i int) error { return txs[i].verifyAll(ctx, sets[i].Platforms) }); err != nil {
+	if err := eachSet(ctx, sets, false, func(ctx context.Context, i int) error { return txs[i].verifyAll(ctx, sets[i].Platforms) }); err != nil {
 		return nil, failVerifyAll(ctx, txs, err)
 	}
 	out := make([]Publication, len(txs))
@@ -144,7 +144,7 @@ func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imag
 			}
 		}
 	} else {
-		err = eachSet(ctx, sets, begin)
+		err = eachSet(ctx, sets, true, begin)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: no tag written", err)
@@ -152,40 +152,45 @@ func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imag
 	return txs, nil
 }
 
-// eachSet runs fn for every set in parallel and waits for all; the first to fail stops the others
-// (their ctx ends), so a failure is not held up by a set whose registry is slow. The error is the
-// first set's, in the sets' order, that did not end because another failed, naming it (every set
-// is done or failed by then: nothing is left running).
-func eachSet(ctx context.Context, sets []PublishSet, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+// eachSet runs fn for every set in parallel and waits for all (every set is done or failed by
+// then: nothing is left running). The error names its set: the first one's, in the sets' order.
+// With stop, the first set to fail ends the others (their ctx ends), so a failure is not held up
+// by a set whose registry is slow, and its error is the one returned (unless ctx itself ended).
+// Only what no rollback follows may stop: the read-back after tags moved may not, as a request
+// ended halfway leaves the registry client's token cache with the cancellation, and the rollback
+// reads the tags through that client.
+func eachSet(ctx context.Context, sets []PublishSet, stop bool, fn func(ctx context.Context, i int) error) error {
+	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	errs := make([]error, len(sets))
+	first := -1
+	var once sync.Once
 	var wg sync.WaitGroup
 	for i := range sets {
 		wg.Go(func() {
-			if errs[i] = fn(ctx, i); errs[i] != nil {
-				cancel(errAnotherSetFailed)
+			if errs[i] = fn(sctx, i); errs[i] != nil {
+				once.Do(func() {
+					first = i
+					if stop {
+						cancel(errAnotherSetFailed)
+					}
+				})
 			}
 		})
 	}
 	wg.Wait()
-	var first error
+	if first >= 0 && stop && ctx.Err() == nil {
+		return setError(sets[first], errs[first])
+	}
 	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		err = setError(sets[i], err)
-		if first == nil {
-			first = err
-		}
-		if !errors.Is(err, context.Canceled) && !errors.Is(err, errAnotherSetFailed) {
-			return err
+		if err != nil {
+			return setError(sets[i], err)
 		}
 	}
-	return first
+	return nil
 }
 
-// errAnotherSetFailed ends the sets still at work when one failed.
+// errAnotherSetFailed ends the sets still at work when one failed (eachSet with stop).
 var errAnotherSetFailed = errors.New("another set failed")
 
 // abortAll puts back every tag of every set that may have moved, then says where every tag is.
