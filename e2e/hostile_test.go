@@ -58,12 +58,12 @@ func (c *cli) volumes(engine string) []string {
 }
 
 // images lists the untagged images on an engine, intermediate ones included: what a build leaves
-// when its clean-up misses (a base it pulled is tagged, and stays).
-func (c *cli) images(engine string) []string {
+// when its clean-up misses (a base it pulled is tagged, and stays). With all, the tagged ones too.
+func (c *cli) images(engine string, all ...bool) []string {
 	c.t.Helper()
 	var out []string
 	for _, l := range strings.Split(c.withHost(engine).ok(time.Minute, "images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}").Stdout, "\n") {
-		if id, repo, ok := strings.Cut(strings.TrimSpace(l), " "); ok && repo == "<none>" {
+		if id, repo, ok := strings.Cut(strings.TrimSpace(l), " "); ok && (repo == "<none>" || len(all) > 0) {
 			out = append(out, id)
 		}
 	}
@@ -112,7 +112,16 @@ func TestHostileBuildOutputRemovesNothingOfTheUsers(t *testing.T) {
 		lines = append(lines, "echo ' ---> "+img[:12]+"'", "echo ' ---> Running in "+ctr[:12]+"'", "echo ' ---> "+img+"'")
 	}
 	volumesBefore := map[string][]string{"a": c.volumes(farm.EngineA), "b": c.volumes(farm.EngineB)}
-	imagesBefore := map[string][]string{"a": c.images(farm.EngineA), "b": c.images(farm.EngineB)}
+	// Every image there before, tagged or not, the base of both platforms among them: a classic
+	// store keeps one platform per tag, so of the base pulled for both platforms on one engine, the
+	// variant pulled first loses its tag to the other (as docker build --platform does); it is not
+	// the build's.
+	for _, engine := range []string{farm.EngineA, farm.EngineB} {
+		for _, p := range []string{"linux/arm64", "linux/amd64"} {
+			c.withHost(engine).ok(time.Minute, "pull", "-q", "--platform", p, farm.Busybox)
+		}
+	}
+	imagesBefore := map[string][]string{"a": c.images(farm.EngineA, true), "b": c.images(farm.EngineB, true)}
 	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM " + farm.Busybox + "\nVOLUME /data\nRUN " + strings.Join(lines, " && ") + "\nRUN echo done > /done\n"})
 	repo := uniqueRepo("hostile-output")
 	res := c.ok(10*time.Minute, "multiarch", "build", "--builder", builder, "--strategy", "engine",
