@@ -58,12 +58,12 @@ func (c *cli) volumes(engine string) []string {
 }
 
 // images lists the untagged images on an engine, intermediate ones included: what a build leaves
-// when its clean-up misses (a base it pulled is tagged, and stays). With all, the tagged ones too.
-func (c *cli) images(engine string, all ...bool) []string {
+// when its clean-up misses (a base it pulled is tagged, and stays); with tagged, every image.
+func (c *cli) images(engine string, tagged bool) []string {
 	c.t.Helper()
 	var out []string
 	for _, l := range strings.Split(c.withHost(engine).ok(time.Minute, "images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}").Stdout, "\n") {
-		if id, repo, ok := strings.Cut(strings.TrimSpace(l), " "); ok && (repo == "<none>" || len(all) > 0) {
+		if id, repo, ok := strings.Cut(strings.TrimSpace(l), " "); ok && (repo == "<none>" || tagged) {
 			out = append(out, id)
 		}
 	}
@@ -139,7 +139,7 @@ func TestHostileBuildOutputRemovesNothingOfTheUsers(t *testing.T) {
 		if left := c.newVolumes(v.engine, volumesBefore[name]); len(left) != 0 {
 			t.Errorf("engine %s: the build's steps left volumes %v", name, left)
 		}
-		if left := newItems(c.images(v.engine), imagesBefore[name]); len(left) != 0 {
+		if left := newItems(c.images(v.engine, false), imagesBefore[name]); len(left) != 0 {
 			t.Errorf("engine %s: the build left images of its own %v", name, left)
 		}
 	}
