@@ -28,10 +28,10 @@ type PublishSet struct {
 
 // PublishMany publishes every set's index to its tags as one transaction: under this machine's
 // lock of every repository involved, it reads every tag of every set and pushes every index by
-// digest (the sets in parallel), moves all the tags (set after set, in order), then reads every
-// tag back (the sets in parallel). A tag that cannot be moved, a read-back that fails, or an
-// interrupt before every tag is verified puts back every tag already moved, of every set, and
-// the error says where each tag is. A tag named by two sets is refused before anything is
+// digest (the sets in parallel), moves all the tags (the sets in parallel: every set's existing
+// tags, then every set's new ones), then reads every tag back (the sets in parallel). A tag that
+// cannot be moved, a read-back that fails, or an interrupt before every tag is verified puts back
+// every tag already moved, of every set, and the error says where each tag is. A tag named by two sets is refused before anything is
 // written. The publications are in the order of sets.
 func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publication, error) {
 	locs, err := setLocations(sets)
@@ -58,10 +58,8 @@ func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publicat
 	if err != nil {
 		return nil, err
 	}
-	for i, tx := range txs {
-		if err := tx.moveAll(ctx); err != nil {
-			return nil, abortAll(ctx, txs, setError(sets[i], err))
-		}
+	if err := moveSets(ctx, sets, txs); err != nil {
+		return nil, abortAll(ctx, txs, err)
 	}
 	if err := eachSet(ctx, sets, false, func(ctx context.Context, i int) error { return txs[i].verifyAll(ctx, sets[i].Platforms) }); err != nil {
 		return nil, failVerifyAll(ctx, txs, err)
@@ -150,6 +148,17 @@ func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imag
 		return nil, fmt.Errorf("%w: no tag written", err)
 	}
 	return txs, nil
+}
+
+// moveSets moves every set's tags, the sets in parallel, in moveAll's order over all of them: the
+// tags that existed first, and only when every one of those moved, the new ones. It stops at the
+// first failure; no request is cut (a rollback follows, see eachSet).
+func moveSets(ctx context.Context, sets []PublishSet, txs []*tagTx) error {
+	err := eachSet(ctx, sets, false, func(ctx context.Context, i int) error { return txs[i].moveExisting(ctx) })
+	if err != nil {
+		return err
+	}
+	return eachSet(ctx, sets, false, func(ctx context.Context, i int) error { return txs[i].move(ctx, txs[i].created()) })
 }
 
 // eachSet runs fn for every set in parallel and waits for all (every set is done or failed by

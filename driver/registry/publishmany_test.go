@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,8 +61,45 @@ func TestPublishManyPublishesEverySet(t *testing.T) {
 	}
 }
 
-// A tag of the second set is refused: the first set's tags, already moved, go back as they were
-// (a created tag is removed again), and the error names the target and the tag.
+// The sets' tags move together: web:v1's move is held until api:v1's arrives, which happens only
+// when the sets move in parallel (one after another, web would wait out the hold).
+func TestPublishManyMovesTheSetsTogether(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64")
+	api := f.buildSet("api", "api", []string{"v1"}, "linux/amd64")
+	apiMoving := make(chan struct{})
+	var once sync.Once
+	var held atomic.Bool
+	f.SetHook(func(r *fakeReq) action {
+		if r.Method != http.MethodPut || r.Ref != "v1" {
+			return action{}
+		}
+		if r.Repo == "api" {
+			once.Do(func() { close(apiMoving) })
+			return action{}
+		}
+		select {
+		case <-apiMoving:
+		case <-time.After(2 * time.Second):
+			held.Store(true)
+		}
+		return action{}
+	})
+	pubs, err := c.PublishMany(context.Background(), []PublishSet{web, api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.Load() {
+		t.Error("api:v1 moved only after web:v1: the sets moved one after another")
+	}
+	f.wantTags(t, "web", map[string]digest.Digest{"v1": pubs[0].Index.Digest})
+	f.wantTags(t, "api", map[string]digest.Digest{"v1": pubs[1].Index.Digest})
+}
+
+// A tag of the second set is refused: the first set's tags, already moved, go back as they were,
+// no set's new tag is created while an existing tag of any set is still to move, and the error
+// names the target and the tag.
 func TestPublishManyRefusedTagPutsEverySetBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 5*time.Second)
@@ -85,8 +123,8 @@ func TestPublishManyRefusedTagPutsEverySetBack(t *testing.T) {
 	if puts := f.Requests("PUT", "/web/manifests/v1"); len(puts) != 2 {
 		t.Errorf("web:v1 saw %d PUTs, want the move and the undo: %v", len(puts), puts)
 	}
-	if dels := f.Requests("DELETE", "/web/manifests/new"); len(dels) != 1 {
-		t.Errorf("the created web:new was not removed again: %v", dels)
+	if puts := f.Requests("PUT", "/web/manifests/new"); len(puts) != 0 {
+		t.Errorf("web:new was created before api's existing tags had moved: %v", puts)
 	}
 	if puts := f.Requests("PUT", "/api/manifests/v3"); len(puts) != 0 {
 		t.Errorf("api:v3 was written after api:v2 failed: %v", puts)
@@ -182,7 +220,7 @@ func TestPublishManyReportsAnotherPublisher(t *testing.T) {
 	api := f.buildSet("api", "api", []string{"v1"}, "linux/amd64")
 	other := f.SeedIndex("web", "", "linux/arm64")
 	f.SetHook(func(r *fakeReq) action {
-		if r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v1" {
+		if r.Method == http.MethodPut && r.Repo == "web" && r.Ref == "v1" { // right after web:v1 moved
 			return action{After: func() { f.SetTag("web", "v1", other.Digest) }}
 		}
 		return action{}

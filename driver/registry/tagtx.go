@@ -78,10 +78,24 @@ func (c *Client) begin(ctx context.Context, tags []*imagetools.Location, idx Mer
 // before its move: one that another publisher moved since begin read it stops the publish,
 // rather than being overwritten and then, on a rollback, set back over their index.
 func (tx *tagTx) moveAll(ctx context.Context) error {
+	if err := tx.moveExisting(ctx); err != nil {
+		return err
+	}
+	return tx.move(ctx, tx.created())
+}
+
+// moveExisting checks that the signatures made are still there, then moves the tags that
+// existed (moveAll's first half).
+func (tx *tagTx) moveExisting(ctx context.Context) error {
 	if err := tx.c.recheckSignatures(ctx, tx.signed.refs); err != nil {
 		return err
 	}
-	for _, i := range tx.moveOrder() {
+	return tx.move(ctx, tx.existing())
+}
+
+// move points the tags idx at the index in turn, as moveAll says.
+func (tx *tagTx) move(ctx context.Context, idx []int) error {
+	for _, i := range idx {
 		t := tx.tags[i]
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing interrupted before tag %s: %w", t, context.Cause(ctx))
@@ -98,17 +112,18 @@ func (tx *tagTx) moveAll(ctx context.Context) error {
 	return nil
 }
 
-// moveOrder is the tags' order of moving: those that existed, then the new ones.
-func (tx *tagTx) moveOrder() []int {
-	var old, created []int
+// existing are the tags that held something when begin read them; created, the others.
+func (tx *tagTx) existing() []int { return tx.tagsWhere(true) }
+func (tx *tagTx) created() []int  { return tx.tagsWhere(false) }
+
+func (tx *tagTx) tagsWhere(existed bool) []int {
+	var out []int
 	for i := range tx.tags {
-		if tx.before[i] != nil {
-			old = append(old, i)
-		} else {
-			created = append(created, i)
+		if (tx.before[i] != nil) == existed {
+			out = append(out, i)
 		}
 	}
-	return append(old, created...)
+	return out
 }
 
 // unchangedSinceBegin reads a tag again: it must still be where begin found it.
