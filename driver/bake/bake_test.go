@@ -550,3 +550,48 @@ func TestRunBuildxRunsThePluginAsTheCLIWould(t *testing.T) {
 		t.Fatalf("with cliPluginsExtraDirs: %q %v", out, err)
 	}
 }
+
+// warmingRunner is a fakeRunner that records what bake asks it to connect to ahead, and when.
+type warmingRunner struct {
+	*fakeRunner
+	builder string
+	builds  [][]string
+	built   int // targets built when the warm-up was asked
+}
+
+func (w *warmingRunner) WarmPlatforms(_ context.Context, builder string, builds [][]string, _ time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.builder, w.builds, w.built = builder, builds, len(w.order)
+}
+
+var _ platformWarmer = (*warmingRunner)(nil) // the fake stays what bake looks for
+
+// Bake asks for every target's nodes to be connected to before any target is planned, with the
+// bake's builder and each target's platforms; a dry run connects to nothing.
+func TestBakeWarmsEveryTargetsNodesFirst(t *testing.T) {
+	b, r, _, _ := newTestBaker(t, threeTargets)
+	w := &warmingRunner{fakeRunner: r}
+	b.runner = w
+	if _, err := b.Run(context.Background(), Options{Builder: "farm", DryRun: true, Timeout: time.Minute}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if w.builds != nil {
+		t.Fatalf("a dry run warmed %v", w.builds)
+	}
+	r.order = nil // the dry run's plans
+	if _, err := b.Run(context.Background(), Options{Builder: "farm", Timeout: time.Minute}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if w.builder != "farm" || w.built != 0 {
+		t.Errorf("warmed builder %q after %d targets were built: want farm, before any", w.builder, w.built)
+	}
+	var got []string
+	for _, b := range w.builds {
+		got = append(got, strings.Join(b, ","))
+	}
+	slices.Sort(got)
+	if want := []string{"linux/amd64,linux/arm64", "linux/amd64,linux/arm64", "linux/arm64"}; !slices.Equal(got, want) {
+		t.Errorf("warmed %q, want every target's platforms %q", got, want)
+	}
+}

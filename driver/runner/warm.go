@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-multiarch/docker-multiarch/contexts"
 	"github.com/docker-multiarch/docker-multiarch/driver/builders"
 	"github.com/docker-multiarch/docker-multiarch/driver/nodes"
 	"github.com/docker-multiarch/docker-multiarch/driver/plan"
@@ -65,13 +66,50 @@ func warmSet(st *runState) map[string]bool {
 	if p.DryRun || p.Strategy != plan.StrategyBuildKit || t.Fallback {
 		return nil
 	}
+	return nodesChoosing(t, stepPlatforms(st.res), p.Strategy)
+}
+
+// nodesChoosing are the buildx nodes of t the platforms choose among.
+func nodesChoosing(t builders.Target, platforms []string, strategy string) map[string]bool {
 	only := map[string]bool{}
-	for _, pl := range stepPlatforms(st.res) {
-		for _, n := range choices(t, pl, p.Strategy) {
+	for _, pl := range platforms {
+		for _, n := range choices(t, pl, strategy) {
 			if !n.EngineOnly {
 				only[n.BuildxNode] = true
 			}
 		}
 	}
 	return only
+}
+
+// WarmPlatforms starts connecting to the nodes of the builder name resolves to that the builds'
+// platforms choose among (a build of none: the builder's default platforms), as each build's
+// warmNodes would, but before any is planned (bake: while the push access is checked). It
+// returns at once; the connecting ends by itself within timeout, or with ctx.
+func (r *Runner) WarmPlatforms(ctx context.Context, name string, builds [][]string, timeout time.Duration) {
+	go func() {
+		t, err := r.builders.Resolve(ctx, name, timeout)
+		if err != nil || t.Fallback {
+			return
+		}
+		r.warmNodes(ctx, t, buildsWarmSet(t, builds), timeout)
+	}()
+}
+
+// buildsWarmSet is warmSet for builds not planned yet: the nodes of t each build's platforms
+// choose among (none given: t's default platforms); none when a build's platforms do not parse
+// (the build says it).
+func buildsWarmSet(t builders.Target, builds [][]string) map[string]bool {
+	var requested []string
+	for _, platforms := range builds {
+		parsed, err := contexts.ParsePlatforms(platforms)
+		if err != nil {
+			return nil
+		}
+		if len(parsed) == 0 {
+			parsed = plan.DefaultPlatforms(t.Nodes)
+		}
+		requested = append(requested, parsed...)
+	}
+	return nodesChoosing(t, requested, plan.StrategyBuildKit)
 }

@@ -13,12 +13,7 @@ import (
 // those emulating the platform; never a node of another platform, a Windows engine, or any node
 // for a dry run or the classic builder.
 func TestWarmSetIsTheNodesThePlatformsChooseAmong(t *testing.T) {
-	target := builders.Target{Name: "farm", Nodes: []plan.RouteNode{
-		{Name: "a", BuildxNode: "farm-a", Native: []string{"linux/amd64"}},
-		{Name: "b", BuildxNode: "farm-b", Native: []string{"linux/amd64"}, Emulated: []string{"linux/arm64"}},
-		{Name: "c", BuildxNode: "farm-c", Native: []string{"linux/arm/v7"}},
-		{Name: "win", BuildxNode: "", Native: []string{"windows/amd64"}, EngineOnly: true},
-	}}
+	target := warmTarget()
 	steps := func(plats ...string) *Result {
 		res := &Result{}
 		for _, p := range plats {
@@ -46,5 +41,41 @@ func TestWarmSetIsTheNodesThePlatformsChooseAmong(t *testing.T) {
 				t.Errorf("warmed %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func warmTarget() builders.Target {
+	return builders.Target{Name: "farm", Nodes: []plan.RouteNode{
+		{Name: "a", BuildxNode: "farm-a", Native: []string{"linux/amd64"}},
+		{Name: "b", BuildxNode: "farm-b", Native: []string{"linux/amd64"}, Emulated: []string{"linux/arm64"}},
+		{Name: "c", BuildxNode: "farm-c", Native: []string{"linux/arm/v7"}},
+		{Name: "win", BuildxNode: "", Native: []string{"windows/amd64"}, EngineOnly: true},
+	}}
+}
+
+// Bake's targets, before any is planned, connect ahead to the nodes their platforms choose among
+// (as warmSet), a target without platforms to those of the builder's default platforms; a
+// platform that does not parse connects to nothing (the target's build reports it).
+func TestBuildsWarmSetIsTheNodesOfEveryBuild(t *testing.T) {
+	target := warmTarget()
+	defaults := slices.Sorted(maps.Keys(nodesChoosing(target, plan.DefaultPlatforms(target.Nodes), plan.StrategyBuildKit)))
+	for name, tc := range map[string]struct {
+		builds [][]string
+		want   []string
+	}{
+		"arm64, then arm/v7":        {[][]string{{"linux/arm64"}, {"linux/arm/v7"}}, []string{"farm-b", "farm-c"}},
+		"one list, comma-separated": {[][]string{{"linux/arm64,linux/arm/v7"}}, []string{"farm-b", "farm-c"}},
+		"no platforms":              {[][]string{nil}, defaults},
+		"windows only":              {[][]string{{"windows/amd64"}}, nil},
+		"a platform that is wrong":  {[][]string{{"linux/arm64"}, {"linux/"}}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := slices.Sorted(maps.Keys(buildsWarmSet(target, tc.builds))); !slices.Equal(got, tc.want) {
+				t.Errorf("warmed %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if len(defaults) == 0 {
+		t.Fatal("the builder's default platforms choose no node: the case tests nothing")
 	}
 }
