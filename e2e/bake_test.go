@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -190,6 +191,7 @@ func TestBakeFileBuildsEveryTarget(t *testing.T) {
 	c.env = append(c.env, "COSIGN_PASSWORD="+cosignPassword)
 	res := c.ok(20*time.Minute, "multiarch", "bake", "--builder", builder, "--push", "--metadata-file", md, "--sign-key", key, "pair", "third")
 	checkBaked(t, c, r, res.Stdout)
+	checkOneSessionPerFolder(t, c, builder, r.second)
 	for _, ref := range []string{r.ref(r.first, "v1"), r.ref(r.second, "a"), r.ref(r.second, "b"), r.ref(r.third, "v1")} {
 		c.ok(time.Minute, "multiarch", "verify", ref, "--key", pub, "--require", "provenance")
 	}
@@ -205,6 +207,22 @@ func TestBakeFileBuildsEveryTarget(t *testing.T) {
 		if !ok || m.Digest != c.reg().digest(ref[0], ref[1]) || m.Name != r.ref(ref[0], ref[1]) || len(m.Platforms) != 2 {
 			t.Errorf("metadata of %s: %+v (present %v)", target, m, ok)
 		}
+	}
+}
+
+// checkOneSessionPerFolder: second-a and second-b send the same folder to farm-a (both build
+// linux/arm/v7 there, and maybe linux/amd64); their solves there name one session for it (as
+// buildx bake's do), so BuildKit transfers it once. checkBaked has run each variant.
+func checkOneSessionPerFolder(t *testing.T, c *cli, builder, repo string) {
+	t.Helper()
+	sessions := map[string]int{}
+	for _, r := range c.nodeRecords(farm.EngineA, builder, "farm-a") {
+		if slices.ContainsFunc(r.Pushed, func(name string) bool { return strings.HasSuffix(name, "/"+repo) }) {
+			sessions[r.Attrs["local-sessionid:context"]+" "+r.Attrs["local-sessionid:dockerfile"]]++
+		}
+	}
+	if len(sessions) != 1 || sessions[" "] != 0 || slices.Collect(maps.Values(sessions))[0] < 2 {
+		t.Errorf("second-a and second-b's solves on farm-a named the sessions %v: want one for all of them", sessions)
 	}
 }
 

@@ -64,22 +64,9 @@ func (c *cli) runVariant(ref, platform string, cmd ...string) string {
 // an empty answer always comes from BuildKit itself.
 func (c *cli) nodeHistory(engine, builder, node string) []string {
 	c.t.Helper()
-	res := c.withHost(engine).run(time.Minute, "exec", "buildx_buildkit_"+builder+"-"+node,
-		"buildctl", "debug", "histories", "--format", "{{json .}}")
-	if res.ExitCode != 0 {
-		c.t.Fatalf("buildctl debug histories on %s: %s", node, res.Stderr)
-	}
 	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
-		var ev struct {
-			Record struct {
-				FrontendAttrs map[string]string
-			} `json:"record"`
-		}
-		if line == "" || json.Unmarshal([]byte(line), &ev) != nil {
-			continue
-		}
-		if p := ev.Record.FrontendAttrs["platform"]; p != "" && !slices.Contains(out, p) {
+	for _, r := range c.nodeRecords(engine, builder, node) {
+		if p := r.Platform; p != "" && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}

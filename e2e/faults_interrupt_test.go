@@ -42,6 +42,8 @@ type historyRecord struct {
 	Platform string
 	Nonce    string
 	Error    string
+	Attrs    map[string]string // the frontend's attributes, as BuildKit recorded them
+	Pushed   []string          // the image exporters' names
 }
 
 // nodeRecords reads a builder node's BuildKit build history (buildctl debug histories).
@@ -58,12 +60,16 @@ func (c *cli) nodeRecords(engine, builder, node string) []historyRecord {
 			Record struct {
 				FrontendAttrs map[string]string
 				Error         *struct{ Message string }
+				Exporters     []struct{ Attrs map[string]string }
 			} `json:"record"`
 		}
 		if line == "" || json.Unmarshal([]byte(line), &ev) != nil {
 			continue
 		}
-		r := historyRecord{Platform: ev.Record.FrontendAttrs["platform"], Nonce: ev.Record.FrontendAttrs["build-arg:NONCE"]}
+		r := historyRecord{Platform: ev.Record.FrontendAttrs["platform"], Nonce: ev.Record.FrontendAttrs["build-arg:NONCE"], Attrs: ev.Record.FrontendAttrs}
+		for _, e := range ev.Record.Exporters {
+			r.Pushed = append(r.Pushed, e.Attrs["name"])
+		}
 		if ev.Record.Error != nil {
 			r.Error = ev.Record.Error.Message
 		}

@@ -153,11 +153,7 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	if err != nil {
 		return nil, err
 	}
-	needs := &fsNeeds{read: map[string]bool{}, write: map[string]bool{}}
-	for _, name := range def.Names() {
-		needs.add(def.Target[name])
-	}
-	if err := checkFS(needs, o.Allow); err != nil {
+	if err := checkDefinitionFS(def, o.Allow); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "multiarch-bake-")
@@ -193,6 +189,16 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	}
 	err = b.runAll(ctx, jobs, o, dir, out)
 	return res.collect(jobs), err
+}
+
+// checkDefinitionFS refuses a definition whose targets read or write outside the working
+// directory without --allow (checkFS), before anything runs.
+func checkDefinitionFS(def *Definition, allow []string) error {
+	needs := &fsNeeds{read: map[string]bool{}, write: map[string]bool{}}
+	for _, name := range def.Names() {
+		needs.add(def.Target[name])
+	}
+	return checkFS(needs, allow)
 }
 
 // warm starts connecting to the nodes the targets' platforms choose among while the push access

@@ -94,7 +94,7 @@ func (r *Runner) solveAllByDigest(ctx context.Context, st *runState, node builde
 	live := &liveness{}
 	err = watch(ctx, first.Node, first.Node, p.Timeout, live, pw, func(ctx context.Context) (err error) {
 		var c *client.Client
-		if resp, c, err = solve(ctx, node, so, pw, live, p.Timeout); err != nil {
+		if resp, c, err = solve(ctx, node, so, pw, live, p.Timeout, nil); err != nil {
 			return err
 		}
 		prv, err := recordProvenance(ctx, node, c, so.Ref, p.provenanceMode(), p.Timeout)

@@ -15,7 +15,6 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 
 	"github.com/distribution/reference"
-	"github.com/docker-multiarch/docker-multiarch/driver/plan"
 	"github.com/docker/buildx/builder"
 	bxdriver "github.com/docker/buildx/driver"
 	"github.com/docker/buildx/util/confutil"
@@ -49,7 +48,13 @@ func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node 
 	so.Exports = st.exports(s)
 	so.Ref = ref
 	out := stepOut{ref: node.Builder + "/" + node.Name + "/" + so.Ref}
-	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout)
+	var share joinLocals
+	if r.memo != nil && sharesLocals(st, s) {
+		share = func(c *client.Client, cancel context.CancelCauseFunc) (func(), error) {
+			return r.memo.locals.join(ctx, c.Dialer(), node.Builder+"/"+node.Name, localDirsOf(p, s), so, cancel)
+		}
+	}
+	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout, share)
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -80,9 +85,14 @@ func (p *parsed) checkAttested(d ocispec.Descriptor) error {
 	return fmt.Errorf("the pushed result %s is a single image without the attestations the build made (%s): nothing is published from it", d.Digest, d.MediaType)
 }
 
+// joinLocals points a solve's local mounts at a session the command's solves share (localShares:
+// cancel stops the solve if that session ends first); release is the solve done with it.
+type joinLocals func(c *client.Client, cancel context.CancelCauseFunc) (release func(), err error)
+
 // solve boots a node's BuildKit if needed and runs one solve, its progress going to pw; from then
-// on the watchdog checks that BuildKit itself answers.
-func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer, live *liveness, timeout time.Duration) (*client.SolveResponse, *client.Client, error) {
+// on the watchdog checks that BuildKit itself answers. With share, its local folders go through
+// the session it joins.
+func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progress.Writer, live *liveness, timeout time.Duration, share joinLocals) (*client.SolveResponse, *client.Client, error) {
 	if node.Driver == nil {
 		return nil, nil, fmt.Errorf("node %s: %w", node.Endpoint, node.Err)
 	}
@@ -93,6 +103,13 @@ func solve(ctx context.Context, node builder.Node, so *client.SolveOpt, pw progr
 	live.set("BuildKit", buildkitProbe(c))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if share != nil {
+		release, err := share(c, cancel)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer release()
+	}
 	watch := newPushWatch(progress.ResetTime(pw), timeout, pushRegistry(so), cancel)
 	defer watch.close()
 	ch, done := progress.NewChannel(watch)
@@ -179,6 +196,7 @@ func (r *Runner) solveOpt(ctx context.Context, p *parsed, s *StepResult, node bu
 // setInputs mounts the local context and the step's Dockerfile, or points the frontend at a
 // remote context.
 func (r *Runner) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error {
+	dirs := localDirsOf(p, s)
 	so.LocalMounts = map[string]fsutil.FS{}
 	if p.stdin != nil && p.stdin.tar != "" {
 		// The archive from stdin goes to BuildKit as it is, as buildx sends it: the frontend
@@ -190,21 +208,22 @@ func (r *Runner) setInputs(so *client.SolveOpt, p *parsed, s *StepResult) error 
 		up := uploadprovider.New()
 		so.FrontendAttrs["context"] = up.Add(f)
 		so.Session = append(so.Session, up)
-	} else if plan.IsLocalDir(p.ContextPath) {
-		fs, err := fsutil.NewFS(p.ContextPath)
+	} else if dir, ok := dirs["context"]; ok {
+		fs, err := fsutil.NewFS(dir)
 		if err != nil {
-			return fmt.Errorf("build context %s: %w", p.ContextPath, err)
+			return fmt.Errorf("build context %s: %w", dir, err)
 		}
 		so.LocalMounts["context"] = fs
-		so.SharedKey = sharedKey(p.ContextPath) + ":" + confutil.NewConfig(r.dockerCli).TryNodeIdentifier()
+		so.SharedKey = sharedKey(dir) + ":" + confutil.NewConfig(r.dockerCli).TryNodeIdentifier()
 	} else {
 		so.FrontendAttrs["context"] = p.ContextPath
 	}
-	if !plan.IsLocalDir(p.ContextPath) && p.File == "" && p.fileFor[s.Platform] == "" {
+	dir, ok := dirs["dockerfile"]
+	if !ok {
 		so.FrontendAttrs["filename"] = s.Dockerfile // inside the remote context
 		return nil
 	}
-	fs, err := fsutil.NewFS(filepath.Dir(s.Dockerfile))
+	fs, err := fsutil.NewFS(dir)
 	if err != nil {
 		return fmt.Errorf("Dockerfile %s: %w", s.Dockerfile, err)
 	}

@@ -317,6 +317,9 @@ func TestSetInputs(t *testing.T) {
 		if got := slices.Sorted(maps.Keys(so.LocalMounts)); !slices.Equal(got, tc.mounts) {
 			t.Errorf("%s: mounts %v, want %v", tc.name, got, tc.mounts)
 		}
+		if got := slices.Sorted(maps.Keys(localDirsOf(tc.p, tc.step))); !slices.Equal(got, tc.mounts) {
+			t.Errorf("%s: a shared session would send %v, the solve mounts %v", tc.name, got, tc.mounts)
+		}
 		if m, ok := so.LocalMounts["dockerfile"]; ok && !slices.Contains(mountFiles(t, m), tc.filename) {
 			t.Errorf("%s: the dockerfile mount lacks %s", tc.name, tc.filename)
 		}

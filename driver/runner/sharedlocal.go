@@ -1,0 +1,199 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+)
+
+// localShares gives the command's solves on one node that send the same local folders one
+// session serving them, as buildx bake does for its targets (build.detectSharedMounts): every
+// such solve names that session for its local inputs (local-sessionid:NAME), BuildKit's solver
+// merges their equal local sources, and each folder crosses to the node once instead of once
+// per solve. A solve keeps its own session for the rest (registry auth, secrets, ssh).
+type localShares struct {
+	mu sync.Mutex
+	m  map[string]*localShare
+}
+
+// localShare is one shared session and the solves using it: each one's cancel, called when the
+// session ends before they do.
+type localShare struct {
+	s       *session.Session
+	stop    context.CancelFunc // ends the session's dial and run
+	users   map[int]context.CancelCauseFunc
+	next    int
+	closing bool // the last user left: its end is not a failure
+}
+
+// localDirs are the local folders a solve sends: its mount name ("context", "dockerfile") to the
+// folder on this machine.
+type localDirs map[string]string
+
+func (d localDirs) key(node string) string {
+	var b strings.Builder
+	b.WriteString(node)
+	for _, name := range slices.Sorted(maps.Keys(d)) {
+		dir := d[name]
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		b.WriteString("\x00" + name + "=" + dir)
+	}
+	return b.String()
+}
+
+// localDirsOf is what s's solve sends from this machine (setInputs mounts exactly these): the
+// context when it is a local folder (not a tar from stdin), and the Dockerfile's folder unless
+// the Dockerfile is read from a remote context.
+func localDirsOf(p *parsed, s *StepResult) localDirs {
+	d := localDirs{}
+	local := plan.IsLocalDir(p.ContextPath)
+	if local && (p.stdin == nil || p.stdin.tar == "") {
+		d["context"] = p.ContextPath
+	}
+	if local || p.File != "" || p.fileFor[s.Platform] != "" {
+		d["dockerfile"] = filepath.Dir(s.Dockerfile)
+	}
+	return d
+}
+
+// join points so's local mounts (dirs, sent to node through dial: its BuildKit client's) at the
+// session the command's solves sending the same folders there share, starting it when so is the
+// first. cancel ends the solve when that session ends before the solve is done with it; release
+// is the solve done with it (the last one's closes it).
+func (ls *localShares) join(ctx context.Context, dial session.Dialer, node string, dirs localDirs, so *client.SolveOpt, cancel context.CancelCauseFunc) (release func(), err error) {
+	if len(dirs) == 0 || len(so.LocalMounts) != len(dirs) {
+		return func() {}, nil
+	}
+	key := dirs.key(node)
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	sh, ok := ls.m[key]
+	if !ok {
+		if sh, err = ls.start(ctx, dial, node, key, so); err != nil {
+			return nil, err
+		}
+	}
+	id := sh.next
+	sh.next++
+	sh.users[id] = cancel
+	for name := range so.LocalMounts {
+		so.FrontendAttrs["local-sessionid:"+name] = sh.s.ID()
+	}
+	return func() { ls.leave(key, sh, id) }, nil
+}
+
+// start opens the shared session for key and runs it through dial until its last user leaves;
+// ls.mu is held.
+func (ls *localShares) start(ctx context.Context, dial session.Dialer, node, key string, so *client.SolveOpt) (*localShare, error) {
+	s, err := newLocalSession(ctx, so)
+	if err != nil {
+		return nil, err
+	}
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx)) // ended by its last user, not by one's end
+	sh := &localShare{s: s, stop: stop, users: map[int]context.CancelCauseFunc{}}
+	if ls.m == nil {
+		ls.m = map[string]*localShare{}
+	}
+	ls.m[key] = sh
+	go func() {
+		err := s.Run(rctx, dial)
+		ls.ended(key, sh, fmt.Errorf("the session sending the local folders (%s) to node %s ended: %w", strings.Join(slices.Sorted(maps.Keys(so.LocalMounts)), ", "), node, orEnded(err)))
+	}()
+	return sh, nil
+}
+
+// ended is sh's session over: unless its last user closed it, every solve still using it stops
+// with cause, and the next solve starts a new one.
+func (ls *localShares) ended(key string, sh *localShare, cause error) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if sh.closing {
+		return
+	}
+	if ls.m[key] == sh {
+		delete(ls.m, key)
+	}
+	for _, cancel := range sh.users {
+		cancel(cause)
+	}
+}
+
+// leave is one solve done with sh; the last one closes it.
+func (ls *localShares) leave(key string, sh *localShare, id int) {
+	ls.mu.Lock()
+	delete(sh.users, id)
+	last := len(sh.users) == 0 && !sh.closing
+	if last {
+		sh.closing = true
+		if ls.m[key] == sh {
+			delete(ls.m, key)
+		}
+	}
+	ls.mu.Unlock()
+	if last {
+		sh.stop() // a dial still waiting ends, so Close does not wait for it
+		_ = sh.s.Close()
+	}
+}
+
+func orEnded(err error) error {
+	if err == nil {
+		return errors.New("closed by BuildKit")
+	}
+	return err
+}
+
+// newLocalSession is a session serving so's local mounts, their owners reset as BuildKit's client
+// sends them (client.prepareSyncedFiles).
+func newLocalSession(ctx context.Context, so *client.SolveOpt) (*session.Session, error) {
+	src := filesync.StaticDirSource{}
+	for name, fs := range so.LocalMounts {
+		f, err := fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: resetOwner})
+		if err != nil {
+			return nil, err
+		}
+		src[name] = f
+	}
+	s, err := session.NewSession(ctx, so.SharedKey)
+	if err != nil {
+		return nil, err
+	}
+	s.Allow(filesync.NewFSSyncProvider(src))
+	return s, nil
+}
+
+func resetOwner(_ string, st *fstypes.Stat) fsutil.MapResult {
+	st.Uid, st.Gid = 0, 0
+	return fsutil.MapResultKeep
+}
+
+// sharesLocals says whether s's solve shares its local folders' session: a bake's (its other
+// targets run at once) or one of several steps of this build on s's node.
+func sharesLocals(st *runState, s *StepResult) bool {
+	if st.p.ShareLocals {
+		return true
+	}
+	n := 0
+	for i := range st.res.Steps {
+		o := &st.res.Steps[i]
+		if o.BuildxNode == s.BuildxNode && o.Strategy != plan.StrategyEngine {
+			n++
+		}
+	}
+	return n > 1
+}

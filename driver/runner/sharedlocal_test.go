@@ -1,0 +1,169 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/tonistiigi/fsutil"
+
+	"github.com/docker-multiarch/docker-multiarch/driver/plan"
+)
+
+// hangingDial is a node that never answers a session's dial, until the dial is given up.
+func hangingDial(ctx context.Context, _ string, _ map[string][]string) (net.Conn, error) {
+	<-ctx.Done()
+	return nil, context.Cause(ctx)
+}
+
+// refusingDial is a node that refuses every session.
+func refusingDial(context.Context, string, map[string][]string) (net.Conn, error) {
+	return nil, errors.New("connection refused")
+}
+
+func localSolve(t *testing.T, dirs localDirs) *client.SolveOpt {
+	t.Helper()
+	so := &client.SolveOpt{FrontendAttrs: map[string]string{}, LocalMounts: map[string]fsutil.FS{}}
+	for name, dir := range dirs {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		so.LocalMounts[name] = fs
+	}
+	return so
+}
+
+// Solves on one node sending the same folders name one session for both mounts; another node,
+// or another folder, gets its own; once every user left, the next solve starts a new one.
+func TestLocalSharesOneSessionPerNodeAndFolders(t *testing.T) {
+	var ls localShares
+	c := session.Dialer(hangingDial)
+	ctxDir, otherDir := t.TempDir(), t.TempDir()
+	same := localDirs{"context": ctxDir, "dockerfile": ctxDir}
+	nop := func(error) {}
+	join := func(node string, dirs localDirs) (string, func()) {
+		so := localSolve(t, dirs)
+		release, err := ls.join(t.Context(), c, node, dirs, so, nop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := so.FrontendAttrs["local-sessionid:context"]
+		if id == "" || so.FrontendAttrs["local-sessionid:dockerfile"] != id {
+			t.Fatalf("attrs %v: want both mounts on one session", so.FrontendAttrs)
+		}
+		return id, release
+	}
+	a, relA := join("farm/a", same)
+	b, relB := join("farm/a", same)
+	other, relO := join("farm/b", same)
+	folder, relF := join("farm/a", localDirs{"context": otherDir, "dockerfile": ctxDir})
+	if a != b {
+		t.Errorf("two solves on one node sending the same folders: sessions %s and %s", a, b)
+	}
+	if other == a || folder == a || other == folder {
+		t.Errorf("sessions %s (a), %s (another node), %s (another folder): want three", a, other, folder)
+	}
+	relA()
+	if again, rel := join("farm/a", same); again != a {
+		t.Errorf("a user is still on session %s, yet a new solve got %s", a, again)
+	} else {
+		rel()
+	}
+	relB()
+	if again, rel := join("farm/a", same); again == a {
+		t.Error("every user left, yet a new solve joined the closed session")
+	} else {
+		rel()
+	}
+	relO()
+	done := make(chan struct{})
+	go func() { relF(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the last user's release waits for a dial the node never answers")
+	}
+}
+
+// A solve without local folders (a remote context) joins nothing and sets nothing.
+func TestLocalSharesLeaveRemoteContextsAlone(t *testing.T) {
+	var ls localShares
+	so := localSolve(t, nil)
+	release, err := ls.join(t.Context(), hangingDial, "farm/a", localDirs{}, so, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if len(so.FrontendAttrs) != 0 || len(ls.m) != 0 {
+		t.Errorf("attrs %v, shares %v", so.FrontendAttrs, ls.m)
+	}
+}
+
+// The shared session cannot reach the node: every solve on it is stopped, the cause naming the
+// node and the folders, within seconds (BuildKit would wait for the session otherwise).
+func TestLocalSharesStopTheSolvesWhenTheSessionEnds(t *testing.T) {
+	var ls localShares
+	c := session.Dialer(refusingDial)
+	dir := t.TempDir()
+	dirs := localDirs{"context": dir, "dockerfile": dir}
+	causes := make(chan error, 2)
+	for range 2 {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		defer cancel(nil)
+		release, err := ls.join(ctx, c, "farm/arm", dirs, localSolve(t, dirs), func(err error) { cancel(err); causes <- err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+	}
+	for range 2 {
+		select {
+		case err := <-causes:
+			if !strings.Contains(err.Error(), "node farm/arm") || !strings.Contains(err.Error(), "context, dockerfile") {
+				t.Errorf("cause %q: want the node and the folders named", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the solves were not stopped when their shared session could not reach the node")
+		}
+	}
+	if len(ls.m) != 0 {
+		t.Errorf("the ended session is still offered to the next solve: %v", ls.m)
+	}
+}
+
+// Bake's builds share their sessions; a build shares only between its own steps on one node (its
+// emulated platforms), never a step built by an engine.
+func TestSharesLocals(t *testing.T) {
+	steps := func(nodes ...string) *Result {
+		res := &Result{}
+		for _, n := range nodes {
+			s := StepResult{Step: plan.Step{BuildxNode: strings.TrimPrefix(n, "engine:")}}
+			if strings.HasPrefix(n, "engine:") {
+				s.Strategy = plan.StrategyEngine
+			}
+			res.Steps = append(res.Steps, s)
+		}
+		return res
+	}
+	for name, tc := range map[string]struct {
+		bake bool
+		res  *Result
+		want bool
+	}{
+		"bake, one step":           {true, steps("a"), true},
+		"one node per step":        {false, steps("a", "b"), false},
+		"two steps on one node":    {false, steps("a", "a", "b"), true},
+		"one of them on an engine": {false, steps("a", "engine:a"), false},
+	} {
+		st := &runState{p: &parsed{Options: Options{ShareLocals: tc.bake}}, res: tc.res}
+		if got := sharesLocals(st, &tc.res.Steps[0]); got != tc.want {
+			t.Errorf("%s: shares %v, want %v", name, got, tc.want)
+		}
+	}
+}
