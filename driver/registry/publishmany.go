@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/docker/buildx/util/imagetools"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -151,18 +152,32 @@ func (c *Client) beginAll(ctx context.Context, sets []PublishSet, locs [][]*imag
 }
 
 // moveSets moves every set's tags, the sets in parallel, in moveAll's order over all of them: the
-// tags that existed first, and only when every one of those moved, the new ones. It stops at the
-// first failure; no request is cut (a rollback follows, see eachSet).
+// tags that existed first, and only when every one of those moved, the new ones. The first
+// failure stops every set before its next tag (a new tag a registry cannot delete is never
+// created after another set failed); no request is cut, since a rollback follows (see eachSet).
 func moveSets(ctx context.Context, sets []PublishSet, txs []*tagTx) error {
-	err := eachSet(ctx, sets, false, func(ctx context.Context, i int) error { return txs[i].moveExisting(ctx) })
-	if err != nil {
+	var halt atomic.Bool
+	for _, tx := range txs {
+		tx.halt = &halt
+	}
+	phase := func(move func(ctx context.Context, tx *tagTx) error) error {
+		return eachSet(ctx, sets, false, func(ctx context.Context, i int) error {
+			err := move(ctx, txs[i])
+			if err != nil {
+				halt.Store(true)
+			}
+			return err
+		})
+	}
+	if err := phase(func(ctx context.Context, tx *tagTx) error { return tx.moveExisting(ctx) }); err != nil {
 		return err
 	}
-	return eachSet(ctx, sets, false, func(ctx context.Context, i int) error { return txs[i].move(ctx, txs[i].created()) })
+	return phase(func(ctx context.Context, tx *tagTx) error { return tx.move(ctx, tx.created()) })
 }
 
 // eachSet runs fn for every set in parallel and waits for all (every set is done or failed by
-// then: nothing is left running). The error names its set: the first one's, in the sets' order.
+// then: nothing is left running). The error names its set: the first one's, in the sets' order,
+// a set's own failure before one that only says another set failed.
 // With stop, the first set to fail ends the others (their ctx ends), so a failure is not held up
 // by a set whose registry is slow, and its error is the one returned (unless ctx itself ended).
 // Only what no rollback follows may stop: the read-back after tags moved may not, as a request
@@ -191,9 +206,11 @@ func eachSet(ctx context.Context, sets []PublishSet, stop bool, fn func(ctx cont
 	if first >= 0 && stop && ctx.Err() == nil {
 		return setError(sets[first], errs[first])
 	}
-	for i, err := range errs {
-		if err != nil {
-			return setError(sets[i], err)
+	for _, others := range []bool{false, true} { // a set's own failure before one another's ended
+		for i, err := range errs {
+			if err != nil && errors.Is(err, errAnotherSetFailed) == others {
+				return setError(sets[i], err)
+			}
 		}
 	}
 	return nil

@@ -97,6 +97,38 @@ func TestPublishManyMovesTheSetsTogether(t *testing.T) {
 	f.wantTags(t, "api", map[string]digest.Digest{"v1": pubs[1].Index.Digest})
 }
 
+// A set's new tag is refused while another set is creating its new tags, on a registry that
+// cannot delete a tag: the other set creates no new tag after the refusal (the one in flight
+// lands, and is reported), and the error is the refused set's own.
+func TestPublishManyStopsCreatingTagsWhenAnotherSetFails(t *testing.T) {
+	f := newFakeRegistry(t)
+	c := newTestClient(t, 5*time.Second)
+	web := f.buildSet("web", "web", []string{"a"}, "linux/amd64")
+	api := f.buildSet("api", "api", []string{"n1", "n2", "n3", "n4"}, "linux/amd64")
+	refused := make(chan struct{})
+	f.SetHook(func(r *fakeReq) action {
+		switch {
+		case r.Method == http.MethodDelete:
+			return action{Status: http.StatusMethodNotAllowed}
+		case r.Method == http.MethodPut && r.Repo == "web" && r.Ref == "a":
+			return action{Status: http.StatusForbidden, After: func() { close(refused) }}
+		case r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "n1":
+			<-refused
+			time.Sleep(300 * time.Millisecond) // web's mover has taken the refusal by now
+		}
+		return action{}
+	})
+	_, err := c.PublishMany(context.Background(), []PublishSet{api, web})
+	if err == nil || !strings.HasPrefix(err.Error(), "target web: ") {
+		t.Fatalf("error %v: want the refused set's own", err)
+	}
+	for _, tag := range []string{"n2", "n3", "n4"} {
+		if puts := f.Requests("PUT", "/api/manifests/"+tag); len(puts) != 0 {
+			t.Errorf("api:%s was created after web's tag was refused: %v", tag, puts)
+		}
+	}
+}
+
 // A tag of the second set is refused: the first set's tags, already moved, go back as they were,
 // no set's new tag is created while an existing tag of any set is still to move, and the error
 // names the target and the tag.

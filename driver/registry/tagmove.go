@@ -33,6 +33,9 @@ func (tx *tagTx) move(ctx context.Context, idx []int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing interrupted before tag %s: %w", t, context.Cause(ctx))
 		}
+		if tx.halt != nil && tx.halt.Load() {
+			return fmt.Errorf("tag %s not moved: %w", t, errAnotherSetFailed)
+		}
 		if err := tx.unchangedSinceBegin(ctx, i); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/buildx/util/imagetools"
@@ -20,12 +21,13 @@ type tagTx struct {
 	tags      []*imagetools.Location
 	index     ocispec.Descriptor
 	json      []byte
-	before    []*manifest // nil: the tag did not exist
-	attempted []bool      // the tag may have moved (its PUT was sent)
-	didMove   []bool      // the tag did move (its PUT succeeded)
-	unsettled []bool      // its PUT got no answer (cut off, interrupted, connection lost): it counts as applied
-	stopped   bool        // the publish was interrupted: undo watches briefly
-	signed    Signed      // what begin signed before any tag moved
+	before    []*manifest  // nil: the tag did not exist
+	attempted []bool       // the tag may have moved (its PUT was sent)
+	didMove   []bool       // the tag did move (its PUT succeeded)
+	unsettled []bool       // its PUT got no answer (cut off, interrupted, connection lost): it counts as applied
+	stopped   bool         // the publish was interrupted: undo watches briefly
+	signed    Signed       // what begin signed before any tag moved
+	halt      *atomic.Bool // set when another set of the same publish failed: move no further tag (nil: none)
 }
 
 type manifest struct {

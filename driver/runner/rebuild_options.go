@@ -205,7 +205,7 @@ func replayedArgs(args map[string]string) (map[string]string, []string, error) {
 			return nil, nil, fmt.Errorf("the provenance records the build argument %q, which rebuild does not replay (it changes the frontend or the network): give it with --build-arg if you mean it", name)
 		case isArg, strings.HasPrefix(k, "label:"), k == "target":
 			out[k] = v
-		case k == "platform", k == "filename", k == "image-resolve-mode", k == "no-cache", strings.HasPrefix(k, "attest:"):
+		case k == "platform", k == "filename", k == "image-resolve-mode", k == "no-cache", strings.HasPrefix(k, "attest:"), sessionBound(k):
 		default:
 			ignored = append(ignored, fmt.Sprintf("%q", k))
 		}
@@ -230,12 +230,17 @@ func recordedArgs(args map[string]string, prefix string) []string {
 	return out
 }
 
-// sameArgs: two platforms' recorded attributes are the same but for their platform.
+// sessionBound: a recorded attribute that names the build's own session (local-sessionid:NAME,
+// which solves sharing their local folders set, buildx bake's too): it says nothing of what was
+// built, differs between platforms built on different nodes, and means nothing to a rebuild.
+func sessionBound(k string) bool { return strings.HasPrefix(k, "local-sessionid:") }
+
+// sameArgs: two platforms' recorded attributes are the same but for their platform and session.
 func sameArgs(a, b map[string]string) bool {
 	strip := func(m map[string]string) map[string]string {
 		out := map[string]string{}
 		for k, v := range m {
-			if k != "platform" {
+			if k != "platform" && !sessionBound(k) {
 				out[k] = v
 			}
 		}

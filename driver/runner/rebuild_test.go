@@ -97,6 +97,33 @@ func TestRebuildOptionsFromTheProvenance(t *testing.T) {
 	}
 }
 
+// Platforms built on different nodes by a bake (or buildx bake) record different local-sessionid
+// attributes: they were still built alike, rebuild together, and the attribute is neither
+// replayed nor said to be ignored.
+func TestRebuildIgnoresTheRecordedSession(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Unix(1700000000, 0)
+	req := &registry.BuildRequest{Frontend: "dockerfile.v0", ConfigPath: "Dockerfile", Args: map[string]string{"build-arg:V": "1"}}
+	amd := withArg(withArg(req, "local-sessionid:context", "s1"), "local-sessionid:dockerfile", "s1")
+	arm := withArg(req, "local-sessionid:context", "s2")
+	bo, res, err := rebuildOptions(RebuildOptions{Ref: "r/a:1", ContextPath: dir}, "r/a",
+		[]registry.BuildRecord{recordOf("linux/amd64", amd, created), recordOf("linux/arm64", arm, created)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(bo.BuildArgs, []string{"V=1"}) || !slices.Equal(bo.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("args %v platforms %v", bo.BuildArgs, bo.Platforms)
+	}
+	for _, n := range res.Notes {
+		if strings.Contains(n, "sessionid") {
+			t.Errorf("note %q: the session is the build's own, not something rebuild leaves out", n)
+		}
+	}
+}
+
 func TestSelectPlatformsNamesOneTheImageLacks(t *testing.T) {
 	recs := []registry.BuildRecord{{Platform: "linux/amd64"}, {Platform: "linux/arm/v7"}}
 	got, err := selectPlatforms(recs, []string{"linux/arm/v7"})
