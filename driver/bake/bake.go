@@ -80,6 +80,11 @@ type pushChecker interface {
 
 var _ pushChecker = (*runner.Runner)(nil) // bake's runner proves push access: a changed signature fails here, not silently
 
+// localSharer ends the sessions bake's targets share for their local folders: runner.Runner.
+type localSharer interface{ CloseLocalShares() }
+
+var _ localSharer = (*runner.Runner)(nil)
+
 // platformWarmer connects ahead to the nodes some platforms will build on: runner.Runner.
 type platformWarmer interface {
 	WarmPlatforms(ctx context.Context, builder string, builds [][]string, timeout time.Duration)
@@ -165,6 +170,7 @@ func (b *Baker) Run(ctx context.Context, o Options, stdin io.Reader, out io.Writ
 	if err != nil {
 		return nil, err
 	}
+	markSharedFolders(jobs)
 	if o.Signer != nil && !slices.ContainsFunc(jobs, func(j *job) bool { return j.conv.pushes }) {
 		return nil, errors.New("--sign-key signs what is pushed, and no target pushes: give --push")
 	}

@@ -45,7 +45,7 @@ func (t *Target) convert(name string, o Options, dir string) (converted, error) 
 	ro := runner.Options{
 		Builder: o.Builder, Progress: o.Progress, Timeout: o.Timeout, DryRun: o.DryRun, Stdout: o.Stdout,
 		Tags: t.Tags, Platforms: t.Platforms, Target: deref(t.Target), Network: deref(t.Network),
-		Pull: derefBool(t.Pull), NoCache: derefBool(t.NoCache), DeferPublish: true, ShareLocals: true,
+		Pull: derefBool(t.Pull), NoCache: derefBool(t.NoCache), DeferPublish: true,
 	}
 	if err := t.inputs(name, &ro, dir); err != nil {
 		return c, err

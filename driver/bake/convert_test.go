@@ -78,7 +78,7 @@ func TestConvertEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := runner.Options{
-		ContextPath: "src", Builder: "farm", Progress: "plain", Timeout: time.Minute, DeferPublish: true, ShareLocals: true,
+		ContextPath: "src", Builder: "farm", Progress: "plain", Timeout: time.Minute, DeferPublish: true,
 		Tags:      []string{"registry.example.com/app:1.4", "registry.example.com/app:latest"},
 		Platforms: []string{"linux/amd64", "linux/arm64"},
 		File:      filepath.Join("src", "build/app.Dockerfile"),

@@ -135,7 +135,11 @@ func (b *Baker) buildAll(ctx context.Context, jobs []*job, o Options, dir string
 			return j.err
 		})
 	}
-	return eg.Wait()
+	err := eg.Wait()
+	if s, ok := b.runner.(localSharer); ok {
+		s.CloseLocalShares() // every target has solved
+	}
+	return err
 }
 
 // buildOne waits for the targets a job uses, gives it their results as OCI layouts, and builds it.

@@ -42,6 +42,14 @@ func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager, t *t
 	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: reg, tester: t, memo: &memo{}}
 }
 
+// CloseLocalShares ends the sessions the command's builds share for their local folders
+// (Options.ShareLocals: bake's targets), once none of them solves any more.
+func (r *Runner) CloseLocalShares() {
+	if r.memo != nil {
+		r.memo.locals.closeAll()
+	}
+}
+
 // Result is what a build did: the plan it ran and, when pushed, the combined index.
 type Result struct {
 	Builder string       `json:"builder"`
@@ -164,6 +172,9 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 // --push each platform is pushed by digest, and only when all have succeeded is the combined index
 // pushed to the tags and read back to verify it holds exactly the platforms built.
 func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writer) (*Result, error) {
+	if !o.ShareLocals && r.memo != nil {
+		defer r.memo.locals.closeAll() // the build's own; bake closes the ones its targets share
+	}
 	stdin, err := readStdin(&o, in)
 	defer stdin.cleanup() // also what a failed read left
 	if err != nil {

@@ -42,7 +42,7 @@ type Options struct {
 	Push         bool
 	PushByDigest bool // push every platform by digest to the tags' repositories; no tag moves (merge --from-metadata publishes)
 	DeferPublish bool // with --push: everything up to the publish, which is left in Result.Deferred for the caller (bake)
-	ShareLocals  bool // bake: the command's other builds run at once; solves on one node sending the same local folders share one session for them (sharedlocal.go)
+	ShareLocals  bool // bake: other builds of the command send the same local folders; solves on one node sending them share one session, which the caller ends (Runner.CloseLocalShares)
 	Load         bool
 	CacheFrom    []string
 	CacheTo      []string

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -23,20 +22,22 @@ import (
 // session serving them, as buildx bake does for its targets (build.detectSharedMounts): every
 // such solve names that session for its local inputs (local-sessionid:NAME), BuildKit's solver
 // merges their equal local sources, and each folder crosses to the node once instead of once
-// per solve. A solve keeps its own session for the rest (registry auth, secrets, ssh).
+// per solve. A solve keeps its own session for the rest (registry auth, secrets, ssh). The
+// sessions last until their owner closes them all (closeAll: a build's end, or bake's once every
+// target is built), so a solve that starts after another on its node ended still shares.
 type localShares struct {
 	mu sync.Mutex
 	m  map[string]*localShare
 }
 
 // localShare is one shared session and the solves using it: each one's cancel, called when the
-// session ends before they do.
+// session could not reach the node.
 type localShare struct {
 	s       *session.Session
 	stop    context.CancelFunc // ends the session's dial and run
 	users   map[int]context.CancelCauseFunc
 	next    int
-	closing bool // the last user left: its end is not a failure
+	closing bool // its owner closed it: its end is not a failure
 }
 
 // localDirs are the local folders a solve sends: its mount name ("context", "dockerfile") to the
@@ -73,8 +74,8 @@ func localDirsOf(p *parsed, s *StepResult) localDirs {
 
 // join points so's local mounts (dirs, sent to node through dial: its BuildKit client's) at the
 // session the command's solves sending the same folders there share, starting it when so is the
-// first. cancel ends the solve when that session ends before the solve is done with it; release
-// is the solve done with it (the last one's closes it).
+// first. cancel ends the solve when that session cannot reach the node; release is the solve
+// done with it.
 func (ls *localShares) join(ctx context.Context, dial session.Dialer, node string, dirs localDirs, so *client.SolveOpt, cancel context.CancelCauseFunc) (release func(), err error) {
 	if len(dirs) == 0 || len(so.LocalMounts) != len(dirs) {
 		return func() {}, nil
@@ -94,7 +95,7 @@ func (ls *localShares) join(ctx context.Context, dial session.Dialer, node strin
 	for name := range so.LocalMounts {
 		so.FrontendAttrs["local-sessionid:"+name] = sh.s.ID()
 	}
-	return func() { ls.leave(key, sh, id) }, nil
+	return func() { ls.leave(sh, id) }, nil
 }
 
 // start opens the shared session for key and runs it through dial until its last user leaves;
@@ -110,16 +111,22 @@ func (ls *localShares) start(ctx context.Context, dial session.Dialer, node, key
 		ls.m = map[string]*localShare{}
 	}
 	ls.m[key] = sh
+	folders := strings.Join(slices.Sorted(maps.Keys(so.LocalMounts)), ", ")
 	go func() {
 		err := s.Run(rctx, dial)
-		ls.ended(key, sh, fmt.Errorf("the session sending the local folders (%s) to node %s ended: %w", strings.Join(slices.Sorted(maps.Keys(so.LocalMounts)), ", "), node, orEnded(err)))
+		if err != nil {
+			err = fmt.Errorf("the session sending the local folders (%s) to node %s could not reach it: %w", folders, node, err)
+		}
+		ls.ended(key, sh, err)
+		stop()
 	}()
 	return sh, nil
 }
 
-// ended is sh's session over: unless its last user closed it, every solve still using it stops
-// with cause, and the next solve starts a new one.
-func (ls *localShares) ended(key string, sh *localShare, cause error) {
+// ended is sh's session over: the next solve starts a new one. When it could not reach the node
+// (err), every solve using it stops with err, as BuildKit would wait for it; one BuildKit closed
+// later (its files sent) is left to BuildKit, which says so to a solve that still needs them.
+func (ls *localShares) ended(key string, sh *localShare, err error) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if sh.closing {
@@ -128,34 +135,34 @@ func (ls *localShares) ended(key string, sh *localShare, cause error) {
 	if ls.m[key] == sh {
 		delete(ls.m, key)
 	}
+	if err == nil {
+		return
+	}
 	for _, cancel := range sh.users {
-		cancel(cause)
+		cancel(err)
 	}
 }
 
-// leave is one solve done with sh; the last one closes it.
-func (ls *localShares) leave(key string, sh *localShare, id int) {
+// leave is one solve done with sh: its failure no longer stops that solve.
+func (ls *localShares) leave(sh *localShare, id int) {
 	ls.mu.Lock()
+	defer ls.mu.Unlock()
 	delete(sh.users, id)
-	last := len(sh.users) == 0 && !sh.closing
-	if last {
+}
+
+// closeAll ends every shared session, a dial still waiting first (Close would wait for it).
+func (ls *localShares) closeAll() {
+	ls.mu.Lock()
+	shares := slices.Collect(maps.Values(ls.m))
+	ls.m = nil
+	for _, sh := range shares {
 		sh.closing = true
-		if ls.m[key] == sh {
-			delete(ls.m, key)
-		}
 	}
 	ls.mu.Unlock()
-	if last {
-		sh.stop() // a dial still waiting ends, so Close does not wait for it
+	for _, sh := range shares {
+		sh.stop()
 		_ = sh.s.Close()
 	}
-}
-
-func orEnded(err error) error {
-	if err == nil {
-		return errors.New("closed by BuildKit")
-	}
-	return err
 }
 
 // newLocalSession is a session serving so's local mounts, their owners reset as BuildKit's client

@@ -40,7 +40,8 @@ func localSolve(t *testing.T, dirs localDirs) *client.SolveOpt {
 }
 
 // Solves on one node sending the same folders name one session for both mounts; another node,
-// or another folder, gets its own; once every user left, the next solve starts a new one.
+// or another folder, gets its own. A session outlives its solves (a solve starting later on the
+// node still shares it) until closeAll, which does not wait for a dial the node never answers.
 func TestLocalSharesOneSessionPerNodeAndFolders(t *testing.T) {
 	var ls localShares
 	c := session.Dialer(hangingDial)
@@ -70,25 +71,27 @@ func TestLocalSharesOneSessionPerNodeAndFolders(t *testing.T) {
 		t.Errorf("sessions %s (a), %s (another node), %s (another folder): want three", a, other, folder)
 	}
 	relA()
-	if again, rel := join("farm/a", same); again != a {
-		t.Errorf("a user is still on session %s, yet a new solve got %s", a, again)
-	} else {
-		rel()
-	}
 	relB()
-	if again, rel := join("farm/a", same); again == a {
-		t.Error("every user left, yet a new solve joined the closed session")
-	} else {
-		rel()
-	}
 	relO()
+	relF()
+	later, relL := join("farm/a", same)
+	relL()
+	if later != a {
+		t.Errorf("a solve starting after the others ended got session %s, not their %s", later, a)
+	}
 	done := make(chan struct{})
-	go func() { relF(); close(done) }()
+	go func() { ls.closeAll(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the last user's release waits for a dial the node never answers")
+		t.Fatal("closeAll waits for a dial the node never answers")
 	}
+	if again, rel := join("farm/a", same); again == a {
+		t.Error("after closeAll, a new solve joined the closed session")
+	} else {
+		rel()
+	}
+	ls.closeAll()
 }
 
 // A solve without local folders (a remote context) joins nothing and sets nothing.
@@ -122,6 +125,7 @@ func TestLocalSharesStopTheSolvesWhenTheSessionEnds(t *testing.T) {
 		}
 		defer release()
 	}
+	defer ls.closeAll()
 	for range 2 {
 		select {
 		case err := <-causes:
@@ -132,9 +136,62 @@ func TestLocalSharesStopTheSolvesWhenTheSessionEnds(t *testing.T) {
 			t.Fatal("the solves were not stopped when their shared session could not reach the node")
 		}
 	}
-	if len(ls.m) != 0 {
-		t.Errorf("the ended session is still offered to the next solve: %v", ls.m)
+	ls.mu.Lock()
+	left := len(ls.m)
+	ls.mu.Unlock()
+	if left != 0 {
+		t.Errorf("the ended session is still offered to the next solve: %d", left)
 	}
+}
+
+// closedDial is a node that takes the session and drops it at once, as BuildKit does with one
+// that fails its health checks after its files were sent.
+func closedDial(context.Context, string, map[string][]string) (net.Conn, error) {
+	a, b := net.Pipe()
+	_ = b.Close()
+	return a, nil
+}
+
+// A session BuildKit closes is not a failure of the solves on it (BuildKit says so to one that
+// still needs its files); the next solve gets a new one.
+func TestLocalSharesLeaveSolvesRunningWhenBuildKitClosesTheSession(t *testing.T) {
+	var ls localShares
+	dir := t.TempDir()
+	dirs := localDirs{"context": dir}
+	cancelled := make(chan error, 1)
+	so := localSolve(t, dirs)
+	release, err := ls.join(t.Context(), closedDial, "farm/a", dirs, so, func(err error) { cancelled <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	first := so.FrontendAttrs["local-sessionid:context"]
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ls.mu.Lock()
+		left := len(ls.m)
+		ls.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the closed session is still offered")
+		}
+	}
+	select {
+	case err := <-cancelled:
+		t.Fatalf("the solve was stopped: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	next := localSolve(t, dirs)
+	rel, err := ls.join(t.Context(), closedDial, "farm/a", dirs, next, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	if next.FrontendAttrs["local-sessionid:context"] == first {
+		t.Error("a new solve joined the closed session")
+	}
+	ls.closeAll()
 }
 
 // Bake's builds share their sessions; a build shares only between its own steps on one node (its
