@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,15 +58,56 @@ func (d *dockerEnv) close() { _ = os.RemoveAll(d.config) }
 
 // docker runs the docker CLI and returns how long it took; output goes to the error only.
 func (d *dockerEnv) docker(args ...string) (time.Duration, error) {
+	r, err := d.dockerUsage(args...)
+	return r.took, err
+}
+
+// runUsage is what one docker CLI run took: wall time, the CPU of the CLI and every process it
+// waited for (the plugin, and what the plugin ran), and how busy the machine's CPUs were meanwhile
+// (0 where /proc/stat is not there to say).
+type runUsage struct {
+	took, cpu time.Duration
+	busy      float64
+}
+
+func (d *dockerEnv) dockerUsage(args ...string) (runUsage, error) {
 	cmd := exec.Command("docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+d.config)
+	busy0, all0 := cpuTicks()
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	took := time.Since(start)
-	if err != nil {
-		return took, fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, tailOf(string(out), 2000))
+	u := runUsage{took: time.Since(start)}
+	if busy1, all1 := cpuTicks(); all1 > all0 {
+		u.busy = float64(busy1-busy0) / float64(all1-all0)
 	}
-	return took, nil
+	if cmd.ProcessState != nil {
+		u.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	if err != nil {
+		return u, fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, tailOf(string(out), 2000))
+	}
+	return u, nil
+}
+
+// cpuTicks are the machine's CPU time so far, busy and in all (Linux's /proc/stat; 0 elsewhere).
+func cpuTicks() (busy, all uint64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	for i, f := range fields[1:] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		all += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, all
 }
 
 func (d *dockerEnv) must(args ...string) error {
