@@ -204,7 +204,8 @@ func TestPublishManyRefusesBeforeWriting(t *testing.T) {
 	}
 }
 
-// Interrupted while the second set's tag moves: the first set's tags go back too.
+// Interrupted while the second set's tag moves, the first set's having moved: the first set's
+// tags go back too.
 func TestPublishManyInterruptedPutsEverySetBack(t *testing.T) {
 	f := newFakeRegistry(t)
 	c := newTestClient(t, 10*time.Second)
@@ -212,10 +213,14 @@ func TestPublishManyInterruptedPutsEverySetBack(t *testing.T) {
 	oldAPI := f.SeedIndex("api", "v1", "linux/amd64")
 	web := f.buildSet("web", "web", []string{"v1"}, "linux/amd64")
 	api := f.buildSet("api", "api", []string{"v1"}, "linux/arm64")
-	hanging := make(chan struct{})
-	var once sync.Once
+	hanging, webMoved := make(chan struct{}), make(chan struct{})
+	var once, webOnce sync.Once
 	f.SetHook(func(r *fakeReq) action {
-		if r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v1" && r.Digest != oldAPI.Digest {
+		switch {
+		case r.Method == http.MethodPut && r.Repo == "web" && r.Ref == "v1" && r.Digest != oldWeb.Digest:
+			return action{After: func() { webOnce.Do(func() { close(webMoved) }) }}
+		case r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v1" && r.Digest != oldAPI.Digest:
+			<-webMoved // the sets move in parallel: api's hangs once web's has landed
 			once.Do(func() { close(hanging) })
 			return action{Hang: true}
 		}

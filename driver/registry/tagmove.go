@@ -33,10 +33,13 @@ func (tx *tagTx) move(ctx context.Context, idx []int) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing interrupted before tag %s: %w", t, context.Cause(ctx))
 		}
-		if tx.halt != nil && tx.halt.Load() {
-			return fmt.Errorf("tag %s not moved: %w", t, errAnotherSetFailed)
+		if err := tx.halted(i); err != nil {
+			return err
 		}
 		if err := tx.unchangedSinceBegin(ctx, i); err != nil {
+			return err
+		}
+		if err := tx.halted(i); err != nil { // again: another set may have failed during the read
 			return err
 		}
 		tx.attempted[i] = true
@@ -44,6 +47,14 @@ func (tx *tagTx) move(ctx context.Context, idx []int) error {
 			return fmt.Errorf("pushing the index to tag %s: %w", t, err)
 		}
 		tx.didMove[i] = true
+	}
+	return nil
+}
+
+// halted: another set of the publish failed, so tag i is not moved.
+func (tx *tagTx) halted(i int) error {
+	if tx.halt != nil && tx.halt.Load() {
+		return fmt.Errorf("tag %s not moved: %w", tx.tags[i], errAnotherSetFailed)
 	}
 	return nil
 }
