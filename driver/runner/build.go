@@ -42,6 +42,15 @@ func New(dockerCli command.Cli, nodes *contexts.Nodes, b *builders.Manager, t *t
 	return &Runner{dockerCli: dockerCli, nodes: nodes, builders: b, registry: reg, tester: t, memo: &memo{}}
 }
 
+// localsFor is where a build's solves find the sessions they share for their local folders: the
+// command's (ShareLocals: bake's targets sending the same ones), else its own.
+func (r *Runner) localsFor(p *parsed) *localShares {
+	if p.ShareLocals && r.memo != nil {
+		return &r.memo.locals
+	}
+	return &localShares{}
+}
+
 // CloseLocalShares ends the sessions the command's builds share for their local folders
 // (Options.ShareLocals: bake's targets), once none of them solves any more.
 func (r *Runner) CloseLocalShares() {
@@ -172,9 +181,6 @@ func (r *Runner) plan(ctx context.Context, o Options, stdin *stdinInput) (*Resul
 // --push each platform is pushed by digest, and only when all have succeeded is the combined index
 // pushed to the tags and read back to verify it holds exactly the platforms built.
 func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writer) (*Result, error) {
-	if !o.ShareLocals && r.memo != nil {
-		defer r.memo.locals.closeAll() // the build's own; bake closes the ones its targets share
-	}
 	stdin, err := readStdin(&o, in)
 	defer stdin.cleanup() // also what a failed read left
 	if err != nil {
@@ -184,7 +190,10 @@ func (r *Runner) Build(ctx context.Context, o Options, in io.Reader, out io.Writ
 	if err != nil {
 		return res, err
 	}
-	st := &runState{p: p, t: t, res: res, out: out} // the one run value, owned by the pipeline
+	st := &runState{p: p, t: t, res: res, out: out, locals: r.localsFor(p)} // the one run value, owned by the pipeline
+	if !p.ShareLocals {
+		defer st.locals.closeAll() // the build's own; the command's shared ones its caller closes
+	}
 	err = r.preflight(ctx, st)
 	if p.DryRun {
 		if rerr := r.routeDryRun(ctx, st); rerr != nil {

@@ -145,6 +145,7 @@ type runState struct {
 	early       *earlyGate // --test: the variants' tests, started as their platforms are pushed
 	// prepared is the index, merged while the tests run (--test and --push): the publish writes it.
 	prepared <-chan preparedIndex
+	locals   *localShares // the sessions its solves share for their local folders (sharedlocal.go)
 }
 
 // solveStage builds every platform (with --verify-reproducible, twice); with --test each

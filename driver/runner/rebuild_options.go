@@ -230,18 +230,38 @@ func recordedArgs(args map[string]string, prefix string) []string {
 	return out
 }
 
+// perSolveName is a recorded context value without the name its solve gave it: an OCI layout's
+// store (oci-layout://ID[:TAG][@DIGEST], a new ID per solve: its tag and digest say what it held)
+// and a tar sent through the session (http://buildkit-session/...).
+func perSolveName(k, v string) string {
+	if k != "context" && !strings.HasPrefix(k, "context:") {
+		return v
+	}
+	if rest, ok := strings.CutPrefix(v, "oci-layout://"); ok {
+		if i := strings.IndexAny(rest, ":@"); i >= 0 {
+			return "oci-layout://" + rest[i:]
+		}
+		return "oci-layout://"
+	}
+	if strings.HasPrefix(v, "http://buildkit-session/") {
+		return "http://buildkit-session/"
+	}
+	return v
+}
+
 // sessionBound: a recorded attribute that names the build's own session (local-sessionid:NAME,
 // which solves sharing their local folders set, buildx bake's too): it says nothing of what was
 // built, differs between platforms built on different nodes, and means nothing to a rebuild.
 func sessionBound(k string) bool { return strings.HasPrefix(k, "local-sessionid:") }
 
-// sameArgs: two platforms' recorded attributes are the same but for their platform and session.
+// sameArgs: two platforms' recorded attributes are the same but for their platform and session,
+// and the names a build gives its inputs per solve (perSolveName).
 func sameArgs(a, b map[string]string) bool {
 	strip := func(m map[string]string) map[string]string {
 		out := map[string]string{}
 		for k, v := range m {
 			if k != "platform" && !sessionBound(k) {
-				out[k] = v
+				out[k] = perSolveName(k, v)
 			}
 		}
 		return out

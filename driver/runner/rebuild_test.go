@@ -122,6 +122,18 @@ func TestRebuildIgnoresTheRecordedSession(t *testing.T) {
 			t.Errorf("note %q: the session is the build's own, not something rebuild leaves out", n)
 		}
 	}
+	// A bake target built on another target: each solve names the OCI layout's store anew.
+	layout := func(store, dgst string) *registry.BuildRequest {
+		return withArg(req, "context:base", "oci-layout://"+store+"@sha256:"+strings.Repeat(dgst, 64))
+	}
+	if _, _, err := rebuildOptions(RebuildOptions{Ref: "r/a:1", ContextPath: dir}, "r/a",
+		[]registry.BuildRecord{recordOf("linux/amd64", layout("s1", "a"), created), recordOf("linux/arm64", layout("s2", "a"), created)}); err != nil {
+		t.Errorf("one layout under two store names: %v", err)
+	}
+	if _, _, err := rebuildOptions(RebuildOptions{Ref: "r/a:1", ContextPath: dir}, "r/a",
+		[]registry.BuildRecord{recordOf("linux/amd64", layout("s1", "a"), created), recordOf("linux/arm64", layout("s1", "b"), created)}); err == nil {
+		t.Error("two layouts of different digests count as one context")
+	}
 }
 
 func TestSelectPlatformsNamesOneTheImageLacks(t *testing.T) {

@@ -26,8 +26,9 @@ import (
 // sessions last until their owner closes them all (closeAll: a build's end, or bake's once every
 // target is built), so a solve that starts after another on its node ended still shares.
 type localShares struct {
-	mu sync.Mutex
-	m  map[string]*localShare
+	mu     sync.Mutex
+	m      map[string]*localShare
+	closed bool // closeAll ran: its owner is done, and a solve still joining shares nothing
 }
 
 // localShare is one shared session and the solves using it: each one's cancel, called when the
@@ -77,12 +78,18 @@ func localDirsOf(p *parsed, s *StepResult) localDirs {
 // first. cancel ends the solve when that session cannot reach the node; release is the solve
 // done with it.
 func (ls *localShares) join(ctx context.Context, dial session.Dialer, node string, dirs localDirs, so *client.SolveOpt, cancel context.CancelCauseFunc) (release func(), err error) {
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
 	if len(dirs) == 0 || len(so.LocalMounts) != len(dirs) {
 		return func() {}, nil
 	}
 	key := dirs.key(node)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if ls.closed { // a step its build gave up on (the watchdog) arriving late: its own session serves it
+		return func() {}, nil
+	}
 	sh, ok := ls.m[key]
 	if !ok {
 		if sh, err = ls.start(ctx, dial, node, key, so); err != nil {
@@ -154,7 +161,7 @@ func (ls *localShares) leave(sh *localShare, id int) {
 func (ls *localShares) closeAll() {
 	ls.mu.Lock()
 	shares := slices.Collect(maps.Values(ls.m))
-	ls.m = nil
+	ls.m, ls.closed = nil, true
 	for _, sh := range shares {
 		sh.closing = true
 	}

@@ -86,12 +86,46 @@ func TestLocalSharesOneSessionPerNodeAndFolders(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("closeAll waits for a dial the node never answers")
 	}
-	if again, rel := join("farm/a", same); again == a {
-		t.Error("after closeAll, a new solve joined the closed session")
-	} else {
-		rel()
+	late := localSolve(t, same)
+	rel, err := ls.join(t.Context(), c, "farm/a", same, late, nop)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ls.closeAll()
+	rel()
+	if len(late.FrontendAttrs) != 0 {
+		t.Errorf("a solve joining after closeAll got %v: want its own session, no shared one left open", late.FrontendAttrs)
+	}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(errors.New("given up"))
+	if _, err := (&localShares{}).join(ctx, c, "farm/a", same, localSolve(t, same), nop); err == nil || err.Error() != "given up" {
+		t.Errorf("a join of a step already given up: %v", err)
+	}
+}
+
+// A bake target that shares nothing closes, when it ends, only its own sessions: the ones the
+// command's sharing targets use stay open until the command closes them.
+func TestLocalsForKeepsTheCommandsSharedSessions(t *testing.T) {
+	r := &Runner{memo: &memo{}}
+	shared := r.localsFor(&parsed{Options: Options{ShareLocals: true}})
+	own := r.localsFor(&parsed{})
+	if shared != &r.memo.locals || own == shared {
+		t.Fatal("a build that shares nothing got the command's shared sessions")
+	}
+	dir := t.TempDir()
+	dirs := localDirs{"context": dir}
+	rel, err := shared.join(t.Context(), hangingDial, "farm/a", dirs, localSolve(t, dirs), func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rel()
+	own.closeAll()
+	shared.mu.Lock()
+	open := len(shared.m)
+	shared.mu.Unlock()
+	if open != 1 {
+		t.Errorf("%d shared sessions open after another build closed its own: want 1", open)
+	}
+	r.CloseLocalShares()
 }
 
 // A solve without local folders (a remote context) joins nothing and sets nothing.

@@ -49,9 +49,9 @@ func (r *Runner) runStep(ctx context.Context, st *runState, s *StepResult, node 
 	so.Ref = ref
 	out := stepOut{ref: node.Builder + "/" + node.Name + "/" + so.Ref}
 	var share joinLocals
-	if r.memo != nil && node.Driver != nil && !node.Driver.RequiresUncachedClient() && sharesLocals(st, s) { // as buildx: a client that may reach another replica cannot share
+	if st.locals != nil && node.Driver != nil && !node.Driver.RequiresUncachedClient() && sharesLocals(st, s) { // as buildx: a client that may reach another replica cannot share
 		share = func(c *client.Client, cancel context.CancelCauseFunc) (func(), error) {
-			return r.memo.locals.join(ctx, c.Dialer(), node.Builder+"/"+node.Name, localDirsOf(p, s), so, cancel)
+			return st.locals.join(ctx, c.Dialer(), node.Builder+"/"+node.Name, localDirsOf(p, s), so, cancel)
 		}
 	}
 	resp, c, err := solve(ctx, node, so, pw, live, p.Timeout, share)
