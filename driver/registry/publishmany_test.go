@@ -141,8 +141,14 @@ func TestPublishManyRefusedTagPutsEverySetBack(t *testing.T) {
 	oldAPI3 := f.SeedIndex("api", "v3", "linux/amd64")
 	web := f.buildSet("web", "web", []string{"v1", "new"}, "linux/amd64", "linux/arm64")
 	api := f.buildSet("api", "api", []string{"v1", "v2", "v3"}, "linux/amd64")
+	webMoved := make(chan struct{})
+	var once sync.Once
 	f.SetHook(func(r *fakeReq) action {
-		if r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v2" {
+		switch {
+		case r.Method == http.MethodPut && r.Repo == "web" && r.Ref == "v1" && r.Digest != oldWeb.Digest:
+			return action{After: func() { once.Do(func() { close(webMoved) }) }}
+		case r.Method == http.MethodPut && r.Repo == "api" && r.Ref == "v2":
+			<-webMoved // the sets move in parallel: api:v2 is refused once web:v1 has moved
 			return action{Status: http.StatusInternalServerError}
 		}
 		return action{}
