@@ -32,8 +32,8 @@ type PublishSet struct {
 // digest (the sets in parallel), moves all the tags (the sets in parallel: every set's existing
 // tags, then every set's new ones), then reads every tag back (the sets in parallel). A tag that
 // cannot be moved, a read-back that fails, or an interrupt before every tag is verified puts back
-// every tag already moved, of every set, and the error says where each tag is. A tag named by two sets is refused before anything is
-// written. The publications are in the order of sets.
+// every tag already moved, of every set, and the error says where each tag is. A tag named by two
+// sets is refused before anything is written. The publications are in the order of sets.
 func (c *Client) PublishMany(ctx context.Context, sets []PublishSet) ([]Publication, error) {
 	locs, err := setLocations(sets)
 	if err != nil {

@@ -21,7 +21,7 @@ type memo struct {
 	nodes  map[string]*memoEntry[map[string]builder.Node]
 	bases  map[string]*memoEntry[[]ocispec.Platform]
 	warmed map[string]bool // the buildx nodes connected to ahead (warm.go): once for the command
-	locals localShares     // the sessions sending local directories, shared by the solves on a node
+	locals localShares     // the sessions bake's targets that send the same local folders share (Options.ShareLocals)
 }
 
 // firstWarm says whether node is to be connected to ahead: only the first build of the command

@@ -105,14 +105,14 @@ func (ls *localShares) join(ctx context.Context, dial session.Dialer, node strin
 	return func() { ls.leave(sh, id) }, nil
 }
 
-// start opens the shared session for key and runs it through dial until its last user leaves;
-// ls.mu is held.
+// start opens the shared session for key and runs it through dial until closeAll ends it; ls.mu
+// is held.
 func (ls *localShares) start(ctx context.Context, dial session.Dialer, node, key string, so *client.SolveOpt) (*localShare, error) {
 	s, err := newLocalSession(ctx, so)
 	if err != nil {
 		return nil, err
 	}
-	rctx, stop := context.WithCancel(context.WithoutCancel(ctx)) // ended by its last user, not by one's end
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx)) // ended by closeAll, not by one solve's end
 	sh := &localShare{s: s, stop: stop, users: map[int]context.CancelCauseFunc{}}
 	if ls.m == nil {
 		ls.m = map[string]*localShare{}
